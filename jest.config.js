@@ -1,0 +1,11 @@
+/** Unit tests and emulator-backed integration tests run together under `npm test`. */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' } }] },
+  setupFiles: ['<rootDir>/test/support/env.ts'],
+  testTimeout: 60_000,
+  // Each integration suite starts its own moto_server, so suites can run in parallel.
+  maxWorkers: 2,
+};

@@ -1,0 +1,42 @@
+import { ConfigError } from '../config/errors';
+import { ExitCode, UsageError } from './usage-error';
+import { VALIDATE_USAGE, validateCommand } from './validate-command';
+
+const USAGE = `usage: partner-ingest <command> [options]
+
+commands:
+  validate   check a local file against a partner feed (no AWS needed)
+
+Run "partner-ingest <command> --help" for a command's options.`;
+
+const COMMANDS: Record<string, { usage: string; run: typeof validateCommand }> = {
+  validate: { usage: VALIDATE_USAGE, run: validateCommand },
+};
+
+/** Entry point of the `partner-ingest` CLI; resolves to the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h') {
+    process.stdout.write(`${USAGE}\n`);
+    return name ? ExitCode.OK : ExitCode.USAGE;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`partner-ingest: unknown command "${name}"\n${USAGE}\n`);
+    return ExitCode.USAGE;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(`${command.usage}\n`);
+    return ExitCode.OK;
+  }
+  try {
+    return await command.run(rest, { stdout: (text) => process.stdout.write(text), stderr: process.stderr });
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof ConfigError) {
+      process.stderr.write(`partner-ingest ${name}: ${error.message}\n`);
+      if (error instanceof UsageError) process.stderr.write(`${command.usage}\n`);
+      return ExitCode.USAGE;
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,142 @@
+import { createReadStream, statSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { SingleBar } from 'cli-progress';
+import { defaultConfigLocation, loadPartnerRegistry } from '../config/load-partners';
+import { DiscardingItemSink } from '../pipeline/sinks';
+import { validateFile, type ValidationOutcome } from '../pipeline/validate-file';
+import { CollectingRejectSink, type ReportedError } from '../report/collecting-reject-sink';
+import { ExitCode, UsageError } from './usage-error';
+
+export const VALIDATE_USAGE = `usage: partner-ingest validate --partner ID [--feed ID] FILE [--json] [--max-errors N]
+
+Checks FILE against a partner feed exactly as the ingest function would, with no AWS.
+Exit code 0 when the batch would be COMPLETED, 1 when REJECTED, 2 for bad usage or config.`;
+
+const PROGRESS_MIN_BYTES = 8 * 1024 * 1024;
+
+/** The --json output contract (DESIGN §3). */
+export interface ValidateReport {
+  readonly status: ValidationOutcome['status'];
+  readonly reason: string | null;
+  readonly reasonCode: string | null;
+  readonly counts: ValidationOutcome['counts'];
+  readonly errors: readonly ReportedError[];
+  readonly errorsTruncated: boolean;
+}
+
+interface Output {
+  stdout(text: string): void;
+  stderr: NodeJS.WriteStream;
+}
+
+function parse(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        partner: { type: 'string' },
+        feed: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        'max-errors': { type: 'string', default: '100' },
+        'config-root': { type: 'string' },
+      },
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+/** `partner-ingest validate`: returns the exit code. */
+export async function validateCommand(argv: string[], output: Output): Promise<number> {
+  const { values, positionals } = parse(argv);
+  if (!values.partner) throw new UsageError('--partner is required');
+  if (positionals.length !== 1) throw new UsageError(`expected exactly one FILE, got ${positionals.length}`);
+  const file = positionals[0]!;
+  const maxErrors = Number(values['max-errors']);
+  if (!Number.isInteger(maxErrors) || maxErrors < 0) {
+    throw new UsageError(`--max-errors must be a whole number, got "${values['max-errors']}"`);
+  }
+  let size: number;
+  try {
+    const stat = statSync(file);
+    if (!stat.isFile()) throw new Error('not a regular file');
+    size = stat.size;
+  } catch (error) {
+    throw new UsageError(`cannot read ${file}: ${(error as Error).message}`);
+  }
+
+  const registry = loadPartnerRegistry(values['config-root'] ? { root: values['config-root'] } : defaultConfigLocation());
+  const partner = registry.partners.get(values.partner);
+  if (!partner) {
+    throw new UsageError(`unknown partner "${values.partner}" (known: ${[...registry.partners.keys()].join(', ')})`);
+  }
+  const feed = values.feed
+    ? partner.feeds.find((candidate) => candidate.id === values.feed)
+    : registry.feedForFile(partner, path.basename(file));
+  if (!feed) {
+    const known = partner.feeds.map((candidate) => candidate.id).join(', ');
+    throw new UsageError(
+      values.feed
+        ? `unknown feed "${values.feed}" for partner ${partner.id} (known: ${known})`
+        : `${path.basename(file)} matches no feed of partner ${partner.id}; pass --feed (known: ${known})`,
+    );
+  }
+
+  const rejects = new CollectingRejectSink(maxErrors);
+  const bar = !values.json && output.stderr.isTTY && size >= PROGRESS_MIN_BYTES ? progressBar(output.stderr, size) : undefined;
+  const outcome = await validateFile({
+    source: createReadStream(file, { highWaterMark: 256 * 1024 }),
+    feed,
+    batchId: 'local',
+    items: new DiscardingItemSink(),
+    rejects,
+    onProgress: bar ? (bytes) => bar.update(bytes) : undefined,
+  });
+  bar?.stop();
+
+  const report: ValidateReport = {
+    status: outcome.status,
+    reason: outcome.reason?.message ?? null,
+    reasonCode: outcome.reason?.code ?? null,
+    counts: outcome.counts,
+    errors: rejects.errors,
+    errorsTruncated: rejects.truncated,
+  };
+  output.stdout(values.json ? `${JSON.stringify(report)}\n` : humanSummary(file, partner.id, feed.id, report));
+  return outcome.status === 'COMPLETED' ? ExitCode.OK : ExitCode.REJECTED;
+}
+
+function progressBar(stream: NodeJS.WriteStream, total: number): SingleBar {
+  const bar = new SingleBar({
+    stream,
+    format: 'validating [{bar}] {percentage}% | {value}/{total} bytes | eta {eta}s',
+    hideCursor: true,
+    fps: 5,
+  });
+  bar.start(total, 0);
+  return bar;
+}
+
+const SHOWN_ERRORS = 20;
+
+function humanSummary(file: string, partner: string, feed: string, report: ValidateReport): string {
+  const { counts } = report;
+  const lines = [
+    `${file} (${partner}/${feed})`,
+    `status:   ${report.status}${report.reason ? ` — ${report.reasonCode}: ${report.reason}` : ''}`,
+    `records:  ${counts.records} (valid ${counts.valid}, invalid ${counts.invalid})`,
+  ];
+  if (report.errors.length) {
+    lines.push(`first errors:`);
+    for (const error of report.errors.slice(0, SHOWN_ERRORS)) {
+      const where = error.line === null ? 'file' : `line ${error.line}`;
+      lines.push(`  ${where}${error.column ? ` ${error.column}` : ''}: ${error.code} ${error.message}`);
+    }
+    const more = report.errors.length - SHOWN_ERRORS;
+    if (more > 0 || report.errorsTruncated) lines.push(`  … more errors not shown (use --json)`);
+  }
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,209 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { ErrorObject } from 'ajv';
+import type Ajv2020 from 'ajv/dist/2020';
+import { parseDocument } from 'yaml';
+import { createAjv } from '../records/ajv';
+import { compileRecordSchema, RecordSchemaError, type CompiledRecordSchema } from '../records/record-schema';
+import { ConfigError } from './errors';
+import { globToRegExp } from './glob';
+import type { CsvFormat, FeedConfig, FeedLimits, PartnerConfig } from './types';
+
+/** Everything the pipeline knows about partners, loaded and validated in one go. */
+export interface PartnerRegistry {
+  readonly partners: ReadonlyMap<string, PartnerConfig>;
+  /** The feed of `partnerId` whose file patterns match `fileName`, if any. */
+  feedForFile(partner: PartnerConfig, fileName: string): FeedConfig | undefined;
+}
+
+export interface ConfigLocation {
+  /** Folder holding `partners/` and `schemas/`. */
+  readonly root: string;
+}
+
+const DEFAULT_LIMITS: FeedLimits = {
+  maxRecordBytes: 1024 * 1024,
+  maxDecompressedBytes: 64 * 1024 ** 3,
+  maxReportedErrors: 100_000,
+};
+
+/**
+ * Where partners/ and schemas/ are: an explicit override, the Lambda task root
+ * (they are packaged beside the bundle), or this checkout.
+ */
+export function defaultConfigLocation(): ConfigLocation {
+  const root =
+    process.env.PARTNER_INGEST_CONFIG_ROOT ?? process.env.LAMBDA_TASK_ROOT ?? path.resolve(__dirname, '..', '..');
+  return { root };
+}
+
+function fieldOf(error: ErrorObject): string {
+  const segments = error.instancePath.split('/').slice(1);
+  if (error.keyword === 'additionalProperties') {
+    segments.push(String((error.params as { additionalProperty: string }).additionalProperty));
+  }
+  if (error.keyword === 'required') {
+    segments.push(String((error.params as { missingProperty: string }).missingProperty));
+  }
+  return segments.map((segment) => (/^\d+$/.test(segment) ? `[${segment}]` : `.${segment}`)).join('').replace(/^\./, '');
+}
+
+function reasonOf(error: ErrorObject): string {
+  switch (error.keyword) {
+    case 'additionalProperties':
+      return 'unknown field (not allowed by schemas/partner.schema.json)';
+    case 'required':
+      return 'is required';
+    case 'enum':
+      return `${error.message} (${((error.params as { allowedValues: unknown[] }).allowedValues ?? []).join(', ')})`;
+    default:
+      return error.message ?? 'is invalid';
+  }
+}
+
+function readYaml(file: string): unknown {
+  const document = parseDocument(readFileSync(file, 'utf8'), { prettyErrors: true, uniqueKeys: true });
+  const [first] = document.errors;
+  if (first) throw new ConfigError(file, '', `not valid YAML: ${first.message}`);
+  return document.toJS();
+}
+
+function readJson(file: string, field: string): unknown {
+  if (!existsSync(file)) throw new ConfigError(file, field, 'file not found');
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new ConfigError(file, '', `not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+interface RawFeed {
+  id: string;
+  files: string[];
+  format: Partial<CsvFormat> & Pick<CsvFormat, 'type' | 'encoding'>;
+  schema: { id: string; version: number };
+  key?: string;
+  errorPolicy: FeedConfig['errorPolicy'];
+  limits?: Partial<FeedLimits>;
+}
+
+interface RawPartner {
+  id: string;
+  name: string;
+  sources: PartnerConfig['sources'];
+  feeds: RawFeed[];
+}
+
+class SchemaCache {
+  private readonly compiled = new Map<string, CompiledRecordSchema>();
+
+  constructor(
+    private readonly ajv: Ajv2020,
+    private readonly schemasDir: string,
+  ) {}
+
+  get(id: string, version: number, partnerFile: string, field: string): CompiledRecordSchema {
+    const file = path.join(this.schemasDir, 'records', `${id}.v${version}.schema.json`);
+    const cached = this.compiled.get(file);
+    if (cached) return cached;
+    if (!existsSync(file)) {
+      throw new ConfigError(partnerFile, field, `record schema ${id} v${version} not found (expected ${file})`);
+    }
+    try {
+      const schema = compileRecordSchema(this.ajv, id, version, readJson(file, '') as object);
+      this.compiled.set(file, schema);
+      return schema;
+    } catch (error) {
+      if (error instanceof RecordSchemaError) throw new ConfigError(file, error.field, error.message, { cause: error });
+      throw error;
+    }
+  }
+}
+
+function buildFeed(partnerId: string, raw: RawFeed, index: number, file: string, schemas: SchemaCache): FeedConfig {
+  const field = `feeds[${index}]`;
+  const schema = schemas.get(raw.schema.id, raw.schema.version, file, `${field}.schema`);
+  if (raw.key !== undefined && !schema.columns.includes(raw.key)) {
+    throw new ConfigError(file, `${field}.key`, `"${raw.key}" is not a column of schema ${schema.id} v${schema.version}`);
+  }
+  if (raw.errorPolicy.maxInvalidRatio === undefined && raw.errorPolicy.maxInvalidCount === undefined) {
+    throw new ConfigError(file, `${field}.errorPolicy`, 'needs maxInvalidRatio, maxInvalidCount or both');
+  }
+  const format: CsvFormat = { delimiter: ',', quote: '"', header: true, compression: 'auto', ...raw.format };
+  if (format.delimiter === format.quote) {
+    throw new ConfigError(file, `${field}.format.quote`, 'must differ from the delimiter');
+  }
+  return {
+    id: raw.id,
+    partnerId,
+    files: raw.files,
+    format,
+    schema,
+    key: raw.key,
+    errorPolicy: raw.errorPolicy,
+    limits: { ...DEFAULT_LIMITS, ...raw.limits },
+  };
+}
+
+function buildPartner(file: string, raw: RawPartner, schemas: SchemaCache): PartnerConfig {
+  const expectedId = path.basename(file).replace(/\.ya?ml$/, '');
+  if (raw.id !== expectedId) {
+    throw new ConfigError(file, 'id', `"${raw.id}" must match the file name (${expectedId})`);
+  }
+  const seenFeeds = new Set<string>();
+  const seenPatterns = new Set<string>();
+  raw.feeds.forEach((feed, index) => {
+    if (seenFeeds.has(feed.id)) throw new ConfigError(file, `feeds[${index}].id`, `duplicate feed id "${feed.id}"`);
+    seenFeeds.add(feed.id);
+    for (const pattern of feed.files) {
+      if (seenPatterns.has(pattern)) {
+        throw new ConfigError(file, `feeds[${index}].files`, `pattern "${pattern}" already belongs to another feed`);
+      }
+      seenPatterns.add(pattern);
+    }
+  });
+  return {
+    id: raw.id,
+    name: raw.name,
+    sources: raw.sources,
+    feeds: raw.feeds.map((feed, index) => buildFeed(raw.id, feed, index, file, schemas)),
+  };
+}
+
+/**
+ * Loads every `partners/*.yml`, validates each strictly against
+ * `schemas/partner.schema.json`, and compiles the record schemas they use.
+ * Throws a ConfigError naming the file, the field and the reason.
+ */
+export function loadPartnerRegistry(location: ConfigLocation = defaultConfigLocation()): PartnerRegistry {
+  const partnersDir = path.join(location.root, 'partners');
+  const schemasDir = path.join(location.root, 'schemas');
+  const ajv = createAjv();
+  const validatePartner = ajv.compile(readJson(path.join(schemasDir, 'partner.schema.json'), '') as object);
+  const schemas = new SchemaCache(ajv, schemasDir);
+  if (!existsSync(partnersDir)) throw new ConfigError(partnersDir, '', 'partners folder not found');
+
+  const partners = new Map<string, PartnerConfig>();
+  for (const name of readdirSync(partnersDir).sort()) {
+    if (!/\.ya?ml$/.test(name)) continue;
+    const file = path.join(partnersDir, name);
+    const raw = readYaml(file);
+    if (!validatePartner(raw)) {
+      const error = validatePartner.errors![0]!;
+      throw new ConfigError(file, fieldOf(error), reasonOf(error));
+    }
+    const partner = buildPartner(file, raw as RawPartner, schemas);
+    partners.set(partner.id, partner);
+  }
+
+  const patterns = new Map<FeedConfig, RegExp[]>();
+  for (const partner of partners.values()) {
+    for (const feed of partner.feeds) patterns.set(feed, feed.files.map(globToRegExp));
+  }
+  return {
+    partners,
+    feedForFile(partner, fileName) {
+      return partner.feeds.find((feed) => patterns.get(feed)!.some((pattern) => pattern.test(fileName)));
+    },
+  };
+}

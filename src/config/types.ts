@@ -1,0 +1,40 @@
+import type { CompiledRecordSchema } from '../records/record-schema';
+
+/** The CSV dialect of a feed, as written in partners/<id>.yml with defaults applied. */
+export interface CsvFormat {
+  readonly type: 'csv';
+  readonly delimiter: string;
+  readonly quote: string;
+  readonly header: true;
+  readonly encoding: 'utf-8' | 'latin1' | 'ascii';
+  readonly compression: 'auto' | 'gzip' | 'none';
+}
+
+export interface ErrorPolicy {
+  readonly maxInvalidRatio?: number;
+  readonly maxInvalidCount?: number;
+}
+
+export interface FeedLimits {
+  readonly maxRecordBytes: number;
+  readonly maxDecompressedBytes: number;
+  readonly maxReportedErrors: number;
+}
+
+export interface FeedConfig {
+  readonly id: string;
+  readonly partnerId: string;
+  readonly files: readonly string[];
+  readonly format: CsvFormat;
+  readonly schema: CompiledRecordSchema;
+  readonly key?: string;
+  readonly errorPolicy: ErrorPolicy;
+  readonly limits: FeedLimits;
+}
+
+export interface PartnerConfig {
+  readonly id: string;
+  readonly name: string;
+  readonly sources: { readonly s3?: { readonly principals?: readonly string[] } };
+  readonly feeds: readonly FeedConfig[];
+}

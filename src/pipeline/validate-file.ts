@@ -1,0 +1,322 @@
+import { createHash } from 'node:crypto';
+import { PassThrough, Writable, type Readable, type Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import { CsvError, parse } from 'csv-parse';
+import type { FeedConfig } from '../config/types';
+import { RecordErrorCode, type FieldError } from '../records/error-codes';
+import { applyErrorPolicy, type RecordCounts } from './decide';
+import { EncodingGuard } from './encoding-guard';
+import { FileRejectedError, RejectionCode, type BatchReason } from './file-rejection';
+import { KeyFingerprintSet } from './key-set';
+import type { ItemSink, RejectSink } from './sinks';
+import { WORK_QUEUE_MAX_MESSAGE_BYTES, WorkItemEncoder, type WorkItemContext } from './work-item';
+
+export interface ValidationOutcome {
+  readonly status: 'COMPLETED' | 'REJECTED';
+  readonly reason?: BatchReason;
+  readonly counts: RecordCounts;
+  readonly file: { readonly bytes: number; readonly sha256: string; readonly compressed: boolean };
+}
+
+export interface ValidationInput {
+  /** The raw file bytes (e.g. an S3 GetObject body or a local file stream). */
+  readonly source: AsyncIterable<Buffer> & Readable;
+  readonly feed: FeedConfig;
+  readonly batchId: string;
+  readonly items: ItemSink;
+  readonly rejects: RejectSink;
+  /** Called with the raw byte count as the file is read, for progress display. */
+  readonly onProgress?: (rawBytes: number) => void;
+}
+
+const GZIP_MAGIC = [0x1f, 0x8b];
+
+function isGzip(head: Buffer, compression: FeedConfig['format']['compression']): boolean {
+  if (compression === 'none') return false;
+  if (compression === 'gzip') return true;
+  return head.length >= 2 && head[0] === GZIP_MAGIC[0] && head[1] === GZIP_MAGIC[1];
+}
+
+function countNewlines(text: string): number {
+  let count = 0;
+  for (let at = text.indexOf('\n'); at !== -1; at = text.indexOf('\n', at + 1)) count++;
+  return count;
+}
+
+function shown(text: string): string {
+  return JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text);
+}
+
+/** Compares the header with the schema's columns: exactly these names, in any order. */
+function checkHeader(header: readonly string[], columns: readonly string[]): void {
+  const expected = new Set(columns);
+  const seen = new Set<string>();
+  const duplicate = header.filter((name) => (seen.has(name) ? true : (seen.add(name), false)));
+  const missing = columns.filter((name) => !seen.has(name));
+  const unexpected = header.filter((name) => !expected.has(name));
+  if (!missing.length && !unexpected.length && !duplicate.length) return;
+  const parts = [
+    missing.length ? `missing ${missing.map(shown).join(', ')}` : '',
+    unexpected.length ? `unexpected ${unexpected.map(shown).join(', ')}` : '',
+    duplicate.length ? `repeated ${duplicate.map(shown).join(', ')}` : '',
+  ].filter(Boolean);
+  throw new FileRejectedError(
+    RejectionCode.HEADER_MISMATCH,
+    `header does not match the feed's columns: ${parts.join('; ')} (expected ${columns.join(', ')})`,
+    1,
+  );
+}
+
+/**
+ * The validation pass over one file, shared by the ingest function and the
+ * `validate` command: read raw bytes (hashing them) → gunzip → prove the
+ * encoding → csv-parse → check the header → coerce, validate and de-duplicate
+ * each record → valid records become work item bodies in `items`, invalid rows
+ * go to `rejects`. Nothing is sent from here; the caller acts on the outcome.
+ *
+ * File-level problems end as a REJECTED outcome; anything else (a failing read,
+ * a failing sink) is thrown for the caller to treat as an infrastructure fault.
+ */
+export async function validateFile(input: ValidationInput): Promise<ValidationOutcome> {
+  const { feed, items, rejects } = input;
+  const hash = createHash('sha256');
+  let rawBytes = 0;
+  let compressed = false;
+  const state = new RecordLoop(feed, new WorkItemEncoder(workItemContext(input.batchId, feed), feed.schema.columns), items, rejects);
+
+  let chainInput: PassThrough | undefined;
+  let chainDone: Promise<unknown> | undefined;
+  let chainError: unknown;
+
+  // The raw bytes are read by this loop, not by the parse chain, so the size and
+  // SHA-256 of the whole file are known even when parsing stops early.
+  for await (const chunk of input.source) {
+    hash.update(chunk);
+    rawBytes += chunk.length;
+    input.onProgress?.(rawBytes);
+    if (chainError !== undefined) continue;
+    if (!chainInput) {
+      compressed = isGzip(chunk, feed.format.compression);
+      chainInput = new PassThrough();
+      chainDone = runChain(chainInput, compressed, feed, state).catch((error: unknown) => {
+        chainError = error;
+      });
+    }
+    if (!chainInput.write(chunk)) {
+      await Promise.race([new Promise((resolve) => chainInput!.once('drain', resolve)), chainDone]);
+    }
+  }
+  if (chainInput && chainError === undefined) {
+    chainInput.end();
+    await chainDone;
+  }
+
+  const file = { bytes: rawBytes, sha256: hash.digest('hex'), compressed };
+  let reason: BatchReason | undefined;
+  if (chainError !== undefined) {
+    reason = classify(chainError, state).reason;
+  } else if (!state.headerSeen) {
+    reason = { code: RejectionCode.EMPTY_FILE, message: 'the file has no header row (it is empty or blank)' };
+  } else {
+    await state.flush();
+    reason = applyErrorPolicy(feed.errorPolicy, state.counts);
+  }
+  if (reason) {
+    rejects.fileRejected(reason);
+    await rejects.flush();
+  }
+  return { status: reason ? 'REJECTED' : 'COMPLETED', ...(reason ? { reason } : {}), counts: state.counts, file };
+}
+
+function workItemContext(batchId: string, feed: FeedConfig): WorkItemContext {
+  const { id, version, uri } = feed.schema;
+  return { batchId, partner: feed.partnerId, feed: feed.id, schema: { id, version, uri } };
+}
+
+async function runChain(input: PassThrough, compressed: boolean, feed: FeedConfig, state: RecordLoop): Promise<void> {
+  const { format, limits } = feed;
+  const stages: Transform[] = compressed ? [createGunzip()] : [];
+  stages.push(new EncodingGuard(format.encoding, compressed ? limits.maxDecompressedBytes : Number.POSITIVE_INFINITY));
+  // No `info`/`on_record`: csv-parse copies its state into a new object per
+  // record for those, which halves throughput. Lines are counted in RecordLoop.
+  const parser = parse({
+    delimiter: format.delimiter,
+    quote: format.quote,
+    escape: format.quote,
+    encoding: format.encoding === 'utf-8' ? 'utf8' : 'latin1',
+    bom: true,
+    relax_column_count: true,
+    max_record_size: limits.maxRecordBytes,
+  });
+  // pipeline's typings have no overload for a spread of stages.
+  await (pipeline as (...streams: unknown[]) => Promise<void>)(input, ...stages, parser, state.writable());
+}
+
+/** Maps what stopped the parse chain to a file rejection; anything unexpected is rethrown. */
+function classify(error: unknown, state: RecordLoop): FileRejectedError {
+  if (error instanceof FileRejectedError) return error;
+  if (error instanceof CsvError) {
+    const line = state.nextLine;
+    switch (error.code) {
+      case 'CSV_QUOTE_NOT_CLOSED':
+        return new FileRejectedError(RejectionCode.MALFORMED_CSV, 'a quoted field is never closed', line, { cause: error });
+      case 'CSV_MAX_RECORD_SIZE':
+        return new FileRejectedError(
+          RejectionCode.MAX_RECORD_SIZE_EXCEEDED,
+          `a record is larger than ${state.maxRecordBytes} bytes (the feed's maxRecordBytes)`,
+          line,
+          { cause: error },
+        );
+      default:
+        return new FileRejectedError(RejectionCode.MALFORMED_CSV, error.message, line, { cause: error });
+    }
+  }
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && code.startsWith('Z_')) {
+    return new FileRejectedError(
+      RejectionCode.DECOMPRESSION_FAILED,
+      `the gzip data is corrupt or truncated (${(error as Error).message})`,
+      undefined,
+      { cause: error },
+    );
+  }
+  throw error;
+}
+
+/** The per-record work of the validation pass, with the state it carries between records. */
+class RecordLoop {
+  readonly maxRecordBytes: number;
+  headerSeen = false;
+  private records = 0;
+  private valid = 0;
+  private invalid = 0;
+  private line = 1;
+  /** For each schema column, its position in the file's header. */
+  private positions: number[] = [];
+  private width = 0;
+  private keyPosition = -1;
+  private readonly keys = new KeyFingerprintSet();
+  private readonly maxBodyBytes: number;
+  /** The coerced form of the record being checked. */
+  private current: Record<string, unknown> = {};
+
+  constructor(
+    private readonly feed: FeedConfig,
+    private readonly encoder: WorkItemEncoder,
+    private readonly items: ItemSink,
+    private readonly rejects: RejectSink,
+  ) {
+    this.maxRecordBytes = feed.limits.maxRecordBytes;
+    this.maxBodyBytes = WORK_QUEUE_MAX_MESSAGE_BYTES - encoder.attributesBytes;
+  }
+
+  get counts(): RecordCounts {
+    return { records: this.records, valid: this.valid, invalid: this.invalid };
+  }
+
+  /** The physical line the next record starts on. */
+  get nextLine(): number {
+    return this.line;
+  }
+
+  /** The end of the parse chain: one call per parsed record, paused while a sink drains. */
+  writable(): Writable {
+    return new Writable({
+      objectMode: true,
+      highWaterMark: 256,
+      write: (record: string[], _encoding, callback) => {
+        try {
+          this.accept(record);
+        } catch (error) {
+          callback(error as Error);
+          return;
+        }
+        if (this.items.backlogged || this.rejects.backlogged) this.flush().then(() => callback(), callback);
+        else callback();
+      },
+    });
+  }
+
+  private accept(record: string[]): void {
+    const line = this.line;
+    // Blank lines reach us as one empty field (csv-parse's skip_empty_lines would
+    // hide them from the line count); a record spans one line plus its quoted newlines.
+    let newlines = 0;
+    for (const field of record) if (field.indexOf('\n') !== -1) newlines += countNewlines(field);
+    this.line += 1 + newlines;
+    if (record.length === 1 && record[0]!.trim() === '') return;
+    if (!this.headerSeen) this.readHeader(record);
+    else this.check(record, line);
+  }
+
+  async flush(): Promise<void> {
+    await Promise.all([this.items.flush(), this.rejects.flush()]);
+  }
+
+  private readHeader(header: string[]): void {
+    const columns = this.feed.schema.columns;
+    checkHeader(header, columns);
+    this.headerSeen = true;
+    this.width = header.length;
+    this.positions = columns.map((column) => header.indexOf(column));
+    this.keyPosition = this.feed.key === undefined ? -1 : header.indexOf(this.feed.key);
+  }
+
+  private check(fields: string[], line: number): void {
+    const recordNumber = ++this.records;
+    const errors = this.findErrors(fields);
+    if (!errors.length) {
+      const record = this.current;
+      // Encoding a body only to measure it is costly; skip it when the sink needs
+      // no bodies and the record is certain to fit.
+      const encode = this.items.wantsBodies || this.encoder.upperBoundBytes(fields) > this.maxBodyBytes;
+      const body = encode ? this.encoder.encode(recordNumber, line, record) : '';
+      const bytes = encode ? Buffer.byteLength(body) : 0;
+      if (bytes <= this.maxBodyBytes) {
+        this.valid++;
+        this.items.write(recordNumber, body, bytes);
+        return;
+      }
+      errors.push({
+        column: '',
+        code: RecordErrorCode.RECORD_TOO_LARGE,
+        message: `its work item would be ${bytes + this.encoder.attributesBytes} bytes; the work queue accepts ${WORK_QUEUE_MAX_MESSAGE_BYTES}`,
+      });
+    }
+    this.invalid++;
+    this.rejects.write({ recordNumber, line, errors, fields });
+  }
+
+  private findErrors(fields: string[]): FieldError[] {
+    if (fields.length !== this.width) {
+      return [
+        { column: '', code: RecordErrorCode.COLUMN_COUNT, message: `has ${fields.length} fields; the header has ${this.width}` },
+      ];
+    }
+    this.current = this.coerce(fields);
+    const found = this.feed.schema.validate(this.current, fields, this.positions);
+    const errors = found.length ? [...found] : [];
+    if (this.keyPosition >= 0) {
+      const key = fields[this.keyPosition]!;
+      if (key !== '' && !this.keys.add(key)) {
+        errors.push({
+          column: this.feed.key!,
+          code: RecordErrorCode.DUPLICATE_KEY,
+          message: `repeats ${shown(key)} from an earlier row of this file`,
+        });
+      }
+    }
+    return errors;
+  }
+
+  private coerce(fields: string[]): Record<string, unknown> {
+    const { columns, coercers } = this.feed.schema;
+    const record: Record<string, unknown> = {};
+    for (let i = 0; i < columns.length; i++) {
+      const text = fields[this.positions[i]!]!;
+      if (text !== '') record[columns[i]!] = coercers[i]!(text);
+    }
+    return record;
+  }
+}

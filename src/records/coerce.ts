@@ -1,0 +1,42 @@
+/**
+ * CSV fields are text; record schemas declare types. Coercion happens before
+ * validation and is strict: text that is not exactly of the type is left as
+ * text, so the schema's `type` check reports it with the original value.
+ */
+
+export type ColumnType = 'string' | 'integer' | 'number' | 'boolean';
+export type Coercer = (text: string) => unknown;
+
+const INTEGER = /^-?(0|[1-9][0-9]*)$/;
+const NUMBER = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$/;
+
+function coerceInteger(text: string): unknown {
+  if (!INTEGER.test(text)) return text;
+  const value = Number(text);
+  return Number.isSafeInteger(value) ? value : text;
+}
+
+function coerceNumber(text: string): unknown {
+  if (!NUMBER.test(text)) return text;
+  const value = Number(text);
+  return Number.isFinite(value) ? value : text;
+}
+
+function coerceBoolean(text: string): unknown {
+  if (text === 'true') return true;
+  if (text === 'false') return false;
+  return text;
+}
+
+const identity: Coercer = (text) => text;
+
+export const COERCERS: Readonly<Record<ColumnType, Coercer>> = {
+  string: identity,
+  integer: coerceInteger,
+  number: coerceNumber,
+  boolean: coerceBoolean,
+};
+
+export function isColumnType(value: unknown): value is ColumnType {
+  return typeof value === 'string' && Object.hasOwn(COERCERS, value);
+}

@@ -1,0 +1,79 @@
+/**
+ * Exact decimal handling for money columns. Values stay strings end to end, so a
+ * price of "19.99" reaches consumers as "19.99", never as 19.989999...
+ */
+
+const DECIMAL = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?$/;
+
+export interface DecimalRule {
+  readonly scale?: number;
+  readonly minimum?: string;
+  readonly exclusiveMinimum?: string;
+  readonly maximum?: string;
+  readonly exclusiveMaximum?: string;
+}
+
+export function isDecimalText(text: string): boolean {
+  return DECIMAL.test(text);
+}
+
+function scaleOf(text: string): number {
+  const dot = text.indexOf('.');
+  return dot < 0 ? 0 : text.length - dot - 1;
+}
+
+/** Compares two non-negative decimal strings without converting them to numbers. */
+function compareMagnitudes(a: string, b: string): number {
+  const [aWhole = '', aFraction = ''] = a.split('.');
+  const [bWhole = '', bFraction = ''] = b.split('.');
+  if (aWhole.length !== bWhole.length) return aWhole.length < bWhole.length ? -1 : 1;
+  if (aWhole !== bWhole) return aWhole < bWhole ? -1 : 1;
+  const width = Math.max(aFraction.length, bFraction.length);
+  const aPadded = aFraction.padEnd(width, '0');
+  const bPadded = bFraction.padEnd(width, '0');
+  return aPadded === bPadded ? 0 : aPadded < bPadded ? -1 : 1;
+}
+
+function isZero(text: string): boolean {
+  return /^-?0(\.0*)?$/.test(text);
+}
+
+/**
+ * Below 16 significant digits a decimal string converts to a distinct double and
+ * rounding preserves order, so Number comparison is exact; beyond, compare text.
+ */
+const EXACT_AS_DOUBLE = 15;
+
+/** Compares two decimal strings exactly: negative, zero or positive like a sort comparator. */
+export function compareDecimals(a: string, b: string): number {
+  if (a.length <= EXACT_AS_DOUBLE && b.length <= EXACT_AS_DOUBLE) {
+    const difference = Number(a) - Number(b);
+    return difference === 0 ? 0 : difference < 0 ? -1 : 1;
+  }
+  const aNegative = a.startsWith('-') && !isZero(a);
+  const bNegative = b.startsWith('-') && !isZero(b);
+  if (aNegative !== bNegative) return aNegative ? -1 : 1;
+  const magnitude = compareMagnitudes(a.replace(/^-/, ''), b.replace(/^-/, ''));
+  return aNegative ? -magnitude : magnitude;
+}
+
+/** Returns why `text` breaks `rule`, or undefined when it complies. */
+export function checkDecimal(text: string, rule: DecimalRule): string | undefined {
+  if (!isDecimalText(text)) return 'must be a decimal number like 12.34';
+  if (rule.scale !== undefined && scaleOf(text) > rule.scale) {
+    return `must have at most ${rule.scale} decimal places`;
+  }
+  if (rule.exclusiveMinimum !== undefined && compareDecimals(text, rule.exclusiveMinimum) <= 0) {
+    return `must be greater than ${rule.exclusiveMinimum}`;
+  }
+  if (rule.minimum !== undefined && compareDecimals(text, rule.minimum) < 0) {
+    return `must be at least ${rule.minimum}`;
+  }
+  if (rule.exclusiveMaximum !== undefined && compareDecimals(text, rule.exclusiveMaximum) >= 0) {
+    return `must be less than ${rule.exclusiveMaximum}`;
+  }
+  if (rule.maximum !== undefined && compareDecimals(text, rule.maximum) > 0) {
+    return `must be at most ${rule.maximum}`;
+  }
+  return undefined;
+}
