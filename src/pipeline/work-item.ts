@@ -26,10 +26,17 @@ export interface MessageAttribute {
   readonly StringValue: string;
 }
 
+/** SQS counts attribute names, types and values toward a message's size. */
+export function messageAttributesBytes(attributes: Readonly<Record<string, MessageAttribute>>): number {
+  return Object.entries(attributes).reduce(
+    (sum, [name, value]) => sum + Buffer.byteLength(name) + Buffer.byteLength(value.DataType) + Buffer.byteLength(value.StringValue),
+    0,
+  );
+}
+
 /** Builds work item bodies quickly: the constant part of the envelope is serialized once per batch. */
 export class WorkItemEncoder {
   readonly attributes: Readonly<Record<string, MessageAttribute>>;
-  /** SQS counts attribute names, types and values toward the message size. */
   readonly attributesBytes: number;
   private readonly idPrefix: string;
   private readonly constantFields: string;
@@ -46,11 +53,7 @@ export class WorkItemEncoder {
       schema: { DataType: 'String', StringValue: `${schema.id}.v${schema.version}` },
       batchId: { DataType: 'String', StringValue: batchId },
     };
-    this.attributesBytes = Object.entries(this.attributes).reduce(
-      (sum, [name, value]) =>
-        sum + Buffer.byteLength(name) + Buffer.byteLength(value.DataType) + Buffer.byteLength(value.StringValue),
-      0,
-    );
+    this.attributesBytes = messageAttributesBytes(this.attributes);
     this.idPrefix = `{"envelopeVersion":${WORK_ITEM_ENVELOPE_VERSION},"itemId":${JSON.stringify(`${batchId}:`).slice(0, -1)}`;
     this.constantFields = `,"batchId":${JSON.stringify(batchId)},"partner":${JSON.stringify(partner)},"feed":${JSON.stringify(
       feed,

@@ -1,0 +1,13 @@
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { processFileEvents } from '../src/ingest/file-events';
+import { ingestRuntime } from '../src/ingest/runtime';
+import { metrics } from '../src/observability/telemetry';
+
+/** ingest-file: S3 ObjectCreated → file-events queue → this function (partial batch responses). */
+export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+  try {
+    return await processFileEvents(event, context, ingestRuntime());
+  } finally {
+    metrics.publishStoredMetrics();
+  }
+};

@@ -1,0 +1,111 @@
+import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { PartnerIngestError } from '../errors/base';
+import { recordBatchMetrics } from '../observability/telemetry';
+import {
+  AttemptInterruptedError,
+  failBatch,
+  ingestObject,
+  type IngestDeps,
+  type IngestResult,
+  type Invocation,
+} from './ingest-object';
+import { createdObjectsOf } from './s3-event';
+
+export interface FileEventDeps extends IngestDeps {
+  /** The file-events queue's maxReceiveCount: the last delivery ends a failing batch as FAILED. */
+  readonly maxReceiveCount: number;
+  /** Lets the function choose when a message is redelivered; without it SQS waits out the visibility timeout. */
+  readonly fileEventsQueueUrl?: string;
+  /** First retry delay after a fault; doubles with each delivery. */
+  readonly retryBaseSeconds?: number;
+}
+
+const DEFAULT_RETRY_BASE_SECONDS = 30;
+const BUSY_RETRY_SECONDS = 60;
+/** ChangeMessageVisibility accepts at most 12 hours; a retry waits no more than 15 minutes. */
+const MAX_RETRY_SECONDS = 900;
+
+/** Tells SQS to deliver the message again (busy batch, paused batch, retryable fault). */
+class RetryLaterError extends PartnerIngestError {
+  constructor(message: string) {
+    super('RETRY_LATER', message);
+  }
+}
+
+/**
+ * The ingest-file function's core: each SQS message carries an S3 event; each
+ * announced object is ingested. A message whose batch must be retried is
+ * reported as a partial-batch failure, so only it is redelivered.
+ */
+export async function processFileEvents(event: SQSEvent, context: Context, deps: FileEventDeps): Promise<SQSBatchResponse> {
+  const invocation: Invocation = { owner: context.awsRequestId, remainingMs: () => context.getRemainingTimeInMillis() };
+  const processor = new BatchProcessor(EventType.SQS);
+  return processPartialResponse(event, (record: SQSRecord) => handleRecord(record, deps, invocation), processor, {
+    context,
+    processInParallel: false,
+    throwOnFullBatchFailure: false,
+  });
+}
+
+async function handleRecord(record: SQSRecord, deps: FileEventDeps, invocation: Invocation): Promise<void> {
+  const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? '1');
+  for (const object of createdObjectsOf(record.body)) {
+    let result: IngestResult;
+    try {
+      result = await ingestObject(object, deps, invocation);
+    } catch (error) {
+      if (!(error instanceof AttemptInterruptedError)) throw error;
+      if (receiveCount < deps.maxReceiveCount) {
+        const base = deps.retryBaseSeconds ?? DEFAULT_RETRY_BASE_SECONDS;
+        await redeliverIn(record, deps, Math.min(MAX_RETRY_SECONDS, base * 2 ** (receiveCount - 1)));
+        throw error;
+      }
+      deps.logger.error('retries exhausted; the batch is FAILED and can be replayed', { batchId: error.batchId });
+      const cause = error.cause as { code?: string; name?: string; message?: string } | undefined;
+      const failed = await failBatch(
+        error.batchId,
+        { code: 'INFRASTRUCTURE', message: `${cause?.code ?? cause?.name ?? 'Error'}: ${cause?.message ?? error.message}` },
+        deps,
+        invocation,
+      );
+      if (failed) recordBatchMetrics(failed);
+      continue;
+    }
+    switch (result.outcome) {
+      case 'finished':
+        recordBatchMetrics(result.state);
+        break;
+      case 'busy':
+        await redeliverIn(record, deps, BUSY_RETRY_SECONDS);
+        throw new RetryLaterError(`batch ${result.batchId} is being processed elsewhere`);
+      case 'paused':
+        await redeliverIn(record, deps, 0);
+        throw new RetryLaterError(`batch ${result.state.batchId} paused at a checkpoint`);
+      case 'ignored':
+        deps.logger.warn('ignored object', { reason: result.reason });
+        break;
+      case 'duplicate':
+        break;
+    }
+  }
+}
+
+/**
+ * Sets when a message comes back: a paused batch continues at once, a fault is
+ * retried with backoff — instead of after the queue's long visibility timeout
+ * (sized for the longest invocation). Best effort: if it fails, SQS still redelivers.
+ */
+async function redeliverIn(record: SQSRecord, deps: FileEventDeps, seconds: number): Promise<void> {
+  if (!deps.fileEventsQueueUrl) return;
+  await deps.sqs
+    .send(
+      new ChangeMessageVisibilityCommand({
+        QueueUrl: deps.fileEventsQueueUrl,
+        ReceiptHandle: record.receiptHandle,
+        VisibilityTimeout: Math.round(seconds),
+      }),
+    )
+    .catch((error: unknown) => deps.logger.warn('could not schedule the redelivery', { error: error as Error }));
+}

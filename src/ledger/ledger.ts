@@ -1,0 +1,253 @@
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  GetCommand,
+  PutCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import { PartnerIngestError } from '../errors/base';
+import { BatchStatus, isFinal, type BatchState, type FinalStatus } from './types';
+
+/** Another invocation took the batch over (our lease expired); stop without writing anything more. */
+export class LeaseLostError extends PartnerIngestError {
+  constructor(batchId: string) {
+    super('LEASE_LOST', `batch ${batchId} is now processed by another invocation`);
+  }
+}
+
+export type AcquireResult =
+  | { readonly outcome: 'acquired'; readonly state: BatchState; readonly resumed: boolean }
+  | { readonly outcome: 'finished'; readonly state: BatchState }
+  | { readonly outcome: 'busy'; readonly state: BatchState };
+
+const STATE_SK = 'STATE';
+const pk = (batchId: string) => `BATCH#${batchId}`;
+const attemptSk = (attempt: number) => `ATTEMPT#${String(attempt).padStart(4, '0')}`;
+
+type Fields = Record<string, unknown>;
+
+function isConditionFailure(error: unknown): boolean {
+  return (
+    error instanceof ConditionalCheckFailedException ||
+    (error instanceof TransactionCanceledException &&
+      (error.CancellationReasons ?? []).some((reason) => reason.Code === 'ConditionalCheckFailed'))
+  );
+}
+
+/** Builds `SET a = :a, b = :b` with placeholders for every field. */
+function setExpression(fields: Fields): { expression: string; names: Record<string, string>; values: Fields } {
+  const names: Record<string, string> = {};
+  const values: Fields = {};
+  const parts = Object.entries(fields).map(([name, value], index) => {
+    names[`#f${index}`] = name;
+    values[`:f${index}`] = value;
+    return `#f${index} = :f${index}`;
+  });
+  return { expression: `SET ${parts.join(', ')}`, names, values };
+}
+
+/**
+ * The DynamoDB ledger: one STATE item per batch plus one item per finished
+ * attempt. Every write made while processing is conditional on holding the
+ * batch's lease, so two invocations never both act on one batch.
+ */
+export class Ledger {
+  constructor(
+    private readonly dynamo: DynamoDBDocumentClient,
+    private readonly table: string,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  private now(): string {
+    return this.clock().toISOString();
+  }
+
+  async get(batchId: string): Promise<BatchState | undefined> {
+    const { Item } = await this.dynamo.send(
+      new GetCommand({ TableName: this.table, Key: { pk: pk(batchId), sk: STATE_SK }, ConsistentRead: true }),
+    );
+    return Item ? stripKeys(Item) : undefined;
+  }
+
+  /** Records a batch the first time its file is seen; a later sighting changes nothing. */
+  async register(batch: Omit<BatchState, 'status' | 'attempt' | 'updatedAt'>): Promise<boolean> {
+    try {
+      await this.dynamo.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { pk: pk(batch.batchId), sk: STATE_SK, ...batch, status: BatchStatus.RECEIVED, attempt: 0, updatedAt: this.now() },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Takes the batch's lease for `owner`: a RECEIVED batch starts its next
+   * attempt; a PROCESSING batch whose lease expired (its invocation died) is
+   * resumed where it stopped; anything else is reported as finished or busy.
+   */
+  async acquire(batchId: string, owner: string, leaseMs: number): Promise<AcquireResult> {
+    const nowMs = this.clock().getTime();
+    try {
+      const { Attributes } = await this.dynamo.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: pk(batchId), sk: STATE_SK },
+          UpdateExpression:
+            'SET #status = :processing, attempt = attempt + :one, startedAt = :now, updatedAt = :now, leaseOwner = :owner, leaseExpiresAt = :until ' +
+            'REMOVE validation, counts, sendCheckpoint, reason, finishedAt, lastError',
+          ConditionExpression: '#status = :received',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':processing': BatchStatus.PROCESSING,
+            ':received': BatchStatus.RECEIVED,
+            ':one': 1,
+            ':now': this.now(),
+            ':owner': owner,
+            ':until': nowMs + leaseMs,
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return { outcome: 'acquired', state: stripKeys(Attributes!), resumed: false };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+    const state = await this.get(batchId);
+    if (!state) throw new PartnerIngestError('LEDGER_MISSING', `batch ${batchId} is not in the ledger`);
+    if (isFinal(state.status)) return { outcome: 'finished', state };
+    if (state.status !== BatchStatus.PROCESSING || (state.leaseExpiresAt ?? 0) > nowMs) return { outcome: 'busy', state };
+    try {
+      const { Attributes } = await this.dynamo.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: pk(batchId), sk: STATE_SK },
+          UpdateExpression: 'SET leaseOwner = :owner, leaseExpiresAt = :until, updatedAt = :now',
+          ConditionExpression: '#status = :processing AND leaseExpiresAt = :seen',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':processing': BatchStatus.PROCESSING,
+            ':seen': state.leaseExpiresAt ?? 0,
+            ':owner': owner,
+            ':until': nowMs + leaseMs,
+            ':now': this.now(),
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return { outcome: 'acquired', state: stripKeys(Attributes!), resumed: true };
+    } catch (error) {
+      if (isConditionFailure(error)) return { outcome: 'busy', state };
+      throw error;
+    }
+  }
+
+  /** Saves progress of the current attempt; throws LeaseLostError if `owner` no longer holds the lease. */
+  async update(batchId: string, owner: string, fields: Partial<BatchState>): Promise<BatchState> {
+    const { expression, names, values } = setExpression({ ...fields, updatedAt: this.now() });
+    try {
+      const { Attributes } = await this.dynamo.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: pk(batchId), sk: STATE_SK },
+          UpdateExpression: expression,
+          ConditionExpression: 'leaseOwner = :owner AND #status = :processing',
+          ExpressionAttributeNames: { ...names, '#status': 'status' },
+          ExpressionAttributeValues: { ...values, ':owner': owner, ':processing': BatchStatus.PROCESSING },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return stripKeys(Attributes!);
+    } catch (error) {
+      if (isConditionFailure(error)) throw new LeaseLostError(batchId);
+      throw error;
+    }
+  }
+
+  /** Lets another invocation resume the batch at once (after a transient fault), keeping its progress. */
+  async release(batchId: string, owner: string, lastError: string): Promise<void> {
+    await this.update(batchId, owner, { leaseExpiresAt: 0, lastError } as Partial<BatchState>);
+  }
+
+  /**
+   * Ends the current attempt with its final status and writes the attempt's
+   * history item, atomically. The completion event is published after this.
+   */
+  async finish(
+    batchId: string,
+    owner: string,
+    status: FinalStatus,
+    fields: Partial<BatchState>,
+  ): Promise<BatchState> {
+    const finishedAt = this.now();
+    const { expression, names, values } = setExpression({ ...fields, status, finishedAt, updatedAt: finishedAt });
+    const current = await this.get(batchId);
+    if (!current || current.leaseOwner !== owner || current.status !== BatchStatus.PROCESSING) {
+      throw new LeaseLostError(batchId);
+    }
+    const finished = { ...current, ...fields, status, finishedAt, updatedAt: finishedAt } as BatchState;
+    try {
+      await this.dynamo.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.table,
+                Key: { pk: pk(batchId), sk: STATE_SK },
+                UpdateExpression: `${expression} REMOVE leaseOwner, leaseExpiresAt`,
+                ConditionExpression: 'leaseOwner = :owner AND #status = :processing',
+                ExpressionAttributeNames: { ...names, '#status': 'status' },
+                ExpressionAttributeValues: { ...values, ':owner': owner, ':processing': BatchStatus.PROCESSING },
+              },
+            },
+            {
+              Put: {
+                TableName: this.table,
+                Item: {
+                  pk: pk(batchId),
+                  sk: attemptSk(finished.attempt),
+                  attempt: finished.attempt,
+                  status,
+                  reason: finished.reason,
+                  counts: finished.counts,
+                  startedAt: finished.startedAt,
+                  finishedAt,
+                },
+              },
+            },
+          ],
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailure(error)) throw new LeaseLostError(batchId);
+      throw error;
+    }
+    const { leaseOwner: _owner, leaseExpiresAt: _until, ...rest } = finished;
+    return rest;
+  }
+
+  /** Notes that `channel` accepted the completion event of `attempt`, so a retry does not publish it again. */
+  async markAnnounced(batchId: string, channel: 'announcedSns' | 'announcedEventBridge', attempt: number): Promise<void> {
+    await this.dynamo.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: pk(batchId), sk: STATE_SK },
+        UpdateExpression: 'SET #channel = :attempt',
+        ConditionExpression: 'attempt = :attempt',
+        ExpressionAttributeNames: { '#channel': channel },
+        ExpressionAttributeValues: { ':attempt': attempt },
+      }),
+    );
+  }
+}
+
+function stripKeys(item: Record<string, unknown>): BatchState {
+  const { pk: _pk, sk: _sk, ...state } = item;
+  return state as unknown as BatchState;
+}

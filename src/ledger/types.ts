@@ -1,0 +1,75 @@
+import type { BatchReason } from '../pipeline/file-rejection';
+
+export const BatchStatus = {
+  RECEIVED: 'RECEIVED',
+  PROCESSING: 'PROCESSING',
+  COMPLETED: 'COMPLETED',
+  REJECTED: 'REJECTED',
+  FAILED: 'FAILED',
+} as const;
+export type BatchStatus = (typeof BatchStatus)[keyof typeof BatchStatus];
+export type FinalStatus = typeof BatchStatus.COMPLETED | typeof BatchStatus.REJECTED | typeof BatchStatus.FAILED;
+
+export function isFinal(status: BatchStatus): status is FinalStatus {
+  return status === BatchStatus.COMPLETED || status === BatchStatus.REJECTED || status === BatchStatus.FAILED;
+}
+
+export interface ObjectLocation {
+  readonly bucket: string;
+  readonly key: string;
+}
+
+export interface BatchSource {
+  readonly type: 's3' | 'sftp';
+  /** Where the file came from: s3://bucket/key or sftp://host/path. */
+  readonly uri: string;
+  readonly bucket: string;
+  readonly key: string;
+  readonly versionId?: string;
+  readonly etag?: string;
+}
+
+export interface BatchCounts {
+  readonly records: number;
+  readonly valid: number;
+  readonly invalid: number;
+  readonly workItemsSent: number;
+}
+
+/** What the validation pass of the current attempt decided, kept so a resumed attempt does not redo it. */
+export interface ValidationRecord {
+  readonly status: 'COMPLETED' | 'REJECTED';
+  readonly reason?: BatchReason;
+  readonly staging?: ObjectLocation & { readonly manifestKey: string; readonly chunks: number; readonly items: number };
+  readonly rejects?: ObjectLocation & { readonly rows: number; readonly truncated: boolean };
+}
+
+/** The ledger's row for one batch. */
+export interface BatchState {
+  readonly batchId: string;
+  readonly status: BatchStatus;
+  /** 1 for the first processing attempt; a replay starts the next one. */
+  readonly attempt: number;
+  readonly partner: string;
+  readonly feed: string | null;
+  /** The record schema the current attempt validated against. */
+  readonly schema?: { readonly id: string; readonly version: number };
+  readonly source: BatchSource;
+  readonly file: { readonly name: string; readonly bytes?: number; readonly sha256?: string; readonly compressed?: boolean };
+  readonly archive?: ObjectLocation;
+  readonly validation?: ValidationRecord;
+  readonly counts?: BatchCounts;
+  /** Index of the next staged chunk to send. */
+  readonly sendCheckpoint?: number;
+  readonly reason?: BatchReason;
+  readonly receivedAt: string;
+  readonly startedAt?: string;
+  readonly finishedAt?: string;
+  readonly updatedAt: string;
+  readonly leaseOwner?: string;
+  readonly leaseExpiresAt?: number;
+  /** The attempt whose completion event each channel has accepted. */
+  readonly announcedSns?: number;
+  readonly announcedEventBridge?: number;
+  readonly lastError?: string;
+}

@@ -1,0 +1,97 @@
+import { CreateBucketCommand, PutBucketNotificationConfigurationCommand } from '@aws-sdk/client-s3';
+import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
+import { CreateEventBusCommand } from '@aws-sdk/client-eventbridge';
+import { CreateTopicCommand } from '@aws-sdk/client-sns';
+import { CreateQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import type { AwsClients } from '../aws/clients';
+
+/** The names and addresses of one stage's resources. */
+export interface StackResources {
+  readonly landingBucket: string;
+  readonly fileEventsQueueUrl: string;
+  readonly fileEventsDlqUrl: string;
+  readonly workQueueUrl: string;
+  readonly workDlqUrl: string;
+  readonly ledgerTable: string;
+  readonly eventsTopicArn: string;
+  readonly eventBusName: string;
+  readonly maxReceiveCount: number;
+}
+
+const MAX_RECEIVE_COUNT = 5;
+
+async function queueArn(clients: AwsClients, url: string): Promise<string> {
+  const { Attributes } = await clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }));
+  return Attributes!.QueueArn!;
+}
+
+async function queueWithDlq(clients: AwsClients, name: string, extra: Record<string, string> = {}) {
+  const dlq = await clients.sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq` }));
+  const dlqArn = await queueArn(clients, dlq.QueueUrl!);
+  const queue = await clients.sqs.send(
+    new CreateQueueCommand({
+      QueueName: name,
+      Attributes: {
+        ...extra,
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: MAX_RECEIVE_COUNT }),
+      },
+    }),
+  );
+  return { url: queue.QueueUrl!, dlqUrl: dlq.QueueUrl! };
+}
+
+/**
+ * Creates a stage's resources in an emulator (moto_server), named as
+ * serverless.yml names them: bucket with notifications to the file-events
+ * queue, queues with DLQs, ledger table, SNS topic and EventBridge bus.
+ */
+export async function provisionStack(clients: AwsClients, stage = 'local'): Promise<StackResources> {
+  const prefix = `partner-ingest-${stage}`;
+  const landingBucket = `${prefix}-landing`;
+  await clients.s3.send(new CreateBucketCommand({ Bucket: landingBucket }));
+  const fileEvents = await queueWithDlq(clients, `${prefix}-file-events`, { VisibilityTimeout: '60' });
+  const work = await queueWithDlq(clients, `${prefix}-work`, { MaximumMessageSize: '262144' });
+  await clients.s3.send(
+    new PutBucketNotificationConfigurationCommand({
+      Bucket: landingBucket,
+      NotificationConfiguration: {
+        QueueConfigurations: [
+          {
+            QueueArn: await queueArn(clients, fileEvents.url),
+            Events: ['s3:ObjectCreated:*'],
+            Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: 'inbound/' }] } },
+          },
+        ],
+      },
+    }),
+  );
+  const ledgerTable = `${prefix}-ledger`;
+  await clients.dynamo.send(
+    new CreateTableCommand({
+      TableName: ledgerTable,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'sk', AttributeType: 'S' },
+      ],
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+    }),
+  );
+  const topic = await clients.sns.send(new CreateTopicCommand({ Name: `${prefix}-events` }));
+  const eventBusName = prefix;
+  await clients.eventBridge.send(new CreateEventBusCommand({ Name: eventBusName }));
+  return {
+    landingBucket,
+    fileEventsQueueUrl: fileEvents.url,
+    fileEventsDlqUrl: fileEvents.dlqUrl,
+    workQueueUrl: work.url,
+    workDlqUrl: work.dlqUrl,
+    ledgerTable,
+    eventsTopicArn: topic.TopicArn!,
+    eventBusName,
+    maxReceiveCount: MAX_RECEIVE_COUNT,
+  };
+}

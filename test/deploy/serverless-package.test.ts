@@ -1,0 +1,476 @@
+/**
+ * Packages the service with osls exactly as a deploy would (`sls package`), with no
+ * AWS credentials, and checks the CloudFormation template and the function zip:
+ * the wiring other components rely on, least privilege, stage differences, and
+ * that a bad partner file stops packaging.
+ *
+ * Every package runs in its own temporary copy of the project (serverless-esbuild
+ * writes .esbuild/ and .serverless/ into the service directory), all in parallel.
+ */
+import { execFile } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
+const PROJECT_ENTRIES = [
+  'serverless.yml',
+  'package.json',
+  'tsconfig.json',
+  'functions',
+  'src',
+  'partners',
+  'schemas',
+  'scripts',
+  'bin',
+];
+const PACKAGE_TIMEOUT_MS = 240_000;
+const LINT_TIMEOUT_MS = 120_000;
+
+// CloudFormation JSON is loosely typed: properties are `any`.
+interface CfnResource {
+  Type: string;
+  Properties?: Record<string, any>;
+  DependsOn?: string | string[];
+  DeletionPolicy?: string;
+  Condition?: string;
+}
+interface CfnTemplate {
+  Resources: Record<string, CfnResource>;
+  Outputs?: Record<string, { Value: unknown }>;
+  Conditions?: Record<string, unknown>;
+}
+
+interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command to completion (never rejects): exit code and both outputs. */
+function run(command: string, args: string[], cwd: string, timeout: number): Promise<RunResult> {
+  // serverless-esbuild 1.57 stages each zip in a directory under os.tmpdir() and never
+  // removes it (non-recursive remove, error swallowed; floydspace/serverless-esbuild#589).
+  // Point TMPDIR into the copy so the leftovers go away with it.
+  const scratch = path.join(cwd, '.tmp');
+  mkdirSync(scratch, { recursive: true });
+  const env = { ...packagingEnv(), TMPDIR: scratch };
+  return new Promise((resolve) => {
+    execFile(command, args, { cwd, env, timeout, maxBuffer: 32 * 1024 * 1024 }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+    });
+  });
+}
+
+/** The caller's environment minus anything that could reach a real AWS account. */
+function packagingEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of Object.keys(env)) {
+    if (name.startsWith('AWS_')) delete env[name];
+  }
+  return {
+    ...env,
+    AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/credentials',
+    AWS_CONFIG_FILE: '/nonexistent/config',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    SLS_TELEMETRY_DISABLED: '1',
+    SLS_NOTIFICATIONS_MODE: 'off',
+  };
+}
+
+const copies: string[] = [];
+
+/** A throwaway copy of the service with node_modules symlinked. */
+function projectCopy(label: string): string {
+  const dir = mkdtempSync(path.join(tmpdir(), `partner-ingest-${label}-`));
+  copies.push(dir);
+  for (const entry of PROJECT_ENTRIES) {
+    const from = path.join(PROJECT_ROOT, entry);
+    if (existsSync(from)) cpSync(from, path.join(dir, entry), { recursive: true });
+  }
+  symlinkSync(path.join(PROJECT_ROOT, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
+  return dir;
+}
+
+interface Packaged {
+  dir: string;
+  result: RunResult;
+  template: CfnTemplate;
+  zipEntries: string[];
+}
+
+async function slsPackage(label: string, args: string[], prepare?: (dir: string) => void): Promise<Packaged> {
+  const dir = projectCopy(label);
+  prepare?.(dir);
+  const result = await run('npx', ['sls', 'package', ...args], dir, PACKAGE_TIMEOUT_MS);
+  const templateFile = path.join(dir, '.serverless', 'cloudformation-template-update-stack.json');
+  const zipFile = path.join(dir, '.serverless', 'partner-ingest.zip');
+  return {
+    dir,
+    result,
+    template: existsSync(templateFile)
+      ? (JSON.parse(readFileSync(templateFile, 'utf8')) as CfnTemplate)
+      : { Resources: {} },
+    zipEntries: existsSync(zipFile) ? zipEntryNames(readFileSync(zipFile)) : [],
+  };
+}
+
+/** File names from a zip's central directory (no dependency, no unzip binary). */
+function zipEntryNames(zip: Buffer): string[] {
+  const END_OF_CENTRAL_DIRECTORY = 0x06054b50;
+  const CENTRAL_DIRECTORY_ENTRY = 0x02014b50;
+  let end = zip.length - 22;
+  while (end >= 0 && zip.readUInt32LE(end) !== END_OF_CENTRAL_DIRECTORY) end -= 1;
+  if (end < 0) throw new Error('not a zip file: no end of central directory record');
+  const count = zip.readUInt16LE(end + 10);
+  let offset = zip.readUInt32LE(end + 16);
+  const names: string[] = [];
+  for (let i = 0; i < count; i += 1) {
+    if (zip.readUInt32LE(offset) !== CENTRAL_DIRECTORY_ENTRY) throw new Error(`bad central directory entry ${i}`);
+    const nameLength = zip.readUInt16LE(offset + 28);
+    const extraLength = zip.readUInt16LE(offset + 30);
+    const commentLength = zip.readUInt16LE(offset + 32);
+    names.push(zip.toString('utf8', offset + 46, offset + 46 + nameLength));
+    offset += 46 + nameLength + extraLength + commentLength;
+  }
+  return names;
+}
+
+function output(result: RunResult): string {
+  return `${result.stdout}\n${result.stderr}`;
+}
+
+function resourcesOfType(template: CfnTemplate, type: string): [string, CfnResource][] {
+  return Object.entries(template.Resources).filter(([, resource]) => resource.Type === type);
+}
+
+function resource(template: CfnTemplate, logicalId: string): CfnResource & { Properties: Record<string, any> } {
+  const found = template.Resources[logicalId];
+  if (!found) throw new Error(`template has no resource ${logicalId}`);
+  return { ...found, Properties: found.Properties ?? {} };
+}
+
+function ingestFunction(template: CfnTemplate): CfnResource & { Properties: Record<string, any> } {
+  const functions = resourcesOfType(template, 'AWS::Lambda::Function').filter(
+    ([, fn]) => fn.Properties?.Handler === 'functions/ingest-file.handler',
+  );
+  expect(functions).toHaveLength(1);
+  return resource(template, functions[0]![0]);
+}
+
+/** Every statement of an IAM role's inline policies; both branches of Fn::If, minus AWS::NoValue. */
+function roleStatements(role: CfnResource): Record<string, any>[] {
+  const flatten = (statement: any): Record<string, any>[] => {
+    if (statement && typeof statement === 'object' && 'Fn::If' in statement) {
+      const [, whenTrue, whenFalse] = statement['Fn::If'] as unknown[];
+      return [whenTrue, whenFalse].flatMap(flatten);
+    }
+    if (statement && typeof statement === 'object' && statement.Ref === 'AWS::NoValue') return [];
+    return [statement as Record<string, any>];
+  };
+  return (role.Properties?.Policies ?? []).flatMap((policy: any) =>
+    ([] as unknown[]).concat(policy.PolicyDocument.Statement).flatMap(flatten),
+  );
+}
+
+const asList = (value: unknown): unknown[] => ([] as unknown[]).concat(value);
+
+let dev: Packaged;
+let prod: Packaged;
+let kms: Packaged;
+let broken: Packaged;
+
+beforeAll(async () => {
+  [dev, prod, kms, broken] = await Promise.all([
+    slsPackage('dev', ['--stage', 'dev']),
+    slsPackage('prod', ['--stage', 'prod']),
+    // The SSE-KMS switch is off on every stage today; package it anyway so it stays deployable.
+    slsPackage('kms', ['--stage', 'dev', '--param', 'landingEncryption=SSE-KMS']),
+    slsPackage('broken', ['--stage', 'dev'], (dir) => {
+      const acme = readFileSync(path.join(dir, 'partners', 'acme.yml'), 'utf8');
+      const brokenYaml = acme.replace(/^id: acme$/m, 'id: broken').replace(/encoding: utf-8/, 'encoding: ISO-8859-1');
+      expect(brokenYaml).toContain('encoding: ISO-8859-1');
+      writeFileSync(path.join(dir, 'partners', 'broken.yml'), brokenYaml);
+    }),
+  ]);
+  for (const packaged of [dev, prod, kms]) {
+    if (packaged.result.code !== 0) {
+      throw new Error(`sls package failed in ${packaged.dir}:\n${output(packaged.result)}`);
+    }
+  }
+}, PACKAGE_TIMEOUT_MS + 30_000);
+
+afterAll(() => {
+  if (process.env.KEEP_PACKAGE_COPIES) return;
+  for (const dir of copies) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('sls package --stage dev', () => {
+  test('the function runs on nodejs24.x / arm64 from one SQS file event at a time', () => {
+    const fn = ingestFunction(dev.template);
+    expect(fn.Properties.Runtime).toBe('nodejs24.x');
+    expect(fn.Properties.Architectures).toEqual(['arm64']);
+    expect(fn.Properties.Timeout).toBe(900);
+    expect(fn.Properties.MemorySize).toBe(1024);
+
+    const mappings = resourcesOfType(dev.template, 'AWS::Lambda::EventSourceMapping');
+    expect(mappings).toHaveLength(1);
+    const mapping = mappings[0]![1].Properties!;
+    expect(mapping.EventSourceArn).toEqual({ 'Fn::GetAtt': ['FileEventsQueue', 'Arn'] });
+    expect(mapping.BatchSize).toBe(1);
+    expect(mapping.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
+  });
+
+  test('the function gets every environment variable the code reads', () => {
+    const variables = ingestFunction(dev.template).Properties.Environment.Variables as Record<string, unknown>;
+    expect(Object.keys(variables).sort()).toEqual(
+      [
+        'LANDING_BUCKET',
+        'WORK_QUEUE_URL',
+        'LEDGER_TABLE',
+        'EVENTS_TOPIC_ARN',
+        'EVENT_BUS_NAME',
+        'MAX_RECEIVE_COUNT',
+        'STAGE',
+        'POWERTOOLS_SERVICE_NAME',
+        'POWERTOOLS_METRICS_NAMESPACE',
+        'POWERTOOLS_LOG_LEVEL',
+        'NODE_OPTIONS',
+      ].sort(),
+    );
+    const fileEvents = resource(dev.template, 'FileEventsQueue').Properties;
+    expect(variables).toMatchObject({
+      LANDING_BUCKET: { Ref: 'LandingBucket' },
+      WORK_QUEUE_URL: { Ref: 'WorkQueue' },
+      LEDGER_TABLE: { Ref: 'LedgerTable' },
+      EVENTS_TOPIC_ARN: { Ref: 'EventsTopic' },
+      EVENT_BUS_NAME: { Ref: 'EventBus' },
+      MAX_RECEIVE_COUNT: String(fileEvents.RedrivePolicy.maxReceiveCount),
+      STAGE: 'dev',
+      POWERTOOLS_SERVICE_NAME: 'partner-ingest',
+      POWERTOOLS_METRICS_NAMESPACE: 'PartnerIngest',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+      NODE_OPTIONS: '--enable-source-maps',
+    });
+  });
+
+  test('the landing bucket is encrypted, private, TLS-only and notifies the file-events queue for inbound/', () => {
+    const bucket = resource(dev.template, 'LandingBucket');
+    const props = bucket.Properties;
+    expect(props.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+    const sse = props.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault;
+    expect(sse['Fn::If'][0]).toBe('LandingUsesKms');
+    expect(sse['Fn::If'][2]).toEqual({ SSEAlgorithm: 'AES256' });
+    expect(props.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    expect(props.NotificationConfiguration.QueueConfigurations).toEqual([
+      {
+        Event: 's3:ObjectCreated:*',
+        Queue: { 'Fn::GetAtt': ['FileEventsQueue', 'Arn'] },
+        Filter: { S3Key: { Rules: [{ Name: 'prefix', Value: 'inbound/' }] } },
+      },
+    ]);
+    // No bucket -> queue policy -> bucket cycle: the policy must exist before the notification.
+    expect(asList(bucket.DependsOn)).toContain('FileEventsQueuePolicy');
+
+    const rules = props.LifecycleConfiguration.Rules as Record<string, any>[];
+    expect(rules).toContainEqual(
+      expect.objectContaining({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } }),
+    );
+    expect(rules).toContainEqual(expect.objectContaining({ Prefix: 'staging/', ExpirationInDays: expect.any(Number) }));
+
+    const [policy] = resourcesOfType(dev.template, 'AWS::S3::BucketPolicy').filter(
+      ([, p]) => p.Properties?.Bucket?.Ref === 'LandingBucket',
+    );
+    expect(policy).toBeDefined();
+    expect(policy![1].Properties!.PolicyDocument.Statement).toContainEqual(
+      expect.objectContaining({
+        Effect: 'Deny',
+        Principal: '*',
+        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+      }),
+    );
+  });
+
+  test('only S3, from this bucket and account, may send to the file-events queue', () => {
+    const statement = resource(dev.template, 'FileEventsQueuePolicy').Properties.PolicyDocument.Statement[0];
+    expect(statement).toMatchObject({
+      Effect: 'Allow',
+      Principal: { Service: 's3.amazonaws.com' },
+      Action: 'sqs:SendMessage',
+      Condition: {
+        ArnLike: {
+          'aws:SourceArn': { 'Fn::Sub': expect.stringMatching(/^arn:\$\{AWS::Partition\}:s3:::partner-ingest-dev-/) },
+        },
+        StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+      },
+    });
+    // The ARN in the policy is the bucket's name, spelled the same way.
+    const bucketName = resource(dev.template, 'LandingBucket').Properties.BucketName['Fn::Sub'] as string;
+    expect(statement.Condition.ArnLike['aws:SourceArn']['Fn::Sub']).toBe(`arn:\${AWS::Partition}:s3:::${bucketName}`);
+  });
+
+  test('queues have DLQs, SQS-managed SSE, and the file-events visibility timeout covers 6 function timeouts', () => {
+    const timeout = ingestFunction(dev.template).Properties.Timeout as number;
+    const fileEvents = resource(dev.template, 'FileEventsQueue').Properties;
+    expect(fileEvents.VisibilityTimeout).toBeGreaterThanOrEqual(6 * timeout);
+    expect(fileEvents.RedrivePolicy).toEqual({
+      deadLetterTargetArn: { 'Fn::GetAtt': ['FileEventsDLQ', 'Arn'] },
+      maxReceiveCount: 5,
+    });
+    const work = resource(dev.template, 'WorkQueue').Properties;
+    expect(work.MaximumMessageSize).toBe(262144);
+    expect(work.RedrivePolicy).toEqual({
+      deadLetterTargetArn: { 'Fn::GetAtt': ['WorkDLQ', 'Arn'] },
+      maxReceiveCount: 5,
+    });
+    expect(resource(dev.template, 'WorkDLQ').Properties.MessageRetentionPeriod).toBe(14 * 24 * 3600);
+    for (const [logicalId, queue] of resourcesOfType(dev.template, 'AWS::SQS::Queue')) {
+      expect([logicalId, queue.Properties?.SqsManagedSseEnabled]).toEqual([logicalId, true]);
+    }
+  });
+
+  test('topic, bus and ledger table', () => {
+    expect(resource(dev.template, 'EventsTopic').Properties.KmsMasterKeyId).toBe('alias/aws/sns');
+    expect(resource(dev.template, 'EventBus').Properties.Name).toBe('partner-ingest-dev');
+    const table = resource(dev.template, 'LedgerTable').Properties;
+    expect(table.BillingMode).toBe('PAY_PER_REQUEST');
+    expect(table.KeySchema).toEqual([
+      { AttributeName: 'pk', KeyType: 'HASH' },
+      { AttributeName: 'sk', KeyType: 'RANGE' },
+    ]);
+    expect(table.AttributeDefinitions).toEqual([
+      { AttributeName: 'pk', AttributeType: 'S' },
+      { AttributeName: 'sk', AttributeType: 'S' },
+    ]);
+    expect(table.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+    expect(table.SSESpecification).toEqual({ SSEEnabled: true });
+    expect(table.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+  });
+
+  test('the function has its own role, with no wildcard action and no wildcard resource', () => {
+    const fn = ingestFunction(dev.template);
+    expect(fn.Properties.Role).toEqual({ 'Fn::GetAtt': ['IngestFileRole', 'Arn'] });
+    expect(dev.template.Resources.IamRoleLambdaExecution).toBeUndefined();
+
+    const statements = roleStatements(resource(dev.template, 'IngestFileRole'));
+    expect(statements.length).toBeGreaterThan(5);
+    for (const statement of statements) {
+      const actions = asList(statement.Action) as string[];
+      expect(actions.filter((action) => action === '*' || action.endsWith(':*'))).toEqual([]);
+      expect(asList(statement.Resource)).not.toContain('*');
+      expect(statement.NotAction).toBeUndefined();
+      expect(statement.NotResource).toBeUndefined();
+    }
+    const actions = statements.flatMap((statement) => asList(statement.Action) as string[]);
+    expect(actions).toEqual(
+      expect.arrayContaining([
+        's3:GetObject',
+        's3:PutObject',
+        'sqs:ReceiveMessage',
+        'sqs:DeleteMessage',
+        'sqs:ChangeMessageVisibility',
+        'sqs:SendMessage',
+        'dynamodb:UpdateItem',
+        'sns:Publish',
+        'events:PutEvents',
+        'logs:PutLogEvents',
+      ]),
+    );
+  });
+
+  test('the package is configured from partners/*.yml and ships partners/ and schemas/ beside the bundle', () => {
+    expect(dev.template.Outputs?.PartnerIds?.Value).toBe('acme');
+    expect(dev.zipEntries).toEqual(
+      expect.arrayContaining([
+        'functions/ingest-file.js',
+        'partners/acme.yml',
+        'schemas/partner.schema.json',
+        'schemas/records/orders.v1.schema.json',
+      ]),
+    );
+    expect(dev.zipEntries.filter((name) => name.startsWith('node_modules/'))).toEqual([]);
+  });
+});
+
+describe('cfn-lint', () => {
+  const cfnLintOnPath = (process.env.PATH ?? '')
+    .split(path.delimiter)
+    .some((dir) => dir !== '' && existsSync(path.join(dir, 'cfn-lint')));
+
+  test(
+    'the dev, prod and SSE-KMS templates have no cfn-lint errors',
+    async () => {
+      if (!cfnLintOnPath) {
+        console.warn('cfn-lint is not on PATH: skipping the CloudFormation lint (pip install cfn-lint)');
+        return;
+      }
+      const results = await Promise.all(
+        [dev, prod, kms].map((packaged) =>
+          run(
+            'cfn-lint',
+            ['--non-zero-exit-code', 'error', '--', '.serverless/cloudformation-template-update-stack.json'],
+            packaged.dir,
+            LINT_TIMEOUT_MS,
+          ),
+        ),
+      );
+      // Exit 0 unless cfn-lint finds an error: warnings are allowed. The output shows in a failure's diff.
+      for (const result of results) {
+        expect({ exitCode: result.code, output: output(result) }).toMatchObject({ exitCode: 0 });
+      }
+    },
+    LINT_TIMEOUT_MS,
+  );
+});
+
+describe('stage differences', () => {
+  test('the ledger has deletion protection and is retained on prod only', () => {
+    const prodTable = resource(prod.template, 'LedgerTable');
+    expect(prodTable.Properties.DeletionProtectionEnabled).toBe(true);
+    expect(prodTable.DeletionPolicy).toBe('Retain');
+    const devTable = resource(dev.template, 'LedgerTable');
+    expect(devTable.Properties.DeletionProtectionEnabled ?? false).toBe(false);
+    expect(devTable.DeletionPolicy).toBe('Delete');
+  });
+
+  test('prod keeps logs longer and names everything for its stage', () => {
+    const retention = (t: CfnTemplate) => resource(t, 'IngestFileLogGroup').Properties.RetentionInDays as number;
+    expect(retention(prod.template)).toBeGreaterThan(retention(dev.template));
+    expect(ingestFunction(prod.template).Properties.Environment.Variables.STAGE).toBe('prod');
+    expect(resource(prod.template, 'EventBus').Properties.Name).toBe('partner-ingest-prod');
+  });
+
+  test('landingEncryption=SSE-KMS creates a key, encrypts the bucket with it and lets the function use it', () => {
+    expect(kms.template.Conditions?.LandingUsesKms).toEqual({ 'Fn::Equals': ['SSE-KMS', 'SSE-KMS'] });
+    expect(dev.template.Conditions?.LandingUsesKms).toEqual({ 'Fn::Equals': ['SSE-S3', 'SSE-KMS'] });
+    const bucket = resource(kms.template, 'LandingBucket').Properties;
+    const sse = bucket.BucketEncryption.ServerSideEncryptionConfiguration[0];
+    expect(sse.ServerSideEncryptionByDefault['Fn::If'][1]).toEqual({
+      SSEAlgorithm: 'aws:kms',
+      KMSMasterKeyID: { 'Fn::GetAtt': ['LandingKey', 'Arn'] },
+    });
+    expect(resource(kms.template, 'LandingKey').Properties.EnableKeyRotation).toBe(true);
+    expect(roleStatements(resource(kms.template, 'IngestFileRole'))).toContainEqual(
+      expect.objectContaining({
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        Resource: { 'Fn::GetAtt': ['LandingKey', 'Arn'] },
+      }),
+    );
+  });
+});
+
+describe('a broken partner file', () => {
+  test('fails sls package, naming the file and the field', () => {
+    expect(broken.result.code).not.toBe(0);
+    const text = output(broken.result);
+    expect(text).toContain('broken.yml');
+    expect(text).toContain('encoding');
+    expect(existsSync(path.join(broken.dir, '.serverless', 'partner-ingest.zip'))).toBe(false);
+  });
+});

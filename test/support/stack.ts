@@ -1,0 +1,180 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
+import { SubscribeCommand } from '@aws-sdk/client-sns';
+import {
+  CreateQueueCommand,
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  type Message,
+} from '@aws-sdk/client-sqs';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { createAwsClients, type AwsClients } from '../../src/aws/clients';
+import { loadPartnerRegistry, type PartnerRegistry } from '../../src/config/load-partners';
+import { EventPublisher } from '../../src/events/publisher';
+import { processFileEvents, type FileEventDeps } from '../../src/ingest/file-events';
+import { Ledger } from '../../src/ledger/ledger';
+import { startMotoServer, type MotoServer } from '../../src/local/moto-server';
+import { provisionStack, type StackResources } from '../../src/local/provision';
+import { pumpOnce } from '../../src/local/queue-pump';
+import { createAjv } from '../../src/records/ajv';
+
+export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
+
+/** Backoff short enough for tests that exercise retries. */
+export const FAST_BACKOFF = { attempts: 4, baseMs: 1, maxMs: 5 };
+
+export interface TestStack {
+  readonly moto: MotoServer;
+  readonly clients: AwsClients;
+  readonly resources: StackResources;
+  readonly registry: PartnerRegistry;
+  /** Queues a consumer would subscribe: SNS subscription and EventBridge rule target. */
+  readonly snsConsumerUrl: string;
+  readonly eventBridgeConsumerUrl: string;
+  deps(overrides?: Partial<FileEventDeps>): FileEventDeps;
+  stop(): Promise<void>;
+}
+
+async function arnOf(clients: AwsClients, url: string): Promise<string> {
+  const { Attributes } = await clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }));
+  return Attributes!.QueueArn!;
+}
+
+/** Starts a private moto_server with the stage's resources and two event consumers. */
+export async function startTestStack(): Promise<TestStack> {
+  const moto = await startMotoServer();
+  const clients = createAwsClients({ endpoint: moto.endpoint, region: 'eu-west-1' });
+  const resources = await provisionStack(clients, 'test');
+  const sns = await clients.sqs.send(new CreateQueueCommand({ QueueName: 'consumer-sns' }));
+  await clients.sns.send(
+    new SubscribeCommand({
+      TopicArn: resources.eventsTopicArn,
+      Protocol: 'sqs',
+      Endpoint: await arnOf(clients, sns.QueueUrl!),
+      Attributes: { RawMessageDelivery: 'false' },
+    }),
+  );
+  const bus = await clients.sqs.send(new CreateQueueCommand({ QueueName: 'consumer-eventbridge' }));
+  await clients.eventBridge.send(
+    new PutRuleCommand({
+      Name: 'all-batch-events',
+      EventBusName: resources.eventBusName,
+      EventPattern: JSON.stringify({ source: ['partner-ingest'] }),
+    }),
+  );
+  await clients.eventBridge.send(
+    new PutTargetsCommand({
+      Rule: 'all-batch-events',
+      EventBusName: resources.eventBusName,
+      Targets: [{ Id: 'queue', Arn: await arnOf(clients, bus.QueueUrl!) }],
+    }),
+  );
+  // S3 announces a new notification configuration with a test event; start from an empty queue.
+  await drainQueue({ clients } as TestStack, resources.fileEventsQueueUrl);
+  const registry = loadPartnerRegistry({ root: PROJECT_ROOT });
+  const logger = new Logger({ serviceName: 'partner-ingest-test', logLevel: (process.env.TEST_LOG_LEVEL ?? 'SILENT') as 'SILENT' });
+  return {
+    moto,
+    clients,
+    resources,
+    registry,
+    snsConsumerUrl: sns.QueueUrl!,
+    eventBridgeConsumerUrl: bus.QueueUrl!,
+    deps(overrides = {}) {
+      return {
+        s3: clients.s3,
+        sqs: clients.sqs,
+        ledger: new Ledger(clients.dynamo, resources.ledgerTable),
+        publisher: new EventPublisher(clients.sns, clients.eventBridge, {
+          topicArn: resources.eventsTopicArn,
+          busName: resources.eventBusName,
+        }, FAST_BACKOFF),
+        registry,
+        settings: { landingBucket: resources.landingBucket, workQueueUrl: resources.workQueueUrl },
+        logger,
+        maxReceiveCount: resources.maxReceiveCount,
+        fileEventsQueueUrl: resources.fileEventsQueueUrl,
+        ...overrides,
+      };
+    },
+    async stop() {
+      for (const client of Object.values(clients)) client.destroy();
+      await moto.stop();
+    },
+  };
+}
+
+export async function putInbound(stack: TestStack, key: string, body: string | Buffer): Promise<void> {
+  await stack.clients.s3.send(new PutObjectCommand({ Bucket: stack.resources.landingBucket, Key: key, Body: body }));
+}
+
+/** Runs the ingest handler on the file-events queue until it is empty (like the Lambda event source mapping). */
+export async function drainFileEvents(stack: TestStack, deps: FileEventDeps = stack.deps(), timeoutMs?: number): Promise<number> {
+  let handled = 0;
+  for (;;) {
+    const count = await pumpOnce({
+      sqs: stack.clients.sqs,
+      queueUrl: stack.resources.fileEventsQueueUrl,
+      handler: (event, context) => processFileEvents(event, context, deps),
+      ...(timeoutMs ? { timeoutMs } : {}),
+    });
+    if (!count) return handled;
+    handled += count;
+  }
+}
+
+/** Receives (and deletes) everything currently on a queue. */
+export async function drainQueue(stack: TestStack, queueUrl: string): Promise<Message[]> {
+  const all: Message[] = [];
+  for (;;) {
+    const { Messages = [] } = await stack.clients.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 0,
+        MessageAttributeNames: ['All'],
+        MessageSystemAttributeNames: ['All'],
+      }),
+    );
+    if (!Messages.length) return all;
+    all.push(...Messages);
+    await stack.clients.sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: Messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle! })),
+      }),
+    );
+  }
+}
+
+/** Completion events as a consumer receives them: SNS envelopes and EventBridge events, unwrapped to the detail. */
+export async function receivedEvents(stack: TestStack): Promise<{ sns: SnsDelivery[]; eventBridge: EventBridgeDelivery[] }> {
+  const sns = (await drainQueue(stack, stack.snsConsumerUrl)).map((message) => {
+    const envelope = JSON.parse(message.Body!) as { Message: string; MessageAttributes: Record<string, { Value: string }> };
+    return { detail: JSON.parse(envelope.Message), attributes: envelope.MessageAttributes };
+  });
+  const eventBridge = (await drainQueue(stack, stack.eventBridgeConsumerUrl)).map((message) => {
+    const event = JSON.parse(message.Body!) as { source: string; 'detail-type': string; detail: Record<string, unknown> };
+    return { source: event.source, detailType: event['detail-type'], detail: event.detail };
+  });
+  return { sns, eventBridge };
+}
+
+export interface SnsDelivery {
+  readonly detail: Record<string, unknown>;
+  readonly attributes: Record<string, { Value: string }>;
+}
+export interface EventBridgeDelivery {
+  readonly source: string;
+  readonly detailType: string;
+  readonly detail: Record<string, unknown>;
+}
+
+const eventAjv = createAjv();
+/** The published event contract, compiled once. */
+export const validateEvent = eventAjv.compile(
+  JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'schemas', 'events', 'batch-event.v1.schema.json'), 'utf8')),
+);
