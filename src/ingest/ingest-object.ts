@@ -14,7 +14,7 @@ import { validateFile } from '../pipeline/validate-file';
 import { WorkItemEncoder } from '../pipeline/work-item';
 import { RejectsReportWriter } from '../report/rejects-report';
 import { sendStagedItems } from '../send/work-queue-sender';
-import { manifestKeyOf, StagingWriter, type StagingManifest } from '../staging/staging-writer';
+import { DEFAULT_CHUNK_LIMITS, manifestKeyOf, StagingWriter, type StagingManifest } from '../staging/staging-writer';
 import {
   archiveKeyOf,
   archiveObject,
@@ -34,6 +34,8 @@ export interface IngestSettings {
   /** Stop sending when less than this much invocation time is left. */
   readonly stopMarginMs?: number;
   readonly sendConcurrency?: number;
+  /** Work items per staged chunk (the unit of checkpointing); tests make it small. */
+  readonly chunkItems?: number;
 }
 
 export interface IngestDeps {
@@ -227,7 +229,14 @@ class BatchRun {
 
   private async validate(feed: FeedConfig): Promise<void> {
     const { partner, attempt } = this.state;
-    const staging = new StagingWriter(this.deps.s3, this.bucket, `staging/${partner}/${this.batchId}/attempt-${attempt}/`, this.batchId);
+    const chunkItems = this.deps.settings.chunkItems;
+    const staging = new StagingWriter(
+      this.deps.s3,
+      this.bucket,
+      `staging/${partner}/${this.batchId}/attempt-${attempt}/`,
+      this.batchId,
+      chunkItems ? { ...DEFAULT_CHUNK_LIMITS, maxItems: chunkItems } : DEFAULT_CHUNK_LIMITS,
+    );
     const rejects = new RejectsReportWriter(
       this.deps.s3,
       this.bucket,

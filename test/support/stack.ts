@@ -1,23 +1,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
-import { SubscribeCommand } from '@aws-sdk/client-sns';
-import {
-  CreateQueueCommand,
-  DeleteMessageBatchCommand,
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  type Message,
-} from '@aws-sdk/client-sqs';
+import { DeleteMessageBatchCommand, ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { createAwsClients, type AwsClients } from '../../src/aws/clients';
-import { loadPartnerRegistry, type PartnerRegistry } from '../../src/config/load-partners';
-import { EventPublisher } from '../../src/events/publisher';
 import { processFileEvents, type FileEventDeps } from '../../src/ingest/file-events';
-import { Ledger } from '../../src/ledger/ledger';
-import { startMotoServer, type MotoServer } from '../../src/local/moto-server';
-import { provisionStack, type StackResources } from '../../src/local/provision';
+import { startLocalStack, type LocalStack } from '../../src/local/local-stack';
 import { pumpOnce } from '../../src/local/queue-pump';
 import { createAjv } from '../../src/records/ajv';
 
@@ -26,85 +13,12 @@ export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 /** Backoff short enough for tests that exercise retries. */
 export const FAST_BACKOFF = { attempts: 4, baseMs: 1, maxMs: 5 };
 
-export interface TestStack {
-  readonly moto: MotoServer;
-  readonly clients: AwsClients;
-  readonly resources: StackResources;
-  readonly registry: PartnerRegistry;
-  /** Queues a consumer would subscribe: SNS subscription and EventBridge rule target. */
-  readonly snsConsumerUrl: string;
-  readonly eventBridgeConsumerUrl: string;
-  deps(overrides?: Partial<FileEventDeps>): FileEventDeps;
-  stop(): Promise<void>;
-}
-
-async function arnOf(clients: AwsClients, url: string): Promise<string> {
-  const { Attributes } = await clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }));
-  return Attributes!.QueueArn!;
-}
+export type TestStack = LocalStack;
 
 /** Starts a private moto_server with the stage's resources and two event consumers. */
-export async function startTestStack(): Promise<TestStack> {
-  const moto = await startMotoServer();
-  const clients = createAwsClients({ endpoint: moto.endpoint, region: 'eu-west-1' });
-  const resources = await provisionStack(clients, 'test');
-  const sns = await clients.sqs.send(new CreateQueueCommand({ QueueName: 'consumer-sns' }));
-  await clients.sns.send(
-    new SubscribeCommand({
-      TopicArn: resources.eventsTopicArn,
-      Protocol: 'sqs',
-      Endpoint: await arnOf(clients, sns.QueueUrl!),
-      Attributes: { RawMessageDelivery: 'false' },
-    }),
-  );
-  const bus = await clients.sqs.send(new CreateQueueCommand({ QueueName: 'consumer-eventbridge' }));
-  await clients.eventBridge.send(
-    new PutRuleCommand({
-      Name: 'all-batch-events',
-      EventBusName: resources.eventBusName,
-      EventPattern: JSON.stringify({ source: ['partner-ingest'] }),
-    }),
-  );
-  await clients.eventBridge.send(
-    new PutTargetsCommand({
-      Rule: 'all-batch-events',
-      EventBusName: resources.eventBusName,
-      Targets: [{ Id: 'queue', Arn: await arnOf(clients, bus.QueueUrl!) }],
-    }),
-  );
-  // S3 announces a new notification configuration with a test event; start from an empty queue.
-  await drainQueue({ clients } as TestStack, resources.fileEventsQueueUrl);
-  const registry = loadPartnerRegistry({ root: PROJECT_ROOT });
+export function startTestStack(): Promise<TestStack> {
   const logger = new Logger({ serviceName: 'partner-ingest-test', logLevel: (process.env.TEST_LOG_LEVEL ?? 'SILENT') as 'SILENT' });
-  return {
-    moto,
-    clients,
-    resources,
-    registry,
-    snsConsumerUrl: sns.QueueUrl!,
-    eventBridgeConsumerUrl: bus.QueueUrl!,
-    deps(overrides = {}) {
-      return {
-        s3: clients.s3,
-        sqs: clients.sqs,
-        ledger: new Ledger(clients.dynamo, resources.ledgerTable),
-        publisher: new EventPublisher(clients.sns, clients.eventBridge, {
-          topicArn: resources.eventsTopicArn,
-          busName: resources.eventBusName,
-        }, FAST_BACKOFF),
-        registry,
-        settings: { landingBucket: resources.landingBucket, workQueueUrl: resources.workQueueUrl },
-        logger,
-        maxReceiveCount: resources.maxReceiveCount,
-        fileEventsQueueUrl: resources.fileEventsQueueUrl,
-        ...overrides,
-      };
-    },
-    async stop() {
-      for (const client of Object.values(clients)) client.destroy();
-      await moto.stop();
-    },
-  };
+  return startLocalStack({ stage: 'test', logger, config: { root: PROJECT_ROOT }, backoff: FAST_BACKOFF });
 }
 
 export async function putInbound(stack: TestStack, key: string, body: string | Buffer): Promise<void> {

@@ -1,0 +1,107 @@
+import { PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
+import { SubscribeCommand } from '@aws-sdk/client-sns';
+import { CreateQueueCommand, GetQueueAttributesCommand, PurgeQueueCommand } from '@aws-sdk/client-sqs';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { createAwsClients, type AwsClients } from '../aws/clients';
+import { defaultConfigLocation, loadPartnerRegistry, type ConfigLocation, type PartnerRegistry } from '../config/load-partners';
+import { EventPublisher } from '../events/publisher';
+import type { FileEventDeps } from '../ingest/file-events';
+import { Ledger } from '../ledger/ledger';
+import type { BackoffOptions } from '../util/backoff';
+import { startMotoServer, type MotoServer } from './moto-server';
+import { provisionStack, type StackResources } from './provision';
+
+/** The whole service on loopback: moto_server with the stage's resources, plus two example consumers. */
+export interface LocalStack {
+  readonly moto: MotoServer;
+  readonly clients: AwsClients;
+  readonly resources: StackResources;
+  readonly registry: PartnerRegistry;
+  /** A queue subscribed to the SNS topic, and one targeted by an EventBridge rule — as consumers would. */
+  readonly snsConsumerUrl: string;
+  readonly eventBridgeConsumerUrl: string;
+  /** The ingest function's dependencies against this stack. */
+  deps(overrides?: Partial<FileEventDeps>): FileEventDeps;
+  stop(): Promise<void>;
+}
+
+export interface LocalStackOptions {
+  readonly stage?: string;
+  readonly logger: Logger;
+  readonly config?: ConfigLocation;
+  readonly backoff?: BackoffOptions;
+}
+
+async function arnOf(clients: AwsClients, url: string): Promise<string> {
+  const { Attributes } = await clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }));
+  return Attributes!.QueueArn!;
+}
+
+async function subscribeConsumers(clients: AwsClients, resources: StackResources) {
+  const sns = await clients.sqs.send(new CreateQueueCommand({ QueueName: 'consumer-sns' }));
+  await clients.sns.send(
+    new SubscribeCommand({ TopicArn: resources.eventsTopicArn, Protocol: 'sqs', Endpoint: await arnOf(clients, sns.QueueUrl!) }),
+  );
+  const bus = await clients.sqs.send(new CreateQueueCommand({ QueueName: 'consumer-eventbridge' }));
+  await clients.eventBridge.send(
+    new PutRuleCommand({
+      Name: 'all-batch-events',
+      EventBusName: resources.eventBusName,
+      EventPattern: JSON.stringify({ source: ['partner-ingest'] }),
+    }),
+  );
+  await clients.eventBridge.send(
+    new PutTargetsCommand({
+      Rule: 'all-batch-events',
+      EventBusName: resources.eventBusName,
+      Targets: [{ Id: 'queue', Arn: await arnOf(clients, bus.QueueUrl!) }],
+    }),
+  );
+  return { snsConsumerUrl: sns.QueueUrl!, eventBridgeConsumerUrl: bus.QueueUrl! };
+}
+
+/** Starts a private moto_server and creates everything the ingest function needs in it. */
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const moto = await startMotoServer();
+  try {
+    const clients = createAwsClients({ endpoint: moto.endpoint, region: process.env.AWS_REGION ?? 'eu-west-1' });
+    const resources = await provisionStack(clients, options.stage ?? 'local');
+    const consumers = await subscribeConsumers(clients, resources);
+    // S3 announces a new notification configuration with a test event; start from an empty queue.
+    await clients.sqs.send(new PurgeQueueCommand({ QueueUrl: resources.fileEventsQueueUrl }));
+    const registry = loadPartnerRegistry(options.config ?? defaultConfigLocation());
+    return {
+      moto,
+      clients,
+      resources,
+      registry,
+      ...consumers,
+      deps(overrides = {}) {
+        return {
+          s3: clients.s3,
+          sqs: clients.sqs,
+          ledger: new Ledger(clients.dynamo, resources.ledgerTable),
+          publisher: new EventPublisher(
+            clients.sns,
+            clients.eventBridge,
+            { topicArn: resources.eventsTopicArn, busName: resources.eventBusName },
+            options.backoff,
+          ),
+          registry,
+          settings: { landingBucket: resources.landingBucket, workQueueUrl: resources.workQueueUrl },
+          logger: options.logger,
+          maxReceiveCount: resources.maxReceiveCount,
+          fileEventsQueueUrl: resources.fileEventsQueueUrl,
+          ...overrides,
+        };
+      },
+      async stop() {
+        for (const client of Object.values(clients)) client.destroy();
+        await moto.stop();
+      },
+    };
+  } catch (error) {
+    await moto.stop();
+    throw error;
+  }
+}
