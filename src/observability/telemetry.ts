@@ -11,16 +11,18 @@ export const metrics = new Metrics({
   serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'partner-ingest',
 });
 
+function emit(name: string, value: number, dimensions: Record<string, string>): void {
+  // A single metric flushes on its first addMetric, taking its dimensions with it.
+  const single = metrics.singleMetric();
+  single.addDimensions(dimensions);
+  single.addMetric(name, MetricUnit.Count, value);
+}
+
 /** Emits one batch's outcome, dimensioned by partner and status (alarms key on FAILED and REJECTED). */
 export function recordBatchMetrics(state: BatchState): void {
-  const single = metrics.singleMetric();
-  single.addDimensions({ partner: state.partner, status: state.status });
-  single.addMetric('Batches', MetricUnit.Count, 1);
-  const counts = state.counts;
-  if (!counts) return;
-  const volume = metrics.singleMetric();
-  volume.addDimensions({ partner: state.partner });
-  volume.addMetric('RecordsValid', MetricUnit.Count, counts.valid);
-  volume.addMetric('RecordsInvalid', MetricUnit.Count, counts.invalid);
-  volume.addMetric('WorkItemsSent', MetricUnit.Count, counts.workItemsSent);
+  emit('Batches', 1, { partner: state.partner, status: state.status });
+  if (!state.counts) return;
+  emit('RecordsValid', state.counts.valid, { partner: state.partner });
+  emit('RecordsInvalid', state.counts.invalid, { partner: state.partner });
+  emit('WorkItemsSent', state.counts.workItemsSent, { partner: state.partner });
 }

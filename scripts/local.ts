@@ -1,0 +1,122 @@
+/**
+ * `npm start`: the service on this machine, no AWS account. Starts moto_server
+ * with the stage's resources, drops the sample partner files into the landing
+ * bucket, runs the real ingest function on the file events exactly as Lambda's
+ * SQS trigger would, and prints each completion event as a consumer receives it.
+ * Then it keeps watching for new drops until Ctrl-C (`--once` exits instead).
+ */
+import './local-env';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { renderTable } from '../src/cli/table';
+import type { CompletionEventDetail } from '../src/events/completion-event';
+import { processFileEvents } from '../src/ingest/file-events';
+import { startLocalStack, type LocalStack } from '../src/local/local-stack';
+import { MissingPrerequisiteError } from '../src/local/moto-server';
+import { pumpOnce } from '../src/local/queue-pump';
+
+const ROOT = path.resolve(__dirname, '..');
+const once = process.argv.includes('--once');
+
+async function receiveEvents(stack: LocalStack, queueUrl: string): Promise<CompletionEventDetail[]> {
+  const { Messages = [] } = await stack.clients.sqs.send(
+    new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
+  );
+  if (!Messages.length) return [];
+  await stack.clients.sqs.send(
+    new DeleteMessageBatchCommand({
+      QueueUrl: queueUrl,
+      Entries: Messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle! })),
+    }),
+  );
+  return Messages.map((message) => JSON.parse((JSON.parse(message.Body!) as { Message: string }).Message));
+}
+
+function eventRows(events: readonly CompletionEventDetail[]) {
+  return events.map((event) => [
+    event.file.name,
+    event.status,
+    event.counts.records,
+    event.counts.valid,
+    event.counts.invalid,
+    event.counts.workItemsSent,
+    event.reason ? `${event.reason.code}${event.reason.line ? ` (line ${event.reason.line})` : ''}` : '',
+  ]);
+}
+
+const HEADERS = ['file', 'status', 'records', 'valid', 'invalid', 'work items', 'reason'];
+
+/** Runs the ingest function over every file event waiting on the queue; returns the completion events seen. */
+async function processWaiting(stack: LocalStack, waitSeconds: number): Promise<CompletionEventDetail[]> {
+  const deps = stack.deps();
+  while (
+    await pumpOnce({
+      sqs: stack.clients.sqs,
+      queueUrl: stack.resources.fileEventsQueueUrl,
+      handler: (event, context) => processFileEvents(event, context, deps),
+      waitSeconds,
+    })
+  );
+  const events: CompletionEventDetail[] = [];
+  for (let batch = await receiveEvents(stack, stack.snsConsumerUrl); batch.length; batch = await receiveEvents(stack, stack.snsConsumerUrl)) {
+    events.push(...batch);
+  }
+  return events;
+}
+
+async function main(): Promise<void> {
+  const logger = new Logger({ serviceName: 'partner-ingest', logLevel: (process.env.LOG_LEVEL ?? 'WARN') as 'WARN' });
+  const stack = await startLocalStack({ stage: 'local', logger, config: { root: ROOT } });
+  const stop = async () => {
+    await stack.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  const { resources } = stack;
+  console.log(`partner-ingest is running locally (stage "local")
+  AWS emulator (moto_server)   ${stack.moto.endpoint}
+  landing bucket               s3://${resources.landingBucket}/inbound/<partner>/
+  work queue                   ${resources.workQueueUrl}
+  ledger table                 ${resources.ledgerTable}
+  events                       SNS ${resources.eventsTopicArn}, EventBridge bus ${resources.eventBusName}
+`);
+
+  const samples = path.join(ROOT, 'samples', 'acme');
+  for (const name of readdirSync(samples).sort()) {
+    await stack.clients.s3.send(
+      new PutObjectCommand({ Bucket: resources.landingBucket, Key: `inbound/acme/${name}`, Body: readFileSync(path.join(samples, name)) }),
+    );
+    console.log(`dropped samples/acme/${name} → s3://${resources.landingBucket}/inbound/acme/${name}`);
+  }
+  const events = await processWaiting(stack, 1);
+  console.log(`\nCompletion events received by an SNS subscriber:\n${renderTable(HEADERS, eventRows(events))}`);
+  const workItems = events.reduce((sum, event) => sum + event.counts.workItemsSent, 0);
+  console.log(`${events.length} batches, ${workItems} work items on the work queue.`);
+  if (once) {
+    await stack.stop();
+    return;
+  }
+  console.log(`
+Drop more files, e.g.:
+  AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws --region eu-west-1 --endpoint-url ${stack.moto.endpoint} \\
+    s3 cp FILE s3://${resources.landingBucket}/inbound/acme/orders_mine.csv
+Check a file without AWS:  npx partner-ingest validate --partner acme FILE
+Watching for new files — Ctrl-C to stop.`);
+  for (;;) {
+    const seen = await processWaiting(stack, 5);
+    if (seen.length) console.log(renderTable(HEADERS, eventRows(seen)));
+  }
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof MissingPrerequisiteError) {
+    console.error(`partner-ingest: ${error.message}`);
+  } else {
+    console.error(error);
+  }
+  process.exit(1);
+});
