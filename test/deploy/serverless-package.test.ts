@@ -228,6 +228,7 @@ describe('sls package --stage dev', () => {
       [
         'LANDING_BUCKET',
         'WORK_QUEUE_URL',
+        'FILE_EVENTS_QUEUE_URL',
         'LEDGER_TABLE',
         'EVENTS_TOPIC_ARN',
         'EVENT_BUS_NAME',
@@ -243,6 +244,7 @@ describe('sls package --stage dev', () => {
     expect(variables).toMatchObject({
       LANDING_BUCKET: { Ref: 'LandingBucket' },
       WORK_QUEUE_URL: { Ref: 'WorkQueue' },
+      FILE_EVENTS_QUEUE_URL: { Ref: 'FileEventsQueue' },
       LEDGER_TABLE: { Ref: 'LedgerTable' },
       EVENTS_TOPIC_ARN: { Ref: 'EventsTopic' },
       EVENT_BUS_NAME: { Ref: 'EventBus' },
