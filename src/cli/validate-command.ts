@@ -55,8 +55,9 @@ export async function validateCommand(argv: string[], output: Output): Promise<n
   if (!values.partner) throw new UsageError('--partner is required');
   if (positionals.length !== 1) throw new UsageError(`expected exactly one FILE, got ${positionals.length}`);
   const file = positionals[0]!;
-  const maxErrors = Number(values['max-errors']);
-  if (!Number.isInteger(maxErrors) || maxErrors < 0) {
+  // Digits only: Number() would also take "", " 5" or "1e3".
+  const maxErrors = /^[0-9]+$/.test(values['max-errors']) ? Number(values['max-errors']) : Number.NaN;
+  if (!Number.isSafeInteger(maxErrors)) {
     throw new UsageError(`--max-errors must be a whole number, got "${values['max-errors']}"`);
   }
   let size: number;

@@ -8,12 +8,25 @@ export interface RecordCounts {
   readonly invalid: number;
 }
 
-const PARTS_PER_MILLION = 1_000_000;
+/**
+ * `value` as an exact fraction of the decimal it was written as (0.29 → 29/100):
+ * its shortest round-trip text, which is what the partner config says.
+ */
+function decimalFraction(value: number): { numerator: bigint; denominator: bigint } {
+  const [mantissa = '0', exponent = '0'] = value.toString().toLowerCase().split('e');
+  const [whole = '0', fraction = ''] = mantissa.split('.');
+  const shift = Number(exponent) - fraction.length;
+  const digits = BigInt(whole + fraction);
+  return shift >= 0
+    ? { numerator: digits * 10n ** BigInt(shift), denominator: 1n }
+    : { numerator: digits, denominator: 10n ** BigInt(-shift) };
+}
 
 /**
  * Applies a feed's error policy once the whole file has been read. Returns the
  * rejection reason, or undefined when the batch may complete. The ratio is
- * compared in integers so "exactly 10%" never flips on float rounding.
+ * compared exactly, in integers, so "exactly 10%" never flips on float rounding
+ * and ratios finer than a millionth are honoured as written.
  */
 export function applyErrorPolicy(policy: ErrorPolicy, counts: RecordCounts): BatchReason | undefined {
   const { records, invalid } = counts;
@@ -24,8 +37,8 @@ export function applyErrorPolicy(policy: ErrorPolicy, counts: RecordCounts): Bat
     };
   }
   if (policy.maxInvalidRatio !== undefined) {
-    const allowedPpm = Math.round(policy.maxInvalidRatio * PARTS_PER_MILLION);
-    if (invalid * PARTS_PER_MILLION > records * allowedPpm) {
+    const { numerator, denominator } = decimalFraction(policy.maxInvalidRatio);
+    if (BigInt(invalid) * denominator > BigInt(records) * numerator) {
       const percent = records === 0 ? 0 : (invalid / records) * 100;
       return {
         code: RejectionCode.TOO_MANY_INVALID_ROWS,

@@ -34,7 +34,7 @@ export class FileRejectedError extends PartnerIngestError {
     readonly line?: number,
     options?: { cause?: unknown },
   ) {
-    super(code, line === undefined ? message : `line ${line}: ${message}`, options);
+    super(code, message, options);
   }
 
   get reason(): BatchReason {

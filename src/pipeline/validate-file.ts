@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { PassThrough, Writable, type Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { CsvError, parse } from 'csv-parse';
+import { CsvError, Parser } from 'csv-parse';
 import type { FeedConfig } from '../config/types';
 import { RecordErrorCode, type FieldError } from '../records/error-codes';
 import { applyErrorPolicy, type RecordCounts } from './decide';
@@ -89,6 +89,17 @@ export async function validateFile(input: ValidationInput): Promise<ValidationOu
   let chainDone: Promise<unknown> | undefined;
   let chainError: unknown;
 
+  const startChain = (head: Buffer): PassThrough => {
+    compressed = isGzip(head, feed.format.compression);
+    const chain = new PassThrough();
+    chainDone = runChain(chain, compressed, feed, state).catch((error: unknown) => {
+      chainError = error;
+    });
+    return chain;
+  };
+  // The gzip magic may arrive split over the first chunks: hold them until it can be seen.
+  let head: Buffer | undefined;
+
   // The raw bytes are read by this loop, not by the parse chain, so the size and
   // SHA-256 of the whole file are known even when parsing stops early.
   for await (const chunk of input.source) {
@@ -96,16 +107,23 @@ export async function validateFile(input: ValidationInput): Promise<ValidationOu
     rawBytes += chunk.length;
     input.onProgress?.(rawBytes);
     if (chainError !== undefined) continue;
+    let bytes: Buffer = chunk;
     if (!chainInput) {
-      compressed = isGzip(chunk, feed.format.compression);
-      chainInput = new PassThrough();
-      chainDone = runChain(chainInput, compressed, feed, state).catch((error: unknown) => {
-        chainError = error;
-      });
+      bytes = head ? Buffer.concat([head, chunk]) : chunk;
+      if (bytes.length < GZIP_MAGIC.length) {
+        head = bytes;
+        continue;
+      }
+      head = undefined;
+      chainInput = startChain(bytes);
     }
-    if (!chainInput.write(chunk)) {
+    if (!chainInput.write(bytes)) {
       await Promise.race([new Promise((resolve) => chainInput!.once('drain', resolve)), chainDone]);
     }
+  }
+  if (!chainInput && head) {
+    chainInput = startChain(head);
+    chainInput.write(head);
   }
   if (chainInput && chainError === undefined) {
     chainInput.end();
@@ -139,8 +157,8 @@ async function runChain(input: PassThrough, compressed: boolean, feed: FeedConfi
   const stages: Transform[] = compressed ? [createGunzip()] : [];
   stages.push(new EncodingGuard(format.encoding, compressed ? limits.maxDecompressedBytes : Number.POSITIVE_INFINITY));
   // No `info`/`on_record`: csv-parse copies its state into a new object per
-  // record for those, which halves throughput. Lines are counted in RecordLoop.
-  const parser = parse({
+  // record for those, which halves throughput. LineCountingParser counts lines.
+  const parser = new LineCountingParser({
     delimiter: format.delimiter,
     quote: format.quote,
     escape: format.quote,
@@ -150,26 +168,71 @@ async function runChain(input: PassThrough, compressed: boolean, feed: FeedConfi
     max_record_size: limits.maxRecordBytes,
   });
   // pipeline's typings have no overload for a spread of stages.
-  await (pipeline as (...streams: unknown[]) => Promise<void>)(input, ...stages, parser, state.writable());
+  try {
+    await (pipeline as (...streams: unknown[]) => Promise<void>)(input, ...stages, parser, state.writable(parser));
+  } catch (error) {
+    if (error instanceof CsvError) throw new ParseError(error, parser.nextLine);
+    throw error;
+  }
+}
+
+/**
+ * csv-parse's Parser, also counting the physical line each record it emits
+ * starts on: one line plus the newlines inside its quoted fields. Blank lines
+ * are emitted too (as one empty field; csv-parse's skip_empty_lines would hide
+ * them from the count) and skipped by the record loop. The start lines queue up
+ * in emission order for the record loop; when the parser stops on an error,
+ * records it emitted may still be waiting (a backlogged sink pauses the loop),
+ * so `nextLine` is the line of the record that failed.
+ */
+class LineCountingParser extends Parser {
+  /** The physical line the next record starts on. */
+  nextLine = 1;
+  private readonly startLines: number[] = [];
+
+  override push(record: string[] | null): boolean {
+    if (record !== null) {
+      this.startLines.push(this.nextLine);
+      let newlines = 0;
+      for (const field of record) if (field.indexOf('\n') !== -1) newlines += countNewlines(field);
+      this.nextLine += 1 + newlines;
+    }
+    return super.push(record);
+  }
+
+  /** The start line of the oldest emitted record not yet taken; the queue stays as short as the stream buffers. */
+  takeStartLine(): number {
+    return this.startLines.shift()!;
+  }
+}
+
+/** A csv-parse error with the physical line of the record it stopped in. */
+class ParseError extends Error {
+  constructor(
+    readonly csvError: CsvError,
+    readonly line: number,
+  ) {
+    super(csvError.message, { cause: csvError });
+  }
 }
 
 /** Maps what stopped the parse chain to a file rejection; anything unexpected is rethrown. */
 function classify(error: unknown, state: RecordLoop): FileRejectedError {
   if (error instanceof FileRejectedError) return error;
-  if (error instanceof CsvError) {
-    const line = state.nextLine;
-    switch (error.code) {
+  if (error instanceof ParseError) {
+    const { line, csvError } = error;
+    switch (csvError.code) {
       case 'CSV_QUOTE_NOT_CLOSED':
-        return new FileRejectedError(RejectionCode.MALFORMED_CSV, 'a quoted field is never closed', line, { cause: error });
+        return new FileRejectedError(RejectionCode.MALFORMED_CSV, 'a quoted field is never closed', line, { cause: csvError });
       case 'CSV_MAX_RECORD_SIZE':
         return new FileRejectedError(
           RejectionCode.MAX_RECORD_SIZE_EXCEEDED,
           `a record is larger than ${state.maxRecordBytes} bytes (the feed's maxRecordBytes)`,
           line,
-          { cause: error },
+          { cause: csvError },
         );
       default:
-        return new FileRejectedError(RejectionCode.MALFORMED_CSV, error.message, line, { cause: error });
+        return new FileRejectedError(RejectionCode.MALFORMED_CSV, csvError.message, line, { cause: csvError });
     }
   }
   const code = (error as { code?: unknown }).code;
@@ -191,7 +254,6 @@ class RecordLoop {
   private records = 0;
   private valid = 0;
   private invalid = 0;
-  private line = 1;
   /** For each schema column, its position in the file's header. */
   private positions: number[] = [];
   private width = 0;
@@ -215,19 +277,14 @@ class RecordLoop {
     return { records: this.records, valid: this.valid, invalid: this.invalid };
   }
 
-  /** The physical line the next record starts on. */
-  get nextLine(): number {
-    return this.line;
-  }
-
   /** The end of the parse chain: one call per parsed record, paused while a sink drains. */
-  writable(): Writable {
+  writable(parser: LineCountingParser): Writable {
     return new Writable({
       objectMode: true,
       highWaterMark: 256,
       write: (record: string[], _encoding, callback) => {
         try {
-          this.accept(record);
+          this.accept(record, parser.takeStartLine());
         } catch (error) {
           callback(error as Error);
           return;
@@ -238,13 +295,7 @@ class RecordLoop {
     });
   }
 
-  private accept(record: string[]): void {
-    const line = this.line;
-    // Blank lines reach us as one empty field (csv-parse's skip_empty_lines would
-    // hide them from the line count); a record spans one line plus its quoted newlines.
-    let newlines = 0;
-    for (const field of record) if (field.indexOf('\n') !== -1) newlines += countNewlines(field);
-    this.line += 1 + newlines;
+  private accept(record: string[], line: number): void {
     if (record.length === 1 && record[0]!.trim() === '') return;
     if (!this.headerSeen) this.readHeader(record);
     else this.check(record, line);

@@ -122,9 +122,14 @@ export function compileRecordSchema(
     }
     columnTypes[column] = type;
   }
+  // Reusing the validator already registered under this $id would silently check
+  // records against another file's rules (e.g. a v2 copy that kept v1's $id).
+  if (ajv.getSchema(document.$id)) {
+    throw new RecordSchemaError('$id', `"${document.$id}" is already the $id of another schema; each schema file needs its own`);
+  }
   let validator: ValidateFunction;
   try {
-    validator = ajv.getSchema(document.$id) ?? ajv.compile(document as object);
+    validator = ajv.compile(document as object);
   } catch (error) {
     throw new RecordSchemaError('', `is not a valid JSON Schema: ${(error as Error).message}`);
   }

@@ -1,0 +1,162 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { loadPartnerRegistry } from '../../src/config/load-partners';
+import type { FeedConfig } from '../../src/config/types';
+import type { ItemSink } from '../../src/pipeline/sinks';
+import { validateFile, type ValidationOutcome } from '../../src/pipeline/validate-file';
+import { CollectingRejectSink } from '../../src/report/collecting-reject-sink';
+
+/** The checkout's root: partners/, schemas/ and bin/ live here. */
+export const REPO_ROOT = path.resolve(__dirname, '..', '..');
+
+/** The acme/orders columns in schema order. */
+export const ORDER_COLUMNS = [
+  'order_id',
+  'customer_id',
+  'sku',
+  'quantity',
+  'unit_price',
+  'currency',
+  'order_date',
+  'email',
+] as const;
+export type OrderColumn = (typeof ORDER_COLUMNS)[number];
+export type OrderRow = Record<OrderColumn, string>;
+
+let registry: ReturnType<typeof loadPartnerRegistry> | undefined;
+
+/** The shipped acme/orders feed (loaded once per test file). */
+export function ordersFeed(): FeedConfig {
+  registry ??= loadPartnerRegistry({ root: REPO_ROOT });
+  return registry.partners.get('acme')!.feeds.find((feed) => feed.id === 'orders')!;
+}
+
+/** The acme/orders feed with some settings replaced (limits, error policy, format). */
+export function ordersFeedWith(overrides: {
+  limits?: Partial<FeedConfig['limits']>;
+  errorPolicy?: FeedConfig['errorPolicy'];
+  format?: Partial<FeedConfig['format']>;
+}): FeedConfig {
+  const feed = ordersFeed();
+  return {
+    ...feed,
+    limits: { ...feed.limits, ...overrides.limits },
+    errorPolicy: overrides.errorPolicy ?? feed.errorPolicy,
+    format: { ...feed.format, ...overrides.format },
+  };
+}
+
+/** A valid order row; `n` makes the key unique. */
+export function order(n: number, overrides: Partial<OrderRow> = {}): OrderRow {
+  return {
+    order_id: `ORD-${String(n).padStart(6, '0')}`,
+    customer_id: `CUST-${n}`,
+    sku: 'SKU-1',
+    quantity: '2',
+    unit_price: '19.99',
+    currency: 'EUR',
+    order_date: '2024-02-29',
+    email: `buyer${n}@example.com`,
+    ...overrides,
+  };
+}
+
+/** One CSV line of `row` in the given column order (values are written as given, no quoting). */
+export function line(row: OrderRow, columns: readonly string[] = ORDER_COLUMNS): string {
+  return columns.map((column) => row[column as OrderColumn]).join(',');
+}
+
+export const HEADER = ORDER_COLUMNS.join(',');
+
+/** A CSV text of the header and `count` valid rows, with rows listed in `invalid` (1-based) broken. */
+export function ordersCsv(count: number, invalid: ReadonlySet<number> = new Set(), eol = '\n'): string {
+  const lines = [HEADER];
+  for (let n = 1; n <= count; n++) lines.push(line(order(n, invalid.has(n) ? { quantity: 'many' } : {})));
+  return lines.join(eol) + eol;
+}
+
+/** `bytes` as a stream of Buffers of at most `size` bytes each (like an S3 body or a file stream). */
+export function chunked(bytes: Buffer | string, size = 64 * 1024): Readable {
+  const buffer = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes);
+  const chunks: Buffer[] = [];
+  for (let at = 0; at < buffer.length; at += size) chunks.push(buffer.subarray(at, at + size));
+  return Readable.from(chunks);
+}
+
+/** The envelope of a work item body (DESIGN §3). */
+export interface WorkItemBody {
+  itemId: string;
+  batchId: string;
+  partner: string;
+  feed: string;
+  schema: { id: string; version: number; uri: string };
+  recordNumber: number;
+  line: number;
+  record: Record<string, unknown>;
+}
+
+/** Keeps every body, so tests can look at the typed records. */
+export class CollectingItemSink implements ItemSink {
+  readonly wantsBodies = true;
+  readonly items: { recordNumber: number; body: string; bytes: number }[] = [];
+  constructor(private readonly backlogEvery = 0) {}
+  get backlogged(): boolean {
+    return this.backlogEvery > 0 && this.items.length % this.backlogEvery === 0;
+  }
+  write(recordNumber: number, body: string, bytes: number): void {
+    this.items.push({ recordNumber, body, bytes });
+  }
+  async flush(): Promise<void> {
+    // A slow destination: the validation pass has to wait for it.
+    if (this.backlogEvery > 0) await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+  bodies(): WorkItemBody[] {
+    return this.items.map((item) => JSON.parse(item.body) as WorkItemBody);
+  }
+}
+
+export interface RunOptions {
+  feed?: FeedConfig;
+  /** Source chunk size in bytes. */
+  chunkSize?: number;
+  batchId?: string;
+  maxErrors?: number;
+  /** Makes the item sink report a backlog every N items (like an SQS sender waiting on sends). */
+  backlogEvery?: number;
+}
+
+export interface RunResult {
+  outcome: ValidationOutcome;
+  rejects: CollectingRejectSink;
+  items: CollectingItemSink;
+}
+
+/** Runs the validation pass over `input` (bytes, or a ready-made stream) against acme/orders by default. */
+export async function validate(input: Buffer | string | Readable, options: RunOptions = {}): Promise<RunResult> {
+  const rejects = new CollectingRejectSink(options.maxErrors ?? 1000);
+  const items = new CollectingItemSink(options.backlogEvery);
+  const source = input instanceof Readable ? input : chunked(input, options.chunkSize);
+  const outcome = await validateFile({
+    source,
+    feed: options.feed ?? ordersFeed(),
+    batchId: options.batchId ?? 'batch-1',
+    items,
+    rejects,
+  });
+  return { outcome, rejects, items };
+}
+
+/** A fresh folder under the OS temp dir, removed by the returned cleanup. */
+export function tempDir(prefix = 'partner-ingest-test-'): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Writes `content` to `name` inside `dir` and returns its path. */
+export function writeTemp(dir: string, name: string, content: Buffer | string): string {
+  const file = path.join(dir, name);
+  writeFileSync(file, content);
+  return file;
+}

@@ -1,0 +1,137 @@
+import { checkDecimal, compareDecimals, isDecimalText } from '../../../src/records/decimal';
+
+/** Reference comparator: both values scaled to integers as BigInt. */
+function reference(a: string, b: string): number {
+  const scale = (text: string) => (text.includes('.') ? text.length - text.indexOf('.') - 1 : 0);
+  const width = Math.max(scale(a), scale(b));
+  const toBig = (text: string) => {
+    const negative = text.startsWith('-');
+    const [whole = '0', fraction = ''] = text.replace('-', '').split('.');
+    const value = BigInt(whole + fraction.padEnd(width, '0'));
+    return negative ? -value : value;
+  };
+  const difference = toBig(a) - toBig(b);
+  return difference === 0n ? 0 : difference < 0n ? -1 : 1;
+}
+
+/** Deterministic decimal strings of 1–25 digits, some negative, some with fractions. */
+function* decimals(count: number): Generator<string> {
+  let x = 0x9e3779b9;
+  const next = () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return x >>> 0;
+  };
+  for (let i = 0; i < count; i++) {
+    const wholeDigits = next() % 20;
+    let whole = wholeDigits === 0 ? '0' : String(1 + (next() % 9));
+    for (let d = 1; d < wholeDigits; d++) whole += String(next() % 10);
+    const fractionDigits = next() % 4 === 0 ? 0 : next() % 8;
+    let fraction = '';
+    for (let d = 0; d < fractionDigits; d++) fraction += String(next() % 10);
+    const negative = next() % 3 === 0;
+    yield `${negative ? '-' : ''}${whole}${fraction ? `.${fraction}` : ''}`;
+  }
+}
+
+describe('compareDecimals', () => {
+  it.each([
+    ['1', '1.0', 0],
+    ['0.1', '0.10', 0],
+    ['-0', '0', 0],
+    ['-0.00', '0', 0],
+    ['2', '10', -1],
+    ['-2', '-10', 1],
+    ['19.99', '19.989', 1],
+    ['0.01', '0', 1],
+    ['-0.01', '0', -1],
+  ])('compares short values: %s vs %s → %i', (a, b, expected) => {
+    expect(Math.sign(compareDecimals(a, b))).toBe(expected);
+    expect(Math.sign(compareDecimals(b, a))).toBe(-expected || 0);
+  });
+
+  it.each([
+    // Values a double cannot tell apart: the comparison must work on the text.
+    ['12345678901234567890', '12345678901234567891', -1],
+    ['9007199254740993', '9007199254740992', 1],
+    ['0.10000000000000001', '0.1', 1],
+    ['-0.10000000000000001', '-0.1', -1],
+    ['999999999999999999.99', '1000000000000000000', -1],
+    ['100000000000000000000', '99999999999999999999.99', 1],
+    ['-12345678901234567890.5', '1', -1],
+    ['5', '12345678901234567', -1],
+    ['-5', '-12345678901234567', 1],
+    ['-0.0000000000000000', '0', 0],
+    ['0.0000000000000000', '-0.00000000000000000000', 0],
+    ['1234567890123456.50', '1234567890123456.5', 0],
+  ])('compares values beyond 15 digits exactly: %s vs %s → %i', (a, b, expected) => {
+    expect(Math.sign(compareDecimals(a, b))).toBe(expected);
+    expect(Math.sign(compareDecimals(b, a))).toBe(-expected || 0);
+  });
+
+  it('agrees with an exact BigInt comparison on 10,000 generated pairs', () => {
+    const values = [...decimals(5_001)];
+    const disagreements: string[] = [];
+    const compare = (a: string, b: string) => {
+      if (Math.sign(compareDecimals(a, b)) !== reference(a, b)) disagreements.push(`${a} vs ${b}`);
+    };
+    for (let i = 0; i < values.length - 1; i++) {
+      const a = values[i]!;
+      compare(a, values[i + 1]!);
+      // Near neighbours, where float rounding bites: the same digits with one more at the end.
+      compare(a, a.includes('.') ? `${a}1` : `${a}.1`);
+    }
+    expect(disagreements).toEqual([]);
+  });
+});
+
+describe('isDecimalText', () => {
+  it.each(['0', '1', '-1', '19.99', '0.5', '-0.5', '123456789012345678901234.5'])('accepts %s', (text) => {
+    expect(isDecimalText(text)).toBe(true);
+  });
+  it.each(['', '.5', '5.', '01.5', '00', '+1', ' 1', '1 ', '1,5', '1e5', 'NaN', 'Infinity', '0x10', '--1', '1.2.3'])(
+    'refuses %j',
+    (text) => {
+      expect(isDecimalText(text)).toBe(false);
+    },
+  );
+});
+
+describe('checkDecimal', () => {
+  const price = { scale: 2, exclusiveMinimum: '0' };
+
+  it('accepts prices within scale and above zero', () => {
+    for (const text of ['0.01', '1', '19.99', '19.9', '123456789012345678.99']) expect(checkDecimal(text, price)).toBeUndefined();
+  });
+
+  it('says why a value breaks the rule', () => {
+    expect(checkDecimal('19.999', price)).toBe('must have at most 2 decimal places');
+    expect(checkDecimal('19.990', price)).toBe('must have at most 2 decimal places');
+    expect(checkDecimal('0', price)).toBe('must be greater than 0');
+    expect(checkDecimal('0.00', price)).toBe('must be greater than 0');
+    expect(checkDecimal('-1', price)).toBe('must be greater than 0');
+    expect(checkDecimal('1e3', price)).toBe('must be a decimal number like 12.34');
+    expect(checkDecimal('', price)).toBe('must be a decimal number like 12.34');
+  });
+
+  it('applies inclusive and exclusive bounds exactly, also beyond 15 digits', () => {
+    const rule = { minimum: '-10.5', maximum: '999999999999999999.99' };
+    expect(checkDecimal('-10.5', rule)).toBeUndefined();
+    expect(checkDecimal('-10.50', rule)).toBeUndefined();
+    expect(checkDecimal('-10.51', rule)).toBe('must be at least -10.5');
+    expect(checkDecimal('999999999999999999.99', rule)).toBeUndefined();
+    // As doubles these two are equal; as decimals the second is over.
+    expect(checkDecimal('1000000000000000000.00', rule)).toBe('must be at most 999999999999999999.99');
+    expect(checkDecimal('999999999999999999.991', rule)).toBe('must be at most 999999999999999999.99');
+
+    const open = { exclusiveMaximum: '100000000000000000000' };
+    expect(checkDecimal('99999999999999999999.99', open)).toBeUndefined();
+    expect(checkDecimal('100000000000000000000.00', open)).toBe('must be less than 100000000000000000000');
+  });
+
+  it('with no rule only checks the text', () => {
+    expect(checkDecimal('-123456789012345678901234.123456', {})).toBeUndefined();
+    expect(checkDecimal('12,50', {})).toBe('must be a decimal number like 12.34');
+  });
+});
