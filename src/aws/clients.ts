@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -12,6 +13,7 @@ export interface AwsClients {
   readonly sns: SNSClient;
   readonly eventBridge: EventBridgeClient;
   readonly dynamo: DynamoDBDocumentClient;
+  readonly secrets: SecretsManagerClient;
 }
 
 export interface ClientOptions {
@@ -29,6 +31,7 @@ export function createAwsClients(options: ClientOptions = {}): AwsClients {
     sqs: new SQSClient(common),
     sns: new SNSClient(common),
     eventBridge: new EventBridgeClient(common),
+    secrets: new SecretsManagerClient(common),
     dynamo: DynamoDBDocumentClient.from(new DynamoDBClient(common), {
       marshallOptions: { removeUndefinedValues: true },
     }),

@@ -7,7 +7,7 @@ import { createAjv } from '../records/ajv';
 import { compileRecordSchema, RecordSchemaError, type CompiledRecordSchema } from '../records/record-schema';
 import { ConfigError } from './errors';
 import { globToRegExp } from './glob';
-import type { CsvFormat, FeedConfig, FeedLimits, PartnerConfig } from './types';
+import type { CsvFormat, FeedConfig, FeedLimits, PartnerConfig, SftpSource } from './types';
 
 /** Everything the pipeline knows about partners, loaded and validated in one go. */
 export interface PartnerRegistry {
@@ -90,8 +90,32 @@ interface RawFeed {
 interface RawPartner {
   id: string;
   name: string;
-  sources: PartnerConfig['sources'];
+  sources: { s3?: { principals?: string[] }; sftp?: Partial<SftpSource> & Pick<SftpSource, 'host' | 'username' | 'hostKeys' | 'credentials' | 'remoteDir'> };
   feeds: RawFeed[];
+}
+
+const SFTP_DEFAULTS = {
+  port: 22,
+  schedule: 'rate(15 minutes)',
+  minAgeSeconds: 120,
+  postFetch: { action: 'move', to: '' },
+  maxConcurrentTransfers: 2,
+  timeouts: { connectSeconds: 20, listSeconds: 60, stallSeconds: 60, endSeconds: 10 },
+} as const;
+
+function buildSftp(raw: NonNullable<RawPartner['sources']['sftp']>, file: string): SftpSource {
+  const remoteDir = raw.remoteDir.replace(/\/+$/, '') || '/';
+  const postFetch = raw.postFetch ?? { action: 'move', to: `${remoteDir === '/' ? '' : remoteDir}/processed` };
+  if (postFetch.action === 'move' && postFetch.to.replace(/\/+$/, '') === remoteDir) {
+    throw new ConfigError(file, 'sources.sftp.postFetch.to', 'must differ from remoteDir, or fetched files would be listed again');
+  }
+  return {
+    ...SFTP_DEFAULTS,
+    ...raw,
+    remoteDir,
+    postFetch,
+    timeouts: { ...SFTP_DEFAULTS.timeouts, ...raw.timeouts },
+  };
 }
 
 class SchemaCache {
@@ -165,7 +189,10 @@ function buildPartner(file: string, raw: RawPartner, schemas: SchemaCache): Part
   return {
     id: raw.id,
     name: raw.name,
-    sources: raw.sources,
+    sources: {
+      ...(raw.sources.s3 ? { s3: raw.sources.s3 } : {}),
+      ...(raw.sources.sftp ? { sftp: buildSftp(raw.sources.sftp, file) } : {}),
+    },
     feeds: raw.feeds.map((feed, index) => buildFeed(raw.id, feed, index, file, schemas)),
   };
 }

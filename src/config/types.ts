@@ -32,9 +32,35 @@ export interface FeedConfig {
   readonly limits: FeedLimits;
 }
 
+export type PostFetchAction =
+  | { readonly action: 'move'; readonly to: string }
+  | { readonly action: 'delete' }
+  | { readonly action: 'leave' };
+
+/** A partner SFTP server we pull from, with defaults applied. */
+export interface SftpSource {
+  readonly host: string;
+  readonly port: number;
+  readonly username: string;
+  /** Pinned `SHA256:…` host key fingerprints. */
+  readonly hostKeys: readonly string[];
+  readonly credentials: { readonly secretRef: string };
+  readonly remoteDir: string;
+  readonly schedule: string;
+  readonly minAgeSeconds: number;
+  readonly postFetch: PostFetchAction;
+  readonly maxConcurrentTransfers: number;
+  readonly timeouts: {
+    readonly connectSeconds: number;
+    readonly listSeconds: number;
+    readonly stallSeconds: number;
+    readonly endSeconds: number;
+  };
+}
+
 export interface PartnerConfig {
   readonly id: string;
   readonly name: string;
-  readonly sources: { readonly s3?: { readonly principals?: readonly string[] } };
+  readonly sources: { readonly s3?: { readonly principals?: readonly string[] }; readonly sftp?: SftpSource };
   readonly feeds: readonly FeedConfig[];
 }

@@ -41,21 +41,25 @@ export class EventPublisher {
     );
   }
 
+  /** An event for operators to alert on (e.g. `SFTP Host Key Mismatch`), on the EventBridge bus. */
+  async publishAlert(detailType: string, detail: Record<string, unknown>): Promise<void> {
+    await this.putEvent(detailType, detail, `${detailType} alert`);
+  }
+
   /** PutEvents can fail per entry inside a successful response: retry until the entry is accepted. */
   async publishEventBridge(detail: CompletionEventDetail): Promise<void> {
-    const entry = {
-      EventBusName: this.targets.busName,
-      Source: EVENT_SOURCE,
-      DetailType: DETAIL_TYPE[detail.status],
-      Detail: JSON.stringify(detail),
-    };
+    await this.putEvent(DETAIL_TYPE[detail.status], detail, `${DETAIL_TYPE[detail.status]} event of batch ${detail.batchId}`);
+  }
+
+  private async putEvent(detailType: string, detail: object, what: string): Promise<void> {
+    const entry = { EventBusName: this.targets.busName, Source: EVENT_SOURCE, DetailType: detailType, Detail: JSON.stringify(detail) };
     for (let attempt = 1; ; attempt++) {
       const response = await withRetries(() => this.eventBridge.send(new PutEventsCommand({ Entries: [entry] })), this.backoff);
       if (!response.FailedEntryCount) return;
       const failure = response.Entries?.[0];
       if (attempt >= this.backoff.attempts) {
         throw new EventPublishError(
-          `EventBridge refused the ${entry.DetailType} event of batch ${detail.batchId}: ${failure?.ErrorCode ?? 'unknown'} ${failure?.ErrorMessage ?? ''}`.trim(),
+          `EventBridge refused the ${what}: ${failure?.ErrorCode ?? 'unknown'} ${failure?.ErrorMessage ?? ''}`.trim(),
         );
       }
       await backoffDelay(attempt, this.backoff);

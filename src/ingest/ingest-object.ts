@@ -98,11 +98,6 @@ export async function ingestObject(object: CreatedObject, deps: IngestDeps, invo
   const inbound = parseInboundKey(object.key);
   if (!inbound) return { outcome: 'ignored', reason: `${object.key} is not under inbound/<partner>/` };
   const clock = deps.clock ?? (() => new Date());
-  const batchId = batchIdOf(object);
-  const partner = deps.registry.partners.get(inbound.partner);
-  const feed = partner ? deps.registry.feedForFile(partner, inbound.fileName) : undefined;
-  const logger = deps.logger.createChild({ persistentKeys: { batchId, partner: inbound.partner, feed: feed?.id } });
-
   let facts: SourceFacts | undefined;
   let unavailable: SourceUnavailableError | undefined;
   try {
@@ -111,6 +106,14 @@ export async function ingestObject(object: CreatedObject, deps: IngestDeps, invo
     if (!(error instanceof SourceUnavailableError)) throw error;
     unavailable = error;
   }
+  // S3 names the version in events from versioned buckets; an emulator may not
+  // (moto omits it), so the version HEAD found under the announced ETag stands in.
+  if (!object.versionId && facts?.versionId) object = { ...object, versionId: facts.versionId };
+  const batchId = batchIdOf(object);
+  const partner = deps.registry.partners.get(inbound.partner);
+  const feed = partner ? deps.registry.feedForFile(partner, inbound.fileName) : undefined;
+  const logger = deps.logger.createChild({ persistentKeys: { batchId, partner: inbound.partner, feed: feed?.id } });
+
   const registered = await deps.ledger.register({
     batchId,
     partner: inbound.partner,

@@ -5,7 +5,8 @@ import { Ledger } from '../ledger/ledger';
 import { logger } from '../observability/telemetry';
 import type { FileEventDeps } from './file-events';
 
-function required(name: string): string {
+/** A setting serverless.yml must provide; a missing one fails the cold start by name. */
+export function requiredEnv(name: string): string {
   const value = process.env[name];
   if (!value) throw new Error(`environment variable ${name} is not set`);
   return value;
@@ -24,13 +25,13 @@ export function ingestRuntime(): FileEventDeps {
   cached = {
     s3: clients.s3,
     sqs: clients.sqs,
-    ledger: new Ledger(clients.dynamo, required('LEDGER_TABLE')),
+    ledger: new Ledger(clients.dynamo, requiredEnv('LEDGER_TABLE')),
     publisher: new EventPublisher(clients.sns, clients.eventBridge, {
-      topicArn: required('EVENTS_TOPIC_ARN'),
-      busName: required('EVENT_BUS_NAME'),
+      topicArn: requiredEnv('EVENTS_TOPIC_ARN'),
+      busName: requiredEnv('EVENT_BUS_NAME'),
     }),
     registry: loadPartnerRegistry(),
-    settings: { landingBucket: required('LANDING_BUCKET'), workQueueUrl: required('WORK_QUEUE_URL') },
+    settings: { landingBucket: requiredEnv('LANDING_BUCKET'), workQueueUrl: requiredEnv('WORK_QUEUE_URL') },
     logger,
     maxReceiveCount: Number(process.env.MAX_RECEIVE_COUNT ?? '5'),
     ...(process.env.FILE_EVENTS_QUEUE_URL ? { fileEventsQueueUrl: process.env.FILE_EVENTS_QUEUE_URL } : {}),

@@ -1,4 +1,4 @@
-import { CreateBucketCommand, PutBucketNotificationConfigurationCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, PutBucketNotificationConfigurationCommand, PutBucketVersioningCommand } from '@aws-sdk/client-s3';
 import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { CreateEventBusCommand } from '@aws-sdk/client-eventbridge';
 import { CreateTopicCommand } from '@aws-sdk/client-sns';
@@ -49,6 +49,8 @@ export async function provisionStack(clients: AwsClients, stage = 'local'): Prom
   const prefix = `partner-ingest-${stage}`;
   const landingBucket = `${prefix}-landing`;
   await clients.s3.send(new CreateBucketCommand({ Bucket: landingBucket }));
+  // Versioned like the deployed bucket: each upload is its own object version, hence its own batch.
+  await clients.s3.send(new PutBucketVersioningCommand({ Bucket: landingBucket, VersioningConfiguration: { Status: 'Enabled' } }));
   const fileEvents = await queueWithDlq(clients, `${prefix}-file-events`, { VisibilityTimeout: '60' });
   const work = await queueWithDlq(clients, `${prefix}-work`, { MaximumMessageSize: '262144' });
   await clients.s3.send(

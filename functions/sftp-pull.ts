@@ -1,0 +1,28 @@
+import type { Context } from 'aws-lambda';
+import { metrics } from '../src/observability/telemetry';
+import { pullAll, type PartnerOutcome } from '../src/sftp/pull-all';
+import { sftpPullRuntime } from '../src/sftp/runtime';
+
+/** Transfers are not started with less than this left; the next scheduled run picks the rest up. */
+const STOP_MARGIN_MS = 120_000;
+
+/**
+ * sftp-pull: runs on each partner's schedule (the schedule's input names the
+ * partners) and hands stable remote files to the landing bucket exactly once.
+ */
+export const handler = async (event: { partners?: string[] } | undefined, context: Context): Promise<PartnerOutcome[]> => {
+  try {
+    return await pullAll(
+      sftpPullRuntime(),
+      {
+        runId: context.awsRequestId,
+        owner: context.awsRequestId,
+        remainingMs: () => context.getRemainingTimeInMillis(),
+        stopMarginMs: STOP_MARGIN_MS,
+      },
+      event?.partners,
+    );
+  } finally {
+    metrics.publishStoredMetrics();
+  }
+};

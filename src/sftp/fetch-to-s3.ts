@@ -1,0 +1,107 @@
+import { pipeline } from 'node:stream/promises';
+import { PassThrough, Transform, type TransformCallback } from 'node:stream';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import type { SFTPWrapper } from 'ssh2';
+import { SOURCE_METADATA } from '../ingest/archive';
+import { TransferIncompleteError } from './errors';
+import { remoteReadStream } from './remote-read-stream';
+
+/** Fails the stream unless exactly `expected` bytes pass: a short (or long) read never completes an upload. */
+class ExactLength extends Transform {
+  private seen = 0;
+
+  constructor(
+    private readonly path: string,
+    private readonly expected: number,
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.seen += chunk.length;
+    if (this.seen > this.expected) callback(new TransferIncompleteError(this.path, this.expected, this.seen));
+    else callback(null, chunk);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    callback(this.seen === this.expected ? null : new TransferIncompleteError(this.path, this.expected, this.seen));
+  }
+}
+
+export interface FetchTarget {
+  readonly s3: S3Client;
+  readonly bucket: string;
+  readonly key: string;
+  /** Where the file came from, kept as object metadata so the batch names its real source. */
+  readonly sourceUri: string;
+  readonly mtime: number;
+}
+
+export interface FetchedObject {
+  readonly bucket: string;
+  readonly key: string;
+  readonly versionId?: string;
+  readonly etag?: string;
+  readonly bytes: number;
+}
+
+/**
+ * Streams one remote file straight into the landing bucket with a multipart
+ * upload (memory bounded by part size × queue size, whatever the file size).
+ * The byte count is checked against the listed size before the upload is
+ * completed: a short read or a dropped connection aborts the multipart upload
+ * and leaves no object behind.
+ */
+export async function fetchToS3(
+  sftp: SFTPWrapper,
+  path: string,
+  size: number,
+  target: FetchTarget,
+  options: { stallSeconds: number; onBytes?: (bytes: number) => void },
+): Promise<FetchedObject> {
+  const body = new PassThrough();
+  const upload = new Upload({
+    client: target.s3,
+    params: {
+      Bucket: target.bucket,
+      Key: target.key,
+      Body: body,
+      Metadata: {
+        [SOURCE_METADATA.type]: 'sftp',
+        [SOURCE_METADATA.uri]: target.sourceUri,
+        'sftp-size': String(size),
+        'sftp-mtime': new Date(target.mtime).toISOString(),
+      },
+    },
+    partSize: 8 * 1024 * 1024,
+    queueSize: 4,
+    leavePartsOnError: false,
+  });
+  const uploaded = upload.done();
+  let moved = 0;
+  const meter = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      moved += chunk.length;
+      options.onBytes?.(moved);
+      callback(null, chunk);
+    },
+  });
+  try {
+    await pipeline(remoteReadStream(sftp, path, size, { stallSeconds: options.stallSeconds }), new ExactLength(path, size), meter, body);
+  } catch (error) {
+    // Abort explicitly: the upload must never complete with what it has, and it does
+    // not reliably notice a failed body on its own (it can wait for data forever).
+    await upload.abort().catch(() => undefined);
+    await uploaded.catch(() => undefined);
+    throw error;
+  }
+  const result = await uploaded;
+  return {
+    bucket: target.bucket,
+    key: target.key,
+    ...(result.VersionId ? { versionId: result.VersionId } : {}),
+    ...(result.ETag ? { etag: result.ETag.replace(/"/g, '') } : {}),
+    bytes: moved,
+  };
+}

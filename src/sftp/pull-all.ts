@@ -1,0 +1,75 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { EventPublisher } from '../events/publisher';
+import { metrics } from '../observability/telemetry';
+import { HostKeyMismatchError } from './errors';
+import { pullPartner, type PartnerPullResult, type PullDeps, type PullRun } from './pull-partner';
+
+export const HOST_KEY_MISMATCH_DETAIL_TYPE = 'SFTP Host Key Mismatch';
+
+export interface PullAllDeps extends PullDeps {
+  readonly publisher: Pick<EventPublisher, 'publishAlert'>;
+  /** Partners pulled at once; each also bounds its own transfers. */
+  readonly partnerConcurrency?: number;
+}
+
+export type PartnerOutcome =
+  | ({ readonly outcome: 'pulled' } & PartnerPullResult)
+  | { readonly outcome: 'failed'; readonly partner: string; readonly code: string; readonly error: string };
+
+function count(name: string, partner: string, value = 1): void {
+  const single = metrics.singleMetric();
+  single.addDimensions({ partner });
+  single.addMetric(name, MetricUnit.Count, value);
+}
+
+/**
+ * sftp-pull's core: pulls every partner with an SFTP source (or the ones
+ * named), a few at a time. One partner's failure is reported and never stops
+ * the others; a host key mismatch is reported loudly — log, metric and an
+ * EventBridge event operators can alert on.
+ */
+export async function pullAll(deps: PullAllDeps, run: PullRun, only?: readonly string[]): Promise<PartnerOutcome[]> {
+  const partners = [...deps.registry.partners.values()].filter(
+    (partner) => partner.sources.sftp && (!only || only.includes(partner.id)),
+  );
+  const outcomes: PartnerOutcome[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < partners.length) {
+      const partner = partners[next++]!;
+      try {
+        const result = await pullPartner(partner, deps, run);
+        count('SftpFilesFetched', partner.id, result.fetched.length);
+        if (result.skipped.length) count('SftpUnsafeNamesSkipped', partner.id, result.skipped.length);
+        outcomes.push({ outcome: 'pulled', ...result });
+      } catch (error) {
+        const failure = error as Error & { code?: string };
+        outcomes.push({ outcome: 'failed', partner: partner.id, code: failure.code ?? failure.name, error: failure.message });
+        if (error instanceof HostKeyMismatchError) {
+          deps.logger.error('SFTP host key mismatch: connection refused', {
+            partner: partner.id,
+            presented: error.presented,
+            pinned: error.pinned,
+          });
+          count('SftpHostKeyMismatch', partner.id);
+          const source = partner.sources.sftp!;
+          await deps.publisher
+            .publishAlert(HOST_KEY_MISMATCH_DETAIL_TYPE, {
+              partner: partner.id,
+              host: source.host,
+              port: source.port,
+              presentedFingerprint: error.presented,
+              pinnedFingerprints: error.pinned,
+              at: new Date().toISOString(),
+            })
+            .catch((alertError: unknown) => deps.logger.error('could not publish the host key alert', { error: alertError as Error }));
+        } else {
+          deps.logger.error('SFTP pull failed for partner', { partner: partner.id, error: failure });
+          count('SftpPullFailed', partner.id);
+        }
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(deps.partnerConcurrency ?? 4, partners.length) }, worker));
+  return outcomes;
+}

@@ -1,0 +1,216 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import SftpClient from 'ssh2-sftp-client';
+import type { PartnerRegistry } from '../config/load-partners';
+import type { PartnerConfig, SftpSource } from '../config/types';
+import type { SftpLogin } from './credentials';
+import { HostKeyMismatchError, within } from './errors';
+import { fetchToS3 } from './fetch-to-s3';
+import { pinnedHostVerifier } from './host-key';
+import type { RemoteFileLedger, RemoteVersion } from './remote-file-ledger';
+import { unsafeNameReason } from './remote-names';
+
+export interface PullDeps {
+  readonly s3: S3Client;
+  readonly landingBucket: string;
+  readonly files: RemoteFileLedger;
+  readonly registry: PartnerRegistry;
+  readonly login: (secretRef: string) => Promise<SftpLogin>;
+  readonly logger: Logger;
+  readonly clock?: () => Date;
+}
+
+export interface PullRun {
+  /** Identifies this run in the listing memory (a file must be seen unchanged by an earlier run). */
+  readonly runId: string;
+  /** Owner of transfer claims; a crashed run's claims expire after `claimMs`. */
+  readonly owner: string;
+  readonly remainingMs: () => number;
+  /** Stop starting transfers when less time than this is left. */
+  readonly stopMarginMs: number;
+}
+
+export interface PartnerPullResult {
+  readonly partner: string;
+  readonly fetched: { readonly name: string; readonly key: string; readonly bytes: number; readonly versionId?: string }[];
+  /** Files seen but not yet stable (too young, or changed since the previous listing). */
+  readonly waiting: string[];
+  readonly skipped: { readonly name: string; readonly reason: string }[];
+  readonly failed: { readonly name: string; readonly error: string }[];
+  readonly postFetchFailed: string[];
+  /** True when the run stopped starting transfers because time ran low. */
+  stoppedEarly: boolean;
+}
+
+const CLAIM_GRACE_MS = 60_000;
+
+function joinRemote(dir: string, name: string): string {
+  return `${dir === '/' ? '' : dir}/${name}`;
+}
+
+async function runBounded<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await work(items[next++]!);
+    }),
+  );
+}
+
+/**
+ * One partner's pull: connect (host key pinned, checked before authentication),
+ * list, pick stable files that belong to a feed, stream each into the landing
+ * bucket exactly once, then apply the post-fetch action. Timeouts bound every
+ * step; the connection is always closed.
+ */
+export async function pullPartner(partner: PartnerConfig, deps: PullDeps, run: PullRun): Promise<PartnerPullResult> {
+  const source = partner.sources.sftp!;
+  const logger = deps.logger.createChild({ persistentKeys: { partner: partner.id, sftpHost: source.host } });
+  const result: PartnerPullResult = { partner: partner.id, fetched: [], waiting: [], skipped: [], failed: [], postFetchFailed: [], stoppedEarly: false };
+  // Connection-level events outside an operation go to our logger, not the library's console output.
+  const client = new SftpClient(`sftp-pull:${partner.id}`, {
+    error: (error: unknown) => logger.debug('SFTP connection error', { error: error as Error }),
+    end: () => logger.debug('SFTP connection ended'),
+    close: () => logger.debug('SFTP connection closed'),
+  });
+  const hostKey = pinnedHostVerifier(source.hostKeys);
+  const login = await deps.login(source.credentials.secretRef);
+  try {
+    try {
+      await within(
+        client.connect({
+          host: source.host,
+          port: source.port,
+          username: source.username,
+          ...login,
+          hostVerifier: hostKey.verify,
+          readyTimeout: source.timeouts.connectSeconds * 1000,
+          retries: 0,
+        }),
+        source.timeouts.connectSeconds,
+        `connecting to ${source.host}:${source.port}`,
+      );
+    } catch (error) {
+      const presented = hostKey.presented();
+      if (presented && !source.hostKeys.includes(presented)) throw new HostKeyMismatchError(partner.id, presented, source.hostKeys);
+      throw error;
+    }
+    const listing = await within(client.list(source.remoteDir), source.timeouts.listSeconds, `listing ${source.remoteDir}`, () =>
+      destroy(client),
+    );
+    const candidates: RemoteVersion[] = [];
+    for (const entry of listing) {
+      if (entry.type !== '-') continue;
+      const unsafe = unsafeNameReason(entry.name);
+      if (unsafe) {
+        logger.warn('skipping a remote file with an unsafe name', { name: JSON.stringify(entry.name), reason: unsafe });
+        result.skipped.push({ name: entry.name, reason: unsafe });
+        continue;
+      }
+      if (!deps.registry.feedForFile(partner, entry.name)) continue;
+      candidates.push({ partner: partner.id, path: joinRemote(source.remoteDir, entry.name), size: entry.size, mtime: entry.modifyTime });
+    }
+    const sftp = (client as unknown as { sftp: import('ssh2').SFTPWrapper }).sftp;
+    await runBounded(candidates, source.maxConcurrentTransfers, async (version) => {
+      const name = version.path.slice(version.path.lastIndexOf('/') + 1);
+      try {
+        await handleVersion(version, name);
+      } catch (error) {
+        logger.error('transfer failed; it will be retried on the next run', { file: name, error: error as Error });
+        result.failed.push({ name, error: (error as Error).message });
+      }
+    });
+
+    async function handleVersion(version: RemoteVersion, name: string): Promise<void> {
+      const record = await deps.files.fetchRecord(version);
+      if (record?.status === 'POSTED') return;
+      if (record?.status === 'FETCHED') {
+        await postFetch(version, name);
+        return;
+      }
+      if (!(await isStable(version, source, run, deps))) {
+        result.waiting.push(name);
+        return;
+      }
+      if (run.remainingMs() < run.stopMarginMs) {
+        result.stoppedEarly = true;
+        return;
+      }
+      if (!(await deps.files.claim(version, run.owner, source.timeouts.stallSeconds * 1000 + CLAIM_GRACE_MS + run.remainingMs()))) {
+        return; // another run has it, or fetched it a moment ago
+      }
+      try {
+        const fetched = await fetchToS3(
+          sftp,
+          version.path,
+          version.size,
+          {
+            s3: deps.s3,
+            bucket: deps.landingBucket,
+            key: `inbound/${partner.id}/${name}`,
+            sourceUri: `sftp://${source.host}:${source.port}${version.path}`,
+            mtime: version.mtime,
+          },
+          { stallSeconds: source.timeouts.stallSeconds },
+        );
+        await deps.files.markFetched(version, run.owner, {
+          bucket: fetched.bucket,
+          key: fetched.key,
+          ...(fetched.versionId ? { versionId: fetched.versionId } : {}),
+          ...(fetched.etag ? { etag: fetched.etag } : {}),
+        });
+        result.fetched.push({ name, key: fetched.key, bytes: fetched.bytes, ...(fetched.versionId ? { versionId: fetched.versionId } : {}) });
+        logger.info('fetched', { file: name, bytes: fetched.bytes, key: fetched.key });
+      } catch (error) {
+        await deps.files.release(version, run.owner);
+        throw error;
+      }
+      await postFetch(version, name);
+    }
+
+    /** Move, delete or leave the remote file. A failure is retried next run and never causes a second fetch. */
+    async function postFetch(version: RemoteVersion, name: string): Promise<void> {
+      const action = source.postFetch;
+      try {
+        if (action.action === 'move') {
+          if (!(await client.exists(action.to))) await client.mkdir(action.to, true);
+          await client.posixRename(version.path, joinRemote(action.to, name));
+        } else if (action.action === 'delete') {
+          await client.delete(version.path);
+        }
+        await deps.files.markPosted(version);
+      } catch (error) {
+        logger.warn('post-fetch action failed; retrying on the next run', { file: name, action: action.action, error: error as Error });
+        result.postFetchFailed.push(name);
+        await deps.files.notePostFetchError(version, (error as Error).message).catch(() => undefined);
+      }
+    }
+  } finally {
+    await within(client.end().then(() => undefined), source.timeouts.endSeconds, 'closing the connection', () => destroy(client)).catch(
+      () => destroy(client),
+    );
+  }
+  return result;
+}
+
+/** Closes the underlying SSH connection at once (a step timed out). */
+function destroy(client: SftpClient): void {
+  (client as unknown as { client?: { destroy(): void } }).client?.destroy();
+}
+
+/**
+ * A file qualifies when its mtime is older than the partner's minimum age and
+ * a previous run listed it with the same size and mtime. Otherwise this
+ * listing is remembered and the file waits for the next run.
+ */
+async function isStable(version: RemoteVersion, source: SftpSource, run: PullRun, deps: PullDeps): Promise<boolean> {
+  const previous = await deps.files.listing(version.partner, version.path);
+  const unchanged = previous !== undefined && previous.size === version.size && previous.mtime === version.mtime;
+  if (!unchanged) {
+    await deps.files.rememberListing(version, run.runId);
+    return false;
+  }
+  if (previous.runId === run.runId) return false;
+  const now = (deps.clock ?? (() => new Date()))().getTime();
+  return now - version.mtime >= source.minAgeSeconds * 1000;
+}

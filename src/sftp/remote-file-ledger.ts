@@ -1,0 +1,161 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+
+/** One version of a remote file: the same path with another size or mtime is another version. */
+export interface RemoteVersion {
+  readonly partner: string;
+  readonly path: string;
+  readonly size: number;
+  /** Modification time in ms since the epoch, as the server lists it. */
+  readonly mtime: number;
+}
+
+export interface ListingMemory {
+  readonly size: number;
+  readonly mtime: number;
+  readonly seenAt: string;
+  readonly runId: string;
+}
+
+export type FetchStatus = 'FETCHING' | 'FETCHED' | 'POSTED';
+
+export interface FetchRecord {
+  readonly status: FetchStatus;
+  readonly s3?: { readonly bucket: string; readonly key: string; readonly versionId?: string; readonly etag?: string };
+  readonly fetchedAt?: string;
+  readonly leaseOwner?: string;
+  readonly leaseExpiresAt?: number;
+  readonly postFetchError?: string;
+}
+
+const pk = (partner: string) => `SFTP#${partner}`;
+const listingSk = (path: string) => `LIST#${path}`;
+const fetchSk = (version: RemoteVersion) => `FETCH#${version.path}#${version.size}#${version.mtime}`;
+
+/**
+ * What sftp-pull remembers durably, in the ledger table: the last listing of
+ * each remote path (for the "size and mtime unchanged since the previous
+ * listing" rule) and the hand-off state of each remote file version, so a file
+ * is fetched once however many runs see it, and two overlapping runs never
+ * fetch the same version (the claim is a conditional write with a lease).
+ */
+export class RemoteFileLedger {
+  constructor(
+    private readonly dynamo: DynamoDBDocumentClient,
+    private readonly table: string,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  async listing(partner: string, path: string): Promise<ListingMemory | undefined> {
+    const { Item } = await this.dynamo.send(
+      new GetCommand({ TableName: this.table, Key: { pk: pk(partner), sk: listingSk(path) }, ConsistentRead: true }),
+    );
+    return Item as ListingMemory | undefined;
+  }
+
+  async rememberListing(version: RemoteVersion, runId: string): Promise<void> {
+    await this.dynamo.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: {
+          pk: pk(version.partner),
+          sk: listingSk(version.path),
+          size: version.size,
+          mtime: version.mtime,
+          seenAt: this.clock().toISOString(),
+          runId,
+        },
+      }),
+    );
+  }
+
+  async fetchRecord(version: RemoteVersion): Promise<FetchRecord | undefined> {
+    const { Item } = await this.dynamo.send(
+      new GetCommand({ TableName: this.table, Key: { pk: pk(version.partner), sk: fetchSk(version) }, ConsistentRead: true }),
+    );
+    return Item as FetchRecord | undefined;
+  }
+
+  /** Claims the version for `owner`; false when it is fetched already or another run holds a live claim. */
+  async claim(version: RemoteVersion, owner: string, leaseMs: number): Promise<boolean> {
+    const now = this.clock().getTime();
+    try {
+      await this.dynamo.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: {
+            pk: pk(version.partner),
+            sk: fetchSk(version),
+            path: version.path,
+            size: version.size,
+            mtime: version.mtime,
+            status: 'FETCHING',
+            leaseOwner: owner,
+            leaseExpiresAt: now + leaseMs,
+          },
+          ConditionExpression: 'attribute_not_exists(pk) OR (#status = :fetching AND leaseExpiresAt < :now)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':fetching': 'FETCHING', ':now': now },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  /** Forgets a claim whose transfer failed, so the next run fetches the file afresh. */
+  async release(version: RemoteVersion, owner: string): Promise<void> {
+    await this.dynamo
+      .send(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: { pk: pk(version.partner), sk: fetchSk(version) },
+          ConditionExpression: 'leaseOwner = :owner AND #status = :fetching',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':owner': owner, ':fetching': 'FETCHING' },
+        }),
+      )
+      .catch((error: unknown) => {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      });
+  }
+
+  /** Records the verified S3 copy. From here on the version is never fetched again. */
+  async markFetched(version: RemoteVersion, owner: string, s3: NonNullable<FetchRecord['s3']>): Promise<void> {
+    await this.dynamo.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: pk(version.partner), sk: fetchSk(version) },
+        UpdateExpression: 'SET #status = :fetched, s3 = :s3, fetchedAt = :now REMOVE leaseOwner, leaseExpiresAt',
+        ConditionExpression: 'leaseOwner = :owner',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':fetched': 'FETCHED', ':s3': s3, ':now': this.clock().toISOString(), ':owner': owner },
+      }),
+    );
+  }
+
+  async markPosted(version: RemoteVersion): Promise<void> {
+    await this.dynamo.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: pk(version.partner), sk: fetchSk(version) },
+        UpdateExpression: 'SET #status = :posted REMOVE postFetchError',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':posted': 'POSTED' },
+      }),
+    );
+  }
+
+  async notePostFetchError(version: RemoteVersion, message: string): Promise<void> {
+    await this.dynamo.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: pk(version.partner), sk: fetchSk(version) },
+        UpdateExpression: 'SET postFetchError = :message',
+        ExpressionAttributeValues: { ':message': message },
+      }),
+    );
+  }
+}

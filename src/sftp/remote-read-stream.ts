@@ -1,0 +1,80 @@
+import { Readable } from 'node:stream';
+import type { SFTPWrapper } from 'ssh2';
+import { SftpTimeoutError, TransferIncompleteError, within } from './errors';
+
+export interface RemoteReadOptions {
+  /** Bytes per SFTP READ request (OpenSSH serves up to 256 KiB; ssh2 splits larger ones). */
+  readonly chunkBytes?: number;
+  /** READ requests in flight: hides the round trip like OpenSSH's own sftp client does. */
+  readonly concurrency?: number;
+  /** A read that brings no data for this long aborts the transfer (the watchdog). */
+  readonly stallSeconds: number;
+}
+
+const DEFAULT_CHUNK = 64 * 1024;
+const DEFAULT_CONCURRENCY = 32;
+
+function promisify<T>(call: (callback: (error: Error | undefined | null, value: T) => void) => void): Promise<T> {
+  return new Promise((resolve, reject) => call((error, value) => (error ? reject(error) : resolve(value))));
+}
+
+/**
+ * Streams `size` bytes of a remote file with pipelined READ requests, in order,
+ * holding at most chunkBytes × concurrency in memory. Fails if the file ends
+ * early (it shrank) and if any read stalls longer than the watchdog allows.
+ */
+export function remoteReadStream(sftp: SFTPWrapper, path: string, size: number, options: RemoteReadOptions): Readable {
+  const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK;
+  const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+
+  const readAt = (handle: Buffer, position: number, length: number): Promise<Buffer> => {
+    let timer: NodeJS.Timeout | undefined;
+    const read = new Promise<Buffer>((resolve, reject) => {
+      sftp.read(handle, Buffer.allocUnsafe(length), 0, length, position, (error, bytesRead, buffer) => {
+        // An SFTP EOF status arrives as an error; treat it as "no more bytes".
+        if (error && (error as { code?: number }).code !== 1) reject(error);
+        else resolve(buffer.subarray(0, error ? 0 : bytesRead));
+      });
+    });
+    const stalled = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new SftpTimeoutError(`reading ${path}`, options.stallSeconds)), options.stallSeconds * 1000);
+    });
+    return Promise.race([read, stalled]).finally(() => clearTimeout(timer));
+  };
+
+  async function* chunks(): AsyncGenerator<Buffer> {
+    const handle = await promisify<Buffer>((callback) => sftp.open(path, 'r', callback));
+    const window: { position: number; length: number; data: Promise<Buffer> }[] = [];
+    let next = 0;
+    const fill = () => {
+      while (window.length < concurrency && next < size) {
+        const length = Math.min(chunkBytes, size - next);
+        const data = readAt(handle, next, length);
+        data.catch(() => undefined); // observed when its turn comes; avoid unhandled rejections meanwhile
+        window.push({ position: next, length, data });
+        next += length;
+      }
+    };
+    try {
+      fill();
+      while (window.length) {
+        const request = window.shift()!;
+        let data = await request.data;
+        // A short read mid-file: fetch the rest of this block before moving on, keeping order.
+        while (data.length < request.length) {
+          const rest = await readAt(handle, request.position + data.length, request.length - data.length);
+          if (!rest.length) throw new TransferIncompleteError(path, size, request.position + data.length);
+          data = Buffer.concat([data, rest]);
+        }
+        fill();
+        yield data;
+      }
+    } finally {
+      // On a dead connection CLOSE is never answered: wait for it only as long as the watchdog allows.
+      const closed = promisify<void>((callback) => sftp.close(handle, (error) => callback(error, undefined)));
+      await within(closed, options.stallSeconds, `closing ${path}`).catch(() => undefined);
+    }
+  }
+
+  return Readable.from(chunks(), { objectMode: false, highWaterMark: chunkBytes });
+}

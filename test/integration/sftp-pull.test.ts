@@ -1,0 +1,249 @@
+import { mkdirSync, existsSync, readdirSync, statSync, utimesSync, writeFileSync, appendFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { GetObjectCommand, HeadObjectCommand, ListObjectVersionsCommand, UploadPartCommand } from '@aws-sdk/client-s3';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { startSshd, type SshdServer } from '../../src/local/sshd';
+import { pullAll, type PartnerOutcome } from '../../src/sftp/pull-all';
+import { RemoteFileLedger } from '../../src/sftp/remote-file-ledger';
+import { sftpPullDeps } from '../../src/sftp/runtime';
+import { withFault } from '../support/faults';
+import { sftpConfigRoot, storeLogin } from '../support/sftp';
+import { drainFileEvents, drainQueue, receivedEvents, startTestStack, type TestStack } from '../support/stack';
+
+let stack: TestStack;
+let sshd: SshdServer;
+let config: ReturnType<typeof sftpConfigRoot>;
+const logger = new Logger({ serviceName: 'sftp-pull-test', logLevel: (process.env.TEST_LOG_LEVEL ?? 'SILENT') as 'SILENT' });
+let runs = 0;
+
+const HEADER = 'shipment_id;order_id;carrier;shipped_at;weight_kg;destination_country;destination_city';
+
+/** A globex shipments file: Latin-1, semicolons, gzip — with accented city names. */
+function shipments(first: number, count: number): Buffer {
+  const cities = ['Besançon', 'Düsseldorf', 'Cádiz', 'Wien'];
+  const rows = Array.from({ length: count }, (_, index) => {
+    const n = first + index;
+    return `SHP-${String(n).padStart(9, '0')};ORD-${String(n).padStart(9, '0')};DHL;2026-11-02T08:15:00Z;1.5;FR;${cities[n % 4]}`;
+  });
+  return gzipSync(Buffer.from(`${[HEADER, ...rows].join('\r\n')}\r\n`, 'latin1'));
+}
+
+function remoteDir(partner: string): string {
+  return path.join(sshd.rootDir, partner, 'outbound');
+}
+
+/** Writes a remote file as the partner would, with an mtime in the past so minimum age is not what holds it. */
+function publish(partner: string, name: string, content: Buffer, mtimeSecondsAgo = 600): string {
+  const file = path.join(remoteDir(partner), name);
+  writeFileSync(file, content);
+  const when = Date.now() / 1000 - mtimeSecondsAgo;
+  utimesSync(file, when, when);
+  return file;
+}
+
+async function pull(overrides: Partial<ReturnType<typeof sftpPullDeps>> = {}, only?: string[]): Promise<PartnerOutcome[]> {
+  const deps = {
+    ...sftpPullDeps(stack.clients, config.registry(), {
+      landingBucket: stack.resources.landingBucket,
+      ledgerTable: stack.resources.ledgerTable,
+      eventsTopicArn: stack.resources.eventsTopicArn,
+      eventBusName: stack.resources.eventBusName,
+    }, logger),
+    ...overrides,
+  };
+  const id = `run-${++runs}`;
+  return pullAll(deps, { runId: id, owner: id, remainingMs: () => 600_000, stopMarginMs: 60_000 }, only);
+}
+
+function pulled(outcomes: PartnerOutcome[], partner: string) {
+  const outcome = outcomes.find((candidate) => candidate.partner === partner)!;
+  if (outcome.outcome !== 'pulled') throw new Error(`${partner} failed: ${outcome.code} ${outcome.error}`);
+  return outcome;
+}
+
+async function objectExists(key: string): Promise<boolean> {
+  try {
+    await stack.clients.s3.send(new HeadObjectCommand({ Bucket: stack.resources.landingBucket, Key: key }));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+beforeAll(async () => {
+  stack = await startTestStack();
+  sshd = await startSshd();
+  for (const partner of ['globex', 'umbrella']) mkdirSync(remoteDir(partner), { recursive: true });
+  config = sftpConfigRoot([
+    { id: 'globex', port: sshd.port, hostKeys: [sshd.hostKeyFingerprint], remoteDir: remoteDir('globex') },
+    { id: 'umbrella', port: sshd.port, hostKeys: [sshd.hostKeyFingerprint], remoteDir: remoteDir('umbrella'), postFetch: { action: 'leave' } },
+  ]);
+  await storeLogin(stack, 'globex', sshd);
+  await storeLogin(stack, 'umbrella', sshd);
+}, 60_000);
+
+afterAll(async () => {
+  await sshd?.dispose();
+  await stack?.stop();
+  config?.dispose();
+});
+
+afterEach(async () => {
+  for (const url of [stack.resources.fileEventsQueueUrl, stack.resources.workQueueUrl, stack.snsConsumerUrl, stack.eventBridgeConsumerUrl]) {
+    await drainQueue(stack, url);
+  }
+});
+
+test('a stable remote file is fetched once, lands in S3, is ingested naming its SFTP source, and is moved', async () => {
+  publish('globex', 'shipments_2026-11-02.csv.gz', shipments(1, 8));
+
+  const first = pulled(await pull({}, ['globex']), 'globex');
+  expect(first.fetched).toEqual([]);
+  expect(first.waiting).toEqual(['shipments_2026-11-02.csv.gz']); // seen once: not yet known to be stable
+
+  const second = pulled(await pull({}, ['globex']), 'globex');
+  expect(second.fetched.map((file) => file.name)).toEqual(['shipments_2026-11-02.csv.gz']);
+  expect(existsSync(path.join(remoteDir('globex'), 'shipments_2026-11-02.csv.gz'))).toBe(false);
+  expect(readdirSync(path.join(remoteDir('globex'), 'processed'))).toEqual(['shipments_2026-11-02.csv.gz']);
+  const head = await stack.clients.s3.send(
+    new HeadObjectCommand({ Bucket: stack.resources.landingBucket, Key: 'inbound/globex/shipments_2026-11-02.csv.gz' }),
+  );
+  expect(head.Metadata).toMatchObject({ 'partner-ingest-source': 'sftp' });
+
+  // The landed object goes through the same ingest path as an S3 drop.
+  await drainFileEvents(stack, stack.deps({ registry: config.registry() }));
+  const { sns } = await receivedEvents(stack);
+  expect(sns).toHaveLength(1);
+  expect(sns[0]!.detail).toMatchObject({
+    status: 'COMPLETED',
+    partner: 'globex',
+    feed: 'shipments',
+    source: { type: 'sftp', uri: `sftp://127.0.0.1:${sshd.port}${remoteDir('globex')}/shipments_2026-11-02.csv.gz` },
+    counts: { records: 8, valid: 8, invalid: 0, workItemsSent: 8 },
+  });
+  const items = (await drainQueue(stack, stack.resources.workQueueUrl)).map((message) => JSON.parse(message.Body!));
+  expect(items.map((item) => item.record.destination_city).sort()).toEqual(
+    ['Besançon', 'Besançon', 'Cádiz', 'Cádiz', 'Düsseldorf', 'Düsseldorf', 'Wien', 'Wien'],
+  );
+  expect(items[0].record.weight_kg).toBe(1.5);
+
+  const third = pulled(await pull({}, ['globex']), 'globex');
+  expect(third.fetched).toEqual([]);
+});
+
+test('a growing file waits until it is stable; a replaced file is fetched again as a new version', async () => {
+  const name = 'shipments_2026-11-03.csv.gz';
+  const file = publish('umbrella', name, shipments(100, 3));
+  expect(pulled(await pull({}, ['umbrella']), 'umbrella').waiting).toEqual([name]);
+  appendFileSync(file, shipments(200, 3)); // still being written: size and mtime change
+  expect(pulled(await pull({}, ['umbrella']), 'umbrella').waiting).toEqual([name]);
+  const fetched = pulled(await pull({}, ['umbrella']), 'umbrella').fetched;
+  expect(fetched.map((entry) => [entry.name, entry.bytes])).toEqual([[name, statSync(file).size]]);
+  // postFetch "leave": the file stays, and the ledger keeps it from being fetched again.
+  expect(pulled(await pull({}, ['umbrella']), 'umbrella').fetched).toEqual([]);
+
+  publish('umbrella', name, shipments(300, 5), 300); // new content, new size and mtime
+  expect(pulled(await pull({}, ['umbrella']), 'umbrella').waiting).toEqual([name]);
+  const again = pulled(await pull({}, ['umbrella']), 'umbrella').fetched;
+  expect(again).toHaveLength(1);
+  const versions = await stack.clients.s3.send(
+    new ListObjectVersionsCommand({ Bucket: stack.resources.landingBucket, Prefix: `inbound/umbrella/${name}` }),
+  );
+  expect(versions.Versions).toHaveLength(2);
+  expect(new Set(versions.Versions!.map((version) => version.VersionId)).size).toBe(2);
+});
+
+test('a file younger than the minimum age is not fetched even when unchanged', async () => {
+  const young = sftpConfigRoot([
+    { id: 'globex', port: sshd.port, hostKeys: [sshd.hostKeyFingerprint], remoteDir: remoteDir('globex'), minAgeSeconds: 3600 },
+  ]);
+  try {
+    publish('globex', 'shipments_young.csv.gz', shipments(400, 2), 60);
+    const deps = { registry: young.registry() };
+    expect(pulled(await pull(deps, ['globex']), 'globex').waiting).toEqual(['shipments_young.csv.gz']);
+    expect(pulled(await pull(deps, ['globex']), 'globex').waiting).toEqual(['shipments_young.csv.gz']);
+  } finally {
+    young.dispose();
+  }
+});
+
+test('a host key that is not pinned is refused before authentication, fetches nothing, and raises an alert', async () => {
+  const wrong = sftpConfigRoot([
+    { id: 'globex', port: sshd.port, hostKeys: ['SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'], remoteDir: remoteDir('globex') },
+  ]);
+  try {
+    publish('globex', 'shipments_2026-11-04.csv.gz', shipments(500, 2));
+    const outcomes = await pull({ registry: wrong.registry() }, ['globex']);
+    expect(outcomes).toEqual([expect.objectContaining({ outcome: 'failed', partner: 'globex', code: 'SFTP_HOST_KEY_MISMATCH' })]);
+    const { eventBridge } = await receivedEvents(stack);
+    expect(eventBridge).toEqual([
+      expect.objectContaining({
+        detailType: 'SFTP Host Key Mismatch',
+        detail: expect.objectContaining({ partner: 'globex', presentedFingerprint: sshd.hostKeyFingerprint }),
+      }),
+    ]);
+    expect(await objectExists('inbound/globex/shipments_2026-11-04.csv.gz')).toBe(false);
+  } finally {
+    wrong.dispose();
+  }
+});
+
+test('a connection dropped mid-transfer leaves no object and no ledger entry; the next run fetches the whole file', async () => {
+  const name = 'shipments_big.csv.gz';
+  // Large enough for a multipart upload (parts of 8 MiB); the content does not matter to the transfer.
+  const big = randomBytes(20 * 1024 * 1024);
+  publish('umbrella', name, big);
+  expect(pulled(await pull({}, ['umbrella']), 'umbrella').waiting).toContain(name);
+
+  let killed = 0;
+  // The first part is on its way to S3 when the SSH connection is cut.
+  const s3 = withFault(stack.clients.s3, (command, real) => {
+    if (!(command instanceof UploadPartCommand) || killed) return undefined;
+    killed = 1;
+    return sshd.killSessions().then(() => real(command));
+  });
+  const interrupted = pulled(await pull({ s3 }, ['umbrella']), 'umbrella');
+  expect(killed).toBe(1);
+  expect(interrupted.fetched).toEqual([]);
+  expect(interrupted.failed.map((failure) => failure.name)).toEqual([name]);
+  expect(await objectExists(`inbound/umbrella/${name}`)).toBe(false);
+  const file = statSync(path.join(remoteDir('umbrella'), name));
+  const files = new RemoteFileLedger(stack.clients.dynamo, stack.resources.ledgerTable);
+  expect(await files.fetchRecord({ partner: 'umbrella', path: path.join(remoteDir('umbrella'), name), size: file.size, mtime: Math.floor(file.mtimeMs / 1000) * 1000 })).toBeUndefined();
+
+  const resumed = pulled(await pull({}, ['umbrella']), 'umbrella');
+  expect(resumed.fetched.map((entry) => [entry.name, entry.bytes])).toEqual([[name, big.length]]);
+  const { Body } = await stack.clients.s3.send(new GetObjectCommand({ Bucket: stack.resources.landingBucket, Key: `inbound/umbrella/${name}` }));
+  expect(Buffer.from(await Body!.transformToByteArray()).equals(big)).toBe(true);
+}, 60_000);
+
+test('hostile remote names are skipped and reported; an unreachable partner does not block another', async () => {
+  for (const hostile of ['shipments_a\u0001b.csv.gz', 'shipments_..evil.csv.gz', 'shipments_a\\b.csv.gz']) {
+    publish('globex', hostile, shipments(600, 1));
+  }
+  publish('globex', 'shipments_2026-11-05.csv.gz', shipments(700, 2));
+  const withDeadPartner = sftpConfigRoot([
+    { id: 'globex', port: sshd.port, hostKeys: [sshd.hostKeyFingerprint], remoteDir: remoteDir('globex') },
+    { id: 'initech', port: 1, hostKeys: [sshd.hostKeyFingerprint], remoteDir: '/nowhere' },
+  ]);
+  try {
+    await storeLogin(stack, 'initech', sshd);
+    const deps = { registry: withDeadPartner.registry() };
+    await pull(deps);
+    const outcomes = await pull(deps);
+    expect(outcomes.find((outcome) => outcome.partner === 'initech')).toMatchObject({ outcome: 'failed' });
+    const globex = pulled(outcomes, 'globex');
+    expect(globex.fetched.map((entry) => entry.name)).toContain('shipments_2026-11-05.csv.gz');
+    expect(globex.skipped.map((entry) => entry.name).sort()).toEqual(
+      ['shipments_a\u0001b.csv.gz', 'shipments_..evil.csv.gz', 'shipments_a\\b.csv.gz'].sort(),
+    );
+    const versions = await stack.clients.s3.send(
+      new ListObjectVersionsCommand({ Bucket: stack.resources.landingBucket, Prefix: 'inbound/globex/' }),
+    );
+    expect(versions.Versions!.map((version) => version.Key).filter((key) => /\.\.|\\|\u0001/.test(key!))).toEqual([]);
+  } finally {
+    withDeadPartner.dispose();
+  }
+}, 60_000);
