@@ -74,8 +74,9 @@ export async function fetchToS3(
         'sftp-mtime': new Date(target.mtime).toISOString(),
       },
     },
+    // Memory: about partSize × (queueSize + 1) live, whatever the file size.
     partSize: 8 * 1024 * 1024,
-    queueSize: 4,
+    queueSize: 2,
     leavePartsOnError: false,
   });
   const uploaded = upload.done();
