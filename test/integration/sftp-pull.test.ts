@@ -284,3 +284,47 @@ test('a 200 MB remote file streams into the landing bucket with peak RSS far bel
   // bound that does not grow with the file.
   expect(result.maxRssBytes - result.baselineRss).toBeLessThan(128 * 1024 * 1024);
 }, 300_000);
+
+test('a failing post-fetch action is retried on later runs and never causes a second fetch', async () => {
+  const stuck = sftpConfigRoot([
+    { id: 'globex', port: sshd.port, hostKeys: [sshd.hostKeyFingerprint], remoteDir: remoteDir('globex'), postFetch: { action: 'move', to: '/proc/no-such-place' } },
+  ]);
+  try {
+    const name = 'shipments_2026-11-06.csv.gz';
+    publish('globex', name, shipments(800, 2));
+    const deps = { registry: stuck.registry() };
+    await pull(deps, ['globex']);
+    const first = pulled(await pull(deps, ['globex']), 'globex');
+    expect(first.fetched.map((entry) => entry.name)).toContain(name);
+    expect(first.postFetchFailed).toContain(name);
+    const second = pulled(await pull(deps, ['globex']), 'globex');
+    expect(second.fetched.map((entry) => entry.name)).not.toContain(name);
+    expect(second.postFetchFailed).toContain(name); // tried again, still failing
+    expect(existsSync(path.join(remoteDir('globex'), name))).toBe(true);
+    const versions = await stack.clients.s3.send(
+      new ListObjectVersionsCommand({ Bucket: stack.resources.landingBucket, Prefix: `inbound/globex/${name}` }),
+    );
+    expect(versions.Versions).toHaveLength(1);
+    // Once the action can succeed (here: the default move), the file is moved and nothing is fetched.
+    const third = pulled(await pull({}, ['globex']), 'globex');
+    expect(third.fetched.map((entry) => entry.name)).not.toContain(name);
+    expect(existsSync(path.join(remoteDir('globex'), 'processed', name))).toBe(true);
+  } finally {
+    stuck.dispose();
+  }
+});
+
+test('with little invocation time left no new transfer starts; the next run takes the file', async () => {
+  const name = 'shipments_2026-11-07.csv.gz';
+  publish('globex', name, shipments(900, 2));
+  await pull({}, ['globex']);
+  const deps = sftpPullDeps(stack.clients, config.registry(), {
+    landingBucket: stack.resources.landingBucket,
+    ledgerTable: stack.resources.ledgerTable,
+    eventsTopicArn: stack.resources.eventsTopicArn,
+    eventBusName: stack.resources.eventBusName,
+  }, logger);
+  const late = await pullAll(deps, { runId: 'late', owner: 'late', remainingMs: () => 30_000, stopMarginMs: 60_000 }, ['globex']);
+  expect(pulled(late, 'globex')).toMatchObject({ stoppedEarly: true, fetched: [] });
+  expect(pulled(await pull({}, ['globex']), 'globex').fetched.map((entry) => entry.name)).toContain(name);
+});
