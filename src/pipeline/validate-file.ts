@@ -38,9 +38,13 @@ function isGzip(head: Buffer, compression: FeedConfig['format']['compression']):
   return head.length >= 2 && head[0] === GZIP_MAGIC[0] && head[1] === GZIP_MAGIC[1];
 }
 
-function countNewlines(text: string): number {
+/** Line breaks in a field: CRLF, LF or a lone CR each end one physical line. */
+function countLineBreaks(text: string): number {
   let count = 0;
-  for (let at = text.indexOf('\n'); at !== -1; at = text.indexOf('\n', at + 1)) count++;
+  for (let at = 0; at < text.length; at++) {
+    const char = text.charCodeAt(at);
+    if (char === 0x0a || (char === 0x0d && text.charCodeAt(at + 1) !== 0x0a)) count++;
+  }
   return count;
 }
 
@@ -177,25 +181,31 @@ async function runChain(input: PassThrough, compressed: boolean, feed: FeedConfi
 }
 
 /**
- * csv-parse's Parser, also counting the physical line each record it emits
- * starts on: one line plus the newlines inside its quoted fields. Blank lines
- * are emitted too (as one empty field; csv-parse's skip_empty_lines would hide
- * them from the count) and skipped by the record loop. The start lines queue up
- * in emission order for the record loop; when the parser stops on an error,
- * records it emitted may still be waiting (a backlogged sink pauses the loop),
- * so `nextLine` is the line of the record that failed.
+ * csv-parse's Parser, also noting the physical line each record it emits
+ * starts on. csv-parse's live `info.lines` (free to read, unlike the per-record
+ * snapshot of the `info` option) says whether a record spanned more than one
+ * line; only then are its fields scanned, because csv-parse counts a CRLF inside
+ * a quoted field as two lines. Blank lines are emitted too (as one empty field;
+ * skip_empty_lines would hide them from the count) and skipped by the record
+ * loop. Start lines queue up in emission order for the record loop; when the
+ * parser stops on an error, records it emitted may still be waiting (a
+ * backlogged sink pauses the loop), so `nextLine` is the line of the record
+ * that failed.
  */
 class LineCountingParser extends Parser {
   /** The physical line the next record starts on. */
   nextLine = 1;
+  private parsedLines = 0;
   private readonly startLines: number[] = [];
 
   override push(record: string[] | null): boolean {
     if (record !== null) {
       this.startLines.push(this.nextLine);
-      let newlines = 0;
-      for (const field of record) if (field.indexOf('\n') !== -1) newlines += countNewlines(field);
-      this.nextLine += 1 + newlines;
+      const lines = (this.info as { lines: number }).lines;
+      let breaks = 0;
+      if (lines - this.parsedLines > 1) for (const field of record) breaks += countLineBreaks(field);
+      this.parsedLines = lines;
+      this.nextLine += 1 + breaks;
     }
     return super.push(record);
   }

@@ -57,23 +57,40 @@ export function compareDecimals(a: string, b: string): number {
   return aNegative ? -magnitude : magnitude;
 }
 
+type Bound = keyof Omit<DecimalRule, 'scale'>;
+
+const BOUND_CHECKS: readonly (readonly [Bound, (comparison: number) => boolean, string])[] = [
+  ['exclusiveMinimum', (comparison) => comparison <= 0, 'must be greater than'],
+  ['minimum', (comparison) => comparison < 0, 'must be at least'],
+  ['exclusiveMaximum', (comparison) => comparison >= 0, 'must be less than'],
+  ['maximum', (comparison) => comparison > 0, 'must be at most'],
+];
+
+const NOT_DECIMAL = 'must be a decimal number like 12.34';
+
+/**
+ * Compiles `rule` into a check returning why a text breaks it, or undefined.
+ * Bounds are prepared once: this runs for every money cell of every file.
+ */
+export function decimalChecker(rule: DecimalRule): (text: string) => string | undefined {
+  const bounds = BOUND_CHECKS.filter(([key]) => rule[key] !== undefined).map(([key, fails, words]) => {
+    const value = rule[key]!;
+    return { value, number: Number(value), short: value.length <= EXACT_AS_DOUBLE, fails, message: `${words} ${value}` };
+  });
+  const scaleMessage = `must have at most ${rule.scale} decimal places`;
+  return (text) => {
+    if (!DECIMAL.test(text)) return NOT_DECIMAL;
+    if (rule.scale !== undefined && scaleOf(text) > rule.scale) return scaleMessage;
+    for (const bound of bounds) {
+      const comparison =
+        bound.short && text.length <= EXACT_AS_DOUBLE ? Math.sign(Number(text) - bound.number) : compareDecimals(text, bound.value);
+      if (bound.fails(comparison)) return bound.message;
+    }
+    return undefined;
+  };
+}
+
 /** Returns why `text` breaks `rule`, or undefined when it complies. */
 export function checkDecimal(text: string, rule: DecimalRule): string | undefined {
-  if (!isDecimalText(text)) return 'must be a decimal number like 12.34';
-  if (rule.scale !== undefined && scaleOf(text) > rule.scale) {
-    return `must have at most ${rule.scale} decimal places`;
-  }
-  if (rule.exclusiveMinimum !== undefined && compareDecimals(text, rule.exclusiveMinimum) <= 0) {
-    return `must be greater than ${rule.exclusiveMinimum}`;
-  }
-  if (rule.minimum !== undefined && compareDecimals(text, rule.minimum) < 0) {
-    return `must be at least ${rule.minimum}`;
-  }
-  if (rule.exclusiveMaximum !== undefined && compareDecimals(text, rule.exclusiveMaximum) >= 0) {
-    return `must be less than ${rule.exclusiveMaximum}`;
-  }
-  if (rule.maximum !== undefined && compareDecimals(text, rule.maximum) > 0) {
-    return `must be at most ${rule.maximum}`;
-  }
-  return undefined;
+  return decimalChecker(rule)(text);
 }

@@ -158,7 +158,7 @@ describe('validate (human output)', () => {
 describe('validate: bad usage exits 2 with a one-line message naming the problem', () => {
   const cases: [string, string[], RegExp][] = [
     ['missing --partner', ['validate', '--feed', 'orders', '@valid'], /--partner is required/],
-    ['unknown partner', ['validate', '--partner', 'globex', '--feed', 'orders', '@valid'], /unknown partner "globex"/],
+    ['unknown partner', ['validate', '--partner', 'initech', '--feed', 'orders', '@valid'], /unknown partner "initech"/],
     ['unknown feed', ['validate', '--partner', 'acme', '--feed', 'invoices', '@valid'], /unknown feed "invoices"/],
     ['no feed matches the file name', ['validate', '--partner', 'acme', '@otherName'], /invoices\.csv matches no feed of partner acme/],
     ['missing file', ['validate', '--partner', 'acme', '--feed', 'orders', '/nonexistent/orders_1.csv'], /cannot read \/nonexistent\/orders_1\.csv/],
