@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { STSClient } from '@aws-sdk/client-sts';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -14,6 +15,7 @@ export interface AwsClients {
   readonly eventBridge: EventBridgeClient;
   readonly dynamo: DynamoDBDocumentClient;
   readonly secrets: SecretsManagerClient;
+  readonly sts: STSClient;
 }
 
 export interface ClientOptions {
@@ -32,6 +34,7 @@ export function createAwsClients(options: ClientOptions = {}): AwsClients {
     sns: new SNSClient(common),
     eventBridge: new EventBridgeClient(common),
     secrets: new SecretsManagerClient(common),
+    sts: new STSClient(common),
     dynamo: DynamoDBDocumentClient.from(new DynamoDBClient(common), {
       marshallOptions: { removeUndefinedValues: true },
     }),

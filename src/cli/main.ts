@@ -1,4 +1,15 @@
 import { ConfigError } from '../config/errors';
+import { OperatorError } from '../operations/errors';
+import {
+  BATCH_USAGE,
+  batchCommand,
+  BATCHES_USAGE,
+  batchesCommand,
+  REDRIVE_USAGE,
+  redriveCommand,
+  REPLAY_USAGE,
+  replayCommand,
+} from './operator-commands';
 import { ExitCode, UsageError } from './usage-error';
 import { VALIDATE_USAGE, validateCommand } from './validate-command';
 
@@ -6,11 +17,19 @@ const USAGE = `usage: partner-ingest <command> [options]
 
 commands:
   validate   check a local file against a partner feed (no AWS needed)
+  batches    list a stage's batches, newest first
+  batch      show one batch in full
+  replay     reprocess a FAILED or REJECTED batch as a new attempt
+  redrive    move dead-lettered messages back to their queues
 
 Run "partner-ingest <command> --help" for a command's options.`;
 
 const COMMANDS: Record<string, { usage: string; run: typeof validateCommand }> = {
   validate: { usage: VALIDATE_USAGE, run: validateCommand },
+  batches: { usage: BATCHES_USAGE, run: batchesCommand },
+  batch: { usage: BATCH_USAGE, run: batchCommand },
+  replay: { usage: REPLAY_USAGE, run: replayCommand },
+  redrive: { usage: REDRIVE_USAGE, run: redriveCommand },
 };
 
 /** Entry point of the `partner-ingest` CLI; resolves to the process exit code. */
@@ -32,6 +51,10 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await command.run(rest, { stdout: (text) => process.stdout.write(text), stderr: process.stderr });
   } catch (error) {
+    if (error instanceof OperatorError) {
+      process.stderr.write(`partner-ingest ${name}: ${error.oneLine}\n`);
+      return ExitCode.USAGE;
+    }
     if (error instanceof UsageError || error instanceof ConfigError) {
       process.stderr.write(`partner-ingest ${name}: ${error.message}\n`);
       if (error instanceof UsageError) process.stderr.write(`${command.usage}\n`);

@@ -110,8 +110,8 @@ export async function ingestObject(object: CreatedObject, deps: IngestDeps, invo
   // (moto omits it), so the version HEAD found under the announced ETag stands in.
   if (!object.versionId && facts?.versionId) object = { ...object, versionId: facts.versionId };
   const batchId = batchIdOf(object);
-  const partner = deps.registry.partners.get(inbound.partner);
-  const feed = partner ? deps.registry.feedForFile(partner, inbound.fileName) : undefined;
+  const known = deps.registry.partners.get(inbound.partner);
+  const feed = known ? deps.registry.feedForFile(known, inbound.fileName) : undefined;
   const logger = deps.logger.createChild({ persistentKeys: { batchId, partner: inbound.partner, feed: feed?.id } });
 
   const registered = await deps.ledger.register({
@@ -135,16 +135,35 @@ export async function ingestObject(object: CreatedObject, deps: IngestDeps, invo
     return { outcome: 'duplicate', state: lease.state };
   }
 
-  const run = new BatchRun(deps, invocation, logger, lease.state, object, feed);
+  return runLeasedAttempt(lease.state, deps, invocation, logger, object, unavailable);
+}
+
+/**
+ * Carries the leased attempt of a batch as far as it goes. The partner and feed
+ * are resolved from the configuration as it is now, so a replay after a fix
+ * uses the fix. An infrastructure fault releases the lease (keeping progress)
+ * and surfaces as AttemptInterruptedError.
+ */
+export async function runLeasedAttempt(
+  state: BatchState,
+  deps: IngestDeps,
+  invocation: Invocation,
+  logger: Logger,
+  source?: CreatedObject,
+  unavailable?: SourceUnavailableError,
+): Promise<IngestResult> {
+  const partner = deps.registry.partners.get(state.partner);
+  const feed = partner ? deps.registry.feedForFile(partner, state.file.name) : undefined;
+  const run = new BatchRun(deps, invocation, logger, state, source, feed);
   try {
-    if (unavailable && !lease.state.archive) return await run.finish(BatchStatus.FAILED, unavailable);
+    if (unavailable && !state.archive) return await run.finish(BatchStatus.FAILED, unavailable);
     return await run.execute();
   } catch (error) {
     if (error instanceof LeaseLostError) throw error;
     if (error instanceof SourceUnavailableError) return run.finish(BatchStatus.FAILED, error);
     logger.error('attempt interrupted; releasing the batch for a retry', { error: error as Error });
-    await deps.ledger.release(batchId, invocation.owner, String((error as Error)?.message ?? error)).catch(() => undefined);
-    throw new AttemptInterruptedError(batchId, error);
+    await deps.ledger.release(state.batchId, invocation.owner, String((error as Error)?.message ?? error)).catch(() => undefined);
+    throw new AttemptInterruptedError(state.batchId, error);
   }
 }
 
@@ -183,7 +202,7 @@ class BatchRun {
     private readonly invocation: Invocation,
     private readonly logger: Logger,
     private state: BatchState,
-    private readonly object: CreatedObject,
+    private readonly source: CreatedObject | undefined,
     private readonly feed: FeedConfig | undefined,
   ) {
     this.bucket = deps.settings.landingBucket;
@@ -203,11 +222,13 @@ class BatchRun {
         bucket: this.bucket,
         key: archiveKeyOf(this.state.partner, this.state.receivedAt, this.batchId, this.state.file.name),
       };
-      await archiveObject(this.deps.s3, this.object, archive);
+      if (!this.source) throw new SourceUnavailableError(`batch ${this.batchId} has no archived raw file`);
+      await archiveObject(this.deps.s3, this.source, archive);
       await this.save({ archive });
       this.logger.info('raw file archived', { archiveKey: archive.key });
     }
     if (!this.feed) return this.rejectUnroutable();
+    if (this.state.feed !== this.feed.id) await this.save({ feed: this.feed.id });
     if (!this.state.validation) await this.validate(this.feed);
     const validation = this.state.validation!;
     if (validation.status === 'REJECTED') return this.finish(BatchStatus.REJECTED, validation.reason!);

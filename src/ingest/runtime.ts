@@ -1,7 +1,6 @@
 import { awsClients } from '../aws/clients';
 import { loadPartnerRegistry } from '../config/load-partners';
-import { EventPublisher } from '../events/publisher';
-import { Ledger } from '../ledger/ledger';
+import { ingestDeps } from './deps';
 import { logger } from '../observability/telemetry';
 import type { FileEventDeps } from './file-events';
 
@@ -21,20 +20,19 @@ let cached: FileEventDeps | undefined;
  */
 export function ingestRuntime(): FileEventDeps {
   if (cached) return cached;
-  const clients = awsClients();
-  cached = {
-    s3: clients.s3,
-    sqs: clients.sqs,
-    ledger: new Ledger(clients.dynamo, requiredEnv('LEDGER_TABLE')),
-    publisher: new EventPublisher(clients.sns, clients.eventBridge, {
-      topicArn: requiredEnv('EVENTS_TOPIC_ARN'),
-      busName: requiredEnv('EVENT_BUS_NAME'),
-    }),
-    registry: loadPartnerRegistry(),
-    settings: { landingBucket: requiredEnv('LANDING_BUCKET'), workQueueUrl: requiredEnv('WORK_QUEUE_URL') },
+  cached = ingestDeps(
+    awsClients(),
+    {
+      landingBucket: requiredEnv('LANDING_BUCKET'),
+      workQueueUrl: requiredEnv('WORK_QUEUE_URL'),
+      fileEventsQueueUrl: process.env.FILE_EVENTS_QUEUE_URL ?? '',
+      ledgerTable: requiredEnv('LEDGER_TABLE'),
+      eventsTopicArn: requiredEnv('EVENTS_TOPIC_ARN'),
+      eventBusName: requiredEnv('EVENT_BUS_NAME'),
+      maxReceiveCount: Number(process.env.MAX_RECEIVE_COUNT ?? '5'),
+    },
+    loadPartnerRegistry(),
     logger,
-    maxReceiveCount: Number(process.env.MAX_RECEIVE_COUNT ?? '5'),
-    ...(process.env.FILE_EVENTS_QUEUE_URL ? { fileEventsQueueUrl: process.env.FILE_EVENTS_QUEUE_URL } : {}),
-  };
+  );
   return cached;
 }

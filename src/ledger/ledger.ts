@@ -2,12 +2,51 @@ import { ConditionalCheckFailedException, TransactionCanceledException } from '@
 import {
   GetCommand,
   PutCommand,
+  QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { PartnerIngestError } from '../errors/base';
 import { BatchStatus, isFinal, type BatchState, type FinalStatus } from './types';
+
+/** The ledger's secondary indexes (sparse: only batch STATE items carry their keys). */
+export const LEDGER_INDEXES = {
+  byStatus: { name: 'byStatus', partitionKey: 'status', sortKey: 'receivedAt' },
+  byPartner: { name: 'byPartner', partitionKey: 'partner', sortKey: 'receivedAt' },
+  byDay: { name: 'byDay', partitionKey: 'receivedDay', sortKey: 'receivedAt' },
+} as const;
+
+export interface BatchQuery {
+  readonly status?: string;
+  readonly partner?: string;
+  readonly feed?: string;
+  /** Inclusive ISO-8601 bounds on receivedAt. */
+  readonly from: string;
+  readonly to: string;
+  readonly limit: number;
+}
+
+export interface AttemptRecord {
+  readonly attempt: number;
+  readonly status: string;
+  readonly reason?: BatchState['reason'];
+  readonly counts?: BatchState['counts'];
+  readonly startedAt?: string;
+  readonly finishedAt: string;
+  readonly trigger?: string;
+}
+
+export interface AuditEntry {
+  readonly at: string;
+  readonly actor: string;
+  readonly action: string;
+  readonly batchId?: string;
+  readonly details?: Record<string, unknown>;
+  readonly outcome: string;
+}
+
+const GLOBAL_AUDIT_PK = 'AUDIT';
 
 /** Another invocation took the batch over (our lease expired); stop without writing anything more. */
 export class LeaseLostError extends PartnerIngestError {
@@ -76,7 +115,15 @@ export class Ledger {
       await this.dynamo.send(
         new PutCommand({
           TableName: this.table,
-          Item: { pk: pk(batch.batchId), sk: STATE_SK, ...batch, status: BatchStatus.RECEIVED, attempt: 0, updatedAt: this.now() },
+          Item: {
+            pk: pk(batch.batchId),
+            sk: STATE_SK,
+            ...batch,
+            receivedDay: batch.receivedAt.slice(0, 10),
+            status: BatchStatus.RECEIVED,
+            attempt: 0,
+            updatedAt: this.now(),
+          },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );
@@ -232,6 +279,133 @@ export class Ledger {
     return rest;
   }
 
+  /**
+   * Batches received between `from` and `to`, newest first, through the index
+   * that fits the filter best (status, then partner, else day by day); the
+   * remaining filters apply within it. Never a table scan.
+   */
+  async listBatches(query: BatchQuery): Promise<BatchState[]> {
+    const filters: string[] = [];
+    const names: Record<string, string> = { '#received': 'receivedAt' };
+    const values: Record<string, unknown> = { ':from': query.from, ':to': query.to };
+    const filterOn = (field: 'status' | 'partner' | 'feed', value: string | undefined) => {
+      if (value === undefined) return;
+      names[`#${field}`] = field;
+      values[`:${field}`] = value;
+      filters.push(`#${field} = :${field}`);
+    };
+    let index: (typeof LEDGER_INDEXES)[keyof typeof LEDGER_INDEXES];
+    let partitions: string[];
+    if (query.status) {
+      index = LEDGER_INDEXES.byStatus;
+      partitions = [query.status];
+      filterOn('partner', query.partner);
+    } else if (query.partner) {
+      index = LEDGER_INDEXES.byPartner;
+      partitions = [query.partner];
+    } else {
+      index = LEDGER_INDEXES.byDay;
+      partitions = daysBetween(query.from, query.to);
+    }
+    filterOn('feed', query.feed);
+    const found: BatchState[] = [];
+    for (const partition of partitions) {
+      let startKey: Record<string, unknown> | undefined;
+      do {
+        const page = await this.dynamo.send(
+          new QueryCommand({
+            TableName: this.table,
+            IndexName: index.name,
+            KeyConditionExpression: `#partition = :partition AND #received BETWEEN :from AND :to`,
+            ...(filters.length ? { FilterExpression: filters.join(' AND ') } : {}),
+            ExpressionAttributeNames: { ...names, '#partition': index.partitionKey },
+            ExpressionAttributeValues: { ...values, ':partition': partition },
+            ScanIndexForward: false,
+            ExclusiveStartKey: startKey,
+          }),
+        );
+        found.push(...(page.Items ?? []).map(stripKeys));
+        startKey = page.LastEvaluatedKey;
+      } while (startKey && found.length < query.limit);
+      if (found.length >= query.limit) break;
+    }
+    return found.slice(0, query.limit);
+  }
+
+  /** The batch's finished attempts, oldest first. */
+  async attempts(batchId: string): Promise<AttemptRecord[]> {
+    const { Items = [] } = await this.dynamo.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': pk(batchId), ':prefix': 'ATTEMPT#' },
+      }),
+    );
+    return Items.map((item) => stripKeys(item) as unknown as AttemptRecord);
+  }
+
+  /**
+   * Starts a new attempt of a finished batch (a replay) for `owner`. Only one
+   * attempt runs at a time: the conditional write fails if the batch is not in
+   * one of `from`, so a concurrent replay or a live attempt wins and this one is refused.
+   */
+  async startReplay(batchId: string, owner: string, leaseMs: number, from: readonly BatchStatus[]): Promise<BatchState | undefined> {
+    const names: Record<string, string> = { '#status': 'status' };
+    const values: Record<string, unknown> = {
+      ':processing': BatchStatus.PROCESSING,
+      ':one': 1,
+      ':now': this.now(),
+      ':owner': owner,
+      ':until': this.clock().getTime() + leaseMs,
+    };
+    from.forEach((status, index) => (values[`:from${index}`] = status));
+    try {
+      const { Attributes } = await this.dynamo.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: pk(batchId), sk: STATE_SK },
+          UpdateExpression:
+            'SET #status = :processing, attempt = attempt + :one, startedAt = :now, updatedAt = :now, leaseOwner = :owner, leaseExpiresAt = :until ' +
+            'REMOVE validation, counts, sendCheckpoint, reason, finishedAt, lastError',
+          ConditionExpression: `#status IN (${from.map((_, index) => `:from${index}`).join(', ')})`,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return stripKeys(Attributes!);
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /** Records an operator action (who, when, what, outcome) with the batch, or globally. */
+  async audit(entry: AuditEntry): Promise<void> {
+    await this.dynamo.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: {
+          pk: entry.batchId ? pk(entry.batchId) : GLOBAL_AUDIT_PK,
+          sk: `AUDIT#${entry.at}#${Math.random().toString(36).slice(2, 10)}`,
+          ...entry,
+        },
+      }),
+    );
+  }
+
+  /** Operator actions on a batch (or the global ones without a batch id), oldest first. */
+  async auditTrail(batchId?: string): Promise<AuditEntry[]> {
+    const { Items = [] } = await this.dynamo.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': batchId ? pk(batchId) : GLOBAL_AUDIT_PK, ':prefix': 'AUDIT#' },
+      }),
+    );
+    return Items.map((item) => stripKeys(item) as unknown as AuditEntry);
+  }
+
   /** Notes that `channel` accepted the completion event of `attempt`, so a retry does not publish it again. */
   async markAnnounced(batchId: string, channel: 'announcedSns' | 'announcedEventBridge', attempt: number): Promise<void> {
     await this.dynamo.send(
@@ -245,6 +419,16 @@ export class Ledger {
       }),
     );
   }
+}
+
+/** Days (YYYY-MM-DD) from `to` back to `from`, newest first. */
+function daysBetween(from: string, to: string): string[] {
+  const days: string[] = [];
+  for (let day = new Date(`${to.slice(0, 10)}T00:00:00Z`); day.toISOString().slice(0, 10) >= from.slice(0, 10); ) {
+    days.push(day.toISOString().slice(0, 10));
+    day = new Date(day.getTime() - 86_400_000);
+  }
+  return days;
 }
 
 function stripKeys(item: Record<string, unknown>): BatchState {

@@ -4,9 +4,8 @@ import { CreateQueueCommand, GetQueueAttributesCommand, PurgeQueueCommand } from
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { createAwsClients, type AwsClients } from '../aws/clients';
 import { defaultConfigLocation, loadPartnerRegistry, type ConfigLocation, type PartnerRegistry } from '../config/load-partners';
-import { EventPublisher } from '../events/publisher';
 import type { FileEventDeps } from '../ingest/file-events';
-import { Ledger } from '../ledger/ledger';
+import { ingestDeps } from '../ingest/deps';
 import type { BackoffOptions } from '../util/backoff';
 import { startMotoServer, type MotoServer } from './moto-server';
 import { provisionStack, type StackResources } from './provision';
@@ -77,23 +76,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       registry,
       ...consumers,
       deps(overrides = {}) {
-        return {
-          s3: clients.s3,
-          sqs: clients.sqs,
-          ledger: new Ledger(clients.dynamo, resources.ledgerTable),
-          publisher: new EventPublisher(
-            clients.sns,
-            clients.eventBridge,
-            { topicArn: resources.eventsTopicArn, busName: resources.eventBusName },
-            options.backoff,
-          ),
-          registry,
-          settings: { landingBucket: resources.landingBucket, workQueueUrl: resources.workQueueUrl },
-          logger: options.logger,
-          maxReceiveCount: resources.maxReceiveCount,
-          fileEventsQueueUrl: resources.fileEventsQueueUrl,
-          ...overrides,
-        };
+        return { ...ingestDeps(clients, resources, registry, options.logger, options.backoff), ...overrides };
       },
       async stop() {
         for (const client of Object.values(clients)) client.destroy();

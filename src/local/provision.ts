@@ -4,6 +4,9 @@ import { CreateEventBusCommand } from '@aws-sdk/client-eventbridge';
 import { CreateTopicCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import type { AwsClients } from '../aws/clients';
+import { LEDGER_INDEXES } from '../ledger/ledger';
+import { stageNames } from '../operations/stage';
+import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 
 /** The names and addresses of one stage's resources. */
 export interface StackResources {
@@ -47,7 +50,9 @@ async function queueWithDlq(clients: AwsClients, name: string, extra: Record<str
  */
 export async function provisionStack(clients: AwsClients, stage = 'local'): Promise<StackResources> {
   const prefix = `partner-ingest-${stage}`;
-  const landingBucket = `${prefix}-landing`;
+  const region = await clients.s3.config.region();
+  const { Account } = await clients.sts.send(new GetCallerIdentityCommand({}));
+  const { landingBucket } = stageNames(stage, Account!, region);
   await clients.s3.send(new CreateBucketCommand({ Bucket: landingBucket }));
   // Versioned like the deployed bucket: each upload is its own object version, hence its own batch.
   await clients.s3.send(new PutBucketVersioningCommand({ Bucket: landingBucket, VersioningConfiguration: { Status: 'Enabled' } }));
@@ -75,11 +80,20 @@ export async function provisionStack(clients: AwsClients, stage = 'local'): Prom
       AttributeDefinitions: [
         { AttributeName: 'pk', AttributeType: 'S' },
         { AttributeName: 'sk', AttributeType: 'S' },
+        ...['status', 'partner', 'receivedDay', 'receivedAt'].map((name) => ({ AttributeName: name, AttributeType: 'S' as const })),
       ],
       KeySchema: [
         { AttributeName: 'pk', KeyType: 'HASH' },
         { AttributeName: 'sk', KeyType: 'RANGE' },
       ],
+      GlobalSecondaryIndexes: Object.values(LEDGER_INDEXES).map((index) => ({
+        IndexName: index.name,
+        KeySchema: [
+          { AttributeName: index.partitionKey, KeyType: 'HASH' as const },
+          { AttributeName: index.sortKey, KeyType: 'RANGE' as const },
+        ],
+        Projection: { ProjectionType: 'ALL' as const },
+      })),
     }),
   );
   const topic = await clients.sns.send(new CreateTopicCommand({ Name: `${prefix}-events` }));

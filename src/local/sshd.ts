@@ -459,11 +459,9 @@ class Harness implements SshdServer {
       if (this.disposed) throw new Error('sshd harness was disposed');
       if (this.running()) return;
       this.stderr = '';
-      // Own process group: nothing sshd signals can reach the test runner.
-      const child = spawn(this.sshd, ['-D', '-e', '-f', this.configPath], {
-        stdio: ['ignore', 'ignore', 'pipe'],
-        detached: true,
-      });
+      // Not detached: the listener stays in our process group, so Ctrl+C in a terminal
+      // stops it too (the 'exit' hook does not run when Node dies of a signal).
+      const child = spawn(this.sshd, ['-D', '-e', '-f', this.configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
       this.child = child;
       this.exited = new Promise((resolve) => {
         child.once('exit', () => resolve());

@@ -1,0 +1,254 @@
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { parse as parseCsv } from 'csv-parse/sync';
+import { SingleBar } from 'cli-progress';
+import { randomUUID } from 'node:crypto';
+import { Ledger } from '../ledger/ledger';
+import type { BatchState } from '../ledger/types';
+import { OperatorError } from '../operations/errors';
+import { redrive } from '../operations/redrive';
+import { replayBatch } from '../operations/replay';
+import { closeStage, operatorDeps, parseCommand, STAGE_OPTIONS_USAGE, stageFrom } from './stage-options';
+import { renderTable } from './table';
+import { parseRange } from './time-range';
+import { ExitCode, UsageError } from './usage-error';
+
+export interface Output {
+  stdout(text: string): void;
+  stderr: NodeJS.WriteStream;
+}
+
+const STATUSES = ['RECEIVED', 'PROCESSING', 'COMPLETED', 'REJECTED', 'FAILED'];
+
+export const BATCHES_USAGE = `usage: partner-ingest batches --stage NAME [--partner ID] [--feed ID] [--status STATUS] [--since 7d] [--until TIME] [--limit 50] [--json]
+
+Lists batches, newest first. STATUS is one of ${STATUSES.join(', ')}; times are 30m, 24h, 7d, 2026-11-01 or an ISO date-time.
+${STAGE_OPTIONS_USAGE}`;
+
+export async function batchesCommand(argv: string[], output: Output): Promise<number> {
+  const { values, positionals } = parseCommand(argv, {
+    partner: { type: 'string' },
+    feed: { type: 'string' },
+    status: { type: 'string' },
+    since: { type: 'string' },
+    until: { type: 'string' },
+    limit: { type: 'string', default: '50' },
+  });
+  if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  const status = values.status?.toUpperCase();
+  if (status && !STATUSES.includes(status)) throw new UsageError(`--status "${values.status}" is not one of ${STATUSES.join(', ')}`);
+  if (!/^[1-9][0-9]{0,4}$/.test(values.limit)) throw new UsageError(`--limit must be a whole number from 1 to 99999, got "${values.limit}"`);
+  const range = parseRange(values.since, values.until);
+  const stage = await stageFrom(values);
+  try {
+    const ledger = new Ledger(stage.clients.dynamo, stage.resources.ledgerTable);
+    const batches = await ledger.listBatches({
+      ...range,
+      limit: Number(values.limit),
+      ...(status ? { status } : {}),
+      ...(values.partner ? { partner: values.partner } : {}),
+      ...(values.feed ? { feed: values.feed } : {}),
+    });
+    if (values.json) {
+      output.stdout(`${JSON.stringify(batches.map(summary))}\n`);
+    } else {
+      const rows = batches.map((batch) => {
+        const row = summary(batch);
+        return [row.batchId, row.receivedAt, row.partner, row.feed ?? '', row.file, row.status, row.attempt, row.records, row.valid, row.invalid, row.sent, row.reason ?? ''];
+      });
+      output.stdout(`${renderTable(['batch', 'received', 'partner', 'feed', 'file', 'status', 'attempt', 'records', 'valid', 'invalid', 'sent', 'reason'], rows)}\n${batches.length} batch(es) from ${range.from} to ${range.to}\n`);
+    }
+    return ExitCode.OK;
+  } finally {
+    closeStage(stage);
+  }
+}
+
+function summary(batch: BatchState) {
+  return {
+    batchId: batch.batchId,
+    receivedAt: batch.receivedAt,
+    partner: batch.partner,
+    feed: batch.feed,
+    file: batch.file.name,
+    status: batch.status,
+    attempt: batch.attempt,
+    records: batch.counts?.records ?? 0,
+    valid: batch.counts?.valid ?? 0,
+    invalid: batch.counts?.invalid ?? 0,
+    sent: batch.counts?.workItemsSent ?? 0,
+    reason: batch.reason ? `${batch.reason.code}: ${batch.reason.message}` : null,
+  };
+}
+
+export const BATCH_USAGE = `usage: partner-ingest batch BATCH_ID --stage NAME [--json]
+
+Shows one batch in full: source, file and checksum, counts, attempts, the first errors, and where its files are.
+${STAGE_OPTIONS_USAGE}`;
+
+const FIRST_ERRORS = 10;
+
+export async function batchCommand(argv: string[], output: Output): Promise<number> {
+  const { values, positionals } = parseCommand(argv, {});
+  if (positionals.length !== 1) throw new UsageError('expected exactly one BATCH_ID');
+  const batchId = positionals[0]!;
+  const stage = await stageFrom(values);
+  try {
+    const ledger = new Ledger(stage.clients.dynamo, stage.resources.ledgerTable);
+    const state = await ledger.get(batchId);
+    if (!state) throw new OperatorError('UNKNOWN_BATCH', `no batch ${batchId} in stage ${stage.stage}`, 'find batch ids with `partner-ingest batches`');
+    const [attempts, audit] = await Promise.all([ledger.attempts(batchId), ledger.auditTrail(batchId)]);
+    const rejects = state.validation?.rejects;
+    const firstErrors = rejects ? await readFirstErrors(stage.clients.s3, rejects.bucket, rejects.key) : [];
+    const uri = (location?: { bucket: string; key: string }) => (location ? `s3://${location.bucket}/${location.key}` : null);
+    const view = {
+      batch: state,
+      attempts,
+      audit,
+      firstErrors,
+      locations: {
+        rawFile: uri(state.archive),
+        stagedItems: uri(state.validation?.staging),
+        rejectsReport: uri(rejects),
+      },
+    };
+    if (values.json) {
+      output.stdout(`${JSON.stringify(view)}\n`);
+      return ExitCode.OK;
+    }
+    const lines = [
+      `batch ${state.batchId}: ${state.status} (attempt ${state.attempt})${state.reason ? ` — ${state.reason.code}: ${state.reason.message}` : ''}`,
+      `partner/feed  ${state.partner}/${state.feed ?? '(no feed)'}`,
+      `source        ${state.source.uri}${state.source.versionId ? ` (version ${state.source.versionId})` : ''}`,
+      `file          ${state.file.name}, ${state.file.bytes ?? '?'} bytes, sha256 ${state.file.sha256 ?? '(not read yet)'}`,
+      `counts        ${state.counts ? `${state.counts.records} records, ${state.counts.valid} valid, ${state.counts.invalid} invalid, ${state.counts.workItemsSent} work items sent` : '(none yet)'}`,
+      `received      ${state.receivedAt}; started ${state.startedAt ?? '-'}; finished ${state.finishedAt ?? '-'}`,
+      `raw file      ${view.locations.rawFile ?? '(not archived)'}`,
+      `staged items  ${view.locations.stagedItems ?? '-'}`,
+      `rejects       ${view.locations.rejectsReport ?? '-'}`,
+      '',
+      'attempts:',
+      renderTable(
+        ['attempt', 'status', 'started', 'finished', 'records', 'valid', 'invalid', 'sent', 'reason'],
+        attempts.map((attempt) => [
+          attempt.attempt,
+          attempt.status,
+          attempt.startedAt ?? '',
+          attempt.finishedAt,
+          attempt.counts?.records ?? '',
+          attempt.counts?.valid ?? '',
+          attempt.counts?.invalid ?? '',
+          attempt.counts?.workItemsSent ?? '',
+          attempt.reason ? `${attempt.reason.code}: ${attempt.reason.message}` : '',
+        ]),
+      ),
+    ];
+    if (firstErrors.length) {
+      lines.push('', `first errors (rejects report):`, renderTable(['line', 'column', 'code', 'message'], firstErrors.map((error) => [error.line, error.column, error.code, error.message])));
+    }
+    if (audit.length) {
+      lines.push('', 'operator actions:', renderTable(['at', 'actor', 'action', 'outcome'], audit.map((entry) => [entry.at, entry.actor, entry.action, entry.outcome])));
+    }
+    output.stdout(`${lines.join('\n')}\n`);
+    return ExitCode.OK;
+  } finally {
+    closeStage(stage);
+  }
+}
+
+/** The first rows of a rejects report, read with a ranged GET (the report may be large). */
+async function readFirstErrors(s3: import('@aws-sdk/client-s3').S3Client, bucket: string, key: string) {
+  const { Body } = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: 'bytes=0-65535' }));
+  const text = await Body!.transformToString('utf-8');
+  const complete = text.slice(0, text.lastIndexOf('\r\n') + 2);
+  const rows = parseCsv(complete, { columns: true, relax_column_count: true }) as Record<string, string>[];
+  return rows.slice(0, FIRST_ERRORS).map((row) => ({ line: row.line ?? '', column: row.column ?? '', code: row.code ?? '', message: row.message ?? '' }));
+}
+
+export const REPLAY_USAGE = `usage: partner-ingest replay BATCH_ID --stage NAME [--force] [--dry-run] [--json]
+
+Reprocesses a FAILED or REJECTED batch from its archived raw file, with the partner config and schemas as they
+are now, as a new attempt (same work item ids). A COMPLETED batch needs --force. --dry-run shows the decision
+without sending anything.
+${STAGE_OPTIONS_USAGE}`;
+
+export async function replayCommand(argv: string[], output: Output): Promise<number> {
+  const { values, positionals } = parseCommand(argv, { force: { type: 'boolean', default: false }, 'dry-run': { type: 'boolean', default: false } });
+  if (positionals.length !== 1) throw new UsageError('expected exactly one BATCH_ID');
+  const stage = await stageFrom(values);
+  try {
+    const owner = `cli-${randomUUID()}`;
+    const result = await replayBatch(
+      { batchId: positionals[0]!, force: values.force, dryRun: values['dry-run'], actor: stage.actor },
+      operatorDeps(stage),
+      { owner, remainingMs: () => 15 * 60_000 },
+    );
+    if (values.json) {
+      output.stdout(`${JSON.stringify(result.dryRun ? result : { dryRun: false, batchId: result.batchId, status: result.state.status, attempt: result.state.attempt, counts: result.state.counts, reason: result.state.reason ?? null })}\n`);
+    } else if (result.dryRun) {
+      output.stdout(
+        `dry run of ${result.batchId}: would be ${result.status}${result.reason ? ` — ${result.reason.code}: ${result.reason.message}` : ''}\n` +
+          `records ${result.counts.records}, valid ${result.counts.valid}, invalid ${result.counts.invalid}; nothing was sent or changed\n`,
+      );
+    } else {
+      const { state } = result;
+      output.stdout(
+        `batch ${state.batchId} attempt ${state.attempt}: ${state.status}${state.reason ? ` — ${state.reason.code}: ${state.reason.message}` : ''}\n` +
+          (state.counts ? `records ${state.counts.records}, valid ${state.counts.valid}, invalid ${state.counts.invalid}, work items sent ${state.counts.workItemsSent}\n` : ''),
+      );
+    }
+    return ExitCode.OK;
+  } finally {
+    closeStage(stage);
+  }
+}
+
+export const REDRIVE_USAGE = `usage: partner-ingest redrive --stage NAME [--queue work|file-events|all] [--batch BATCH_ID] [--json]
+
+Moves dead-lettered messages back to their source queue (all, or one batch's), reporting how many moved.
+A message is deleted from the DLQ only after its source queue accepted it: an interruption never loses one.
+${STAGE_OPTIONS_USAGE}`;
+
+export async function redriveCommand(argv: string[], output: Output): Promise<number> {
+  const { values, positionals } = parseCommand(argv, { queue: { type: 'string', default: 'all' }, batch: { type: 'string' } });
+  if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  if (!['work', 'file-events', 'all'].includes(values.queue)) throw new UsageError(`--queue must be work, file-events or all, got "${values.queue}"`);
+  const stage = await stageFrom(values);
+  try {
+    const { resources } = stage;
+    const pairs = [
+      ...(values.queue !== 'file-events' ? [{ name: 'work', dlqUrl: resources.workDlqUrl, targetUrl: resources.workQueueUrl }] : []),
+      ...(values.queue !== 'work' ? [{ name: 'file-events', dlqUrl: resources.fileEventsDlqUrl, targetUrl: resources.fileEventsQueueUrl }] : []),
+    ];
+    const ledger = new Ledger(stage.clients.dynamo, resources.ledgerTable);
+    const results: { queue: string; moved: number; kept: number }[] = [];
+    for (const pair of pairs) {
+      const bar = !values.json && output.stderr.isTTY ? new SingleBar({ stream: output.stderr, format: `redriving ${pair.name}: {value} moved, {kept} left` }) : undefined;
+      bar?.start(0, 0, { kept: 0 });
+      const result = await redrive({
+        sqs: stage.clients.sqs,
+        dlqUrl: pair.dlqUrl,
+        targetUrl: pair.targetUrl,
+        ...(values.batch ? { batchId: values.batch } : {}),
+        onProgress: (moved, kept) => bar?.update(moved, { kept }),
+      });
+      bar?.stop();
+      results.push({ queue: pair.name, ...result });
+    }
+    await ledger.audit({
+      at: new Date().toISOString(),
+      actor: stage.actor,
+      action: `redrive --queue ${values.queue}${values.batch ? ` --batch ${values.batch}` : ''}`,
+      ...(values.batch ? { batchId: values.batch } : {}),
+      details: { results },
+      outcome: `moved ${results.reduce((sum, result) => sum + result.moved, 0)}`,
+    });
+    output.stdout(
+      values.json
+        ? `${JSON.stringify(results)}\n`
+        : `${results.map((result) => `${result.queue}: moved ${result.moved} message(s) back, ${result.kept} other(s) left in the DLQ`).join('\n')}\n`,
+    );
+    return ExitCode.OK;
+  } finally {
+    closeStage(stage);
+  }
+}

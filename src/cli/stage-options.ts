@@ -1,0 +1,54 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { loadPartnerRegistry, defaultConfigLocation } from '../config/load-partners';
+import { ingestDeps } from '../ingest/deps';
+import type { FileEventDeps } from '../ingest/file-events';
+import { connectStage, type StageConnection } from '../operations/stage';
+import { UsageError } from './usage-error';
+
+export const STAGE_OPTIONS_USAGE = `  --stage NAME         the deployed stage (or PARTNER_INGEST_STAGE)
+  --region REGION      AWS region (default: AWS_REGION)
+  --endpoint-url URL   a local emulator, e.g. the one \`npm start\` prints
+  --json               machine-readable output`;
+
+const STAGE_OPTIONS = {
+  stage: { type: 'string' },
+  region: { type: 'string' },
+  'endpoint-url': { type: 'string' },
+  json: { type: 'boolean', default: false },
+} as const satisfies ParseArgsConfig['options'];
+
+/** Parses a command's arguments with the shared stage options; bad usage is a UsageError. */
+export function parseCommand<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T) {
+  try {
+    return parseArgs({ args: argv, allowPositionals: true, strict: true, options: { ...STAGE_OPTIONS, ...options } });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+export interface StageValues {
+  stage?: string;
+  region?: string;
+  'endpoint-url'?: string;
+}
+
+/** Connects to the stage named on the command line (credentials come from the usual AWS sources). */
+export async function stageFrom(values: StageValues): Promise<StageConnection> {
+  const stage = values.stage ?? process.env.PARTNER_INGEST_STAGE;
+  if (!stage) throw new UsageError('--stage is required (or set PARTNER_INGEST_STAGE)');
+  if (!/^[a-z][a-z0-9-]{0,31}$/.test(stage)) throw new UsageError(`--stage "${stage}" is not a valid stage name`);
+  const region = values.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+  if (!region) throw new UsageError('--region is required (or set AWS_REGION)');
+  return connectStage({ stage, region, ...(values['endpoint-url'] ? { endpoint: values['endpoint-url'] } : {}) });
+}
+
+/** The ingest core over a stage, for commands that run an attempt (replay) from the operator's machine. */
+export function operatorDeps(connection: StageConnection): FileEventDeps {
+  const logger = new Logger({ serviceName: 'partner-ingest-cli', logLevel: (process.env.LOG_LEVEL ?? 'SILENT') as 'SILENT' });
+  return ingestDeps(connection.clients, connection.resources, loadPartnerRegistry(defaultConfigLocation()), logger);
+}
+
+export function closeStage(connection: StageConnection): void {
+  for (const client of Object.values(connection.clients)) client.destroy();
+}

@@ -1,0 +1,29 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { AwsClients } from '../aws/clients';
+import type { PartnerRegistry } from '../config/load-partners';
+import { EventPublisher } from '../events/publisher';
+import { Ledger } from '../ledger/ledger';
+import type { StackResources } from '../local/provision';
+import type { BackoffOptions } from '../util/backoff';
+import type { FileEventDeps } from './file-events';
+
+/** The ingest core's dependencies over one stage's resources — in Lambda, the local stack or the operator CLI. */
+export function ingestDeps(
+  clients: AwsClients,
+  resources: Omit<StackResources, 'workDlqUrl' | 'fileEventsDlqUrl'>,
+  registry: PartnerRegistry,
+  logger: Logger,
+  backoff?: BackoffOptions,
+): FileEventDeps {
+  return {
+    s3: clients.s3,
+    sqs: clients.sqs,
+    ledger: new Ledger(clients.dynamo, resources.ledgerTable),
+    publisher: new EventPublisher(clients.sns, clients.eventBridge, { topicArn: resources.eventsTopicArn, busName: resources.eventBusName }, backoff),
+    registry,
+    settings: { landingBucket: resources.landingBucket, workQueueUrl: resources.workQueueUrl },
+    logger,
+    maxReceiveCount: resources.maxReceiveCount,
+    fileEventsQueueUrl: resources.fileEventsQueueUrl,
+  };
+}

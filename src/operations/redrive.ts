@@ -1,0 +1,104 @@
+import {
+  ChangeMessageVisibilityBatchCommand,
+  DeleteMessageBatchCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  type Message,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import { createdObjectsOf } from '../ingest/s3-event';
+import { batchIdOf } from '../ledger/batch-id';
+
+export interface RedriveRequest {
+  readonly sqs: SQSClient;
+  readonly dlqUrl: string;
+  readonly targetUrl: string;
+  /** Only messages of this batch; the others stay in the DLQ. */
+  readonly batchId?: string;
+  /** How long a received message stays hidden while it is being moved. */
+  readonly visibilitySeconds?: number;
+  readonly onProgress?: (moved: number, kept: number) => void;
+}
+
+export interface RedriveResult {
+  readonly moved: number;
+  readonly kept: number;
+}
+
+/** The batch a dead-lettered message belongs to: a work item's envelope, or the object of a file event. */
+export function batchOfMessage(message: Message): string | undefined {
+  const attribute = message.MessageAttributes?.batchId?.StringValue;
+  if (attribute) return attribute;
+  try {
+    const body = JSON.parse(message.Body ?? '') as { batchId?: unknown };
+    if (typeof body.batchId === 'string') return body.batchId;
+    const [object] = createdObjectsOf(message.Body ?? '');
+    return object ? batchIdOf(object) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Moves messages from a dead-letter queue back to its source queue, ten at a
+ * time: each is sent to the target first and deleted from the DLQ only after
+ * SQS accepted it, so an interruption can duplicate a message (consumers drop it
+ * by item id) but never lose one. Messages of other batches are made visible
+ * again when the run ends.
+ */
+export async function redrive(request: RedriveRequest): Promise<RedriveResult> {
+  const { sqs } = request;
+  let moved = 0;
+  const kept: Message[] = [];
+  for (;;) {
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: request.dlqUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 0,
+        VisibilityTimeout: request.visibilitySeconds ?? 60,
+        MessageAttributeNames: ['All'],
+      }),
+    );
+    if (!Messages.length) break;
+    const selected = Messages.filter((message) => !request.batchId || batchOfMessage(message) === request.batchId);
+    kept.push(...Messages.filter((message) => !selected.includes(message)));
+    if (selected.length) {
+      const sent = await sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: request.targetUrl,
+          Entries: selected.map((message, index) => ({
+            Id: String(index),
+            MessageBody: message.Body!,
+            ...(message.MessageAttributes ? { MessageAttributes: message.MessageAttributes } : {}),
+          })),
+        }),
+      );
+      // Only what the target accepted leaves the DLQ; the rest reappears there after the visibility timeout.
+      const accepted = (sent.Successful ?? []).map((entry) => selected[Number(entry.Id)]!);
+      if (accepted.length) {
+        await sqs.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: request.dlqUrl,
+            Entries: accepted.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle! })),
+          }),
+        );
+      }
+      moved += accepted.length;
+    }
+    request.onProgress?.(moved, kept.length);
+  }
+  for (let start = 0; start < kept.length; start += 10) {
+    await sqs.send(
+      new ChangeMessageVisibilityBatchCommand({
+        QueueUrl: request.dlqUrl,
+        Entries: kept.slice(start, start + 10).map((message, index) => ({
+          Id: String(index),
+          ReceiptHandle: message.ReceiptHandle!,
+          VisibilityTimeout: 0,
+        })),
+      }),
+    );
+  }
+  return { moved, kept: kept.length };
+}

@@ -1,0 +1,94 @@
+import { DescribeTableCommand, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
+import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
+import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import { createAwsClients, type AwsClients } from '../aws/clients';
+import type { StackResources } from '../local/provision';
+import { OperatorError } from './errors';
+
+export interface StageRequest {
+  readonly stage: string;
+  readonly region: string;
+  /** A local emulator (the stack `npm start` runs); unset for AWS. */
+  readonly endpoint?: string;
+}
+
+export interface StageConnection {
+  readonly stage: string;
+  readonly region: string;
+  readonly clients: AwsClients;
+  readonly resources: StackResources;
+  /** The caller's identity (an IAM ARN), recorded as the actor of operator actions. */
+  readonly actor: string;
+}
+
+/** Resource names of a stage: the same convention in serverless.yml and in the local stack. */
+export function stageNames(stage: string, account: string, region: string) {
+  const prefix = `partner-ingest-${stage}`;
+  return {
+    landingBucket: `${prefix}-landing-${account}-${region}`,
+    fileEvents: `${prefix}-file-events`,
+    work: `${prefix}-work`,
+    ledgerTable: `${prefix}-ledger`,
+    eventsTopicArn: `arn:aws:sns:${region}:${account}:${prefix}-events`,
+    eventBusName: prefix,
+  };
+}
+
+function describe(error: unknown): string {
+  const named = error as { name?: string; message?: string };
+  return `${named.name ?? 'Error'}: ${named.message ?? String(error)}`;
+}
+
+/**
+ * Connects the CLI to a stage with the caller's normal AWS credentials: who
+ * they are, and where the stage's table and queues are. A wrong stage or region,
+ * or missing credentials, is a one-line OperatorError.
+ */
+export async function connectStage(request: StageRequest): Promise<StageConnection> {
+  const options = { region: request.region, ...(request.endpoint ? { endpoint: request.endpoint } : {}) };
+  const clients = createAwsClients(options);
+  let identity;
+  try {
+    identity = await clients.sts.send(new GetCallerIdentityCommand({}));
+  } catch (error) {
+    for (const client of Object.values(clients)) client.destroy();
+    const name = (error as { name?: string }).name ?? '';
+    if (/Credential/.test(name) || /credential/i.test((error as Error).message)) {
+      throw new OperatorError('NO_CREDENTIALS', `no usable AWS credentials (${describe(error)})`, 'set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or log in with aws sso login');
+    }
+    throw new OperatorError('AWS_UNREACHABLE', `cannot reach AWS in ${request.region} (${describe(error)})`, 'check --region, --endpoint-url and your network');
+  }
+  const account = identity.Account!;
+  const names = stageNames(request.stage, account, request.region);
+  try {
+    await clients.dynamo.send(new DescribeTableCommand({ TableName: names.ledgerTable }));
+  } catch (error) {
+    for (const client of Object.values(clients)) client.destroy();
+    if (error instanceof ResourceNotFoundException || (error as { name?: string }).name === 'ResourceNotFoundException') {
+      throw new OperatorError(
+        'UNKNOWN_STAGE',
+        `stage "${request.stage}" is not deployed in ${request.region} of account ${account} (no table ${names.ledgerTable})`,
+        'check --stage and --region',
+      );
+    }
+    throw error;
+  }
+  const url = async (name: string) => (await clients.sqs.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl!;
+  return {
+    stage: request.stage,
+    region: request.region,
+    clients,
+    actor: identity.Arn ?? account,
+    resources: {
+      landingBucket: names.landingBucket,
+      fileEventsQueueUrl: await url(names.fileEvents),
+      fileEventsDlqUrl: await url(`${names.fileEvents}-dlq`),
+      workQueueUrl: await url(names.work),
+      workDlqUrl: await url(`${names.work}-dlq`),
+      ledgerTable: names.ledgerTable,
+      eventsTopicArn: names.eventsTopicArn,
+      eventBusName: names.eventBusName,
+      maxReceiveCount: 5,
+    },
+  };
+}

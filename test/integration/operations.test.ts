@@ -1,0 +1,197 @@
+import { spawn } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import { SendMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { loadPartnerRegistry } from '../../src/config/load-partners';
+import { batchIdOf } from '../../src/ledger/batch-id';
+import { Ledger } from '../../src/ledger/ledger';
+import { OperatorError } from '../../src/operations/errors';
+import { replayBatch } from '../../src/operations/replay';
+import { awsError, withFault } from '../support/faults';
+import { orderRow, ordersFile } from '../support/orders';
+import { drainFileEvents, drainQueue, PROJECT_ROOT, putInbound, receivedEvents, startTestStack, type TestStack } from '../support/stack';
+
+let stack: TestStack;
+let ledger: Ledger;
+
+beforeAll(async () => {
+  stack = await startTestStack();
+  ledger = new Ledger(stack.clients.dynamo, stack.resources.ledgerTable);
+}, 60_000);
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+afterEach(async () => {
+  for (const url of [stack.resources.workQueueUrl, stack.resources.workDlqUrl, stack.snsConsumerUrl, stack.eventBridgeConsumerUrl]) {
+    await drainQueue(stack, url);
+  }
+});
+
+/** Runs the real CLI against the test's moto_server, as an operator would against a stage. */
+function cli(...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['bin/partner-ingest.js', ...args, '--stage', 'test', '--region', 'eu-west-1', '--endpoint-url', stack.moto.endpoint], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('close', (status) => resolve({ status: status ?? -1, stdout, stderr }));
+  });
+}
+
+async function batchIdOfKey(key: string): Promise<string> {
+  const head = await stack.clients.s3.send(new HeadObjectCommand({ Bucket: stack.resources.landingBucket, Key: key }));
+  return batchIdOf({ bucket: stack.resources.landingBucket, key, versionId: head.VersionId, etag: head.ETag });
+}
+
+async function itemIds(): Promise<string[]> {
+  return (await drainQueue(stack, stack.resources.workQueueUrl)).map((message) => JSON.parse(message.Body!).itemId as string);
+}
+
+test('a FAILED batch is listed, replayed by the CLI to COMPLETED with the same item ids, and announced as attempt 2', async () => {
+  let sends = 0;
+  const sqs = withFault(stack.clients.sqs, (command) =>
+    command instanceof SendMessageBatchCommand && ++sends === 3 ? Promise.reject(awsError('AccessDenied', 403)) : undefined,
+  );
+  const key = 'inbound/acme/orders_replay.csv';
+  await putInbound(stack, key, ordersFile(50));
+  await drainFileEvents(stack, stack.deps({ sqs, maxReceiveCount: 1, settings: { ...stack.deps().settings, chunkItems: 10 } }));
+  const batchId = await batchIdOfKey(key);
+  expect(await ledger.get(batchId)).toMatchObject({ status: 'FAILED', counts: { workItemsSent: 20 } });
+  const firstAttempt = await itemIds();
+  expect(firstAttempt).toHaveLength(20);
+  expect((await receivedEvents(stack)).sns.map((event) => event.detail.status)).toEqual(['FAILED']);
+
+  const listed = await cli('batches', '--status', 'FAILED', '--json');
+  expect(listed.stderr).toBe('');
+  expect(listed.status).toBe(0);
+  expect(JSON.parse(listed.stdout)).toEqual([expect.objectContaining({ batchId, status: 'FAILED', partner: 'acme', sent: 20 })]);
+
+  const replayed = await cli('replay', batchId, '--json');
+  expect(replayed.stderr).toBe('');
+  expect(JSON.parse(replayed.stdout)).toMatchObject({ batchId, status: 'COMPLETED', attempt: 2, counts: { valid: 50, workItemsSent: 50 } });
+  const secondAttempt = await itemIds();
+  expect(new Set(secondAttempt)).toEqual(new Set(Array.from({ length: 50 }, (_, index) => `${batchId}:${index + 1}`)));
+  for (const id of firstAttempt) expect(secondAttempt).toContain(id);
+  const { sns, eventBridge } = await receivedEvents(stack);
+  expect(sns.map((event) => [event.detail.status, event.detail.attempt, event.detail.eventId])).toEqual([['COMPLETED', 2, `${batchId}:2`]]);
+  expect(eventBridge).toHaveLength(1);
+
+  const shown = await cli('batch', batchId, '--json');
+  const view = JSON.parse(shown.stdout);
+  expect(view.attempts.map((attempt: { attempt: number; status: string }) => [attempt.attempt, attempt.status])).toEqual([
+    [1, 'FAILED'],
+    [2, 'COMPLETED'],
+  ]);
+  expect(view.audit.map((entry: { action: string; outcome: string }) => entry.outcome)).toEqual(['started attempt 2', 'attempt 2 COMPLETED']);
+  expect(view.audit[0].actor).toMatch(/^arn:aws:/);
+  expect(view.locations.rawFile).toMatch(/^s3:\/\/.+\/archive\/acme\//);
+
+  const again = await cli('replay', batchId);
+  expect(again.status).toBe(2);
+  expect(again.stderr.trim().split('\n')).toHaveLength(1);
+  expect(again.stderr).toContain('COMPLETED');
+  expect(again.stderr).toContain('--force');
+}, 90_000);
+
+test('a REJECTED batch replays to COMPLETED once its schema is relaxed; --dry-run decides without sending', async () => {
+  const key = 'inbound/acme/orders_yen.csv';
+  await putInbound(stack, key, ordersFile(5, [orderRow(90, { currency: 'JPY' }), orderRow(91, { currency: 'JPY' })]));
+  await drainFileEvents(stack);
+  const batchId = await batchIdOfKey(key);
+  expect(await ledger.get(batchId)).toMatchObject({ status: 'REJECTED', reason: { code: 'TOO_MANY_INVALID_ROWS' } });
+  await receivedEvents(stack);
+
+  // The fix: JPY becomes an allowed currency in the orders schema.
+  const root = mkdtempSync(path.join(tmpdir(), 'partner-ingest-relaxed-'));
+  try {
+    cpSync(path.join(PROJECT_ROOT, 'partners'), path.join(root, 'partners'), { recursive: true });
+    cpSync(path.join(PROJECT_ROOT, 'schemas'), path.join(root, 'schemas'), { recursive: true });
+    const schemaFile = path.join(root, 'schemas', 'records', 'orders.v1.schema.json');
+    const schema = JSON.parse(readFileSync(schemaFile, 'utf8'));
+    schema.properties.currency.enum.push('JPY');
+    writeFileSync(schemaFile, JSON.stringify(schema));
+    const deps = stack.deps({ registry: loadPartnerRegistry({ root }) });
+    const invocation = { owner: 'operator-test', remainingMs: () => 600_000 };
+
+    const preview = await replayBatch({ batchId, dryRun: true, actor: 'tester' }, deps, invocation);
+    expect(preview).toMatchObject({ dryRun: true, status: 'COMPLETED', counts: { records: 7, valid: 7, invalid: 0 } });
+    expect(await itemIds()).toHaveLength(0);
+    expect(await ledger.get(batchId)).toMatchObject({ status: 'REJECTED', attempt: 1 });
+
+    const result = await replayBatch({ batchId, actor: 'tester' }, deps, invocation);
+    expect(result).toMatchObject({ dryRun: false, state: { status: 'COMPLETED', attempt: 2, counts: { valid: 7, workItemsSent: 7 } } });
+    expect(await itemIds()).toHaveLength(7);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('of two concurrent replays of one batch exactly one runs', async () => {
+  const key = 'inbound/acme/orders_twice.csv';
+  await putInbound(stack, key, ordersFile(3, ['ORD-1,x']));
+  await drainFileEvents(stack, stack.deps({ settings: { ...stack.deps().settings } }));
+  const batchId = await batchIdOfKey(key);
+  expect((await ledger.get(batchId))!.status).toBe('REJECTED');
+  await receivedEvents(stack);
+  const deps = stack.deps();
+  const outcomes = await Promise.allSettled(
+    ['one', 'two'].map((owner) => replayBatch({ batchId, actor: owner }, deps, { owner, remainingMs: () => 600_000 })),
+  );
+  const ran = outcomes.filter((outcome) => outcome.status === 'fulfilled');
+  const refused = outcomes.filter((outcome) => outcome.status === 'rejected') as PromiseRejectedResult[];
+  expect(ran).toHaveLength(1);
+  expect(refused).toHaveLength(1);
+  expect(refused[0]!.reason).toBeInstanceOf(OperatorError);
+  expect((refused[0]!.reason as OperatorError).code).toBe('BATCH_BUSY');
+  expect((await receivedEvents(stack)).sns).toHaveLength(1);
+});
+
+test('redrive of one batch moves only its dead letters back; the others stay in the DLQ', async () => {
+  const message = (batchId: string, n: number) => ({
+    QueueUrl: stack.resources.workDlqUrl,
+    MessageBody: JSON.stringify({ envelopeVersion: 1, itemId: `${batchId}:${n}`, batchId }),
+    MessageAttributes: { batchId: { DataType: 'String', StringValue: batchId } },
+  });
+  const [a, b] = ['a'.repeat(32), 'b'.repeat(32)];
+  for (let n = 1; n <= 12; n++) await stack.clients.sqs.send(new SendMessageCommand(message(n % 3 ? a : b, n)));
+
+  const moved = await cli('redrive', '--queue', 'work', '--batch', a, '--json');
+  expect(moved.stderr).toBe('');
+  expect(JSON.parse(moved.stdout)).toEqual([{ queue: 'work', moved: 8, kept: 4 }]);
+  const back = (await drainQueue(stack, stack.resources.workQueueUrl)).map((entry) => JSON.parse(entry.Body!).batchId);
+  expect(back).toEqual(Array(8).fill(a));
+  const left = (await drainQueue(stack, stack.resources.workDlqUrl)).map((entry) => JSON.parse(entry.Body!).batchId);
+  expect(left).toEqual(Array(4).fill(b));
+  const audit = await ledger.auditTrail(a);
+  expect(audit.map((entry) => entry.outcome)).toEqual(['moved 8']);
+});
+
+test('bad operator input is one line, exit code 2, and changes nothing', async () => {
+  const unknown = await cli('replay', 'f'.repeat(32));
+  expect(unknown.status).toBe(2);
+  expect(unknown.stderr).toMatch(/^partner-ingest replay: no batch f{32} in this stage — find batch ids with `partner-ingest batches`\n$/);
+
+  const badRange = await cli('batches', '--since', 'yesterday');
+  expect(badRange.status).toBe(2);
+  expect(badRange.stderr.split('\n')[0]).toContain('--since "yesterday" is not a time');
+
+  const wrongStage = await new Promise<{ status: number; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, ['bin/partner-ingest.js', 'batches', '--stage', 'nope', '--region', 'eu-west-1', '--endpoint-url', stack.moto.endpoint], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' },
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('close', (status) => resolve({ status: status ?? -1, stderr }));
+  });
+  expect(wrongStage.status).toBe(2);
+  expect(wrongStage.stderr).toMatch(/stage "nope" is not deployed in eu-west-1 .* — check --stage and --region\n$/);
+});
