@@ -8,9 +8,22 @@
  * writes .esbuild/ and .serverless/ into the service directory), all in parallel.
  */
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { inflateRawSync } from 'node:zlib';
+import { parse as parseYaml } from 'yaml';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 const PROJECT_ENTRIES = [
@@ -26,6 +39,8 @@ const PROJECT_ENTRIES = [
 ];
 const PACKAGE_TIMEOUT_MS = 240_000;
 const LINT_TIMEOUT_MS = 120_000;
+const LOAD_TIMEOUT_MS = 30_000;
+const DEFAULT_SFTP_SCHEDULE = 'rate(15 minutes)';
 
 // CloudFormation JSON is loosely typed: properties are `any`.
 interface CfnResource {
@@ -98,6 +113,7 @@ interface Packaged {
   result: RunResult;
   template: CfnTemplate;
   zipEntries: string[];
+  zip?: Buffer;
 }
 
 async function slsPackage(label: string, args: string[], prepare?: (dir: string) => void): Promise<Packaged> {
@@ -106,18 +122,27 @@ async function slsPackage(label: string, args: string[], prepare?: (dir: string)
   const result = await run('npx', ['sls', 'package', ...args], dir, PACKAGE_TIMEOUT_MS);
   const templateFile = path.join(dir, '.serverless', 'cloudformation-template-update-stack.json');
   const zipFile = path.join(dir, '.serverless', 'partner-ingest.zip');
+  const zip = existsSync(zipFile) ? readFileSync(zipFile) : undefined;
   return {
     dir,
     result,
     template: existsSync(templateFile)
       ? (JSON.parse(readFileSync(templateFile, 'utf8')) as CfnTemplate)
       : { Resources: {} },
-    zipEntries: existsSync(zipFile) ? zipEntryNames(readFileSync(zipFile)) : [],
+    zipEntries: zip ? zipDirectory(zip).map((entry) => entry.name) : [],
+    ...(zip ? { zip } : {}),
   };
 }
 
-/** File names from a zip's central directory (no dependency, no unzip binary). */
-function zipEntryNames(zip: Buffer): string[] {
+interface ZipEntry {
+  name: string;
+  method: number;
+  compressedSize: number;
+  localHeaderOffset: number;
+}
+
+/** A zip's central directory (no dependency, no unzip binary). */
+function zipDirectory(zip: Buffer): ZipEntry[] {
   const END_OF_CENTRAL_DIRECTORY = 0x06054b50;
   const CENTRAL_DIRECTORY_ENTRY = 0x02014b50;
   let end = zip.length - 22;
@@ -125,16 +150,35 @@ function zipEntryNames(zip: Buffer): string[] {
   if (end < 0) throw new Error('not a zip file: no end of central directory record');
   const count = zip.readUInt16LE(end + 10);
   let offset = zip.readUInt32LE(end + 16);
-  const names: string[] = [];
+  const entries: ZipEntry[] = [];
   for (let i = 0; i < count; i += 1) {
     if (zip.readUInt32LE(offset) !== CENTRAL_DIRECTORY_ENTRY) throw new Error(`bad central directory entry ${i}`);
     const nameLength = zip.readUInt16LE(offset + 28);
     const extraLength = zip.readUInt16LE(offset + 30);
     const commentLength = zip.readUInt16LE(offset + 32);
-    names.push(zip.toString('utf8', offset + 46, offset + 46 + nameLength));
+    entries.push({
+      name: zip.toString('utf8', offset + 46, offset + 46 + nameLength),
+      method: zip.readUInt16LE(offset + 10),
+      compressedSize: zip.readUInt32LE(offset + 20),
+      localHeaderOffset: zip.readUInt32LE(offset + 42),
+    });
     offset += 46 + nameLength + extraLength + commentLength;
   }
-  return names;
+  return entries;
+}
+
+/** One file's content out of a zip (stored or deflated, the only methods serverless zips use). */
+function zipEntryContent(zip: Buffer, name: string): Buffer {
+  const entry = zipDirectory(zip).find((candidate) => candidate.name === name);
+  if (!entry) throw new Error(`zip has no ${name}`);
+  const LOCAL_FILE_HEADER = 0x04034b50;
+  const header = entry.localHeaderOffset;
+  if (zip.readUInt32LE(header) !== LOCAL_FILE_HEADER) throw new Error(`bad local header for ${name}`);
+  const start = header + 30 + zip.readUInt16LE(header + 26) + zip.readUInt16LE(header + 28);
+  const data = zip.subarray(start, start + entry.compressedSize);
+  if (entry.method === 0) return Buffer.from(data);
+  if (entry.method === 8) return inflateRawSync(data);
+  throw new Error(`${name}: unsupported zip compression method ${entry.method}`);
 }
 
 function output(result: RunResult): string {
@@ -151,12 +195,50 @@ function resource(template: CfnTemplate, logicalId: string): CfnResource & { Pro
   return { ...found, Properties: found.Properties ?? {} };
 }
 
-function ingestFunction(template: CfnTemplate): CfnResource & { Properties: Record<string, any> } {
+function functionByHandler(template: CfnTemplate, handler: string): CfnResource & { Properties: Record<string, any> } {
   const functions = resourcesOfType(template, 'AWS::Lambda::Function').filter(
-    ([, fn]) => fn.Properties?.Handler === 'functions/ingest-file.handler',
+    ([, fn]) => fn.Properties?.Handler === handler,
   );
   expect(functions).toHaveLength(1);
   return resource(template, functions[0]![0]);
+}
+
+const ingestFunction = (template: CfnTemplate) => functionByHandler(template, 'functions/ingest-file.handler');
+const sftpPullFunction = (template: CfnTemplate) => functionByHandler(template, 'functions/sftp-pull.handler');
+
+/** Partners with an SFTP source in a copy's partners/, with the schedule each should get. */
+function sftpPartnersIn(dir: string): { id: string; schedule: string; secretRef: string }[] {
+  return readdirSync(path.join(dir, 'partners'))
+    .filter((name) => /\.ya?ml$/.test(name))
+    .map((name) => parseYaml(readFileSync(path.join(dir, 'partners', name), 'utf8')) as Record<string, any>)
+    .filter((partner) => partner.sources?.sftp)
+    .map((partner) => ({
+      id: partner.id as string,
+      schedule: (partner.sources.sftp.schedule as string | undefined) ?? DEFAULT_SFTP_SCHEDULE,
+      secretRef: partner.sources.sftp.credentials.secretRef as string,
+    }))
+    .sort((a, b) => a.id.localeCompare(b.id));
+}
+
+/** The IAM resource expected for a secret name: its ARN in the stack's account and region, any 6-char suffix. */
+const secretArnPattern = (name: string) => ({
+  'Fn::Sub': `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:${name}-??????`,
+});
+
+/** sftpPull's schedule rules: expression, input and target, in no particular order. */
+function sftpSchedules(template: CfnTemplate): { expression: string; input: unknown; target: unknown; state: string }[] {
+  return resourcesOfType(template, 'AWS::Events::Rule')
+    .filter(([, rule]) => rule.Properties?.ScheduleExpression !== undefined)
+    .map(([, rule]) => {
+      const targets = rule.Properties!.Targets as Record<string, any>[];
+      expect(targets).toHaveLength(1);
+      return {
+        expression: rule.Properties!.ScheduleExpression as string,
+        input: JSON.parse(targets[0]!.Input as string),
+        target: targets[0]!.Arn,
+        state: rule.Properties!.State as string,
+      };
+    });
 }
 
 /** Every statement of an IAM role's inline policies; both branches of Fn::If, minus AWS::NoValue. */
@@ -180,9 +262,14 @@ let dev: Packaged;
 let prod: Packaged;
 let kms: Packaged;
 let broken: Packaged;
+let noSftp: Packaged;
+let moreSftp: Packaged;
+
+/** A second SFTP partner: its secret given by ARN, its own schedule. */
+const INITECH_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:partner-ingest/initech/sftp-AbC123';
 
 beforeAll(async () => {
-  [dev, prod, kms, broken] = await Promise.all([
+  [dev, prod, kms, broken, noSftp, moreSftp] = await Promise.all([
     slsPackage('dev', ['--stage', 'dev']),
     slsPackage('prod', ['--stage', 'prod']),
     // The SSE-KMS switch is off on every stage today; package it anyway so it stays deployable.
@@ -193,8 +280,21 @@ beforeAll(async () => {
       expect(brokenYaml).toContain('encoding: ISO-8859-1');
       writeFileSync(path.join(dir, 'partners', 'broken.yml'), brokenYaml);
     }),
+    // No partner has an SFTP source: sftpPull is still packaged, with no schedule and no secret.
+    slsPackage('no-sftp', ['--stage', 'dev'], (dir) => {
+      for (const partner of sftpPartnersIn(dir)) unlinkSync(path.join(dir, 'partners', `${partner.id}.yml`));
+    }),
+    slsPackage('more-sftp', ['--stage', 'dev'], (dir) => {
+      const globex = readFileSync(path.join(dir, 'partners', 'globex.yml'), 'utf8');
+      const initech = globex
+        .replace(/^id: globex$/m, 'id: initech')
+        .replace(/secretRef: .*$/m, `secretRef: ${INITECH_SECRET_ARN}`)
+        .replace(/schedule: .*$/m, "schedule: 'cron(5 6 * * ? *)'");
+      expect(initech).toContain('cron(5 6');
+      writeFileSync(path.join(dir, 'partners', 'initech.yml'), initech);
+    }),
   ]);
-  for (const packaged of [dev, prod, kms]) {
+  for (const packaged of [dev, prod, kms, noSftp, moreSftp]) {
     if (packaged.result.code !== 0) {
       throw new Error(`sls package failed in ${packaged.dir}:\n${output(packaged.result)}`);
     }
@@ -387,17 +487,181 @@ describe('sls package --stage dev', () => {
   });
 
   test('the package is configured from partners/*.yml and ships partners/ and schemas/ beside the bundle', () => {
-    expect(dev.template.Outputs?.PartnerIds?.Value).toBe('acme');
+    expect(dev.template.Outputs?.PartnerIds?.Value).toBe('acme,globex');
     expect(dev.zipEntries).toEqual(
       expect.arrayContaining([
         'functions/ingest-file.js',
+        'functions/sftp-pull.js',
         'partners/acme.yml',
+        'partners/globex.yml',
         'schemas/partner.schema.json',
         'schemas/records/orders.v1.schema.json',
+        'schemas/records/shipments.v1.schema.json',
       ]),
     );
     expect(dev.zipEntries.filter((name) => name.startsWith('node_modules/'))).toEqual([]);
   });
+});
+
+describe('sftpPull', () => {
+  test('runs on nodejs24.x / arm64 for up to 15 minutes, with reserved concurrency and no VPC', () => {
+    const fn = sftpPullFunction(dev.template);
+    expect(fn.Properties.Runtime).toBe('nodejs24.x');
+    expect(fn.Properties.Architectures).toEqual(['arm64']);
+    expect(fn.Properties.Timeout).toBe(900);
+    expect(fn.Properties.MemorySize).toBe(1024);
+    expect(fn.Properties.ReservedConcurrentExecutions).toBe(2);
+    expect(fn.Properties.VpcConfig).toBeUndefined();
+    expect(fn.Properties.Role).toEqual({ 'Fn::GetAtt': ['SftpPullRole', 'Arn'] });
+  });
+
+  test('gets every environment variable the code reads', () => {
+    const variables = sftpPullFunction(dev.template).Properties.Environment.Variables as Record<string, unknown>;
+    expect(variables).toEqual({
+      LANDING_BUCKET: { Ref: 'LandingBucket' },
+      LEDGER_TABLE: { Ref: 'LedgerTable' },
+      EVENTS_TOPIC_ARN: { Ref: 'EventsTopic' },
+      EVENT_BUS_NAME: { Ref: 'EventBus' },
+      POWERTOOLS_SERVICE_NAME: 'partner-ingest',
+      POWERTOOLS_METRICS_NAMESPACE: 'PartnerIngest',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+      NODE_OPTIONS: '--enable-source-maps',
+    });
+  });
+
+  test('one schedule per SFTP partner, at its schedule, naming that partner alone', () => {
+    const partners = sftpPartnersIn(dev.dir);
+    expect(partners.map((partner) => partner.id)).toEqual(['globex']);
+    const target = { 'Fn::GetAtt': [expect.stringMatching(/^SftpPull/), 'Arn'] };
+    expect(sftpSchedules(dev.template)).toEqual([
+      { expression: 'rate(15 minutes)', input: { partners: ['globex'] }, target, state: 'ENABLED' },
+    ]);
+    // EventBridge may invoke the function, from each rule only.
+    const rules = resourcesOfType(dev.template, 'AWS::Events::Rule').map(([logicalId]) => logicalId);
+    const permissions = resourcesOfType(dev.template, 'AWS::Lambda::Permission').map(([, permission]) => permission.Properties!);
+    for (const rule of rules) {
+      expect(permissions).toContainEqual(
+        expect.objectContaining({
+          Principal: 'events.amazonaws.com',
+          Action: 'lambda:InvokeFunction',
+          SourceArn: { 'Fn::GetAtt': [rule, 'Arn'] },
+        }),
+      );
+    }
+
+    const more = sftpPartnersIn(moreSftp.dir);
+    expect(more.map((partner) => partner.id)).toEqual(['globex', 'initech']);
+    expect(sftpSchedules(moreSftp.template)).toEqual(
+      expect.arrayContaining(
+        more.map((partner) => ({
+          expression: partner.schedule,
+          input: { partners: [partner.id] },
+          target,
+          state: 'ENABLED',
+        })),
+      ),
+    );
+    expect(sftpSchedules(moreSftp.template)).toHaveLength(2);
+    expect(more.map((partner) => partner.schedule)).toEqual(['rate(15 minutes)', 'cron(5 6 * * ? *)']);
+  });
+
+  test('its own role: no wildcard action or resource, uploads to inbound/ only, reads only the partner secrets', () => {
+    const statements = roleStatements(resource(dev.template, 'SftpPullRole'));
+    for (const statement of statements) {
+      const actions = asList(statement.Action) as string[];
+      expect(actions.filter((action) => action === '*' || action.endsWith(':*'))).toEqual([]);
+      expect(asList(statement.Resource)).not.toContain('*');
+      expect(statement.Effect).toBe('Allow');
+      expect(statement.NotAction).toBeUndefined();
+      expect(statement.NotResource).toBeUndefined();
+    }
+    const granting = (action: string) => statements.filter((statement) => asList(statement.Action).includes(action));
+    const allActions = statements.flatMap((statement) => asList(statement.Action) as string[]);
+
+    // S3: writes into inbound/ and nothing else; reads nothing.
+    const landing = 'arn:${AWS::Partition}:s3:::partner-ingest-dev-landing-${AWS::AccountId}-${AWS::Region}';
+    for (const action of ['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts']) {
+      expect(granting(action).flatMap((statement) => asList(statement.Resource))).toEqual([
+        { 'Fn::Sub': `${landing}/inbound/*` },
+      ]);
+    }
+    expect(allActions.filter((action) => action.startsWith('s3:')).sort()).toEqual(
+      ['s3:AbortMultipartUpload', 's3:ListMultipartUploadParts', 's3:PutObject'].sort(),
+    );
+
+    // Secrets: the SFTP partners' secrets, by ARN pattern (Secrets Manager's 6-char suffix), nothing else.
+    expect(allActions.filter((action) => action.startsWith('secretsmanager:'))).toEqual(['secretsmanager:GetSecretValue']);
+    expect(granting('secretsmanager:GetSecretValue').flatMap((statement) => asList(statement.Resource))).toEqual([
+      secretArnPattern('partner-ingest/globex/sftp'),
+    ]);
+    const moreSecrets = roleStatements(resource(moreSftp.template, 'SftpPullRole'))
+      .filter((statement) => asList(statement.Action).includes('secretsmanager:GetSecretValue'))
+      .flatMap((statement) => asList(statement.Resource));
+    // A secretRef given as an ARN is used as is.
+    expect(moreSecrets).toEqual([secretArnPattern('partner-ingest/globex/sftp'), INITECH_SECRET_ARN]);
+
+    expect(granting('dynamodb:PutItem').map((statement) => statement.Resource)).toEqual([
+      { 'Fn::GetAtt': ['LedgerTable', 'Arn'] },
+    ]);
+    expect(allActions.filter((action) => action.startsWith('dynamodb:')).sort()).toEqual(
+      ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'].sort(),
+    );
+    expect(granting('events:PutEvents').map((statement) => statement.Resource)).toEqual([
+      { 'Fn::GetAtt': ['EventBus', 'Arn'] },
+    ]);
+    expect(granting('logs:PutLogEvents').map((statement) => statement.Resource)).toEqual([
+      {
+        'Fn::Sub':
+          'arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/partner-ingest-dev-sftpPull:*',
+      },
+    ]);
+    expect(new Set(allActions.map((action) => action.split(':')[0]))).toEqual(
+      new Set(['logs', 's3', 'dynamodb', 'secretsmanager', 'events', 'kms']),
+    );
+    expect(dev.template.Conditions?.HasSftpPartners).toEqual({ 'Fn::Equals': ['true', 'true'] });
+  });
+
+  test('without SFTP partners it is packaged idle: no schedule, and the secrets statement drops out', () => {
+    expect(sftpPartnersIn(noSftp.dir)).toEqual([]);
+    expect(sftpPullFunction(noSftp.template).Properties.Timeout).toBe(900);
+    expect(resourcesOfType(noSftp.template, 'AWS::Events::Rule')).toEqual([]);
+    expect(noSftp.template.Conditions?.HasSftpPartners).toEqual({ 'Fn::Equals': ['false', 'true'] });
+    const statements = resource(noSftp.template, 'SftpPullRole').Properties.Policies[0].PolicyDocument.Statement;
+    expect(statements).toContainEqual({
+      'Fn::If': ['HasSftpPartners', expect.objectContaining({ Action: 'secretsmanager:GetSecretValue' }), { Ref: 'AWS::NoValue' }],
+    });
+  });
+
+  test(
+    'its bundle loads on this Node without node_modules and without ssh2\'s native add-ons',
+    async () => {
+      const zip = dev.zip!;
+      const bundle = zipEntryContent(zip, 'functions/sftp-pull.js').toString('utf8');
+      // ssh2 and its client are bundled; only the optional native parts stay external.
+      expect(bundle).not.toMatch(/require\("ssh2(-sftp-client)?"\)/);
+      expect(bundle).toContain('require("./crypto/build/Release/sshcrypto.node")');
+      expect(dev.zipEntries.filter((name) => name.endsWith('.node'))).toEqual([]);
+
+      // A directory with no node_modules above it, so nothing resolves outside the zip.
+      const dir = mkdtempSync(path.join(tmpdir(), 'partner-ingest-sftp-bundle-'));
+      copies.push(dir);
+      mkdirSync(path.join(dir, 'functions'));
+      writeFileSync(path.join(dir, 'functions', 'sftp-pull.js'), bundle);
+      writeFileSync(path.join(dir, 'functions', 'sftp-pull.js.map'), zipEntryContent(zip, 'functions/sftp-pull.js.map'));
+      const result = await run(
+        process.execPath,
+        ['-e', "process.stdout.write(typeof require('./functions/sftp-pull.js').handler)"],
+        dir,
+        LOAD_TIMEOUT_MS,
+      );
+      expect({ code: result.code, stdout: result.stdout, stderr: result.stderr }).toEqual({
+        code: 0,
+        stdout: 'function',
+        stderr: '',
+      });
+    },
+    LOAD_TIMEOUT_MS + 5_000,
+  );
 });
 
 describe('cfn-lint', () => {
@@ -406,14 +670,14 @@ describe('cfn-lint', () => {
     .some((dir) => dir !== '' && existsSync(path.join(dir, 'cfn-lint')));
 
   test(
-    'the dev, prod and SSE-KMS templates have no cfn-lint errors',
+    'the dev, prod, SSE-KMS and SFTP-variant templates have no cfn-lint errors',
     async () => {
       if (!cfnLintOnPath) {
         console.warn('cfn-lint is not on PATH: skipping the CloudFormation lint (pip install cfn-lint)');
         return;
       }
       const results = await Promise.all(
-        [dev, prod, kms].map((packaged) =>
+        [dev, prod, kms, noSftp, moreSftp].map((packaged) =>
           run(
             'cfn-lint',
             ['--non-zero-exit-code', 'error', '--', '.serverless/cloudformation-template-update-stack.json'],
@@ -458,12 +722,14 @@ describe('stage differences', () => {
       KMSMasterKeyID: { 'Fn::GetAtt': ['LandingKey', 'Arn'] },
     });
     expect(resource(kms.template, 'LandingKey').Properties.EnableKeyRotation).toBe(true);
-    expect(roleStatements(resource(kms.template, 'IngestFileRole'))).toContainEqual(
-      expect.objectContaining({
-        Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
-        Resource: { 'Fn::GetAtt': ['LandingKey', 'Arn'] },
-      }),
-    );
+    for (const role of ['IngestFileRole', 'SftpPullRole']) {
+      expect(roleStatements(resource(kms.template, role))).toContainEqual(
+        expect.objectContaining({
+          Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+          Resource: { 'Fn::GetAtt': ['LandingKey', 'Arn'] },
+        }),
+      );
+    }
   });
 });
 
