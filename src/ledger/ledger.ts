@@ -141,31 +141,8 @@ export class Ledger {
    */
   async acquire(batchId: string, owner: string, leaseMs: number): Promise<AcquireResult> {
     const nowMs = this.clock().getTime();
-    try {
-      const { Attributes } = await this.dynamo.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { pk: pk(batchId), sk: STATE_SK },
-          UpdateExpression:
-            'SET #status = :processing, attempt = attempt + :one, startedAt = :now, updatedAt = :now, leaseOwner = :owner, leaseExpiresAt = :until ' +
-            'REMOVE validation, counts, sendCheckpoint, reason, finishedAt, lastError',
-          ConditionExpression: '#status = :received',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: {
-            ':processing': BatchStatus.PROCESSING,
-            ':received': BatchStatus.RECEIVED,
-            ':one': 1,
-            ':now': this.now(),
-            ':owner': owner,
-            ':until': nowMs + leaseMs,
-          },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return { outcome: 'acquired', state: stripKeys(Attributes!), resumed: false };
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
+    const started = await this.startAttempt(batchId, owner, leaseMs, [BatchStatus.RECEIVED]);
+    if (started) return { outcome: 'acquired', state: started, resumed: false };
     const state = await this.get(batchId);
     if (!state) throw new PartnerIngestError('LEDGER_MISSING', `batch ${batchId} is not in the ledger`);
     if (isFinal(state.status)) return { outcome: 'finished', state };
@@ -345,11 +322,12 @@ export class Ledger {
   }
 
   /**
-   * Starts a new attempt of a finished batch (a replay) for `owner`. Only one
-   * attempt runs at a time: the conditional write fails if the batch is not in
-   * one of `from`, so a concurrent replay or a live attempt wins and this one is refused.
+   * Starts the batch's next attempt for `owner` (its first, from RECEIVED, or a
+   * replay of a finished one). Only one attempt runs at a time: the conditional
+   * write fails unless the batch is in one of `from`, so a concurrent replay or a
+   * live attempt wins and this one gets undefined.
    */
-  async startReplay(batchId: string, owner: string, leaseMs: number, from: readonly BatchStatus[]): Promise<BatchState | undefined> {
+  async startAttempt(batchId: string, owner: string, leaseMs: number, from: readonly BatchStatus[]): Promise<BatchState | undefined> {
     const names: Record<string, string> = { '#status': 'status' };
     const values: Record<string, unknown> = {
       ':processing': BatchStatus.PROCESSING,

@@ -6,6 +6,7 @@ import { createAwsClients, type AwsClients } from '../aws/clients';
 import { defaultConfigLocation, loadPartnerRegistry, type ConfigLocation, type PartnerRegistry } from '../config/load-partners';
 import type { FileEventDeps } from '../ingest/file-events';
 import { ingestDeps } from '../ingest/deps';
+import { Ledger } from '../ledger/ledger';
 import type { BackoffOptions } from '../util/backoff';
 import { startMotoServer, type MotoServer } from './moto-server';
 import { provisionStack, type StackResources } from './provision';
@@ -16,6 +17,7 @@ export interface LocalStack {
   readonly clients: AwsClients;
   readonly resources: StackResources;
   readonly registry: PartnerRegistry;
+  readonly ledger: Ledger;
   /** A queue subscribed to the SNS topic, and one targeted by an EventBridge rule — as consumers would. */
   readonly snsConsumerUrl: string;
   readonly eventBridgeConsumerUrl: string;
@@ -74,6 +76,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       clients,
       resources,
       registry,
+      ledger: new Ledger(clients.dynamo, resources.ledgerTable),
       ...consumers,
       deps(overrides = {}) {
         return { ...ingestDeps(clients, resources, registry, options.logger, options.backoff), ...overrides };

@@ -118,7 +118,7 @@ export async function replayBatch(request: ReplayRequest, deps: IngestDeps, invo
     return result;
   }
   const from = request.force ? [BatchStatus.FAILED, BatchStatus.REJECTED, BatchStatus.COMPLETED] : [BatchStatus.FAILED, BatchStatus.REJECTED];
-  const started = await deps.ledger.startReplay(request.batchId, invocation.owner, invocation.remainingMs() + LEASE_GRACE_MS, from);
+  const started = await deps.ledger.startAttempt(request.batchId, invocation.owner, invocation.remainingMs() + LEASE_GRACE_MS, from);
   if (!started) {
     await audit('refused: BATCH_BUSY');
     throw new OperatorError('BATCH_BUSY', `batch ${request.batchId} is already being replayed or processed`, 'wait for that attempt to finish');

@@ -1,52 +1,29 @@
 import { Readable } from 'node:stream';
-import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { SendMessageBatchCommand, type SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { EventPublisher } from '../../src/events/publisher';
 import { processFileEvents } from '../../src/ingest/file-events';
-import { batchIdOf } from '../../src/ledger/batch-id';
 import { pumpOnce } from '../../src/local/queue-pump';
-import { Ledger } from '../../src/ledger/ledger';
 import {
+  batchIdOfKey as batchIdOfKeyIn,
   drainFileEvents,
-  drainQueue,
   FAST_BACKOFF,
   putInbound,
   receivedEvents,
-  startTestStack,
+  useTestStack,
   validateEvent,
-  type TestStack,
+  workItemIds,
 } from '../support/stack';
 import { awsError, withFault } from '../support/faults';
 import { ordersFile } from '../support/orders';
 
-let stack: TestStack;
-let ledger: Ledger;
+const stack = useTestStack();
 
-beforeAll(async () => {
-  stack = await startTestStack();
-  ledger = new Ledger(stack.clients.dynamo, stack.resources.ledgerTable);
-}, 60_000);
+const batchIdOfKey = (key: string) => batchIdOfKeyIn(stack, key);
 
-afterAll(async () => {
-  await stack?.stop();
-});
-
-afterEach(async () => {
-  for (const url of [stack.resources.workQueueUrl, stack.resources.fileEventsQueueUrl, stack.snsConsumerUrl, stack.eventBridgeConsumerUrl]) {
-    await drainQueue(stack, url);
-  }
-});
-
-async function batchIdOfKey(key: string): Promise<string> {
-  const head = await stack.clients.s3.send(new HeadObjectCommand({ Bucket: stack.resources.landingBucket, Key: key }));
-  return batchIdOf({ bucket: stack.resources.landingBucket, key, versionId: head.VersionId, etag: head.ETag });
-}
-
-async function itemIds(): Promise<string[]> {
-  return (await drainQueue(stack, stack.resources.workQueueUrl)).map((message) => JSON.parse(message.Body!).itemId as string);
-}
+const itemIds = () => workItemIds(stack);
 
 function expectExactlyOnce(ids: string[], batchId: string, count: number): void {
   expect(ids).toHaveLength(count);
@@ -119,7 +96,7 @@ test('an S3 read error in the middle of the file interrupts the attempt; the ret
   await drainFileEvents(stack, deps);
   expect(broken).toBe(1);
   const batchId = await batchIdOfKey(key);
-  const state = await ledger.get(batchId);
+  const state = await stack.ledger.get(batchId);
   expect(state).toMatchObject({ status: 'COMPLETED', attempt: 1, counts: { records: 60, valid: 60, workItemsSent: 60 } });
   expect(state!.lastError).toContain('ECONNRESET');
   expectExactlyOnce(await itemIds(), batchId, 60);
@@ -139,7 +116,7 @@ test('a crash between two sends resumes from the checkpoint: no gap, no duplicat
   const settings = { ...stack.deps().settings, chunkItems: 10 };
   await drainFileEvents(stack, stack.deps({ sqs, settings, ...retryNow }));
   const batchId = await batchIdOfKey(key);
-  const state = await ledger.get(batchId);
+  const state = await stack.ledger.get(batchId);
   expect(state).toMatchObject({ status: 'COMPLETED', attempt: 1, sendCheckpoint: 5, counts: { workItemsSent: 50 } });
   expectExactlyOnce(await itemIds(), batchId, 50);
 });
@@ -161,11 +138,11 @@ test('running out of invocation time pauses at a checkpoint and the next invocat
     handler: (event, context) => processFileEvents(event, context, pausing),
   });
   expect(sends).toBe(0);
-  const paused = await ledger.get(batchId);
+  const paused = await stack.ledger.get(batchId);
   expect(paused).toMatchObject({ status: 'PROCESSING', sendCheckpoint: 0, validation: { status: 'COMPLETED' } });
   await drainFileEvents(stack);
   expectExactlyOnce(await itemIds(), batchId, 30);
-  expect(await ledger.get(batchId)).toMatchObject({ status: 'COMPLETED', attempt: 1 });
+  expect(await stack.ledger.get(batchId)).toMatchObject({ status: 'COMPLETED', attempt: 1 });
 });
 
 test('a failed publish never leaves a finished batch unannounced: the redelivery publishes what is missing', async () => {
@@ -189,7 +166,7 @@ test('a failed publish never leaves a finished batch unannounced: the redelivery
   expect(eventBridge).toHaveLength(1);
   expect(validateEvent(viaSns[0]!.detail)).toBe(true);
   expect(await itemIds()).toHaveLength(4);
-  const state = await ledger.get(await batchIdOfKey(key));
+  const state = await stack.ledger.get(await batchIdOfKey(key));
   expect(state).toMatchObject({ status: 'COMPLETED', announcedSns: 1, announcedEventBridge: 1 });
 });
 
@@ -202,7 +179,7 @@ test('when retries run out the batch is FAILED, announced, and keeps its progres
   const key = 'inbound/acme/orders_failed.csv';
   await putInbound(stack, key, ordersFile(3));
   await drainFileEvents(stack, stack.deps({ s3, maxReceiveCount: 2, ...retryNow }));
-  const state = await ledger.get(await batchIdOfKey(key));
+  const state = await stack.ledger.get(await batchIdOfKey(key));
   expect(state).toMatchObject({ status: 'FAILED', attempt: 1, reason: { code: 'INFRASTRUCTURE' } });
   expect(state!.archive).toBeDefined();
   expect(await itemIds()).toHaveLength(0);

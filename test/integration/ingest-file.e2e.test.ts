@@ -1,43 +1,21 @@
-import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { processFileEvents } from '../../src/ingest/file-events';
-import { batchIdOf } from '../../src/ledger/batch-id';
-import { Ledger } from '../../src/ledger/ledger';
 import { localContext } from '../../src/local/queue-pump';
 import {
+  batchIdOfKey as batchIdOfKeyIn,
   drainFileEvents,
   drainQueue,
   putInbound,
   receivedEvents,
-  startTestStack,
+  useTestStack,
   validateEvent,
-  type TestStack,
 } from '../support/stack';
 import { gzip, orderRow, ordersFile, ORDERS_HEADER } from '../support/orders';
 
-let stack: TestStack;
-let ledger: Ledger;
+const stack = useTestStack();
 
-beforeAll(async () => {
-  stack = await startTestStack();
-  ledger = new Ledger(stack.clients.dynamo, stack.resources.ledgerTable);
-}, 60_000);
-
-afterAll(async () => {
-  await stack?.stop();
-});
-
-afterEach(async () => {
-  // Each test starts with empty queues so it only sees what it caused.
-  for (const url of [stack.resources.workQueueUrl, stack.snsConsumerUrl, stack.eventBridgeConsumerUrl]) {
-    await drainQueue(stack, url);
-  }
-});
-
-async function batchIdOfKey(key: string): Promise<string> {
-  const head = await stack.clients.s3.send(new HeadObjectCommand({ Bucket: stack.resources.landingBucket, Key: key }));
-  return batchIdOf({ bucket: stack.resources.landingBucket, key, versionId: head.VersionId, etag: head.ETag });
-}
+const batchIdOfKey = (key: string) => batchIdOfKeyIn(stack, key);
 
 async function readText(key: string): Promise<string> {
   const { Body } = await stack.clients.s3.send(new GetObjectCommand({ Bucket: stack.resources.landingBucket, Key: key }));
@@ -101,7 +79,7 @@ test('a clean file becomes one work item per row, a ledger row and one completio
   expect(first.attributes.feed?.StringValue).toBe('orders');
   expect(first.attributes.schema?.StringValue).toBe('orders.v1');
 
-  const state = await ledger.get(batchId);
+  const state = await stack.ledger.get(batchId);
   expect(state).toMatchObject({
     status: 'COMPLETED',
     attempt: 1,
@@ -135,7 +113,7 @@ test('a file with a few invalid rows completes; the rejects report names line, c
 
   expect(await workItems()).toHaveLength(20);
   const batchId = await batchIdOfKey(key);
-  const state = await ledger.get(batchId);
+  const state = await stack.ledger.get(batchId);
   expect(state).toMatchObject({ status: 'COMPLETED', counts: { records: 22, valid: 20, invalid: 2, workItemsSent: 20 } });
   const report = await readText(state!.validation!.rejects!.key);
   const lines = report.trim().split('\r\n');
@@ -154,7 +132,7 @@ test('a file over the error threshold is REJECTED and sends no work items', asyn
   await drainFileEvents(stack);
 
   expect(await workItems()).toHaveLength(0);
-  const state = await ledger.get(await batchIdOfKey(key));
+  const state = await stack.ledger.get(await batchIdOfKey(key));
   expect(state).toMatchObject({
     status: 'REJECTED',
     counts: { records: 10, valid: 8, invalid: 2, workItemsSent: 0 },
@@ -173,7 +151,7 @@ test('a file with the wrong header is REJECTED naming the columns, and the raw f
   const content = 'order_id;customer_id;sku\nORD-000000001;C;S\n';
   await putInbound(stack, key, content);
   await drainFileEvents(stack);
-  const state = await ledger.get(await batchIdOfKey(key));
+  const state = await stack.ledger.get(await batchIdOfKey(key));
   expect(state!.status).toBe('REJECTED');
   expect(state!.reason).toMatchObject({ code: 'HEADER_MISMATCH', line: 1 });
   expect(state!.reason!.message).toContain('order_id;customer_id;sku');
@@ -237,7 +215,7 @@ test('the same S3 event delivered twice, even concurrently, yields one batch, on
   expect(items).toHaveLength(30);
   expect(new Set(items.map((item) => item.body.itemId)).size).toBe(30);
   await singleEvent('COMPLETED');
-  const state = await ledger.get(await batchIdOfKey(key));
+  const state = await stack.ledger.get(await batchIdOfKey(key));
   // (Not asserting attempt 1: moto_server applies concurrent conditional writes
   // without a lock, so both racers may "win" the claim there. The lease fencing
   // on every later write is what keeps the outcome single, as asserted above.)

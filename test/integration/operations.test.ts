@@ -2,34 +2,24 @@ import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { SendMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { loadPartnerRegistry } from '../../src/config/load-partners';
-import { batchIdOf } from '../../src/ledger/batch-id';
-import { Ledger } from '../../src/ledger/ledger';
 import { OperatorError } from '../../src/operations/errors';
 import { replayBatch } from '../../src/operations/replay';
 import { awsError, withFault } from '../support/faults';
 import { orderRow, ordersFile } from '../support/orders';
-import { drainFileEvents, drainQueue, PROJECT_ROOT, putInbound, receivedEvents, startTestStack, type TestStack } from '../support/stack';
+import {
+  batchIdOfKey as batchIdOfKeyIn,
+  drainFileEvents,
+  drainQueue,
+  PROJECT_ROOT,
+  putInbound,
+  receivedEvents,
+  useTestStack,
+  workItemIds,
+} from '../support/stack';
 
-let stack: TestStack;
-let ledger: Ledger;
-
-beforeAll(async () => {
-  stack = await startTestStack();
-  ledger = new Ledger(stack.clients.dynamo, stack.resources.ledgerTable);
-}, 60_000);
-
-afterAll(async () => {
-  await stack?.stop();
-});
-
-afterEach(async () => {
-  for (const url of [stack.resources.workQueueUrl, stack.resources.workDlqUrl, stack.snsConsumerUrl, stack.eventBridgeConsumerUrl]) {
-    await drainQueue(stack, url);
-  }
-});
+const stack = useTestStack();
 
 /** Runs the real CLI against the test's moto_server, as an operator would against a stage. */
 function cli(...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
@@ -46,14 +36,9 @@ function cli(...args: string[]): Promise<{ status: number; stdout: string; stder
   });
 }
 
-async function batchIdOfKey(key: string): Promise<string> {
-  const head = await stack.clients.s3.send(new HeadObjectCommand({ Bucket: stack.resources.landingBucket, Key: key }));
-  return batchIdOf({ bucket: stack.resources.landingBucket, key, versionId: head.VersionId, etag: head.ETag });
-}
+const batchIdOfKey = (key: string) => batchIdOfKeyIn(stack, key);
 
-async function itemIds(): Promise<string[]> {
-  return (await drainQueue(stack, stack.resources.workQueueUrl)).map((message) => JSON.parse(message.Body!).itemId as string);
-}
+const itemIds = () => workItemIds(stack);
 
 test('a FAILED batch is listed, replayed by the CLI to COMPLETED with the same item ids, and announced as attempt 2', async () => {
   let sends = 0;
@@ -64,7 +49,7 @@ test('a FAILED batch is listed, replayed by the CLI to COMPLETED with the same i
   await putInbound(stack, key, ordersFile(50));
   await drainFileEvents(stack, stack.deps({ sqs, maxReceiveCount: 1, settings: { ...stack.deps().settings, chunkItems: 10 } }));
   const batchId = await batchIdOfKey(key);
-  expect(await ledger.get(batchId)).toMatchObject({ status: 'FAILED', counts: { workItemsSent: 20 } });
+  expect(await stack.ledger.get(batchId)).toMatchObject({ status: 'FAILED', counts: { workItemsSent: 20 } });
   const firstAttempt = await itemIds();
   expect(firstAttempt).toHaveLength(20);
   expect((await receivedEvents(stack)).sns.map((event) => event.detail.status)).toEqual(['FAILED']);
@@ -106,7 +91,7 @@ test('a REJECTED batch replays to COMPLETED once its schema is relaxed; --dry-ru
   await putInbound(stack, key, ordersFile(5, [orderRow(90, { currency: 'JPY' }), orderRow(91, { currency: 'JPY' })]));
   await drainFileEvents(stack);
   const batchId = await batchIdOfKey(key);
-  expect(await ledger.get(batchId)).toMatchObject({ status: 'REJECTED', reason: { code: 'TOO_MANY_INVALID_ROWS' } });
+  expect(await stack.ledger.get(batchId)).toMatchObject({ status: 'REJECTED', reason: { code: 'TOO_MANY_INVALID_ROWS' } });
   await receivedEvents(stack);
 
   // The fix: JPY becomes an allowed currency in the orders schema.
@@ -124,7 +109,7 @@ test('a REJECTED batch replays to COMPLETED once its schema is relaxed; --dry-ru
     const preview = await replayBatch({ batchId, dryRun: true, actor: 'tester' }, deps, invocation);
     expect(preview).toMatchObject({ dryRun: true, status: 'COMPLETED', counts: { records: 7, valid: 7, invalid: 0 } });
     expect(await itemIds()).toHaveLength(0);
-    expect(await ledger.get(batchId)).toMatchObject({ status: 'REJECTED', attempt: 1 });
+    expect(await stack.ledger.get(batchId)).toMatchObject({ status: 'REJECTED', attempt: 1 });
 
     const result = await replayBatch({ batchId, actor: 'tester' }, deps, invocation);
     expect(result).toMatchObject({ dryRun: false, state: { status: 'COMPLETED', attempt: 2, counts: { valid: 7, workItemsSent: 7 } } });
@@ -139,7 +124,7 @@ test('of two concurrent replays of one batch exactly one runs', async () => {
   await putInbound(stack, key, ordersFile(3, ['ORD-1,x']));
   await drainFileEvents(stack, stack.deps({ settings: { ...stack.deps().settings } }));
   const batchId = await batchIdOfKey(key);
-  expect((await ledger.get(batchId))!.status).toBe('REJECTED');
+  expect((await stack.ledger.get(batchId))!.status).toBe('REJECTED');
   await receivedEvents(stack);
   const deps = stack.deps();
   const outcomes = await Promise.allSettled(
@@ -170,7 +155,7 @@ test('redrive of one batch moves only its dead letters back; the others stay in 
   expect(back).toEqual(Array(8).fill(a));
   const left = (await drainQueue(stack, stack.resources.workDlqUrl)).map((entry) => JSON.parse(entry.Body!).batchId);
   expect(left).toEqual(Array(4).fill(b));
-  const audit = await ledger.auditTrail(a);
+  const audit = await stack.ledger.auditTrail(a);
   expect(audit.map((entry) => entry.outcome)).toEqual(['moved 8']);
 });
 

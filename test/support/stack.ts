@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { processFileEvents, type FileEventDeps } from '../../src/ingest/file-events';
+import { batchIdOf } from '../../src/ledger/batch-id';
 import { startLocalStack, type LocalStack } from '../../src/local/local-stack';
 import { pumpOnce } from '../../src/local/queue-pump';
 import { createAjv } from '../../src/records/ajv';
@@ -19,6 +20,51 @@ export type TestStack = LocalStack;
 export function startTestStack(): Promise<TestStack> {
   const logger = new Logger({ serviceName: 'partner-ingest-test', logLevel: (process.env.TEST_LOG_LEVEL ?? 'SILENT') as 'SILENT' });
   return startLocalStack({ stage: 'test', logger, config: { root: PROJECT_ROOT }, backoff: FAST_BACKOFF });
+}
+
+/**
+ * A private stack for one test file: started before its tests, stopped after
+ * them, every queue emptied after each test so a test sees only what it caused.
+ */
+export function useTestStack(): TestStack {
+  let current: TestStack | undefined;
+  beforeAll(async () => {
+    current = await startTestStack();
+  }, 60_000);
+  afterAll(async () => {
+    await current?.stop();
+  });
+  afterEach(async () => {
+    if (!current) return;
+    const { resources } = current;
+    for (const url of [
+      resources.fileEventsQueueUrl,
+      resources.fileEventsDlqUrl,
+      resources.workQueueUrl,
+      resources.workDlqUrl,
+      current.snsConsumerUrl,
+      current.eventBridgeConsumerUrl,
+    ]) {
+      await drainQueue(current, url);
+    }
+  });
+  return new Proxy({} as TestStack, {
+    get: (_, property) => {
+      if (!current) throw new Error('the test stack is used before beforeAll started it');
+      return Reflect.get(current, property);
+    },
+  });
+}
+
+/** The batch id of an inbound object as ingest-file computes it (bucket, key, version). */
+export async function batchIdOfKey(stack: TestStack, key: string): Promise<string> {
+  const head = await stack.clients.s3.send(new HeadObjectCommand({ Bucket: stack.resources.landingBucket, Key: key }));
+  return batchIdOf({ bucket: stack.resources.landingBucket, key, versionId: head.VersionId, etag: head.ETag });
+}
+
+/** Item ids of every work item on the work queue (which is emptied). */
+export async function workItemIds(stack: TestStack): Promise<string[]> {
+  return (await drainQueue(stack, stack.resources.workQueueUrl)).map((message) => JSON.parse(message.Body!).itemId as string);
 }
 
 export async function putInbound(stack: TestStack, key: string, body: string | Buffer): Promise<void> {

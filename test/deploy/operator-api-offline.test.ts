@@ -1,0 +1,283 @@
+/**
+ * The operator API as serverless.yml wires it, served by serverless-offline
+ * (`sls offline start`, API Gateway REST events and the Lambda invoke API on
+ * loopback) in a temporary copy of the project, with the functions pointed at a
+ * private moto_server. Checks the routes, the path parameters and the
+ * environment the functions get, over real HTTP.
+ *
+ * Offline, the functions cannot use the stack's !Ref settings: serverless.yml's
+ * `--param resourceSettings=environment` switch makes them read LANDING_BUCKET,
+ * WORK_QUEUE_URL, ... from this process's environment instead
+ * (custom.resourceSettingSources), with `--localEnvironment` to pass them on.
+ *
+ * IAM authorization is NOT exercised here: serverless-offline does not support
+ * `authorizer: aws_iam` (it logs "Serverless Offline does not support the AWS_IAM
+ * authorization type" and serves the route unauthenticated). That every route of
+ * the deployed API requires AWS_IAM is proven on the packaged template
+ * (serverless-package.test.ts).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { batchIdOf } from '../../src/ledger/batch-id';
+import { ordersFile } from '../support/orders';
+import { drainFileEvents, drainQueue, putInbound, startTestStack, type TestStack } from '../support/stack';
+
+const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
+const PROJECT_ENTRIES = ['serverless.yml', 'package.json', 'tsconfig.json', 'functions', 'src', 'partners', 'schemas', 'scripts', 'bin'];
+/** osls start-up, the partner registry and esbuild bundling four functions. */
+const OFFLINE_START_TIMEOUT_MS = 60_000;
+const STOP_TIMEOUT_MS = 5_000;
+const REQUEST_TIMEOUT_MS = 20_000;
+const STAGE = 'dev';
+
+let stack: TestStack;
+let copy: string;
+let offline: ChildProcess | undefined;
+let offlineOutput = '';
+let api: string;
+let lambdaApi: string;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A throwaway copy of the service (serverless-esbuild writes .esbuild/ into it), node_modules symlinked. */
+function projectCopy(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'partner-ingest-offline-'));
+  for (const entry of PROJECT_ENTRIES) {
+    const from = path.join(PROJECT_ROOT, entry);
+    if (existsSync(from)) cpSync(from, path.join(dir, entry), { recursive: true });
+  }
+  symlinkSync(path.join(PROJECT_ROOT, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
+  mkdirSync(path.join(dir, '.tmp'));
+  return dir;
+}
+
+/** This process's environment minus anything AWS, then moto and the stack's resources. */
+function offlineEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (!name.startsWith('AWS_')) env[name] = value;
+  }
+  const { resources } = stack;
+  return {
+    ...env,
+    // serverless-offline passes every AWS_* variable on to the functions.
+    AWS_ENDPOINT_URL: stack.moto.endpoint,
+    AWS_ACCESS_KEY_ID: 'testing',
+    AWS_SECRET_ACCESS_KEY: 'testing',
+    AWS_REGION: 'eu-west-1',
+    AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/credentials',
+    AWS_CONFIG_FILE: '/nonexistent/config',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    // Read by serverless.yml in `environment` mode (custom.resourceSettingSources).
+    LANDING_BUCKET: resources.landingBucket,
+    WORK_QUEUE_URL: resources.workQueueUrl,
+    WORK_DLQ_URL: resources.workDlqUrl,
+    FILE_EVENTS_QUEUE_URL: resources.fileEventsQueueUrl,
+    FILE_EVENTS_DLQ_URL: resources.fileEventsDlqUrl,
+    LEDGER_TABLE: resources.ledgerTable,
+    EVENTS_TOPIC_ARN: resources.eventsTopicArn,
+    EVENT_BUS_NAME: resources.eventBusName,
+    // serverless-offline sets LAMBDA_TASK_ROOT=/var/task; partners/ and schemas/ are here.
+    PARTNER_INGEST_CONFIG_ROOT: copy,
+    POWERTOOLS_METRICS_DISABLED: 'true',
+    SLS_TELEMETRY_DISABLED: '1',
+    SLS_NOTIFICATIONS_MODE: 'off',
+    TMPDIR: path.join(copy, '.tmp'),
+  };
+}
+
+/** Kills the whole offline process group (npx, osls and whatever it started); it was spawned detached. */
+function killOffline(signal: NodeJS.Signals): void {
+  if (offline?.pid === undefined || offline.exitCode !== null || offline.signalCode !== null) return;
+  try {
+    process.kill(-offline.pid, signal);
+  } catch {
+    // already gone
+  }
+}
+const killOnExit = () => killOffline('SIGKILL');
+
+async function stopOffline(): Promise<void> {
+  const child = offline;
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  killOffline('SIGTERM');
+  const stopped = await Promise.race([exited.then(() => true), sleep(STOP_TIMEOUT_MS).then(() => false)]);
+  if (!stopped) {
+    killOffline('SIGKILL');
+    await exited;
+  }
+}
+
+/** Resolves once both servers answer; rejects, with the output so far, if osls exits or takes too long. */
+async function waitForOffline(child: ChildProcess, urls: string[]): Promise<void> {
+  const deadline = Date.now() + OFFLINE_START_TIMEOUT_MS;
+  const failure = (reason: string) =>
+    new Error(`serverless-offline did not start (${reason}); its output:\n${offlineOutput || '(none)'}`);
+  for (const url of urls) {
+    for (;;) {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        throw failure(`exited with ${child.exitCode ?? child.signalCode}`);
+      }
+      try {
+        // Any answer, a 404 included, means the server is listening.
+        await fetch(url, { signal: AbortSignal.timeout(1_000) });
+        break;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) throw failure(`nothing listening on ${url} after ${OFFLINE_START_TIMEOUT_MS / 1000} s`);
+      await sleep(250);
+    }
+  }
+}
+
+beforeAll(async () => {
+  stack = await startTestStack();
+  copy = projectCopy();
+  const [httpPort, lambdaPort] = await Promise.all([freePort(), freePort()]);
+  api = `http://127.0.0.1:${httpPort}`;
+  lambdaApi = `http://127.0.0.1:${lambdaPort}`;
+  offline = spawn(
+    'npx',
+    [
+      'sls',
+      'offline',
+      'start',
+      '--stage',
+      STAGE,
+      '--param',
+      'resourceSettings=environment',
+      '--localEnvironment',
+      '--host',
+      '127.0.0.1',
+      '--httpPort',
+      String(httpPort),
+      '--lambdaPort',
+      String(lambdaPort),
+      '--noPrependStageInUrl',
+      '--noTimeout',
+    ],
+    { cwd: copy, env: offlineEnv(), detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  process.once('exit', killOnExit);
+  const collect = (chunk: Buffer) => {
+    offlineOutput = (offlineOutput + chunk.toString()).slice(-20_000);
+  };
+  offline.stdout!.on('data', collect);
+  offline.stderr!.on('data', collect);
+  await waitForOffline(offline, [`${api}/__ready`, `${lambdaApi}/__ready`]);
+}, OFFLINE_START_TIMEOUT_MS + 30_000);
+
+afterAll(async () => {
+  await stopOffline();
+  process.removeListener('exit', killOnExit);
+  await stack?.stop();
+  if (copy && !process.env.KEEP_PACKAGE_COPIES) rmSync(copy, { recursive: true, force: true });
+}, STOP_TIMEOUT_MS + 15_000);
+
+interface Answer {
+  status: number;
+  body: any;
+}
+
+/** One request to the offline API; a non-JSON answer (a 502 from a crashed handler) fails with the osls output. */
+async function call(method: 'GET' | 'POST', route: string, body?: unknown): Promise<Answer> {
+  const response = await fetch(`${api}${route}`, {
+    method,
+    ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+  });
+  const text = await response.text();
+  try {
+    return { status: response.status, body: JSON.parse(text) };
+  } catch {
+    throw new Error(`${method} ${route}: ${response.status} with a non-JSON body ${JSON.stringify(text)}; osls output:\n${offlineOutput}`);
+  }
+}
+
+const UNKNOWN_BATCH = 'f'.repeat(32);
+
+test('GET /batches lists batches (none yet)', async () => {
+  expect(await call('GET', '/batches')).toEqual({ status: 200, body: { batches: [] } });
+});
+
+test('an unknown batch is 404 UNKNOWN_BATCH, for GET and for a replay', async () => {
+  expect(await call('GET', `/batches/${UNKNOWN_BATCH}`)).toMatchObject({ status: 404, body: { code: 'UNKNOWN_BATCH' } });
+  expect(await call('POST', `/batches/${UNKNOWN_BATCH}/replay`, {})).toMatchObject({
+    status: 404,
+    body: { code: 'UNKNOWN_BATCH' },
+  });
+});
+
+test('a processed file is listed, shown and dry-run replayed over the API, and by the replay function', async () => {
+  const key = 'inbound/acme/orders_x.csv';
+  await putInbound(stack, key, ordersFile(3));
+  expect(await drainFileEvents(stack)).toBe(1);
+  const head = await stack.clients.s3.send(new HeadObjectCommand({ Bucket: stack.resources.landingBucket, Key: key }));
+  const batchId = batchIdOf({ bucket: stack.resources.landingBucket, key, versionId: head.VersionId, etag: head.ETag });
+  // Its work items; the redrive test below wants the work queue empty.
+  expect(await drainQueue(stack, stack.resources.workQueueUrl)).toHaveLength(3);
+
+  const listed = await call('GET', '/batches?status=COMPLETED');
+  expect(listed.status).toBe(200);
+  expect(listed.body.batches.map((batch: { batchId: string }) => batch.batchId)).toEqual([batchId]);
+  expect(await call('GET', '/batches?status=REJECTED')).toEqual({ status: 200, body: { batches: [] } });
+
+  const shown = await call('GET', `/batches/${batchId}`);
+  expect(shown).toMatchObject({ status: 200, body: { batch: { batchId, status: 'COMPLETED', partner: 'acme' } } });
+
+  // A COMPLETED batch is replayed only with force; a dry run sends and changes nothing.
+  expect(await call('POST', `/batches/${batchId}/replay`, { dryRun: true })).toMatchObject({
+    status: 409,
+    body: { code: 'NEEDS_FORCE' },
+  });
+  expect(await call('POST', `/batches/${batchId}/replay`, { dryRun: true, force: true })).toMatchObject({
+    status: 200,
+    body: { dryRun: true, batchId, status: 'COMPLETED', counts: { records: 3, valid: 3, invalid: 0 } },
+  });
+
+  // The replay function, through serverless-offline's Lambda invoke API (as `aws lambda invoke` would).
+  const invoked = await fetch(`${lambdaApi}/2015-03-31/functions/partner-ingest-${STAGE}-replay/invocations`, {
+    method: 'POST',
+    body: JSON.stringify({ batchId, dryRun: true, force: true, actor: 'offline-test' }),
+    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+  });
+  const invokedText = await invoked.text();
+  expect({ status: invoked.status, error: invoked.headers.get('x-amz-function-error') }).toEqual({ status: 200, error: null });
+  expect(JSON.parse(invokedText)).toMatchObject({ dryRun: true, batchId, status: 'COMPLETED' });
+  expect((await call('GET', `/batches/${batchId}`)).body.audit.map((entry: { actor: string }) => entry.actor)).toContain(
+    'offline-test',
+  );
+});
+
+test('POST /redrive moves the work DLQ back to the work queue', async () => {
+  await stack.clients.sqs.send(
+    new SendMessageCommand({ QueueUrl: stack.resources.workDlqUrl, MessageBody: JSON.stringify({ batchId: UNKNOWN_BATCH, item: 1 }) }),
+  );
+  const redriven = await call('POST', '/redrive', { queue: 'work' });
+  expect(redriven).toMatchObject({ status: 200, body: { results: [{ queue: 'work', moved: 1, kept: 0 }] } });
+  expect(redriven.body.results).toHaveLength(1);
+  const { Messages = [] } = await stack.clients.sqs.send(
+    new ReceiveMessageCommand({ QueueUrl: stack.resources.workQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+  );
+  expect(Messages.map((message) => JSON.parse(message.Body!))).toEqual([{ batchId: UNKNOWN_BATCH, item: 1 }]);
+
+  expect(await call('POST', '/redrive', { queue: 'everything' })).toMatchObject({ status: 400, body: { code: 'BAD_REQUEST' } });
+});
