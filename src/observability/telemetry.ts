@@ -11,15 +11,19 @@ export const metrics = new Metrics({
   serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'partner-ingest',
 });
 
-function emit(name: string, value: number, dimensions: Record<string, string>): void {
+export function emit(name: string, value: number, dimensions: Record<string, string>): void {
   // A single metric flushes on its first addMetric, taking its dimensions with it.
   const single = metrics.singleMetric();
   single.addDimensions(dimensions);
   single.addMetric(name, MetricUnit.Count, value);
 }
 
-/** Emits one batch's outcome, dimensioned by partner and status (alarms key on FAILED and REJECTED). */
+/**
+ * Emits one batch's outcome, by status alone (what the FAILED and REJECTED
+ * alarms watch) and by partner and status (for dashboards).
+ */
 export function recordBatchMetrics(state: BatchState): void {
+  emit('Batches', 1, { status: state.status });
   emit('Batches', 1, { partner: state.partner, status: state.status });
   if (!state.counts) return;
   emit('RecordsValid', state.counts.valid, { partner: state.partner });

@@ -1,6 +1,5 @@
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { EventPublisher } from '../events/publisher';
-import { metrics } from '../observability/telemetry';
+import { emit } from '../observability/telemetry';
 import { HostKeyMismatchError } from './errors';
 import { pullPartner, type PartnerPullResult, type PullDeps, type PullRun } from './pull-partner';
 
@@ -17,9 +16,7 @@ export type PartnerOutcome =
   | { readonly outcome: 'failed'; readonly partner: string; readonly code: string; readonly error: string };
 
 function count(name: string, partner: string, value = 1): void {
-  const single = metrics.singleMetric();
-  single.addDimensions({ partner });
-  single.addMetric(name, MetricUnit.Count, value);
+  emit(name, value, { partner });
 }
 
 /**
@@ -52,6 +49,8 @@ export async function pullAll(deps: PullAllDeps, run: PullRun, only?: readonly s
             pinned: error.pinned,
           });
           count('SftpHostKeyMismatch', partner.id);
+          emit('SftpHostKeyMismatch', 1, {}); // the alarm's metric: any partner
+
           const source = partner.sources.sftp!;
           await deps.publisher
             .publishAlert(HOST_KEY_MISMATCH_DETAIL_TYPE, {
