@@ -1,0 +1,208 @@
+/**
+ * `npm run demo`: the whole story on this machine, in about a minute, no AWS
+ * account. moto_server plays AWS, OpenSSH's sshd plays globex's SFTP server,
+ * and the real ingest, sftp-pull and replay code runs against them.
+ */
+import './local-env';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
+import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { renderTable } from '../src/cli/table';
+import { processFileEvents } from '../src/ingest/file-events';
+import type { FileEventDeps } from '../src/ingest/file-events';
+import { startLocalStack, type LocalStack } from '../src/local/local-stack';
+import { withLocalSftpPartner } from '../src/local/local-sftp';
+import { MissingPrerequisiteError } from '../src/local/moto-server';
+import { pumpOnce } from '../src/local/queue-pump';
+import { startSshd, type SshdServer } from '../src/local/sshd';
+import { replayBatch } from '../src/operations/replay';
+import { pullAll } from '../src/sftp/pull-all';
+import { sftpPullDeps } from '../src/sftp/runtime';
+import { drainQueue } from './queue-tools';
+
+const ROOT = path.resolve(__dirname, '..');
+const logger = new Logger({ serviceName: 'partner-ingest-demo', logLevel: (process.env.LOG_LEVEL ?? 'SILENT') as 'SILENT' });
+
+function step(title: string): void {
+  console.log(`\n▶ ${title}`);
+}
+
+async function drop(stack: LocalStack, partner: string, name: string, body: Buffer): Promise<void> {
+  await stack.clients.s3.send(new PutObjectCommand({ Bucket: stack.resources.landingBucket, Key: `inbound/${partner}/${name}`, Body: body }));
+  console.log(`  ${partner} drops ${name} (${body.length} bytes) into s3://${stack.resources.landingBucket}/inbound/${partner}/`);
+}
+
+/** What Lambda's SQS trigger does: run ingest-file on every waiting file event. */
+async function ingestWaiting(stack: LocalStack, deps: FileEventDeps): Promise<void> {
+  while (
+    await pumpOnce({
+      sqs: stack.clients.sqs,
+      queueUrl: stack.resources.fileEventsQueueUrl,
+      handler: (event, context) => processFileEvents(event, context, deps),
+    })
+  );
+}
+
+/** A work queue that refuses every send: the infrastructure fault behind the demo's FAILED batch. */
+function brokenWorkQueue(deps: FileEventDeps): FileEventDeps {
+  const sqs = new Proxy(deps.sqs, {
+    get(target, property, receiver) {
+      if (property !== 'send') return Reflect.get(target, property, receiver);
+      return (command: object) =>
+        command instanceof SendMessageBatchCommand
+          ? Promise.reject(Object.assign(new Error('AccessDenied (injected by the demo)'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } }))
+          : target.send(command as never);
+    },
+  });
+  return { ...deps, sqs, maxReceiveCount: 1 };
+}
+
+interface ConsumerEvent {
+  readonly via: string;
+  readonly detail: Record<string, any>;
+}
+
+async function consumerEvents(stack: LocalStack): Promise<ConsumerEvent[]> {
+  const sns = (await drainQueue(stack.clients.sqs, stack.snsConsumerUrl)).map((body) => ({
+    via: 'SNS',
+    detail: JSON.parse((JSON.parse(body) as { Message: string }).Message),
+  }));
+  const bus = (await drainQueue(stack.clients.sqs, stack.eventBridgeConsumerUrl)).map((body) => ({
+    via: 'EventBridge',
+    detail: (JSON.parse(body) as { detail: Record<string, any> }).detail,
+  }));
+  return [...sns, ...bus];
+}
+
+function printEvents(events: readonly ConsumerEvent[]): void {
+  for (const event of events) {
+    const { detail } = event;
+    console.log(
+      `  ${event.via.padEnd(11)} ← ${detail.status.padEnd(9)} ${detail.partner}/${detail.feed ?? '-'} ${detail.file.name} attempt ${detail.attempt}: ` +
+        `${detail.counts.valid} valid, ${detail.counts.invalid} invalid, ${detail.counts.workItemsSent} sent${detail.reason ? ` — ${detail.reason.code}` : ''}`,
+    );
+  }
+}
+
+export interface DemoSummary {
+  readonly batches: { file: string; status: string; attempt: number; records: number; valid: number; invalid: number; workItems: number }[];
+  readonly events: { sns: number; eventBridge: number };
+}
+
+async function main(): Promise<DemoSummary> {
+  const started = Date.now();
+  const stack = await startLocalStack({ stage: 'demo', logger, config: { root: ROOT } });
+  let sshd: SshdServer | undefined;
+  try {
+    sshd = await startSshd();
+    const outbound = path.join(sshd.rootDir, 'globex', 'outbound');
+    mkdirSync(outbound, { recursive: true });
+    const registry = withLocalSftpPartner(stack.registry, 'globex', sshd, outbound);
+    await stack.clients.secrets.send(
+      new CreateSecretCommand({ Name: 'partner-ingest/globex/sftp', SecretString: JSON.stringify({ privateKey: sshd.privateKey }) }),
+    );
+    const deps = stack.deps({ registry });
+    console.log(`partner-ingest demo — AWS emulated by moto_server at ${stack.moto.endpoint}, globex's SFTP server is sshd on 127.0.0.1:${sshd.port}`);
+
+    step('acme drops a clean orders file and one with a few bad rows (S3)');
+    const sample = (name: string) => readFileSync(path.join(ROOT, 'samples', 'acme', name));
+    await drop(stack, 'acme', 'orders_2026-11-01.csv', sample('orders_2026-11-01.csv'));
+    await drop(stack, 'acme', 'orders_2026-11-02.csv', sample('orders_2026-11-02.csv'));
+    await ingestWaiting(stack, deps);
+
+    step('acme drops a file with the wrong delimiter: it breaks the contract');
+    await drop(stack, 'acme', 'orders_2026-11-04.csv', sample('orders_2026-11-04.csv'));
+    await ingestWaiting(stack, deps);
+
+    step('globex publishes a Latin-1 shipments file on its SFTP server; sftp-pull fetches it once it is stable');
+    writeFileSync(path.join(outbound, 'shipments_2026-11-02.csv.gz'), readFileSync(path.join(ROOT, 'samples', 'globex', 'shipments_2026-11-02.csv.gz')));
+    const pull = sftpPullDeps(stack.clients, registry, {
+      landingBucket: stack.resources.landingBucket,
+      ledgerTable: stack.resources.ledgerTable,
+      eventsTopicArn: stack.resources.eventsTopicArn,
+      eventBusName: stack.resources.eventBusName,
+    }, logger);
+    for (const run of ['first', 'second']) {
+      const [outcome] = await pullAll(pull, { runId: run, owner: run, remainingMs: () => 600_000, stopMarginMs: 60_000 }, ['globex']);
+      if (outcome?.outcome === 'pulled') {
+        console.log(`  ${run} run: ${outcome.fetched.length ? `fetched ${outcome.fetched.map((file) => file.name).join(', ')}` : `waiting for ${outcome.waiting.join(', ')} to be seen unchanged`}`);
+      } else {
+        throw new Error(`sftp-pull failed: ${outcome?.outcome === 'failed' ? outcome.error : 'no outcome'}`);
+      }
+    }
+    await ingestWaiting(stack, deps);
+
+    step('an infrastructure fault: the work queue refuses sends while acme drops another file');
+    await drop(stack, 'acme', 'orders_2026-11-03.csv.gz', sample('orders_2026-11-03.csv.gz'));
+    await ingestWaiting(stack, brokenWorkQueue(deps));
+
+    step('the operator lists the last hour of batches');
+    const now = new Date();
+    const listed = await stack.ledger.listBatches({ from: new Date(now.getTime() - 3_600_000).toISOString(), to: now.toISOString(), limit: 50 });
+    console.log(
+      renderTable(
+        ['batch', 'partner', 'file', 'status', 'attempt', 'reason'],
+        listed.map((batch) => [batch.batchId.slice(0, 12), batch.partner, batch.file.name, batch.status, batch.attempt, batch.reason?.code ?? '']),
+      ),
+    );
+
+    step('the operator replays the FAILED batch (the fault is gone; nothing else changed)');
+    const failed = listed.find((batch) => batch.status === 'FAILED');
+    if (!failed) throw new Error('the demo expected one FAILED batch');
+    const replay = await replayBatch({ batchId: failed.batchId, actor: 'demo-operator' }, deps, { owner: 'demo', remainingMs: () => 600_000 });
+    if (replay.dryRun) throw new Error('unexpected dry run');
+    console.log(`  ${failed.file.name}: attempt ${replay.state.attempt} ${replay.state.status}, ${replay.state.counts?.workItemsSent} work items sent`);
+
+    step('completion events, as two consumers received them');
+    const events = await consumerEvents(stack);
+    printEvents(events);
+
+    step('work items on the work queue, per batch');
+    const items = (await drainQueue(stack.clients.sqs, stack.resources.workQueueUrl)).map((body) => JSON.parse(body) as { batchId: string });
+    const perBatch = new Map<string, number>();
+    for (const item of items) perBatch.set(item.batchId, (perBatch.get(item.batchId) ?? 0) + 1);
+    for (const batch of listed) console.log(`  ${batch.file.name.padEnd(28)} ${perBatch.get(batch.batchId) ?? 0} work item(s)`);
+
+    const finalStates = await Promise.all(listed.map((batch) => stack.ledger.get(batch.batchId)));
+    const summary: DemoSummary = {
+      batches: finalStates.map((state) => ({
+        file: state!.file.name,
+        status: state!.status,
+        attempt: state!.attempt,
+        records: state!.counts?.records ?? 0,
+        valid: state!.counts?.valid ?? 0,
+        invalid: state!.counts?.invalid ?? 0,
+        workItems: perBatch.get(state!.batchId) ?? 0,
+      })),
+      events: {
+        sns: events.filter((event) => event.via === 'SNS').length,
+        eventBridge: events.filter((event) => event.via === 'EventBridge').length,
+      },
+    };
+    summary.batches.sort((a, b) => a.file.localeCompare(b.file));
+    step(`summary (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    console.log(
+      renderTable(
+        ['file', 'status', 'attempt', 'records', 'valid', 'invalid', 'work items'],
+        summary.batches.map((batch) => [batch.file, batch.status, batch.attempt, batch.records, batch.valid, batch.invalid, batch.workItems]),
+      ),
+    );
+    console.log(`events: ${summary.events.sns} via SNS, ${summary.events.eventBridge} via EventBridge`);
+    console.log(`SUMMARY ${JSON.stringify(summary)}`);
+    return summary;
+  } finally {
+    await sshd?.dispose();
+    await stack.stop();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error instanceof MissingPrerequisiteError ? `partner-ingest demo: ${error.message}` : error);
+    process.exit(1);
+  },
+);
