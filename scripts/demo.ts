@@ -119,12 +119,7 @@ async function main(): Promise<DemoSummary> {
 
     step('globex publishes a Latin-1 shipments file on its SFTP server; sftp-pull fetches it once it is stable');
     writeFileSync(path.join(outbound, 'shipments_2026-11-02.csv.gz'), readFileSync(path.join(ROOT, 'samples', 'globex', 'shipments_2026-11-02.csv.gz')));
-    const pull = sftpPullDeps(stack.clients, registry, {
-      landingBucket: stack.resources.landingBucket,
-      ledgerTable: stack.resources.ledgerTable,
-      eventsTopicArn: stack.resources.eventsTopicArn,
-      eventBusName: stack.resources.eventBusName,
-    }, logger);
+    const pull = sftpPullDeps(stack.clients, registry, stack.resources, logger);
     for (const run of ['first', 'second']) {
       const [outcome] = await pullAll(pull, { runId: run, owner: run, remainingMs: () => 600_000, stopMarginMs: 60_000 }, ['globex']);
       if (outcome?.outcome === 'pulled') {

@@ -6,14 +6,19 @@
  * Then it keeps watching for new drops until Ctrl-C (`--once` exits instead).
  */
 import './local-env';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { renderTable } from '../src/cli/table';
 import type { CompletionEventDetail } from '../src/events/completion-event';
-import { processFileEvents } from '../src/ingest/file-events';
+import { processFileEvents, type FileEventDeps } from '../src/ingest/file-events';
+import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
+import { withLocalSftpPartner } from '../src/local/local-sftp';
+import { startSshd } from '../src/local/sshd';
+import { pullAll } from '../src/sftp/pull-all';
+import { sftpPullDeps } from '../src/sftp/runtime';
 import { startLocalStack, type LocalStack } from '../src/local/local-stack';
 import { MissingPrerequisiteError } from '../src/local/moto-server';
 import { pumpOnce } from '../src/local/queue-pump';
@@ -50,8 +55,7 @@ function eventRows(events: readonly CompletionEventDetail[]) {
 const HEADERS = ['file', 'status', 'records', 'valid', 'invalid', 'work items', 'reason'];
 
 /** Runs the ingest function over every file event waiting on the queue; returns the completion events seen. */
-async function processWaiting(stack: LocalStack, waitSeconds: number): Promise<CompletionEventDetail[]> {
-  const deps = stack.deps();
+async function processWaiting(stack: LocalStack, deps: FileEventDeps, waitSeconds: number): Promise<CompletionEventDetail[]> {
   while (
     await pumpOnce({
       sqs: stack.clients.sqs,
@@ -67,10 +71,35 @@ async function processWaiting(stack: LocalStack, waitSeconds: number): Promise<C
   return events;
 }
 
+/** sshd plays globex's SFTP server; its folder is where a developer drops shipments files. */
+async function startGlobex(stack: LocalStack, logger: Logger) {
+  const sshd = await startSshd();
+  const outbound = path.join(sshd.rootDir, 'globex', 'outbound');
+  mkdirSync(outbound, { recursive: true });
+  const registry = withLocalSftpPartner(stack.registry, 'globex', sshd, outbound);
+  await stack.clients.secrets.send(
+    new CreateSecretCommand({ Name: 'partner-ingest/globex/sftp', SecretString: JSON.stringify({ privateKey: sshd.privateKey }) }),
+  );
+  const pull = sftpPullDeps(stack.clients, registry, stack.resources, logger);
+  let run = 0;
+  return {
+    sshd,
+    outbound,
+    registry,
+    /** One scheduled sftp-pull run (the deployed schedule is the partner's; locally, every loop). */
+    async pull(): Promise<void> {
+      const id = `local-${++run}`;
+      await pullAll(pull, { runId: id, owner: id, remainingMs: () => 600_000, stopMarginMs: 60_000 }, ['globex']);
+    },
+  };
+}
+
 async function main(): Promise<void> {
   const logger = new Logger({ serviceName: 'partner-ingest', logLevel: (process.env.LOG_LEVEL ?? 'WARN') as 'WARN' });
   const stack = await startLocalStack({ stage: 'local', logger, config: { root: ROOT } });
+  let globex: Awaited<ReturnType<typeof startGlobex>> | undefined;
   const stop = async () => {
+    await globex?.sshd.dispose();
     await stack.stop();
     process.exit(0);
   };
@@ -84,6 +113,11 @@ async function main(): Promise<void> {
   ledger table                 ${resources.ledgerTable}
   events                       SNS ${resources.eventsTopicArn}, EventBridge bus ${resources.eventBusName}
 `);
+  if (!once) {
+    globex = await startGlobex(stack, logger);
+    console.log(`  globex SFTP server (sshd)    127.0.0.1:${globex.sshd.port}, files go into ${globex.outbound}
+`);
+  }
 
   const samples = path.join(ROOT, 'samples', 'acme');
   for (const name of readdirSync(samples).sort()) {
@@ -92,7 +126,7 @@ async function main(): Promise<void> {
     );
     console.log(`dropped samples/acme/${name} → s3://${resources.landingBucket}/inbound/acme/${name}`);
   }
-  const events = await processWaiting(stack, 1);
+  const events = await processWaiting(stack, stack.deps(), 1);
   console.log(`\nCompletion events received by an SNS subscriber:\n${renderTable(HEADERS, eventRows(events))}`);
   const workItems = events.reduce((sum, event) => sum + event.counts.workItemsSent, 0);
   console.log(`${events.length} batches, ${workItems} work items on the work queue.`);
@@ -104,10 +138,15 @@ async function main(): Promise<void> {
 Drop more files, e.g.:
   AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws --region eu-west-1 --endpoint-url ${stack.moto.endpoint} \\
     s3 cp FILE s3://${resources.landingBucket}/inbound/acme/orders_mine.csv
+or put a globex file on its SFTP server:
+  cp samples/globex/shipments_2026-11-02.csv.gz ${globex!.outbound}/shipments_mine.csv.gz
 Check a file without AWS:  npx partner-ingest validate --partner acme FILE
+Operate:                   npx partner-ingest batches --stage local --region eu-west-1 --endpoint-url ${stack.moto.endpoint}
 Watching for new files — Ctrl-C to stop.`);
+  const deps = stack.deps({ registry: globex!.registry });
   for (;;) {
-    const seen = await processWaiting(stack, 5);
+    await globex!.pull();
+    const seen = await processWaiting(stack, deps, 5);
     if (seen.length) console.log(renderTable(HEADERS, eventRows(seen)));
   }
 }
