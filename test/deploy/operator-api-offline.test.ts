@@ -11,9 +11,10 @@
  * (custom.resourceSettingSources), with `--localEnvironment` to pass them on.
  *
  * IAM authorization is NOT exercised here: serverless-offline does not support
- * `authorizer: aws_iam` (it logs "Serverless Offline does not support the AWS_IAM
- * authorization type" and serves the route unauthenticated). That every route of
- * the deployed API requires AWS_IAM is proven on the packaged template
+ * `authorizer: aws_iam` ("Serverless Offline does not support the AWS_IAM
+ * authorization type", src/events/authFunctionNameExtractor.js) and serves such
+ * routes with no authorization at all, so these requests are unsigned. That every
+ * route of the deployed API requires AWS_IAM is proven on the packaged template
  * (serverless-package.test.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -22,11 +23,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
-import { batchIdOf } from '../../src/ledger/batch-id';
 import { ordersFile } from '../support/orders';
-import { drainFileEvents, drainQueue, putInbound, startTestStack, type TestStack } from '../support/stack';
+import { batchIdOfKey, drainFileEvents, drainQueue, putInbound, useTestStack } from '../support/stack';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 const PROJECT_ENTRIES = ['serverless.yml', 'package.json', 'tsconfig.json', 'functions', 'src', 'partners', 'schemas', 'scripts', 'bin'];
@@ -36,7 +35,8 @@ const STOP_TIMEOUT_MS = 5_000;
 const REQUEST_TIMEOUT_MS = 20_000;
 const STAGE = 'dev';
 
-let stack: TestStack;
+// Started (and stopped) by its own hooks, registered first, so beforeAll below can use it.
+const stack = useTestStack();
 let copy: string;
 let offline: ChildProcess | undefined;
 let offlineOutput = '';
@@ -102,26 +102,37 @@ function offlineEnv(): NodeJS.ProcessEnv {
   };
 }
 
-/** Kills the whole offline process group (npx, osls and whatever it started); it was spawned detached. */
-function killOffline(signal: NodeJS.Signals): void {
-  if (offline?.pid === undefined || offline.exitCode !== null || offline.signalCode !== null) return;
+/** Signals the whole offline process group (npx, osls and whatever it started); it was spawned detached. */
+function signalOffline(signal: NodeJS.Signals | 0): boolean {
+  if (offline?.pid === undefined) return false;
   try {
     process.kill(-offline.pid, signal);
+    return true;
   } catch {
-    // already gone
+    return false; // no process left in the group
   }
 }
-const killOnExit = () => killOffline('SIGKILL');
+const killOnExit = () => signalOffline('SIGKILL');
 
+/** Polls until no process of the group is left; false if some still are after `ms`. */
+async function groupGone(ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (signalOffline(0)) {
+    if (Date.now() > deadline) return false;
+    await sleep(100);
+  }
+  return true;
+}
+
+/**
+ * Stops every process of the group, not just npx: osls outlives npx for a moment
+ * after SIGTERM, and serverless-esbuild would write .esbuild/ into a copy already deleted.
+ */
 async function stopOffline(): Promise<void> {
-  const child = offline;
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  killOffline('SIGTERM');
-  const stopped = await Promise.race([exited.then(() => true), sleep(STOP_TIMEOUT_MS).then(() => false)]);
-  if (!stopped) {
-    killOffline('SIGKILL');
-    await exited;
+  if (!signalOffline('SIGTERM')) return;
+  if (!(await groupGone(STOP_TIMEOUT_MS))) {
+    signalOffline('SIGKILL');
+    await groupGone(STOP_TIMEOUT_MS);
   }
 }
 
@@ -149,7 +160,6 @@ async function waitForOffline(child: ChildProcess, urls: string[]): Promise<void
 }
 
 beforeAll(async () => {
-  stack = await startTestStack();
   copy = projectCopy();
   const [httpPort, lambdaPort] = await Promise.all([freePort(), freePort()]);
   api = `http://127.0.0.1:${httpPort}`;
@@ -172,7 +182,6 @@ beforeAll(async () => {
       '--lambdaPort',
       String(lambdaPort),
       '--noPrependStageInUrl',
-      '--noTimeout',
     ],
     { cwd: copy, env: offlineEnv(), detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -188,7 +197,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await stopOffline();
   process.removeListener('exit', killOnExit);
-  await stack?.stop();
   if (copy && !process.env.KEEP_PACKAGE_COPIES) rmSync(copy, { recursive: true, force: true });
 }, STOP_TIMEOUT_MS + 15_000);
 
@@ -208,7 +216,28 @@ async function call(method: 'GET' | 'POST', route: string, body?: unknown): Prom
   try {
     return { status: response.status, body: JSON.parse(text) };
   } catch {
-    throw new Error(`${method} ${route}: ${response.status} with a non-JSON body ${JSON.stringify(text)}; osls output:\n${offlineOutput}`);
+    throw new Error(
+      `${method} ${route}: ${response.status} with a non-JSON body ${JSON.stringify(text)}. ` +
+        `The handler's error, from the same function through the Lambda invoke API: ${await handlerError()}\n` +
+        `osls output:\n${offlineOutput}`,
+    );
+  }
+}
+
+/**
+ * Why operatorApi fails: serverless-offline answers an API request whose handler threw with
+ * an empty 502 and prints nothing, but its Lambda invoke API returns the error.
+ */
+async function handlerError(): Promise<string> {
+  try {
+    const response = await fetch(`${lambdaApi}/2015-03-31/functions/partner-ingest-${STAGE}-operatorApi/invocations`, {
+      method: 'POST',
+      body: JSON.stringify({ httpMethod: 'GET', resource: '/batches', queryStringParameters: null, requestContext: { identity: {} } }),
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    });
+    return await response.text();
+  } catch (error) {
+    return `(could not invoke it: ${String(error)})`;
   }
 }
 
@@ -230,8 +259,7 @@ test('a processed file is listed, shown and dry-run replayed over the API, and b
   const key = 'inbound/acme/orders_x.csv';
   await putInbound(stack, key, ordersFile(3));
   expect(await drainFileEvents(stack)).toBe(1);
-  const head = await stack.clients.s3.send(new HeadObjectCommand({ Bucket: stack.resources.landingBucket, Key: key }));
-  const batchId = batchIdOf({ bucket: stack.resources.landingBucket, key, versionId: head.VersionId, etag: head.ETag });
+  const batchId = await batchIdOfKey(stack, key);
   // Its work items; the redrive test below wants the work queue empty.
   expect(await drainQueue(stack, stack.resources.workQueueUrl)).toHaveLength(3);
 

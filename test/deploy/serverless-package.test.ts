@@ -24,6 +24,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { inflateRawSync } from 'node:zlib';
 import { parse as parseYaml } from 'yaml';
+import { LEDGER_INDEXES } from '../../src/ledger/ledger';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 const PROJECT_ENTRIES = [
@@ -63,13 +64,13 @@ interface RunResult {
 }
 
 /** Runs a command to completion (never rejects): exit code and both outputs. */
-function run(command: string, args: string[], cwd: string, timeout: number): Promise<RunResult> {
+function run(command: string, args: string[], cwd: string, timeout: number, extraEnv: NodeJS.ProcessEnv = {}): Promise<RunResult> {
   // serverless-esbuild 1.57 stages each zip in a directory under os.tmpdir() and never
   // removes it (non-recursive remove, error swallowed; floydspace/serverless-esbuild#589).
   // Point TMPDIR into the copy so the leftovers go away with it.
   const scratch = path.join(cwd, '.tmp');
   mkdirSync(scratch, { recursive: true });
-  const env = { ...packagingEnv(), TMPDIR: scratch };
+  const env = { ...packagingEnv(), ...extraEnv, TMPDIR: scratch };
   return new Promise((resolve) => {
     execFile(command, args, { cwd, env, timeout, maxBuffer: 32 * 1024 * 1024 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
@@ -116,10 +117,15 @@ interface Packaged {
   zip?: Buffer;
 }
 
-async function slsPackage(label: string, args: string[], prepare?: (dir: string) => void): Promise<Packaged> {
+async function slsPackage(
+  label: string,
+  args: string[],
+  prepare?: (dir: string) => void,
+  extraEnv: NodeJS.ProcessEnv = {},
+): Promise<Packaged> {
   const dir = projectCopy(label);
   prepare?.(dir);
-  const result = await run('npx', ['sls', 'package', ...args], dir, PACKAGE_TIMEOUT_MS);
+  const result = await run('npx', ['sls', 'package', ...args], dir, PACKAGE_TIMEOUT_MS, extraEnv);
   const templateFile = path.join(dir, '.serverless', 'cloudformation-template-update-stack.json');
   const zipFile = path.join(dir, '.serverless', 'partner-ingest.zip');
   const zip = existsSync(zipFile) ? readFileSync(zipFile) : undefined;
@@ -205,6 +211,74 @@ function functionByHandler(template: CfnTemplate, handler: string): CfnResource 
 
 const ingestFunction = (template: CfnTemplate) => functionByHandler(template, 'functions/ingest-file.handler');
 const sftpPullFunction = (template: CfnTemplate) => functionByHandler(template, 'functions/sftp-pull.handler');
+const replayFunction = (template: CfnTemplate) => functionByHandler(template, 'functions/replay.handler');
+const operatorApiFunction = (template: CfnTemplate) => functionByHandler(template, 'functions/operator-api.handler');
+
+/**
+ * The variables `sls offline --param resourceSettings=environment` reads from the shell
+ * (serverless.yml custom.resourceSettingSources). Set for the prod package, to show a
+ * normal package ignores them.
+ */
+const SHELL_RESOURCE_SETTINGS = Object.fromEntries(
+  [
+    'LANDING_BUCKET',
+    'WORK_QUEUE_URL',
+    'WORK_DLQ_URL',
+    'FILE_EVENTS_QUEUE_URL',
+    'FILE_EVENTS_DLQ_URL',
+    'LEDGER_TABLE',
+    'EVENTS_TOPIC_ARN',
+    'EVENT_BUS_NAME',
+  ].map((name) => [name, `from-the-shell-${name.toLowerCase()}`]),
+);
+
+/** ingestFile's environment, which replay shares and operatorApi extends. */
+const INGEST_ENVIRONMENT = {
+  LANDING_BUCKET: { Ref: 'LandingBucket' },
+  WORK_QUEUE_URL: { Ref: 'WorkQueue' },
+  FILE_EVENTS_QUEUE_URL: { Ref: 'FileEventsQueue' },
+  LEDGER_TABLE: { Ref: 'LedgerTable' },
+  EVENTS_TOPIC_ARN: { Ref: 'EventsTopic' },
+  EVENT_BUS_NAME: { Ref: 'EventBus' },
+  MAX_RECEIVE_COUNT: '5',
+  STAGE: 'dev',
+  POWERTOOLS_SERVICE_NAME: 'partner-ingest',
+  POWERTOOLS_METRICS_NAMESPACE: 'PartnerIngest',
+  POWERTOOLS_LOG_LEVEL: 'INFO',
+  NODE_OPTIONS: '--enable-source-maps',
+};
+
+/** The path of an AWS::ApiGateway::Resource, from its PathPart and its parents'. */
+function apiPath(template: CfnTemplate, resourceRef: unknown): string {
+  if (isRootResource(resourceRef)) return '';
+  const logicalId = (resourceRef as { Ref: string }).Ref;
+  const apiResource = resource(template, logicalId);
+  expect(apiResource.Type).toBe('AWS::ApiGateway::Resource');
+  return `${apiPath(template, apiResource.Properties.ParentId)}/${apiResource.Properties.PathPart as string}`;
+}
+const isRootResource = (ref: unknown): boolean =>
+  JSON.stringify(ref) === JSON.stringify({ 'Fn::GetAtt': ['ApiGatewayRestApi', 'RootResourceId'] });
+
+/** Every API Gateway method of the template as "METHOD /path", with its authorization type. */
+function apiMethods(template: CfnTemplate): { route: string; authorization: unknown; integration: any }[] {
+  return resourcesOfType(template, 'AWS::ApiGateway::Method').map(([, method]) => ({
+    route: `${method.Properties!.HttpMethod as string} ${apiPath(template, method.Properties!.ResourceId)}`,
+    authorization: method.Properties!.AuthorizationType,
+    integration: method.Properties!.Integration,
+  }));
+}
+
+/** Asserts that no statement of a role allows a wildcard action or resource, or uses NotAction/NotResource. */
+function expectNoWildcards(statements: Record<string, any>[]): void {
+  for (const statement of statements) {
+    const actions = asList(statement.Action) as string[];
+    expect(actions.filter((action) => action === '*' || action.endsWith(':*'))).toEqual([]);
+    expect(asList(statement.Resource)).not.toContain('*');
+    expect(statement.Effect).toBe('Allow');
+    expect(statement.NotAction).toBeUndefined();
+    expect(statement.NotResource).toBeUndefined();
+  }
+}
 
 /** Partners with an SFTP source in a copy's partners/, with the schedule each should get. */
 function sftpPartnersIn(dir: string): { id: string; schedule: string; secretRef: string }[] {
@@ -271,7 +345,8 @@ const INITECH_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret
 beforeAll(async () => {
   [dev, prod, kms, broken, noSftp, moreSftp] = await Promise.all([
     slsPackage('dev', ['--stage', 'dev']),
-    slsPackage('prod', ['--stage', 'prod']),
+    // With the variables `sls offline` reads set in the shell: a package must not pick them up.
+    slsPackage('prod', ['--stage', 'prod'], undefined, SHELL_RESOURCE_SETTINGS),
     // The SSE-KMS switch is off on every stage today; package it anyway so it stays deployable.
     slsPackage('kms', ['--stage', 'dev', '--param', 'landingEncryption=SSE-KMS']),
     slsPackage('broken', ['--stage', 'dev'], (dir) => {
@@ -446,13 +521,31 @@ describe('sls package --stage dev', () => {
       { AttributeName: 'pk', KeyType: 'HASH' },
       { AttributeName: 'sk', KeyType: 'RANGE' },
     ]);
-    expect(table.AttributeDefinitions).toEqual([
-      { AttributeName: 'pk', AttributeType: 'S' },
-      { AttributeName: 'sk', AttributeType: 'S' },
-    ]);
+    expect(table.AttributeDefinitions).toEqual(
+      ['pk', 'sk', 'status', 'partner', 'receivedDay', 'receivedAt'].map((name) => ({ AttributeName: name, AttributeType: 'S' })),
+    );
     expect(table.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
     expect(table.SSESpecification).toEqual({ SSEEnabled: true });
     expect(table.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+  });
+
+  test('the ledger has the indexes the code queries (src/ledger/ledger.ts), keyed as it expects', () => {
+    const indexes = resource(dev.template, 'LedgerTable').Properties.GlobalSecondaryIndexes as Record<string, any>[];
+    const keys = (hash: string) => [
+      { AttributeName: hash, KeyType: 'HASH' },
+      { AttributeName: 'receivedAt', KeyType: 'RANGE' },
+    ];
+    expect(indexes).toEqual([
+      { IndexName: 'byStatus', KeySchema: keys('status'), Projection: { ProjectionType: 'ALL' } },
+      { IndexName: 'byPartner', KeySchema: keys('partner'), Projection: { ProjectionType: 'ALL' } },
+      { IndexName: 'byDay', KeySchema: keys('receivedDay'), Projection: { ProjectionType: 'ALL' } },
+    ]);
+    expect(
+      indexes.map((index) => ({ name: index.IndexName, partitionKey: index.KeySchema[0].AttributeName, sortKey: index.KeySchema[1].AttributeName })),
+    ).toEqual(Object.values(LEDGER_INDEXES));
+    // PAY_PER_REQUEST: no ProvisionedThroughput on the indexes either.
+    expect(indexes.filter((index) => index.ProvisionedThroughput !== undefined)).toEqual([]);
+    expect(resource(prod.template, 'LedgerTable').Properties.GlobalSecondaryIndexes).toEqual(indexes);
   });
 
   test('the function has its own role, with no wildcard action and no wildcard resource', () => {
@@ -484,6 +577,10 @@ describe('sls package --stage dev', () => {
         'logs:PutLogEvents',
       ]),
     );
+    // Attempts and audit items are read with Query, on the table (not its indexes).
+    expect(statements.filter((statement) => asList(statement.Action).includes('dynamodb:Query')).map((statement) => statement.Resource)).toEqual([
+      { 'Fn::GetAtt': ['LedgerTable', 'Arn'] },
+    ]);
   });
 
   test('the package is configured from partners/*.yml and ships partners/ and schemas/ beside the bundle', () => {
@@ -500,6 +597,172 @@ describe('sls package --stage dev', () => {
       ]),
     );
     expect(dev.zipEntries.filter((name) => name.startsWith('node_modules/'))).toEqual([]);
+  });
+});
+
+/** The statements of a role granting an action, and the resources they grant it on. */
+function grants(template: CfnTemplate, role: string) {
+  const statements = roleStatements(resource(template, role));
+  const granting = (action: string) => statements.filter((statement) => asList(statement.Action).includes(action));
+  return {
+    statements,
+    actions: [...new Set(statements.flatMap((statement) => asList(statement.Action) as string[]))].sort(),
+    resourcesOf: (action: string) => granting(action).flatMap((statement) => asList(statement.Resource)),
+  };
+}
+
+const LANDING_ARN = 'arn:${AWS::Partition}:s3:::partner-ingest-dev-landing-${AWS::AccountId}-${AWS::Region}';
+
+describe('replay', () => {
+  test('runs on nodejs24.x / arm64 for up to 15 minutes, with no trigger, under its own role', () => {
+    const fn = replayFunction(dev.template);
+    expect(fn.Properties.Runtime).toBe('nodejs24.x');
+    expect(fn.Properties.Architectures).toEqual(['arm64']);
+    expect(fn.Properties.Timeout).toBe(900);
+    expect(fn.Properties.MemorySize).toBe(1024);
+    expect(fn.Properties.Role).toEqual({ 'Fn::GetAtt': ['ReplayRole', 'Arn'] });
+    // Invoked directly only: no event source mapping, rule or permission names it.
+    const mentions = (logicalId: string) => JSON.stringify(dev.template.Resources[logicalId]).includes('ReplayLambdaFunction');
+    const triggers = [
+      ...resourcesOfType(dev.template, 'AWS::Lambda::EventSourceMapping'),
+      ...resourcesOfType(dev.template, 'AWS::Lambda::Permission'),
+      ...resourcesOfType(dev.template, 'AWS::Events::Rule'),
+    ].filter(([logicalId]) => mentions(logicalId));
+    expect(triggers).toEqual([]);
+  });
+
+  test('gets the same environment as ingestFile', () => {
+    expect(replayFunction(dev.template).Properties.Environment.Variables).toEqual(INGEST_ENVIRONMENT);
+    expect(ingestFunction(dev.template).Properties.Environment.Variables).toEqual(INGEST_ENVIRONMENT);
+  });
+
+  test("its role: ingestFile's pipeline permissions, without consuming file events", () => {
+    const replay = grants(dev.template, 'ReplayRole');
+    const ingest = grants(dev.template, 'IngestFileRole');
+    expectNoWildcards(replay.statements);
+    const consume = ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ChangeMessageVisibility'];
+    expect(replay.actions).toEqual(ingest.actions.filter((action) => !consume.includes(action)));
+    for (const action of replay.actions.filter((name) => !name.startsWith('logs:'))) {
+      expect([action, replay.resourcesOf(action)]).toEqual([action, ingest.resourcesOf(action)]);
+    }
+    expect(replay.resourcesOf('dynamodb:Query')).toEqual([{ 'Fn::GetAtt': ['LedgerTable', 'Arn'] }]);
+    expect(replay.resourcesOf('sqs:SendMessage')).toEqual([{ 'Fn::GetAtt': ['WorkQueue', 'Arn'] }]);
+    expect(replay.resourcesOf('logs:PutLogEvents')).toEqual([
+      {
+        'Fn::Sub':
+          'arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/partner-ingest-dev-replay:*',
+      },
+    ]);
+  });
+});
+
+describe('operatorApi', () => {
+  const ROUTES = ['GET /batches', 'GET /batches/{batchId}', 'POST /batches/{batchId}/replay', 'POST /redrive'];
+
+  test('runs on nodejs24.x / arm64 within API Gateway\'s 29 s, under its own role', () => {
+    const fn = operatorApiFunction(dev.template);
+    expect(fn.Properties.Runtime).toBe('nodejs24.x');
+    expect(fn.Properties.Architectures).toEqual(['arm64']);
+    expect(fn.Properties.Timeout).toBe(29);
+    expect(fn.Properties.MemorySize).toBe(1024);
+    expect(fn.Properties.Role).toEqual({ 'Fn::GetAtt': ['OperatorApiRole', 'Arn'] });
+  });
+
+  test("gets replay's environment plus the dead-letter queues", () => {
+    expect(operatorApiFunction(dev.template).Properties.Environment.Variables).toEqual({
+      ...INGEST_ENVIRONMENT,
+      WORK_DLQ_URL: { Ref: 'WorkDLQ' },
+      FILE_EVENTS_DLQ_URL: { Ref: 'FileEventsDLQ' },
+    });
+  });
+
+  test('a REST API with the four routes, each a Lambda proxy to the function, IAM-authorized', () => {
+    const methods = apiMethods(dev.template);
+    expect(methods.map((method) => method.route).sort()).toEqual([...ROUTES].sort());
+    // Every method, whatever its route: none may be left open (no OPTIONS either: no CORS).
+    for (const method of methods) {
+      expect([method.route, method.authorization]).toEqual([method.route, 'AWS_IAM']);
+      expect(method.integration.Type).toBe('AWS_PROXY');
+      expect(JSON.stringify(method.integration.Uri)).toContain('OperatorApiLambdaFunction');
+    }
+    expect(resourcesOfType(dev.template, 'AWS::ApiGateway::RestApi')).toHaveLength(1);
+    expect(resourcesOfType(dev.template, 'AWS::ApiGateway::Authorizer')).toEqual([]);
+    // API Gateway may invoke the function, from this API only.
+    const permissions = resourcesOfType(dev.template, 'AWS::Lambda::Permission')
+      .map(([, permission]) => permission.Properties!)
+      .filter((permission) => permission.Principal === 'apigateway.amazonaws.com');
+    expect(permissions).toHaveLength(1);
+    expect(permissions[0]!.FunctionName).toEqual({ 'Fn::GetAtt': ['OperatorApiLambdaFunction', 'Arn'] });
+    expect(JSON.stringify(permissions[0]!.SourceArn)).toContain('ApiGatewayRestApi');
+    expect(dev.template.Outputs?.ServiceEndpoint).toBeDefined();
+    expect(apiMethods(prod.template).every((method) => method.authorization === 'AWS_IAM')).toBe(true);
+  });
+
+  test('its role: replay\'s permissions, plus the ledger indexes and redrive between the DLQs and their queues', () => {
+    const api = grants(dev.template, 'OperatorApiRole');
+    const replay = grants(dev.template, 'ReplayRole');
+    expectNoWildcards(api.statements);
+    // Everything replay may do (the API runs replays itself), on the same resources.
+    for (const action of replay.actions.filter((name) => !name.startsWith('logs:'))) {
+      expect(api.resourcesOf(action)).toEqual(expect.arrayContaining(replay.resourcesOf(action)));
+    }
+    expect(api.resourcesOf('dynamodb:Query')).toEqual([
+      { 'Fn::GetAtt': ['LedgerTable', 'Arn'] },
+      { 'Fn::Sub': '${LedgerTable.Arn}/index/*' },
+    ]);
+    // Only Query reaches the indexes.
+    const onIndexes = api.statements.filter((statement) => JSON.stringify(statement.Resource).includes('/index/'));
+    expect(onIndexes.flatMap((statement) => asList(statement.Action))).toEqual(['dynamodb:Query']);
+
+    const dlqs = [{ 'Fn::GetAtt': ['WorkDLQ', 'Arn'] }, { 'Fn::GetAtt': ['FileEventsDLQ', 'Arn'] }];
+    for (const action of ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes']) {
+      expect([action, api.resourcesOf(action)]).toEqual([action, dlqs]);
+    }
+    expect(api.resourcesOf('sqs:SendMessage')).toEqual(
+      expect.arrayContaining([{ 'Fn::GetAtt': ['WorkQueue', 'Arn'] }, { 'Fn::GetAtt': ['FileEventsQueue', 'Arn'] }]),
+    );
+    expect(api.resourcesOf('sqs:SendMessage')).not.toContainEqual(expect.objectContaining({ 'Fn::GetAtt': [expect.stringMatching(/DLQ$/), 'Arn'] }));
+    expect(api.actions.filter((action) => !replay.actions.includes(action))).toEqual(
+      ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'].sort(),
+    );
+    expect(api.resourcesOf('s3:PutObject')).toEqual(
+      ['archive', 'staging', 'rejects'].map((prefix) => ({ 'Fn::Sub': `${LANDING_ARN}/${prefix}/*` })),
+    );
+    expect(api.resourcesOf('logs:PutLogEvents')).toEqual([
+      {
+        'Fn::Sub':
+          'arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/partner-ingest-dev-operatorApi:*',
+      },
+    ]);
+  });
+});
+
+describe('every function', () => {
+  test('has a role of its own, and no role in the stack allows a wildcard action or resource', () => {
+    const roles = resourcesOfType(dev.template, 'AWS::IAM::Role').map(([logicalId]) => logicalId).sort();
+    expect(roles).toEqual(['IngestFileRole', 'OperatorApiRole', 'ReplayRole', 'SftpPullRole']);
+    const functionRoles = resourcesOfType(dev.template, 'AWS::Lambda::Function').map(([, fn]) => fn.Properties!.Role['Fn::GetAtt'][0]);
+    expect(functionRoles.sort()).toEqual(roles);
+    for (const template of [dev.template, prod.template, kms.template]) {
+      for (const role of roles) expectNoWildcards(roleStatements(resource(template, role)));
+    }
+  });
+
+  test('a package ignores the shell variables `sls offline` reads: the template keeps the references', () => {
+    const variables = (fn: CfnResource & { Properties: Record<string, any> }) => fn.Properties.Environment.Variables as Record<string, unknown>;
+    for (const fn of [ingestFunction, sftpPullFunction, replayFunction, operatorApiFunction].map((get) => get(prod.template))) {
+      for (const [name, value] of Object.entries(variables(fn))) {
+        if (name in SHELL_RESOURCE_SETTINGS) expect([name, value]).toEqual([name, { Ref: expect.any(String) }]);
+      }
+    }
+    expect(variables(operatorApiFunction(prod.template)).LEDGER_TABLE).toEqual({ Ref: 'LedgerTable' });
+    expect(JSON.stringify(prod.template)).not.toContain('from-the-shell');
+  });
+
+  test('is in the zip', () => {
+    expect(dev.zipEntries).toEqual(
+      expect.arrayContaining(['ingest-file', 'sftp-pull', 'replay', 'operator-api'].map((name) => `functions/${name}.js`)),
+    );
   });
 });
 
@@ -712,7 +975,7 @@ describe('stage differences', () => {
     expect(resource(prod.template, 'EventBus').Properties.Name).toBe('partner-ingest-prod');
   });
 
-  test('landingEncryption=SSE-KMS creates a key, encrypts the bucket with it and lets the function use it', () => {
+  test('landingEncryption=SSE-KMS creates a key, encrypts the bucket with it and lets the functions use it', () => {
     expect(kms.template.Conditions?.LandingUsesKms).toEqual({ 'Fn::Equals': ['SSE-KMS', 'SSE-KMS'] });
     expect(dev.template.Conditions?.LandingUsesKms).toEqual({ 'Fn::Equals': ['SSE-S3', 'SSE-KMS'] });
     const bucket = resource(kms.template, 'LandingBucket').Properties;
@@ -722,7 +985,7 @@ describe('stage differences', () => {
       KMSMasterKeyID: { 'Fn::GetAtt': ['LandingKey', 'Arn'] },
     });
     expect(resource(kms.template, 'LandingKey').Properties.EnableKeyRotation).toBe(true);
-    for (const role of ['IngestFileRole', 'SftpPullRole']) {
+    for (const role of ['IngestFileRole', 'SftpPullRole', 'ReplayRole', 'OperatorApiRole']) {
       expect(roleStatements(resource(kms.template, role))).toContainEqual(
         expect.objectContaining({
           Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
