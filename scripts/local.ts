@@ -3,7 +3,9 @@
  * with the stage's resources, drops the sample partner files into the landing
  * bucket, runs the real ingest function on the file events exactly as Lambda's
  * SQS trigger would, and prints each completion event as a consumer receives it.
- * Then it keeps watching for new drops until Ctrl-C (`--once` exits instead).
+ * Then (unless `--once`) it starts sshd as globex's SFTP server and
+ * serverless-offline with the operator API and the functions, and keeps
+ * ingesting S3 drops and pulling globex's folder until Ctrl-C.
  */
 import './local-env';
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
@@ -16,6 +18,7 @@ import type { CompletionEventDetail } from '../src/events/completion-event';
 import { processFileEvents, type FileEventDeps } from '../src/ingest/file-events';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { withLocalSftpPartner } from '../src/local/local-sftp';
+import { startServerlessOffline, type OfflineServer } from '../src/local/serverless-offline';
 import { startSshd } from '../src/local/sshd';
 import { pullAll } from '../src/sftp/pull-all';
 import { sftpPullDeps } from '../src/sftp/runtime';
@@ -98,7 +101,9 @@ async function main(): Promise<void> {
   const logger = new Logger({ serviceName: 'partner-ingest', logLevel: (process.env.LOG_LEVEL ?? 'WARN') as 'WARN' });
   const stack = await startLocalStack({ stage: 'local', logger, config: { root: ROOT } });
   let globex: Awaited<ReturnType<typeof startGlobex>> | undefined;
+  let offline: OfflineServer | undefined;
   const stop = async () => {
+    await offline?.stop();
     await globex?.sshd.dispose();
     await stack.stop();
     process.exit(0);
@@ -115,7 +120,16 @@ async function main(): Promise<void> {
 `);
   if (!once) {
     globex = await startGlobex(stack, logger);
-    console.log(`  globex SFTP server (sshd)    127.0.0.1:${globex.sshd.port}, files go into ${globex.outbound}
+    console.log(`  globex SFTP server (sshd)    127.0.0.1:${globex.sshd.port}, files go into ${globex.outbound}`);
+    offline = await startServerlessOffline({
+      serviceDir: ROOT,
+      stage: 'local',
+      endpoint: stack.moto.endpoint,
+      resources,
+      configRoot: ROOT,
+    });
+    console.log(`  operator HTTP API (offline)  ${offline.api}/batches (serverless-offline; IAM auth is not emulated)
+  Lambda invoke API (offline)  ${offline.lambdaApi} (e.g. the replay function: partner-ingest-local-replay)
 `);
   }
 

@@ -1,0 +1,133 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { StackResources } from './provision';
+
+export interface OfflineServer {
+  /** The operator REST API (API Gateway emulation). */
+  readonly api: string;
+  /** The Lambda invoke API (`aws lambda invoke --endpoint-url`). */
+  readonly lambdaApi: string;
+  /** osls's recent output, for error messages. */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+export interface OfflineOptions {
+  /** Folder with serverless.yml (serverless-esbuild writes .esbuild/ into it). */
+  readonly serviceDir: string;
+  readonly stage: string;
+  /** The emulator the functions talk to, and the stage's resources in it. */
+  readonly endpoint: string;
+  readonly resources: StackResources;
+  /** Where the functions find partners/ and schemas/ (offline sets LAMBDA_TASK_ROOT to /var/task). */
+  readonly configRoot: string;
+  readonly extraEnv?: NodeJS.ProcessEnv;
+  readonly startTimeoutMs?: number;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Runs the service's functions with serverless-offline (osls), wired to a local
+ * emulator: serverless.yml's `resourceSettings=environment` param makes the
+ * functions read resource names from these variables instead of `!Ref`s.
+ * serverless-offline serves the HTTP API and Lambda invokes; it neither checks
+ * IAM authorization nor runs SQS triggers or schedules.
+ */
+export async function startServerlessOffline(options: OfflineOptions): Promise<OfflineServer> {
+  const [httpPort, lambdaPort] = await Promise.all([freePort(), freePort()]);
+  const api = `http://127.0.0.1:${httpPort}`;
+  const lambdaApi = `http://127.0.0.1:${lambdaPort}`;
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('AWS_')));
+  const { resources } = options;
+  const child: ChildProcess = spawn(
+    'npx',
+    ['sls', 'offline', 'start', '--stage', options.stage, '--param', 'resourceSettings=environment', '--localEnvironment',
+      '--host', '127.0.0.1', '--httpPort', String(httpPort), '--lambdaPort', String(lambdaPort), '--noPrependStageInUrl'],
+    {
+      cwd: options.serviceDir,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...inherited,
+        // serverless-offline hands every AWS_* variable to the functions.
+        AWS_ENDPOINT_URL: options.endpoint,
+        AWS_ACCESS_KEY_ID: 'local',
+        AWS_SECRET_ACCESS_KEY: 'local',
+        AWS_REGION: process.env.AWS_REGION ?? 'eu-west-1',
+        AWS_EC2_METADATA_DISABLED: 'true',
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        LANDING_BUCKET: resources.landingBucket,
+        WORK_QUEUE_URL: resources.workQueueUrl,
+        WORK_DLQ_URL: resources.workDlqUrl,
+        FILE_EVENTS_QUEUE_URL: resources.fileEventsQueueUrl,
+        FILE_EVENTS_DLQ_URL: resources.fileEventsDlqUrl,
+        LEDGER_TABLE: resources.ledgerTable,
+        EVENTS_TOPIC_ARN: resources.eventsTopicArn,
+        EVENT_BUS_NAME: resources.eventBusName,
+        PARTNER_INGEST_CONFIG_ROOT: options.configRoot,
+        POWERTOOLS_METRICS_DISABLED: 'true',
+        SLS_TELEMETRY_DISABLED: '1',
+        SLS_NOTIFICATIONS_MODE: 'off',
+        ...options.extraEnv,
+      },
+    },
+  );
+  let output = '';
+  const collect = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-20_000);
+  };
+  child.stdout!.on('data', collect);
+  child.stderr!.on('data', collect);
+  /** Signals the whole process group (npx, osls, esbuild); false when none is left. */
+  const signal = (name: NodeJS.Signals | 0) => {
+    try {
+      process.kill(-child.pid!, name);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const killOnExit = () => signal('SIGKILL');
+  process.once('exit', killOnExit);
+  const stop = async () => {
+    process.removeListener('exit', killOnExit);
+    if (!signal('SIGTERM')) return;
+    for (const deadline = Date.now() + 10_000; signal(0); await sleep(100)) {
+      if (Date.now() > deadline) {
+        signal('SIGKILL');
+        break;
+      }
+    }
+  };
+  const deadline = Date.now() + (options.startTimeoutMs ?? 120_000);
+  for (const url of [`${api}/__ready`, `${lambdaApi}/__ready`]) {
+    for (;;) {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        await stop();
+        throw new Error(`serverless-offline exited (${child.exitCode ?? child.signalCode}):\n${output}`);
+      }
+      try {
+        await fetch(url, { signal: AbortSignal.timeout(1_000) }); // any answer means it is listening
+        break;
+      } catch {
+        if (Date.now() > deadline) {
+          await stop();
+          throw new Error(`serverless-offline did not start; its output:\n${output}`);
+        }
+        await sleep(250);
+      }
+    }
+  }
+  return { api, lambdaApi, output: () => output, stop };
+}
