@@ -102,53 +102,60 @@ async function main(): Promise<void> {
   const stack = await startLocalStack({ stage: 'local', logger, config: { root: ROOT } });
   let globex: Awaited<ReturnType<typeof startGlobex>> | undefined;
   let offline: OfflineServer | undefined;
-  const stop = async () => {
+  // Ctrl-C ends the watch loop; everything started is stopped on the way out.
+  let stopping = false;
+  const requestStop = () => {
+    stopping = true;
+  };
+  process.on('SIGINT', requestStop);
+  process.on('SIGTERM', requestStop);
+  try {
+    await run();
+  } catch (error) {
+    if (!stopping) throw error; // a child that got the terminal's Ctrl-C first is no failure
+  } finally {
     await offline?.stop();
     await globex?.sshd.dispose();
     await stack.stop();
-    process.exit(0);
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
-  const { resources } = stack;
-  console.log(`partner-ingest is running locally (stage "local")
+  }
+
+  async function run(): Promise<void> {
+    const { resources } = stack;
+    console.log(`partner-ingest is running locally (stage "local")
   AWS emulator (moto_server)   ${stack.moto.endpoint}
   landing bucket               s3://${resources.landingBucket}/inbound/<partner>/
   work queue                   ${resources.workQueueUrl}
   ledger table                 ${resources.ledgerTable}
   events                       SNS ${resources.eventsTopicArn}, EventBridge bus ${resources.eventBusName}
 `);
-  if (!once) {
-    globex = await startGlobex(stack, logger);
-    console.log(`  globex SFTP server (sshd)    127.0.0.1:${globex.sshd.port}, files go into ${globex.outbound}`);
-    offline = await startServerlessOffline({
-      serviceDir: ROOT,
-      stage: 'local',
-      endpoint: stack.moto.endpoint,
-      resources,
-      configRoot: ROOT,
-    });
-    console.log(`  operator HTTP API (offline)  ${offline.api}/batches (serverless-offline; IAM auth is not emulated)
+    if (!once) {
+      globex = await startGlobex(stack, logger);
+      console.log(`  globex SFTP server (sshd)    127.0.0.1:${globex.sshd.port}, files go into ${globex.outbound}`);
+      offline = await startServerlessOffline({
+        serviceDir: ROOT,
+        stage: 'local',
+        endpoint: stack.moto.endpoint,
+        resources,
+        configRoot: ROOT,
+      });
+      console.log(`  operator HTTP API (offline)  ${offline.api}/batches (serverless-offline; IAM auth is not emulated)
   Lambda invoke API (offline)  ${offline.lambdaApi} (e.g. the replay function: partner-ingest-local-replay)
 `);
-  }
+    }
 
-  const samples = path.join(ROOT, 'samples', 'acme');
-  for (const name of readdirSync(samples).sort()) {
-    await stack.clients.s3.send(
-      new PutObjectCommand({ Bucket: resources.landingBucket, Key: `inbound/acme/${name}`, Body: readFileSync(path.join(samples, name)) }),
-    );
-    console.log(`dropped samples/acme/${name} → s3://${resources.landingBucket}/inbound/acme/${name}`);
-  }
-  const events = await processWaiting(stack, stack.deps(), 1);
-  console.log(`\nCompletion events received by an SNS subscriber:\n${renderTable(HEADERS, eventRows(events))}`);
-  const workItems = events.reduce((sum, event) => sum + event.counts.workItemsSent, 0);
-  console.log(`${events.length} batches, ${workItems} work items on the work queue.`);
-  if (once) {
-    await stack.stop();
-    return;
-  }
-  console.log(`
+    const samples = path.join(ROOT, 'samples', 'acme');
+    for (const name of readdirSync(samples).sort()) {
+      await stack.clients.s3.send(
+        new PutObjectCommand({ Bucket: resources.landingBucket, Key: `inbound/acme/${name}`, Body: readFileSync(path.join(samples, name)) }),
+      );
+      console.log(`dropped samples/acme/${name} → s3://${resources.landingBucket}/inbound/acme/${name}`);
+    }
+    const events = await processWaiting(stack, stack.deps(), 1);
+    console.log(`\nCompletion events received by an SNS subscriber:\n${renderTable(HEADERS, eventRows(events))}`);
+    const workItems = events.reduce((sum, event) => sum + event.counts.workItemsSent, 0);
+    console.log(`${events.length} batches, ${workItems} work items on the work queue.`);
+    if (once) return;
+    console.log(`
 Drop more files, e.g.:
   AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws --region eu-west-1 --endpoint-url ${stack.moto.endpoint} \\
     s3 cp FILE s3://${resources.landingBucket}/inbound/acme/orders_mine.csv
@@ -157,11 +164,12 @@ or put a globex file on its SFTP server:
 Check a file without AWS:  npx partner-ingest validate --partner acme FILE
 Operate:                   npx partner-ingest batches --stage local --region eu-west-1 --endpoint-url ${stack.moto.endpoint}
 Watching for new files — Ctrl-C to stop.`);
-  const deps = stack.deps({ registry: globex!.registry });
-  for (;;) {
-    await globex!.pull();
-    const seen = await processWaiting(stack, deps, 5);
-    if (seen.length) console.log(renderTable(HEADERS, eventRows(seen)));
+    const deps = stack.deps({ registry: globex!.registry });
+    while (!stopping) {
+      await globex!.pull();
+      const seen = await processWaiting(stack, deps, 5);
+      if (seen.length) console.log(renderTable(HEADERS, eventRows(seen)));
+    }
   }
 }
 
