@@ -95,6 +95,8 @@ export async function pullPartner(partner: PartnerConfig, deps: PullDeps, run: P
       if (presented && !source.hostKeys.includes(presented)) throw new HostKeyMismatchError(partner.id, presented, source.hostKeys);
       throw error;
     }
+    // ssh2 leaves Nagle's algorithm on, which stalls pipelined READ requests.
+    (client as unknown as { client?: { setNoDelay?(noDelay: boolean): void } }).client?.setNoDelay?.(true);
     const listing = await within(client.list(source.remoteDir), source.timeouts.listSeconds, `listing ${source.remoteDir}`, () =>
       destroy(client),
     );
