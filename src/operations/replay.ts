@@ -1,5 +1,6 @@
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
-import { announce, runLeasedAttempt, type IngestDeps, type Invocation } from '../ingest/ingest-object';
+import { announce } from '../ingest/announce';
+import { runLeasedAttempt, type IngestDeps, type Invocation } from '../ingest/ingest-object';
 import { openObject } from '../ingest/archive';
 import { LeaseLostError } from '../ledger/ledger';
 import { BatchStatus, type BatchState } from '../ledger/types';
