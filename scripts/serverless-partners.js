@@ -9,12 +9,7 @@
 // Plain CommonJS because osls `require`s it; tsx teaches `require` TypeScript.
 'use strict';
 
-// tsx's require hook, so the loader below can be required straight from src/.
-// This is the documented `tsx/cjs` entry point; it stays registered for the rest
-// of the osls process, which only affects .ts (and ESM-syntax) files osls itself
-// never loads.
-require('tsx/cjs');
-
+const { createHash } = require('node:crypto');
 const { existsSync } = require('node:fs');
 const path = require('node:path');
 
@@ -42,9 +37,7 @@ const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Z
  */
 function secretResource(partner) {
   const ref = partner.sources.sftp.credentials.secretRef;
-  const file = ['yml', 'yaml']
-    .map((extension) => path.join(ROOT, 'partners', `${partner.id}.${extension}`))
-    .find((candidate) => existsSync(candidate));
+  const file = partnerFile(partner.id);
   const field = 'sources.sftp.credentials.secretRef';
   if (ref.startsWith('arn:')) {
     if (!SECRET_ARN.test(ref)) throw partnerError(file, field, `"${ref}" is not a Secrets Manager secret ARN`);
@@ -54,9 +47,149 @@ function secretResource(partner) {
   return { 'Fn::Sub': `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:${ref}-??????` };
 }
 
+/**
+ * tsx's require hook, so the loader can be required straight from src/. Registered
+ * on first use (not on load, so the tests can require this file for its pure
+ * helpers). This is the documented `tsx/cjs` entry point; it stays registered for
+ * the rest of the osls process, which only affects .ts (and ESM-syntax) files osls
+ * itself never loads.
+ */
+function requireTs(file) {
+  require('tsx/cjs');
+  return require(file);
+}
+
+/** IAM's limit on a role name. */
+const MAX_ROLE_NAME = 64;
+
+/**
+ * The name of a partner's write role: `<service>-<stage>-partner-<id>`, e.g.
+ * `partner-ingest-prod-partner-acme`. Deterministic, so the ARN handed to the
+ * partner survives redeploys. Partner ids may have 32 characters and stage names
+ * are free, so the name can exceed IAM's 64: then it keeps its first 55 characters
+ * and ends in `-` and 8 hex characters of the SHA-256 of the full name (still
+ * deterministic, still unique per stage and partner).
+ */
+function partnerRoleName(service, stage, id) {
+  const full = `${service}-${stage}-partner-${id}`;
+  if (full.length <= MAX_ROLE_NAME) return full;
+  const hash = createHash('sha256').update(full).digest('hex').slice(0, 8);
+  return `${full.slice(0, MAX_ROLE_NAME - hash.length - 1)}-${hash}`;
+}
+
+/** `acme` -> `Acme`, `big-co` -> `BigCo`: the partner's part of a CloudFormation logical id. */
+function pascalCase(id) {
+  return id
+    .split('-')
+    .filter((part) => part !== '')
+    .map((part) => part[0].toUpperCase() + part.slice(1))
+    .join('');
+}
+
+/** Logical ids of a partner's write role and of the Output with its ARN. */
+function partnerRoleLogicalIds(id) {
+  const role = `Partner${pascalCase(id)}WriteRole`;
+  return { role, output: `${role}Arn` };
+}
+
+/**
+ * The CloudFormation of the S3-drop partners' write access: for each partner with
+ * `sources.s3`, an IAM role it assumes to upload into `inbound/<id>/` of the landing
+ * bucket and nothing else (PutObject, plus AbortMultipartUpload and
+ * ListMultipartUploadParts for multipart uploads; with SSE-KMS, the landing key's
+ * GenerateDataKey and Decrypt, which multipart uploads need), and an Output with the
+ * role's ARN. Trusted by `sources.s3.principals` (IAM ARNs of the partner's
+ * account, roles or users), or, when none are configured, by this account's root:
+ * then nobody can assume it until an administrator of this account allows a
+ * principal of ours to (to hand out an IAM user's keys, or to test).
+ * `{ Resources, Outputs }`, merged into serverless.yml's `resources`.
+ */
+function partnerWriteAccess(service, stage, s3Partners) {
+  const Resources = {};
+  const Outputs = {};
+  const owners = new Map();
+  for (const partner of s3Partners) {
+    const { role, output } = partnerRoleLogicalIds(partner.id);
+    if (owners.has(role)) {
+      throw partnerError(
+        partnerFile(partner.id),
+        'id',
+        `"${partner.id}" and "${owners.get(role)}" would name the same CloudFormation resource ${role}; rename one`,
+      );
+    }
+    owners.set(role, partner.id);
+    const principals = partner.sources.s3.principals ?? [];
+    Resources[role] = {
+      Type: 'AWS::IAM::Role',
+      Properties: {
+        RoleName: partnerRoleName(service, stage, partner.id),
+        Description: `${service} ${stage}: partner ${partner.id} uploads into inbound/${partner.id}/ of the landing bucket`,
+        AssumeRolePolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Sid: principals.length > 0 ? 'PartnerPrincipals' : 'ThisAccountHandsItOut',
+              Effect: 'Allow',
+              Principal: {
+                AWS:
+                  principals.length > 0
+                    ? [...principals]
+                    : { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root' },
+              },
+              Action: 'sts:AssumeRole',
+            },
+          ],
+        },
+        Policies: [
+          {
+            PolicyName: `write-inbound-${partner.id}`,
+            PolicyDocument: {
+              Version: '2012-10-17',
+              Statement: [
+                {
+                  Sid: 'UploadOwnInboundPrefix',
+                  Effect: 'Allow',
+                  Action: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
+                  Resource: { 'Fn::Sub': `\${LandingBucket.Arn}/inbound/${partner.id}/*` },
+                },
+                {
+                  'Fn::If': [
+                    'LandingUsesKms',
+                    {
+                      Sid: 'LandingKey',
+                      Effect: 'Allow',
+                      Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+                      Resource: { 'Fn::GetAtt': ['LandingKey', 'Arn'] },
+                    },
+                    { Ref: 'AWS::NoValue' },
+                  ],
+                },
+              ],
+            },
+          },
+        ],
+      },
+    };
+    Outputs[output] = {
+      Description: `Hand to partner ${partner.id}: assume it to upload into s3://<LandingBucketName>/inbound/${partner.id}/`,
+      Value: { 'Fn::GetAtt': [role, 'Arn'] },
+    };
+  }
+  return { Resources, Outputs };
+}
+
+/** partners/<id>.yml (or .yaml) as it exists, for error messages. */
+function partnerFile(id) {
+  return (
+    ['yml', 'yaml']
+      .map((extension) => path.join(ROOT, 'partners', `${id}.${extension}`))
+      .find((candidate) => existsSync(candidate)) ?? path.join(ROOT, 'partners', `${id}.yml`)
+  );
+}
+
 /** The loader's own error (file, field, reason), without the stack frames osls would print. */
 function partnerError(file, field, reason) {
-  const { ConfigError } = require(path.join(ROOT, 'src', 'config', 'errors.ts'));
+  const { ConfigError } = requireTs(path.join(ROOT, 'src', 'config', 'errors.ts'));
   const error = new ConfigError(file, field, reason);
   error.stack = `${error.name}: ${error.message}`;
   return error;
@@ -72,10 +205,18 @@ function partnerError(file, field, reason) {
  * - `sftpSchedules`: sftpPull's `events`, one `schedule` per SFTP partner whose
  *   input names that partner alone (`[]` without SFTP partners);
  * - `sftpSecretArns`: the IAM resources of those partners' login secrets, one
- *   per distinct secret (`[]` without SFTP partners).
+ *   per distinct secret (`[]` without SFTP partners);
+ * - `writeAccess`: `{ Resources, Outputs }` with one write role per S3-drop
+ *   partner and its ARN (see partnerWriteAccess), merged into the stack.
+ *
+ * osls calls it with `resolveVariable`, used for the service and stage names.
  */
-module.exports = async function partnersSummary() {
-  const { loadPartnerRegistry } = require(path.join(ROOT, 'src', 'config', 'load-partners.ts'));
+async function partnersSummary({ resolveVariable }) {
+  // Resolved first: if osls is not ready to resolve them yet it calls this again
+  // later, and the registry below is then loaded once only.
+  const service = await resolveVariable('self:service');
+  const stage = await resolveVariable('sls:stage');
+  const { loadPartnerRegistry } = requireTs(path.join(ROOT, 'src', 'config', 'load-partners.ts'));
   let registry;
   try {
     registry = loadPartnerRegistry({ root: ROOT });
@@ -94,10 +235,11 @@ module.exports = async function partnersSummary() {
     secretArns.set(JSON.stringify(arn), arn);
   }
   const ids = partners.map((partner) => partner.id);
+  const s3 = partners.filter((partner) => partner.sources.s3 !== undefined);
   return {
     ids,
     idsCsv: ids.length > 0 ? ids.join(',') : 'none',
-    s3Partners: partners.filter((partner) => partner.sources.s3 !== undefined).map((partner) => partner.id),
+    s3Partners: s3.map((partner) => partner.id),
     sftpPartners: sftp.map((partner) => partner.id),
     hasSftpPartners: sftp.length > 0 ? 'true' : 'false',
     // No `name`: CloudFormation names each rule. The logical ids are positional
@@ -113,5 +255,11 @@ module.exports = async function partnersSummary() {
       },
     })),
     sftpSecretArns: [...secretArns.values()],
+    writeAccess: partnerWriteAccess(service, stage, s3),
   };
-};
+}
+
+module.exports = partnersSummary;
+// Pure helpers, for the tests (test/deploy/serverless-package.test.ts).
+module.exports.partnerRoleName = partnerRoleName;
+module.exports.partnerRoleLogicalIds = partnerRoleLogicalIds;

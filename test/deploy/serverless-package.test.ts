@@ -7,199 +7,30 @@
  * Every package runs in its own temporary copy of the project (serverless-esbuild
  * writes .esbuild/ and .serverless/ into the service directory), all in parallel.
  */
-import { execFile } from 'node:child_process';
-import {
-  cpSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  unlinkSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { inflateRawSync } from 'node:zlib';
 import { parse as parseYaml } from 'yaml';
+import { EVENT_SOURCE } from '../../src/events/completion-event';
 import { LEDGER_INDEXES } from '../../src/ledger/ledger';
+import {
+  type CfnResource,
+  type CfnTemplate,
+  type Packaged,
+  output,
+  PACKAGE_TIMEOUT_MS,
+  removeCopies,
+  resource,
+  resourcesOfType,
+  run,
+  scratchDir,
+  slsPackage,
+  zipEntryContent,
+} from './packaging';
 
-const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
-const PROJECT_ENTRIES = [
-  'serverless.yml',
-  'package.json',
-  'tsconfig.json',
-  'functions',
-  'src',
-  'partners',
-  'schemas',
-  'scripts',
-  'bin',
-];
-const PACKAGE_TIMEOUT_MS = 240_000;
 const LINT_TIMEOUT_MS = 120_000;
 const LOAD_TIMEOUT_MS = 30_000;
 const DEFAULT_SFTP_SCHEDULE = 'rate(15 minutes)';
 
-// CloudFormation JSON is loosely typed: properties are `any`.
-interface CfnResource {
-  Type: string;
-  Properties?: Record<string, any>;
-  DependsOn?: string | string[];
-  DeletionPolicy?: string;
-  Condition?: string;
-}
-interface CfnTemplate {
-  Resources: Record<string, CfnResource>;
-  Outputs?: Record<string, { Value: unknown }>;
-  Conditions?: Record<string, unknown>;
-}
-
-interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a command to completion (never rejects): exit code and both outputs. */
-function run(command: string, args: string[], cwd: string, timeout: number, extraEnv: NodeJS.ProcessEnv = {}): Promise<RunResult> {
-  // serverless-esbuild 1.57 stages each zip in a directory under os.tmpdir() and never
-  // removes it (non-recursive remove, error swallowed; floydspace/serverless-esbuild#589).
-  // Point TMPDIR into the copy so the leftovers go away with it.
-  const scratch = path.join(cwd, '.tmp');
-  mkdirSync(scratch, { recursive: true });
-  const env = { ...packagingEnv(), ...extraEnv, TMPDIR: scratch };
-  return new Promise((resolve) => {
-    execFile(command, args, { cwd, env, timeout, maxBuffer: 32 * 1024 * 1024 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-    });
-  });
-}
-
-/** The caller's environment minus anything that could reach a real AWS account. */
-function packagingEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of Object.keys(env)) {
-    if (name.startsWith('AWS_')) delete env[name];
-  }
-  return {
-    ...env,
-    AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/credentials',
-    AWS_CONFIG_FILE: '/nonexistent/config',
-    AWS_EC2_METADATA_DISABLED: 'true',
-    SLS_TELEMETRY_DISABLED: '1',
-    SLS_NOTIFICATIONS_MODE: 'off',
-  };
-}
-
-const copies: string[] = [];
-
-/** A throwaway copy of the service with node_modules symlinked. */
-function projectCopy(label: string): string {
-  const dir = mkdtempSync(path.join(tmpdir(), `partner-ingest-${label}-`));
-  copies.push(dir);
-  for (const entry of PROJECT_ENTRIES) {
-    const from = path.join(PROJECT_ROOT, entry);
-    if (existsSync(from)) cpSync(from, path.join(dir, entry), { recursive: true });
-  }
-  symlinkSync(path.join(PROJECT_ROOT, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
-  return dir;
-}
-
-interface Packaged {
-  dir: string;
-  result: RunResult;
-  template: CfnTemplate;
-  zipEntries: string[];
-  zip?: Buffer;
-}
-
-async function slsPackage(
-  label: string,
-  args: string[],
-  prepare?: (dir: string) => void,
-  extraEnv: NodeJS.ProcessEnv = {},
-): Promise<Packaged> {
-  const dir = projectCopy(label);
-  prepare?.(dir);
-  const result = await run('npx', ['sls', 'package', ...args], dir, PACKAGE_TIMEOUT_MS, extraEnv);
-  const templateFile = path.join(dir, '.serverless', 'cloudformation-template-update-stack.json');
-  const zipFile = path.join(dir, '.serverless', 'partner-ingest.zip');
-  const zip = existsSync(zipFile) ? readFileSync(zipFile) : undefined;
-  return {
-    dir,
-    result,
-    template: existsSync(templateFile)
-      ? (JSON.parse(readFileSync(templateFile, 'utf8')) as CfnTemplate)
-      : { Resources: {} },
-    zipEntries: zip ? zipDirectory(zip).map((entry) => entry.name) : [],
-    ...(zip ? { zip } : {}),
-  };
-}
-
-interface ZipEntry {
-  name: string;
-  method: number;
-  compressedSize: number;
-  localHeaderOffset: number;
-}
-
-/** A zip's central directory (no dependency, no unzip binary). */
-function zipDirectory(zip: Buffer): ZipEntry[] {
-  const END_OF_CENTRAL_DIRECTORY = 0x06054b50;
-  const CENTRAL_DIRECTORY_ENTRY = 0x02014b50;
-  let end = zip.length - 22;
-  while (end >= 0 && zip.readUInt32LE(end) !== END_OF_CENTRAL_DIRECTORY) end -= 1;
-  if (end < 0) throw new Error('not a zip file: no end of central directory record');
-  const count = zip.readUInt16LE(end + 10);
-  let offset = zip.readUInt32LE(end + 16);
-  const entries: ZipEntry[] = [];
-  for (let i = 0; i < count; i += 1) {
-    if (zip.readUInt32LE(offset) !== CENTRAL_DIRECTORY_ENTRY) throw new Error(`bad central directory entry ${i}`);
-    const nameLength = zip.readUInt16LE(offset + 28);
-    const extraLength = zip.readUInt16LE(offset + 30);
-    const commentLength = zip.readUInt16LE(offset + 32);
-    entries.push({
-      name: zip.toString('utf8', offset + 46, offset + 46 + nameLength),
-      method: zip.readUInt16LE(offset + 10),
-      compressedSize: zip.readUInt32LE(offset + 20),
-      localHeaderOffset: zip.readUInt32LE(offset + 42),
-    });
-    offset += 46 + nameLength + extraLength + commentLength;
-  }
-  return entries;
-}
-
-/** One file's content out of a zip (stored or deflated, the only methods serverless zips use). */
-function zipEntryContent(zip: Buffer, name: string): Buffer {
-  const entry = zipDirectory(zip).find((candidate) => candidate.name === name);
-  if (!entry) throw new Error(`zip has no ${name}`);
-  const LOCAL_FILE_HEADER = 0x04034b50;
-  const header = entry.localHeaderOffset;
-  if (zip.readUInt32LE(header) !== LOCAL_FILE_HEADER) throw new Error(`bad local header for ${name}`);
-  const start = header + 30 + zip.readUInt16LE(header + 26) + zip.readUInt16LE(header + 28);
-  const data = zip.subarray(start, start + entry.compressedSize);
-  if (entry.method === 0) return Buffer.from(data);
-  if (entry.method === 8) return inflateRawSync(data);
-  throw new Error(`${name}: unsupported zip compression method ${entry.method}`);
-}
-
-function output(result: RunResult): string {
-  return `${result.stdout}\n${result.stderr}`;
-}
-
-function resourcesOfType(template: CfnTemplate, type: string): [string, CfnResource][] {
-  return Object.entries(template.Resources).filter(([, resource]) => resource.Type === type);
-}
-
-function resource(template: CfnTemplate, logicalId: string): CfnResource & { Properties: Record<string, any> } {
-  const found = template.Resources[logicalId];
-  if (!found) throw new Error(`template has no resource ${logicalId}`);
-  return { ...found, Properties: found.Properties ?? {} };
-}
 
 function functionByHandler(template: CfnTemplate, handler: string): CfnResource & { Properties: Record<string, any> } {
   const functions = resourcesOfType(template, 'AWS::Lambda::Function').filter(
@@ -339,6 +170,11 @@ let broken: Packaged;
 let noSftp: Packaged;
 let moreSftp: Packaged;
 
+/** The kms package's alarm email (`--param alarmEmail=...`). */
+const ALARM_EMAIL = 'oncall@example.com';
+/** The more-sftp package's second S3 partner, hooli-eu, and the principals it configures. */
+const HOOLI_PRINCIPALS = ['arn:aws:iam::210987654321:role/hooli-uploader', 'arn:aws:iam::210987654321:user/hooli-batch'];
+
 /** A second SFTP partner: its secret given by ARN, its own schedule. */
 const INITECH_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:partner-ingest/initech/sftp-AbC123';
 
@@ -348,7 +184,8 @@ beforeAll(async () => {
     // With the variables `sls offline` reads set in the shell: a package must not pick them up.
     slsPackage('prod', ['--stage', 'prod'], undefined, SHELL_RESOURCE_SETTINGS),
     // The SSE-KMS switch is off on every stage today; package it anyway so it stays deployable.
-    slsPackage('kms', ['--stage', 'dev', '--param', 'landingEncryption=SSE-KMS']),
+    // Also with an alarm email, the other branch of HasAlarmEmail.
+    slsPackage('kms', ['--stage', 'dev', '--param', 'landingEncryption=SSE-KMS', '--param', `alarmEmail=${ALARM_EMAIL}`]),
     slsPackage('broken', ['--stage', 'dev'], (dir) => {
       const acme = readFileSync(path.join(dir, 'partners', 'acme.yml'), 'utf8');
       const brokenYaml = acme.replace(/^id: acme$/m, 'id: broken').replace(/encoding: utf-8/, 'encoding: ISO-8859-1');
@@ -367,6 +204,13 @@ beforeAll(async () => {
         .replace(/schedule: .*$/m, "schedule: 'cron(5 6 * * ? *)'");
       expect(initech).toContain('cron(5 6');
       writeFileSync(path.join(dir, 'partners', 'initech.yml'), initech);
+      // And a second S3-drop partner, whose own IAM principals assume its write role.
+      const acme = readFileSync(path.join(dir, 'partners', 'acme.yml'), 'utf8');
+      const hooli = acme
+        .replace(/^id: acme$/m, 'id: hooli-eu')
+        .replace(/^ {2}s3: \{\}$/m, `  s3:\n    principals: [${HOOLI_PRINCIPALS.join(', ')}]`);
+      expect(hooli).toContain('principals:');
+      writeFileSync(path.join(dir, 'partners', 'hooli-eu.yml'), hooli);
     }),
   ]);
   for (const packaged of [dev, prod, kms, noSftp, moreSftp]) {
@@ -376,10 +220,7 @@ beforeAll(async () => {
   }
 }, PACKAGE_TIMEOUT_MS + 30_000);
 
-afterAll(() => {
-  if (process.env.KEEP_PACKAGE_COPIES) return;
-  for (const dir of copies) rmSync(dir, { recursive: true, force: true });
-});
+afterAll(removeCopies);
 
 describe('sls package --stage dev', () => {
   test('the function runs on nodejs24.x / arm64 from one SQS file event at a time', () => {
@@ -502,6 +343,8 @@ describe('sls package --stage dev', () => {
     });
     const work = resource(dev.template, 'WorkQueue').Properties;
     expect(work.MaximumMessageSize).toBe(262144);
+    // params.default.workQueueVisibilityTimeout: 6x a 30-second downstream consumer.
+    expect(work.VisibilityTimeout).toBe(180);
     expect(work.RedrivePolicy).toEqual({
       deadLetterTargetArn: { 'Fn::GetAtt': ['WorkDLQ', 'Arn'] },
       maxReceiveCount: 5,
@@ -740,11 +583,31 @@ describe('operatorApi', () => {
 describe('every function', () => {
   test('has a role of its own, and no role in the stack allows a wildcard action or resource', () => {
     const roles = resourcesOfType(dev.template, 'AWS::IAM::Role').map(([logicalId]) => logicalId).sort();
-    expect(roles).toEqual(['IngestFileRole', 'OperatorApiRole', 'ReplayRole', 'SftpPullRole']);
+    // The functions' roles, and the S3-drop partners' write roles (see 'partner write access').
+    expect(roles).toEqual(['IngestFileRole', 'OperatorApiRole', 'PartnerAcmeWriteRole', 'ReplayRole', 'SftpPullRole']);
     const functionRoles = resourcesOfType(dev.template, 'AWS::Lambda::Function').map(([, fn]) => fn.Properties!.Role['Fn::GetAtt'][0]);
-    expect(functionRoles.sort()).toEqual(roles);
-    for (const template of [dev.template, prod.template, kms.template]) {
-      for (const role of roles) expectNoWildcards(roleStatements(resource(template, role)));
+    expect(functionRoles.sort()).toEqual(roles.filter((role) => !role.startsWith('Partner')));
+    for (const template of [dev.template, prod.template, kms.template, moreSftp.template]) {
+      for (const [, role] of resourcesOfType(template, 'AWS::IAM::Role')) {
+        expectNoWildcards(roleStatements(role));
+      }
+    }
+  });
+
+  test('every function logs to its own log group, kept for the stage\'s logRetentionDays', () => {
+    // params.default.logRetentionDays and params.prod.logRetentionDays.
+    for (const [template, days] of [[dev.template, 30], [prod.template, 365], [kms.template, 30]] as const) {
+      const groups = resourcesOfType(template, 'AWS::Logs::LogGroup');
+      const functions = resourcesOfType(template, 'AWS::Lambda::Function');
+      expect(functions).toHaveLength(4);
+      expect(groups).toHaveLength(functions.length);
+      for (const [logicalId, fn] of functions) {
+        const name = `/aws/lambda/${fn.Properties!.FunctionName as string}`;
+        const group = groups.find(([, candidate]) => candidate.Properties?.LogGroupName === name);
+        expect([logicalId, group?.[1].Properties?.RetentionInDays]).toEqual([logicalId, days]);
+        // Created (with its retention) before the function can first log.
+        expect(asList(fn.DependsOn)).toContain(group![0]);
+      }
     }
   });
 
@@ -906,8 +769,7 @@ describe('sftpPull', () => {
       expect(dev.zipEntries.filter((name) => name.endsWith('.node'))).toEqual([]);
 
       // A directory with no node_modules above it, so nothing resolves outside the zip.
-      const dir = mkdtempSync(path.join(tmpdir(), 'partner-ingest-sftp-bundle-'));
-      copies.push(dir);
+      const dir = scratchDir('sftp-bundle');
       mkdirSync(path.join(dir, 'functions'));
       writeFileSync(path.join(dir, 'functions', 'sftp-pull.js'), bundle);
       writeFileSync(path.join(dir, 'functions', 'sftp-pull.js.map'), zipEntryContent(zip, 'functions/sftp-pull.js.map'));
@@ -993,6 +855,419 @@ describe('stage differences', () => {
         }),
       );
     }
+  });
+});
+
+/** An alarm reduced to what decides when it fires: metric, dimensions (sorted), statistic, comparison. */
+function alarmDefinition(alarm: CfnResource) {
+  const props = alarm.Properties!;
+  return {
+    namespace: props.Namespace as string,
+    metric: props.MetricName as string,
+    dimensions: [...(props.Dimensions as { Name: string; Value: unknown }[])].sort((a, b) => a.Name.localeCompare(b.Name)),
+    statistic: props.Statistic as string,
+    comparison: `${props.ComparisonOperator as string} ${String(props.Threshold)}`,
+  };
+}
+
+const alarmsOf = (template: CfnTemplate) => resourcesOfType(template, 'AWS::CloudWatch::Alarm');
+
+interface EmittedMetric {
+  namespace: string;
+  metric: string;
+  dimensions: Record<string, string>;
+}
+
+/**
+ * The EMF metrics the code writes to stdout while `action` runs, with Powertools
+ * configured from a function's environment in the template (a fresh module
+ * registry, so the telemetry module reads that environment when it loads).
+ */
+async function emittedMetrics(
+  fnEnvironment: Record<string, unknown>,
+  action: (load: <T>(module: string) => T) => Promise<unknown>,
+): Promise<EmittedMetric[]> {
+  const names = ['POWERTOOLS_METRICS_DISABLED', 'POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_DEV'];
+  const saved = Object.fromEntries(names.map((name) => [name, process.env[name]]));
+  process.env.POWERTOOLS_METRICS_DISABLED = 'false';
+  delete process.env.POWERTOOLS_DEV;
+  process.env.POWERTOOLS_SERVICE_NAME = fnEnvironment.POWERTOOLS_SERVICE_NAME as string;
+  process.env.POWERTOOLS_METRICS_NAMESPACE = fnEnvironment.POWERTOOLS_METRICS_NAMESPACE as string;
+  const written: string[] = [];
+  const write = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    written.push(String(chunk));
+    return true;
+  });
+  try {
+    let loaded!: <T>(module: string) => T;
+    jest.isolateModules(() => {
+      loaded = <T,>(module: string) => require(module) as T;
+    });
+    await action(loaded);
+  } finally {
+    write.mockRestore();
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  }
+  return written
+    .join('')
+    .split('\n')
+    .filter((line) => line.includes('"CloudWatchMetrics"'))
+    .flatMap((line) => {
+      const emf = JSON.parse(line) as Record<string, any>;
+      return (emf._aws.CloudWatchMetrics as { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[]).flatMap(
+        (directive) =>
+          directive.Metrics.flatMap((metric) =>
+            directive.Dimensions.map((set) => ({
+              namespace: directive.Namespace,
+              metric: metric.Name,
+              dimensions: Object.fromEntries(set.map((name) => [name, String(emf[name])])),
+            })),
+          ),
+      );
+    });
+}
+
+describe('alarms', () => {
+  const topic = [{ Ref: 'AlarmTopic' }];
+  const above = (threshold: number) => `GreaterThanThreshold ${threshold}`;
+
+  test('go to an alarm topic encrypted with a key CloudWatch may use (not aws/sns), published to by this account\'s alarms only', () => {
+    const alarmTopic = resource(dev.template, 'AlarmTopic').Properties;
+    expect(alarmTopic.TopicName).toBe('partner-ingest-dev-alarms');
+    expect(alarmTopic.KmsMasterKeyId).toEqual({ Ref: 'AlarmTopicKey' });
+    const key = resource(dev.template, 'AlarmTopicKey');
+    expect(key.Condition).toBeUndefined();
+    expect(key.Properties.EnableKeyRotation).toBe(true);
+    expect(key.Properties.KeyPolicy.Statement).toContainEqual(
+      expect.objectContaining({
+        Effect: 'Allow',
+        Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+      }),
+    );
+    const policy = resource(dev.template, 'AlarmTopicPolicy').Properties;
+    expect(policy.Topics).toEqual(topic);
+    expect(policy.PolicyDocument.Statement).toEqual([
+      expect.objectContaining({
+        Effect: 'Allow',
+        Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Action: 'sns:Publish',
+        Resource: { Ref: 'AlarmTopic' },
+        Condition: {
+          ArnLike: { 'aws:SourceArn': { 'Fn::Sub': 'arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:*' } },
+          StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+        },
+      }),
+    ]);
+    expect(dev.template.Outputs?.AlarmTopicArn?.Value).toEqual({ Ref: 'AlarmTopic' });
+  });
+
+  test('the email subscription is the stage\'s alarmEmail param, and absent when it is empty', () => {
+    const subscriptions = resourcesOfType(dev.template, 'AWS::SNS::Subscription');
+    expect(subscriptions.map(([logicalId]) => logicalId)).toEqual(['AlarmEmailSubscription']);
+    expect(subscriptions[0]![1].Condition).toBe('HasAlarmEmail');
+    // No alarmEmail on dev or prod today: the condition is false there.
+    const isFalse = { 'Fn::Not': [{ 'Fn::Equals': ['', ''] }] };
+    expect(dev.template.Conditions?.HasAlarmEmail).toEqual(isFalse);
+    expect(prod.template.Conditions?.HasAlarmEmail).toEqual(isFalse);
+    // --param alarmEmail=...: subscribed.
+    expect(kms.template.Conditions?.HasAlarmEmail).toEqual({ 'Fn::Not': [{ 'Fn::Equals': [ALARM_EMAIL, ''] }] });
+    expect(resource(kms.template, 'AlarmEmailSubscription')).toMatchObject({
+      Condition: 'HasAlarmEmail',
+      Properties: { TopicArn: { Ref: 'AlarmTopic' }, Protocol: 'email', Endpoint: ALARM_EMAIL },
+    });
+  });
+
+  test('every alarm is named for its stage, notifies the topic on alarm and on recovery, and treats missing data as fine', () => {
+    for (const [template, stage] of [[dev.template, 'dev'], [prod.template, 'prod']] as const) {
+      const alarms = alarmsOf(template);
+      expect(alarms.length).toBeGreaterThan(0);
+      for (const [logicalId, alarm] of alarms) {
+        expect([logicalId, alarm.Properties]).toEqual([
+          logicalId,
+          expect.objectContaining({
+            AlarmName: expect.stringMatching(new RegExp(`^${stage}-partner-ingest-[a-zA-Z-]+$`)),
+            AlarmActions: topic,
+            OKActions: topic,
+            TreatMissingData: 'notBreaching',
+            EvaluationPeriods: 1,
+            Period: 300,
+          }),
+        ]);
+      }
+      const names = alarms.map(([, alarm]) => alarm.Properties!.AlarmName as string);
+      expect(new Set(names).size).toBe(names.length);
+    }
+  });
+
+  test('every dead-letter queue: alarm as soon as it holds a message', () => {
+    const dlqs = resourcesOfType(dev.template, 'AWS::SQS::Queue')
+      .map(([, queue]) => queue.Properties?.RedrivePolicy?.deadLetterTargetArn?.['Fn::GetAtt']?.[0] as string | undefined)
+      .filter((dlq): dlq is string => dlq !== undefined)
+      .sort();
+    expect(dlqs).toEqual(['FileEventsDLQ', 'WorkDLQ']);
+    const definitions = alarmsOf(dev.template).map(([, alarm]) => alarmDefinition(alarm));
+    for (const dlq of dlqs) {
+      expect(definitions).toContainEqual({
+        namespace: 'AWS/SQS',
+        metric: 'ApproximateNumberOfMessagesVisible',
+        dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlq, 'QueueName'] } }],
+        statistic: 'Maximum',
+        comparison: above(0),
+      });
+    }
+  });
+
+  test('the file-events and work queues: alarm on the age of their oldest message, per stage param', () => {
+    const definitions = alarmsOf(dev.template).map(([, alarm]) => alarmDefinition(alarm));
+    // params.default.fileEventsMaxAgeSeconds and workQueueMaxAgeSeconds.
+    for (const [queue, seconds] of [['FileEventsQueue', 1800], ['WorkQueue', 3600]] as const) {
+      expect(definitions).toContainEqual({
+        namespace: 'AWS/SQS',
+        metric: 'ApproximateAgeOfOldestMessage',
+        dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queue, 'QueueName'] } }],
+        statistic: 'Maximum',
+        comparison: above(seconds),
+      });
+    }
+    // Longer than one full ingestFile run, so a long file alone does not trip it.
+    expect(1800).toBeGreaterThan(ingestFunction(dev.template).Properties.Timeout as number);
+  });
+
+  test('every function: alarm on any error', () => {
+    const functions = resourcesOfType(dev.template, 'AWS::Lambda::Function').map(([logicalId]) => logicalId).sort();
+    expect(functions).toEqual(
+      ['IngestFileLambdaFunction', 'OperatorApiLambdaFunction', 'ReplayLambdaFunction', 'SftpPullLambdaFunction'],
+    );
+    const errorAlarms = alarmsOf(dev.template)
+      .map(([, alarm]) => alarmDefinition(alarm))
+      .filter((definition) => definition.namespace === 'AWS/Lambda');
+    expect(errorAlarms).toHaveLength(functions.length);
+    for (const fn of functions) {
+      expect(errorAlarms).toContainEqual({
+        namespace: 'AWS/Lambda',
+        metric: 'Errors',
+        dimensions: [{ Name: 'FunctionName', Value: { Ref: fn } }],
+        statistic: 'Sum',
+        comparison: above(0),
+      });
+    }
+  });
+
+  test('batches FAILED, batches REJECTED and SFTP host-key mismatches: alarms on the metrics the code emits', async () => {
+    const environment = ingestFunction(dev.template).Properties.Environment.Variables as Record<string, unknown>;
+    expect(sftpPullFunction(dev.template).Properties.Environment.Variables).toMatchObject({
+      POWERTOOLS_SERVICE_NAME: environment.POWERTOOLS_SERVICE_NAME,
+      POWERTOOLS_METRICS_NAMESPACE: environment.POWERTOOLS_METRICS_NAMESPACE,
+    });
+    const custom = alarmsOf(dev.template)
+      .map(([, alarm]) => alarmDefinition(alarm))
+      .filter((definition) => !definition.namespace.startsWith('AWS/'));
+    const dimensions = (values: Record<string, string>) =>
+      Object.entries(values)
+        .map(([Name, Value]) => ({ Name, Value }))
+        .sort((a, b) => a.Name.localeCompare(b.Name));
+    const service = environment.POWERTOOLS_SERVICE_NAME as string;
+    expect(service).toBe('partner-ingest');
+    expect(custom).toEqual([
+      ...['FAILED', 'REJECTED'].map((status) => ({
+        namespace: 'PartnerIngest',
+        metric: 'Batches',
+        dimensions: dimensions({ service, status }),
+        statistic: 'Sum',
+        comparison: above(0),
+      })),
+      {
+        namespace: 'PartnerIngest',
+        metric: 'SftpHostKeyMismatch',
+        dimensions: dimensions({ service }),
+        statistic: 'Sum',
+        comparison: above(0),
+      },
+    ]);
+
+    // What the code writes when a batch ends FAILED or REJECTED (ingestFile), and when a
+    // partner's SFTP server presents an unpinned host key (sftpPull, its SFTP client
+    // replaced by one that fails the key check). A CloudWatch metric is its namespace,
+    // name and exact set of dimensions: each alarm must name one the code emits.
+    const batchMetrics = await emittedMetrics(environment, async (load) => {
+      const { recordBatchMetrics } = load<typeof import('../../src/observability/telemetry')>('../../src/observability/telemetry');
+      for (const status of ['FAILED', 'REJECTED'] as const) recordBatchMetrics({ status, partner: 'acme' } as never);
+    });
+    const sftpEnvironment = sftpPullFunction(dev.template).Properties.Environment.Variables as Record<string, unknown>;
+    const hostKeyMetrics = await emittedMetrics(sftpEnvironment, async (load) => {
+      jest.doMock('../../src/sftp/pull-partner', () => {
+        const { HostKeyMismatchError } = load<typeof import('../../src/sftp/errors')>('../../src/sftp/errors');
+        return {
+          pullPartner: async (partner: { id: string }) => {
+            throw new HostKeyMismatchError(partner.id, 'SHA256:presented', ['SHA256:pinned']);
+          },
+        };
+      });
+      try {
+        const { pullAll } = load<typeof import('../../src/sftp/pull-all')>('../../src/sftp/pull-all');
+        const globex = { id: 'globex', sources: { sftp: { host: 'sftp.globex.example', port: 22 } } };
+        const outcomes = await pullAll(
+          {
+            registry: { partners: new Map([['globex', globex]]) },
+            logger: { error: () => undefined },
+            publisher: { publishAlert: async () => undefined },
+          } as never,
+          {} as never,
+        );
+        expect(outcomes).toEqual([expect.objectContaining({ outcome: 'failed', code: 'SFTP_HOST_KEY_MISMATCH' })]);
+      } finally {
+        jest.dontMock('../../src/sftp/pull-partner');
+      }
+    });
+    const emitted = [...batchMetrics, ...hostKeyMetrics].map((metric) => ({
+      namespace: metric.namespace,
+      metric: metric.metric,
+      dimensions: dimensions(metric.dimensions),
+    }));
+    for (const alarm of custom) {
+      expect(emitted).toContainEqual({ namespace: alarm.namespace, metric: alarm.metric, dimensions: alarm.dimensions });
+    }
+  });
+
+  test('exactly these alarms, on dev and prod alike', () => {
+    const summary = (template: CfnTemplate) =>
+      alarmsOf(template)
+        .map(([, alarm]) => {
+          const definition = alarmDefinition(alarm);
+          return `${definition.metric} ${JSON.stringify(definition.dimensions.map((dimension) => dimension.Value))}`;
+        })
+        .sort();
+    expect(summary(dev.template)).toEqual(
+      [
+        'ApproximateNumberOfMessagesVisible [{"Fn::GetAtt":["FileEventsDLQ","QueueName"]}]',
+        'ApproximateNumberOfMessagesVisible [{"Fn::GetAtt":["WorkDLQ","QueueName"]}]',
+        'ApproximateAgeOfOldestMessage [{"Fn::GetAtt":["FileEventsQueue","QueueName"]}]',
+        'ApproximateAgeOfOldestMessage [{"Fn::GetAtt":["WorkQueue","QueueName"]}]',
+        'Errors [{"Ref":"IngestFileLambdaFunction"}]',
+        'Errors [{"Ref":"SftpPullLambdaFunction"}]',
+        'Errors [{"Ref":"ReplayLambdaFunction"}]',
+        'Errors [{"Ref":"OperatorApiLambdaFunction"}]',
+        'Batches ["partner-ingest","FAILED"]',
+        'Batches ["partner-ingest","REJECTED"]',
+        'SftpHostKeyMismatch ["partner-ingest"]',
+      ].sort(),
+    );
+    expect(summary(prod.template)).toEqual(summary(dev.template));
+  });
+});
+
+describe('event archive', () => {
+  test('archives every partner-ingest event of the bus, for the stage\'s eventArchiveRetentionDays', () => {
+    const archives = resourcesOfType(dev.template, 'AWS::Events::Archive');
+    expect(archives.map(([logicalId]) => logicalId)).toEqual(['EventArchive']);
+    expect(resource(dev.template, 'EventArchive').Properties).toEqual({
+      ArchiveName: 'partner-ingest-dev',
+      Description: expect.any(String),
+      SourceArn: { 'Fn::GetAtt': ['EventBus', 'Arn'] },
+      // The source every event of the code carries (src/events/completion-event.ts).
+      EventPattern: { source: [EVENT_SOURCE] },
+      RetentionDays: 14,
+    });
+    expect(resource(prod.template, 'EventArchive').Properties).toMatchObject({ ArchiveName: 'partner-ingest-prod', RetentionDays: 90 });
+    expect(dev.template.Outputs?.EventArchiveArn?.Value).toEqual({ 'Fn::GetAtt': ['EventArchive', 'Arn'] });
+  });
+});
+
+/** Partners with an S3 source in a copy's partners/, with the principals each configures. */
+function s3PartnersIn(dir: string): { id: string; principals: string[] }[] {
+  return readdirSync(path.join(dir, 'partners'))
+    .filter((name) => /\.ya?ml$/.test(name))
+    .map((name) => parseYaml(readFileSync(path.join(dir, 'partners', name), 'utf8')) as Record<string, any>)
+    .filter((partner) => partner.sources?.s3)
+    .map((partner) => ({ id: partner.id as string, principals: (partner.sources.s3.principals as string[] | undefined) ?? [] }))
+    .sort((a, b) => a.id.localeCompare(b.id));
+}
+
+const partnerRoles = (template: CfnTemplate) =>
+  resourcesOfType(template, 'AWS::IAM::Role').filter(([logicalId]) => /^Partner.+WriteRole$/.test(logicalId));
+
+describe('partner write access', () => {
+  const { partnerRoleName, partnerRoleLogicalIds } = require('../../scripts/serverless-partners.js') as {
+    partnerRoleName: (service: string, stage: string, id: string) => string;
+    partnerRoleLogicalIds: (id: string) => { role: string; output: string };
+  };
+  const uploadActions = ['s3:AbortMultipartUpload', 's3:ListMultipartUploadParts', 's3:PutObject'];
+
+  test('one role per S3-drop partner, generated from partners/, named for the stage and the partner', () => {
+    for (const packaged of [dev, prod, noSftp, moreSftp]) {
+      const stage = packaged === prod ? 'prod' : 'dev';
+      const partners = s3PartnersIn(packaged.dir);
+      const roles = partnerRoles(packaged.template);
+      expect(roles.map(([logicalId]) => logicalId).sort()).toEqual(partners.map((partner) => partnerRoleLogicalIds(partner.id).role).sort());
+      for (const partner of partners) {
+        const { role, output: outputId } = partnerRoleLogicalIds(partner.id);
+        expect(resource(packaged.template, role).Properties.RoleName).toBe(`partner-ingest-${stage}-partner-${partner.id}`);
+        expect(packaged.template.Outputs?.[outputId]?.Value).toEqual({ 'Fn::GetAtt': [role, 'Arn'] });
+      }
+    }
+    expect(s3PartnersIn(dev.dir).map((partner) => partner.id)).toEqual(['acme']);
+    expect(s3PartnersIn(moreSftp.dir).map((partner) => partner.id)).toEqual(['acme', 'hooli-eu']);
+    expect(partnerRoleLogicalIds('hooli-eu')).toEqual({ role: 'PartnerHooliEuWriteRole', output: 'PartnerHooliEuWriteRoleArn' });
+  });
+
+  test('each may only upload into its own inbound/<partner>/ prefix (and use the landing key under SSE-KMS)', () => {
+    for (const packaged of [dev, kms, moreSftp]) {
+      for (const partner of s3PartnersIn(packaged.dir)) {
+        const role = partnerRoleLogicalIds(partner.id).role;
+        const { statements, actions, resourcesOf } = grants(packaged.template, role);
+        expectNoWildcards(statements);
+        expect(actions).toEqual([...uploadActions, 'kms:Decrypt', 'kms:GenerateDataKey'].sort());
+        for (const action of uploadActions) {
+          expect([role, action, resourcesOf(action)]).toEqual([
+            role,
+            action,
+            [{ 'Fn::Sub': `\${LandingBucket.Arn}/inbound/${partner.id}/*` }],
+          ]);
+        }
+        for (const action of ['kms:Decrypt', 'kms:GenerateDataKey']) {
+          expect(resourcesOf(action)).toEqual([{ 'Fn::GetAtt': ['LandingKey', 'Arn'] }]);
+        }
+        // The key statement exists only when the stage uses SSE-KMS.
+        const policy = resource(packaged.template, role).Properties.Policies[0].PolicyDocument.Statement as unknown[];
+        expect(policy).toContainEqual({ 'Fn::If': ['LandingUsesKms', expect.objectContaining({ Sid: 'LandingKey' }), { Ref: 'AWS::NoValue' }] });
+        expect(policy.filter((statement) => JSON.stringify(statement).includes('s3:'))).toHaveLength(1);
+      }
+    }
+    expect(kms.template.Conditions?.LandingUsesKms).toEqual({ 'Fn::Equals': ['SSE-KMS', 'SSE-KMS'] });
+  });
+
+  test('trusted by the partner\'s configured principals, or else by this account alone (an administrator hands it out)', () => {
+    const trust = (template: CfnTemplate, id: string) =>
+      resource(template, partnerRoleLogicalIds(id).role).Properties.AssumeRolePolicyDocument.Statement as Record<string, unknown>[];
+    expect(trust(dev.template, 'acme')).toEqual([
+      {
+        Sid: 'ThisAccountHandsItOut',
+        Effect: 'Allow',
+        Principal: { AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root' } },
+        Action: 'sts:AssumeRole',
+      },
+    ]);
+    expect(trust(moreSftp.template, 'hooli-eu')).toEqual([
+      { Sid: 'PartnerPrincipals', Effect: 'Allow', Principal: { AWS: HOOLI_PRINCIPALS }, Action: 'sts:AssumeRole' },
+    ]);
+  });
+
+  test('role names stay within IAM\'s 64 characters, deterministically', () => {
+    expect(partnerRoleName('partner-ingest', 'prod', 'acme')).toBe('partner-ingest-prod-partner-acme');
+    const longId = 'a-partner-with-a-32-char-long-id';
+    expect(longId).toHaveLength(32);
+    const name = partnerRoleName('partner-ingest', 'feature-branch-17', longId);
+    // The full name's first 55 characters, '-' and 8 hex characters of its hash.
+    const full = `partner-ingest-feature-branch-17-partner-${longId}`;
+    expect(name).toHaveLength(64);
+    expect(name.slice(0, 55)).toBe(full.slice(0, 55));
+    expect(name.slice(55)).toMatch(/^-[0-9a-f]{8}$/);
+    expect(partnerRoleName('partner-ingest', 'feature-branch-17', longId)).toBe(name);
+    expect(partnerRoleName('partner-ingest', 'feature-branch-17', `${longId.slice(0, -1)}x`)).not.toBe(name);
   });
 });
 
