@@ -22,14 +22,14 @@ export interface StageConnection {
 }
 
 /** Resource names of a stage: the same convention in serverless.yml and in the local stack. */
-export function stageNames(stage: string, account: string, region: string) {
+export function stageNames(stage: string, account: string, region: string, partition = 'aws') {
   const prefix = `partner-ingest-${stage}`;
   return {
     landingBucket: `${prefix}-landing-${account}-${region}`,
     fileEvents: `${prefix}-file-events`,
     work: `${prefix}-work`,
     ledgerTable: `${prefix}-ledger`,
-    eventsTopicArn: `arn:aws:sns:${region}:${account}:${prefix}-events`,
+    eventsTopicArn: `arn:${partition}:sns:${region}:${account}:${prefix}-events`,
     eventBusName: prefix,
   };
 }
@@ -59,7 +59,9 @@ export async function connectStage(request: StageRequest): Promise<StageConnecti
     throw new OperatorError('AWS_UNREACHABLE', `cannot reach AWS in ${request.region} (${describe(error)})`, 'check --region, --endpoint-url and your network');
   }
   const account = identity.Account!;
-  const names = stageNames(request.stage, account, request.region);
+  // The caller's own ARN names the partition (aws, aws-cn, aws-us-gov).
+  const partition = identity.Arn?.split(':')[1] ?? 'aws';
+  const names = stageNames(request.stage, account, request.region, partition);
   try {
     await clients.dynamo.send(new DescribeTableCommand({ TableName: names.ledgerTable }));
   } catch (error) {
