@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { freePort } from './ports';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface MotoServer {
@@ -10,17 +10,6 @@ export interface MotoServer {
 }
 
 export class MissingPrerequisiteError extends Error {}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * Starts moto_server (the moto project's AWS emulator) on a free loopback port

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { freePort } from './ports';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { StackResources } from './provision';
 
@@ -24,17 +24,6 @@ export interface OfflineOptions {
   readonly configRoot: string;
   readonly extraEnv?: NodeJS.ProcessEnv;
   readonly startTimeoutMs?: number;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /**
@@ -66,6 +55,9 @@ export async function startServerlessOffline(options: OfflineOptions): Promise<O
         AWS_SECRET_ACCESS_KEY: 'local',
         AWS_REGION: process.env.AWS_REGION ?? 'eu-west-1',
         AWS_EC2_METADATA_DISABLED: 'true',
+        // Never a developer's real profile: the functions talk to the emulator only.
+        AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/credentials',
+        AWS_CONFIG_FILE: '/nonexistent/config',
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
         LANDING_BUCKET: resources.landingBucket,
         WORK_QUEUE_URL: resources.workQueueUrl,

@@ -1,8 +1,9 @@
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { freePort } from './ports';
 import { createHash } from 'node:crypto';
 import { accessSync, constants as fsConstants, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -85,17 +86,6 @@ function sshdVersion(sshd: string): [number, number] {
   const run = spawnSync(sshd, ['-V'], { encoding: 'utf8', timeout: 5_000 });
   const match = /OpenSSH_(\d+)\.(\d+)/.exec(`${run.stdout ?? ''}${run.stderr ?? ''}`);
   return match ? [Number(match[1]), Number(match[2])] : [0, 0];
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, HOST, () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 function run(file: string, args: string[]): Promise<{ stdout: string; stderr: string }> {

@@ -17,13 +17,11 @@
  * route of the deployed API requires AWS_IAM is proven on the packaged template
  * (serverless-package.test.ts).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { startServerlessOffline, type OfflineServer } from '../../src/local/serverless-offline';
 import { ordersFile } from '../support/orders';
 import { batchIdOfKey, drainFileEvents, drainQueue, putInbound, useTestStack } from '../support/stack';
 
@@ -38,21 +36,10 @@ const STAGE = 'dev';
 // Started (and stopped) by its own hooks, registered first, so beforeAll below can use it.
 const stack = useTestStack();
 let copy: string;
-let offline: ChildProcess | undefined;
-let offlineOutput = '';
+let offline: OfflineServer | undefined;
 let api: string;
 let lambdaApi: string;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+const offlineOutput = () => offline?.output() || '(none)';
 
 /** A throwaway copy of the service (serverless-esbuild writes .esbuild/ into it), node_modules symlinked. */
 function projectCopy(): string {
@@ -66,137 +53,23 @@ function projectCopy(): string {
   return dir;
 }
 
-/** This process's environment minus anything AWS, then moto and the stack's resources. */
-function offlineEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(process.env)) {
-    if (!name.startsWith('AWS_')) env[name] = value;
-  }
-  const { resources } = stack;
-  return {
-    ...env,
-    // serverless-offline passes every AWS_* variable on to the functions.
-    AWS_ENDPOINT_URL: stack.moto.endpoint,
-    AWS_ACCESS_KEY_ID: 'testing',
-    AWS_SECRET_ACCESS_KEY: 'testing',
-    AWS_REGION: 'eu-west-1',
-    AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/credentials',
-    AWS_CONFIG_FILE: '/nonexistent/config',
-    AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    // Read by serverless.yml in `environment` mode (custom.resourceSettingSources).
-    LANDING_BUCKET: resources.landingBucket,
-    WORK_QUEUE_URL: resources.workQueueUrl,
-    WORK_DLQ_URL: resources.workDlqUrl,
-    FILE_EVENTS_QUEUE_URL: resources.fileEventsQueueUrl,
-    FILE_EVENTS_DLQ_URL: resources.fileEventsDlqUrl,
-    LEDGER_TABLE: resources.ledgerTable,
-    EVENTS_TOPIC_ARN: resources.eventsTopicArn,
-    EVENT_BUS_NAME: resources.eventBusName,
-    // serverless-offline sets LAMBDA_TASK_ROOT=/var/task; partners/ and schemas/ are here.
-    PARTNER_INGEST_CONFIG_ROOT: copy,
-    POWERTOOLS_METRICS_DISABLED: 'true',
-    SLS_TELEMETRY_DISABLED: '1',
-    SLS_NOTIFICATIONS_MODE: 'off',
-    TMPDIR: path.join(copy, '.tmp'),
-  };
-}
-
-/** Signals the whole offline process group (npx, osls and whatever it started); it was spawned detached. */
-function signalOffline(signal: NodeJS.Signals | 0): boolean {
-  if (offline?.pid === undefined) return false;
-  try {
-    process.kill(-offline.pid, signal);
-    return true;
-  } catch {
-    return false; // no process left in the group
-  }
-}
-const killOnExit = () => signalOffline('SIGKILL');
-
-/** Polls until no process of the group is left; false if some still are after `ms`. */
-async function groupGone(ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (signalOffline(0)) {
-    if (Date.now() > deadline) return false;
-    await sleep(100);
-  }
-  return true;
-}
-
-/**
- * Stops every process of the group, not just npx: osls outlives npx for a moment
- * after SIGTERM, and serverless-esbuild would write .esbuild/ into a copy already deleted.
- */
-async function stopOffline(): Promise<void> {
-  if (!signalOffline('SIGTERM')) return;
-  if (!(await groupGone(STOP_TIMEOUT_MS))) {
-    signalOffline('SIGKILL');
-    await groupGone(STOP_TIMEOUT_MS);
-  }
-}
-
-/** Resolves once both servers answer; rejects, with the output so far, if osls exits or takes too long. */
-async function waitForOffline(child: ChildProcess, urls: string[]): Promise<void> {
-  const deadline = Date.now() + OFFLINE_START_TIMEOUT_MS;
-  const failure = (reason: string) =>
-    new Error(`serverless-offline did not start (${reason}); its output:\n${offlineOutput || '(none)'}`);
-  for (const url of urls) {
-    for (;;) {
-      if (child.exitCode !== null || child.signalCode !== null) {
-        throw failure(`exited with ${child.exitCode ?? child.signalCode}`);
-      }
-      try {
-        // Any answer, a 404 included, means the server is listening.
-        await fetch(url, { signal: AbortSignal.timeout(1_000) });
-        break;
-      } catch {
-        // not listening yet
-      }
-      if (Date.now() > deadline) throw failure(`nothing listening on ${url} after ${OFFLINE_START_TIMEOUT_MS / 1000} s`);
-      await sleep(250);
-    }
-  }
-}
-
 beforeAll(async () => {
   copy = projectCopy();
-  const [httpPort, lambdaPort] = await Promise.all([freePort(), freePort()]);
-  api = `http://127.0.0.1:${httpPort}`;
-  lambdaApi = `http://127.0.0.1:${lambdaPort}`;
-  offline = spawn(
-    'npx',
-    [
-      'sls',
-      'offline',
-      'start',
-      '--stage',
-      STAGE,
-      '--param',
-      'resourceSettings=environment',
-      '--localEnvironment',
-      '--host',
-      '127.0.0.1',
-      '--httpPort',
-      String(httpPort),
-      '--lambdaPort',
-      String(lambdaPort),
-      '--noPrependStageInUrl',
-    ],
-    { cwd: copy, env: offlineEnv(), detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  process.once('exit', killOnExit);
-  const collect = (chunk: Buffer) => {
-    offlineOutput = (offlineOutput + chunk.toString()).slice(-20_000);
-  };
-  offline.stdout!.on('data', collect);
-  offline.stderr!.on('data', collect);
-  await waitForOffline(offline, [`${api}/__ready`, `${lambdaApi}/__ready`]);
+  offline = await startServerlessOffline({
+    serviceDir: copy,
+    stage: STAGE,
+    endpoint: stack.moto.endpoint,
+    resources: stack.resources,
+    // serverless-offline sets LAMBDA_TASK_ROOT=/var/task; partners/ and schemas/ are in the copy.
+    configRoot: copy,
+    extraEnv: { TMPDIR: path.join(copy, '.tmp') },
+    startTimeoutMs: OFFLINE_START_TIMEOUT_MS,
+  });
+  ({ api, lambdaApi } = offline);
 }, OFFLINE_START_TIMEOUT_MS + 30_000);
 
 afterAll(async () => {
-  await stopOffline();
-  process.removeListener('exit', killOnExit);
+  await offline?.stop();
   if (copy && !process.env.KEEP_PACKAGE_COPIES) rmSync(copy, { recursive: true, force: true });
 }, STOP_TIMEOUT_MS + 15_000);
 
@@ -219,7 +92,7 @@ async function call(method: 'GET' | 'POST', route: string, body?: unknown): Prom
     throw new Error(
       `${method} ${route}: ${response.status} with a non-JSON body ${JSON.stringify(text)}. ` +
         `The handler's error, from the same function through the Lambda invoke API: ${await handlerError()}\n` +
-        `osls output:\n${offlineOutput}`,
+        `osls output:\n${offlineOutput()}`,
     );
   }
 }
