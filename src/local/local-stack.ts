@@ -1,3 +1,4 @@
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, PurgeQueueCommand } from '@aws-sdk/client-sqs';
@@ -65,8 +66,10 @@ async function subscribeConsumers(clients: AwsClients, resources: StackResources
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const moto = await startMotoServer();
   try {
-    const clients = createAwsClients({ endpoint: moto.endpoint, region: process.env.AWS_REGION ?? 'eu-west-1' });
-    const resources = await provisionStack(clients, options.stage ?? 'local');
+    const region = process.env.AWS_REGION ?? 'eu-west-1';
+    const clients = createAwsClients({ endpoint: moto.endpoint, region });
+    const cloudFormation = new CloudFormationClient({ endpoint: moto.endpoint, region });
+    const resources = await provisionStack(clients, options.stage ?? 'local', cloudFormation).finally(() => cloudFormation.destroy());
     const consumers = await subscribeConsumers(clients, resources);
     // S3 announces a new notification configuration with a test event; start from an empty queue.
     await clients.sqs.send(new PurgeQueueCommand({ QueueUrl: resources.fileEventsQueueUrl }));

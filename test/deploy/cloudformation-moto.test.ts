@@ -22,7 +22,7 @@
  *   shows an upload under inbound/ reaching the file-events queue, and nothing else;
  * - of AWS::DynamoDB::Table it ignores point-in-time recovery, TTL and SSE; of
  *   AWS::Lambda::Function, Architectures (it reports x86_64) and reserved concurrency;
- * - it needs two equivalent rewrites of the template (MOTO_REWRITES below): Ref of an
+ * - it needs two equivalent rewrites of the template (motoRewrites, src/local/stack-from-template.ts): Ref of an
  *   AWS::Events::EventBus resolves to an internal object, not the bus name, and an
  *   AWS::Events::Archive EventPattern must be a JSON string, not an object;
  * - it keeps an `Fn::If` -> `AWS::NoValue` policy statement as null and returns that
@@ -76,6 +76,7 @@ import { CreateQueueCommand, GetQueueAttributesCommand, GetQueueUrlCommand, Rece
 import type { CompletionEventDetail } from '../../src/events/completion-event';
 import { EventPublisher } from '../../src/events/publisher';
 import { startMotoServer, type MotoServer } from '../../src/local/moto-server';
+import { evaluateConditions, motoRewrites } from '../../src/local/stack-from-template';
 import { type CfnTemplate, output, PACKAGE_TIMEOUT_MS, type Packaged, removeCopies, slsPackage } from './packaging';
 
 const STACK = 'partner-ingest-dev';
@@ -97,57 +98,6 @@ const SNS_FILTER_POLICY = { partner: ['acme'], feed: ['orders'], status: ['FAILE
 const EVENT_PATTERN = { source: ['partner-ingest'], 'detail-type': ['Batch Failed', 'Batch Rejected'], detail: { partner: ['acme'] } };
 
 type Json = any;
-
-/**
- * The template changes moto needs, each equivalent in CloudFormation:
- * - `{"Ref": <AWS::Events::EventBus>}` -> `{"Fn::GetAtt": [<bus>, "Name"]}`: both are the
- *   bus name in CloudFormation; moto resolves the Ref to its internal object (which
- *   then breaks GetFunctionConfiguration of every function with EVENT_BUS_NAME);
- * - an AWS::Events::Archive's EventPattern object -> its JSON text: CloudFormation
- *   takes either; moto's archive model parses text only.
- */
-function motoRewrites(template: CfnTemplate): { template: CfnTemplate; applied: string[] } {
-  const copy = JSON.parse(JSON.stringify(template)) as CfnTemplate;
-  const applied = new Set<string>();
-  const buses = new Set(Object.entries(copy.Resources).filter(([, r]) => r.Type === 'AWS::Events::EventBus').map(([id]) => id));
-  const rewrite = (value: Json): Json => {
-    if (Array.isArray(value)) return value.map(rewrite);
-    if (value === null || typeof value !== 'object') return value;
-    const keys = Object.keys(value);
-    if (keys.length === 1 && keys[0] === 'Ref' && buses.has(value.Ref)) {
-      applied.add('Ref EventBus -> Fn::GetAtt EventBus.Name');
-      return { 'Fn::GetAtt': [value.Ref, 'Name'] };
-    }
-    return Object.fromEntries(keys.map((key) => [key, rewrite(value[key])]));
-  };
-  copy.Resources = rewrite(copy.Resources);
-  if (copy.Outputs) copy.Outputs = rewrite(copy.Outputs);
-  for (const resource of Object.values(copy.Resources)) {
-    if (resource.Type === 'AWS::Events::Archive' && typeof resource.Properties?.EventPattern === 'object') {
-      resource.Properties.EventPattern = JSON.stringify(resource.Properties.EventPattern);
-      applied.add('Archive EventPattern object -> JSON text');
-    }
-  }
-  return { template: copy, applied: [...applied].sort() };
-}
-
-/** A packaged template's conditions, evaluated (after packaging they compare literals only). */
-function evaluateConditions(template: CfnTemplate): Record<string, boolean> {
-  const conditions = (template.Conditions ?? {}) as Record<string, Json>;
-  const evaluate = (expression: Json): boolean => {
-    if ('Fn::Equals' in expression) {
-      const [a, b] = expression['Fn::Equals'] as Json[];
-      if (typeof a !== 'string' || typeof b !== 'string') throw new Error(`cannot evaluate ${JSON.stringify(expression)}`);
-      return a === b;
-    }
-    if ('Fn::Not' in expression) return !evaluate(expression['Fn::Not'][0]);
-    if ('Fn::And' in expression) return (expression['Fn::And'] as Json[]).every(evaluate);
-    if ('Fn::Or' in expression) return (expression['Fn::Or'] as Json[]).some(evaluate);
-    if ('Condition' in expression) return evaluate(conditions[expression.Condition]);
-    throw new Error(`cannot evaluate ${JSON.stringify(expression)}`);
-  };
-  return Object.fromEntries(Object.entries(conditions).map(([name, expression]) => [name, evaluate(expression)]));
-}
 
 let moto: MotoServer;
 let packaged: Packaged;
