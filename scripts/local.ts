@@ -157,8 +157,9 @@ async function main(): Promise<void> {
     if (once) return;
     console.log(`
 Drop more files, e.g.:
-  AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws --region eu-west-1 --endpoint-url ${stack.moto.endpoint} \\
-    s3 cp FILE s3://${resources.landingBucket}/inbound/acme/orders_mine.csv
+  npx partner-ingest drop --partner acme FILE --stage local --region eu-west-1 --endpoint-url ${stack.moto.endpoint}
+  (or: AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws --region eu-west-1 --endpoint-url ${stack.moto.endpoint} \\
+         s3 cp FILE s3://${resources.landingBucket}/inbound/acme/orders_mine.csv)
 or put a globex file on its SFTP server:
   cp samples/globex/shipments_2026-11-02.csv.gz ${globex!.outbound}/shipments_mine.csv.gz
 Check a file without AWS:  npx partner-ingest validate --partner acme FILE

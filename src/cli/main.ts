@@ -5,6 +5,8 @@ import {
   batchCommand,
   BATCHES_USAGE,
   batchesCommand,
+  DROP_USAGE,
+  dropCommand,
   REDRIVE_USAGE,
   redriveCommand,
   REPLAY_USAGE,
@@ -21,6 +23,7 @@ commands:
   batch      show one batch in full
   replay     reprocess a FAILED or REJECTED batch as a new attempt
   redrive    move dead-lettered messages back to their queues
+  drop       upload a file into a stage's landing bucket as a partner would
 
 Run "partner-ingest <command> --help" for a command's options.`;
 
@@ -30,6 +33,7 @@ const COMMANDS: Record<string, { usage: string; run: typeof validateCommand }> =
   batch: { usage: BATCH_USAGE, run: batchCommand },
   replay: { usage: REPLAY_USAGE, run: replayCommand },
   redrive: { usage: REDRIVE_USAGE, run: redriveCommand },
+  drop: { usage: DROP_USAGE, run: dropCommand },
 };
 
 /** Entry point of the `partner-ingest` CLI; resolves to the process exit code. */

@@ -1,4 +1,7 @@
+import { createReadStream, statSync } from 'node:fs';
+import path from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { SingleBar } from 'cli-progress';
 import { randomUUID } from 'node:crypto';
@@ -246,6 +249,44 @@ export async function redriveCommand(argv: string[], output: Output): Promise<nu
       values.json
         ? `${JSON.stringify(results)}\n`
         : `${results.map((result) => `${result.queue}: moved ${result.moved} message(s) back, ${result.kept} other(s) left in the DLQ`).join('\n')}\n`,
+    );
+    return ExitCode.OK;
+  } finally {
+    closeStage(stage);
+  }
+}
+
+export const DROP_USAGE = `usage: partner-ingest drop --partner ID FILE --stage NAME [--as NAME]
+
+Uploads FILE into the stage's landing bucket as inbound/<partner>/<name>, as a partner's S3 drop would
+(streamed, any size). With --endpoint-url it drops into the local stack that \`npm start\` runs.
+${STAGE_OPTIONS_USAGE}`;
+
+export async function dropCommand(argv: string[], output: Output): Promise<number> {
+  const { values, positionals } = parseCommand(argv, { partner: { type: 'string' }, as: { type: 'string' } });
+  if (!values.partner) throw new UsageError('--partner is required');
+  if (positionals.length !== 1) throw new UsageError(`expected exactly one FILE, got ${positionals.length}`);
+  const file = positionals[0]!;
+  const name = values.as ?? path.basename(file);
+  if (!/^[^/\\]+$/.test(name) || name.includes('..')) throw new UsageError(`"${name}" is not a plain file name`);
+  let bytes: number;
+  try {
+    bytes = statSync(file).size;
+  } catch (error) {
+    throw new UsageError(`cannot read ${file}: ${(error as Error).message}`);
+  }
+  const stage = await stageFrom(values);
+  try {
+    const key = `inbound/${values.partner}/${name}`;
+    const upload = new Upload({
+      client: stage.clients.s3,
+      params: { Bucket: stage.resources.landingBucket, Key: key, Body: createReadStream(file) },
+    });
+    const result = await upload.done();
+    output.stdout(
+      values.json
+        ? `${JSON.stringify({ bucket: stage.resources.landingBucket, key, bytes, versionId: result.VersionId ?? null })}\n`
+        : `dropped ${file} (${bytes} bytes) as s3://${stage.resources.landingBucket}/${key}\n`,
     );
     return ExitCode.OK;
   } finally {

@@ -180,3 +180,17 @@ test('bad operator input is one line, exit code 2, and changes nothing', async (
   expect(wrongStage.status).toBe(2);
   expect(wrongStage.stderr).toMatch(/stage "nope" is not deployed in eu-west-1 .* — check --stage and --region\n$/);
 });
+
+test('drop uploads a local file as a partner drop, which is then ingested', async () => {
+  const dropped = await cli('drop', '--partner', 'acme', 'samples/acme/orders_2026-11-01.csv', '--as', 'orders_dropped.csv', '--json');
+  expect(dropped.stderr).toBe('');
+  expect(dropped.status).toBe(0);
+  expect(JSON.parse(dropped.stdout)).toMatchObject({ key: 'inbound/acme/orders_dropped.csv', bytes: 272 });
+  await drainFileEvents(stack);
+  const batchId = await batchIdOfKey('inbound/acme/orders_dropped.csv');
+  expect(await stack.ledger.get(batchId)).toMatchObject({ status: 'COMPLETED', counts: { valid: 3, workItemsSent: 3 } });
+
+  const badName = await cli('drop', '--partner', 'acme', 'samples/acme/orders_2026-11-01.csv', '--as', '../escape.csv');
+  expect(badName.status).toBe(2);
+  expect(badName.stderr.split('\n')[0]).toContain('is not a plain file name');
+});
