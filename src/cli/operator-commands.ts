@@ -6,9 +6,9 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import { SingleBar } from 'cli-progress';
 import { randomUUID } from 'node:crypto';
 import { Ledger } from '../ledger/ledger';
-import type { BatchState } from '../ledger/types';
+import { BATCH_STATUSES, isBatchStatus, type BatchState } from '../ledger/types';
 import { OperatorError } from '../operations/errors';
-import { redrive } from '../operations/redrive';
+import { DEAD_LETTER_QUEUES, isDeadLetterQueue, redriveStage } from '../operations/redrive';
 import { replayBatch } from '../operations/replay';
 import { closeStage, operatorDeps, parseCommand, STAGE_OPTIONS_USAGE, stageFrom } from './stage-options';
 import { renderTable } from './table';
@@ -20,11 +20,10 @@ export interface Output {
   stderr: NodeJS.WriteStream;
 }
 
-const STATUSES = ['RECEIVED', 'PROCESSING', 'COMPLETED', 'REJECTED', 'FAILED'];
 
 export const BATCHES_USAGE = `usage: partner-ingest batches --stage NAME [--partner ID] [--feed ID] [--status STATUS] [--since 7d] [--until TIME] [--limit 50] [--json]
 
-Lists batches, newest first. STATUS is one of ${STATUSES.join(', ')}; times are 30m, 24h, 7d, 2026-11-01 or an ISO date-time.
+Lists batches, newest first. STATUS is one of ${BATCH_STATUSES.join(', ')}; times are 30m, 24h, 7d, 2026-11-01 or an ISO date-time.
 ${STAGE_OPTIONS_USAGE}`;
 
 export async function batchesCommand(argv: string[], output: Output): Promise<number> {
@@ -38,7 +37,7 @@ export async function batchesCommand(argv: string[], output: Output): Promise<nu
   });
   if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   const status = values.status?.toUpperCase();
-  if (status && !STATUSES.includes(status)) throw new UsageError(`--status "${values.status}" is not one of ${STATUSES.join(', ')}`);
+  if (status && !isBatchStatus(status)) throw new UsageError(`--status "${values.status}" is not one of ${BATCH_STATUSES.join(', ')}`);
   if (!/^[1-9][0-9]{0,4}$/.test(values.limit)) throw new UsageError(`--limit must be a whole number from 1 to 99999, got "${values.limit}"`);
   const range = parseRange(values.since, values.until);
   const stage = await stageFrom(values);
@@ -214,37 +213,22 @@ ${STAGE_OPTIONS_USAGE}`;
 export async function redriveCommand(argv: string[], output: Output): Promise<number> {
   const { values, positionals } = parseCommand(argv, { queue: { type: 'string', default: 'all' }, batch: { type: 'string' } });
   if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
-  if (!['work', 'file-events', 'all'].includes(values.queue)) throw new UsageError(`--queue must be work, file-events or all, got "${values.queue}"`);
+  const queue = values.queue;
+  if (!isDeadLetterQueue(queue)) throw new UsageError(`--queue must be ${DEAD_LETTER_QUEUES.join(', ')}, got "${queue}"`);
   const stage = await stageFrom(values);
   try {
-    const { resources } = stage;
-    const pairs = [
-      ...(values.queue !== 'file-events' ? [{ name: 'work', dlqUrl: resources.workDlqUrl, targetUrl: resources.workQueueUrl }] : []),
-      ...(values.queue !== 'work' ? [{ name: 'file-events', dlqUrl: resources.fileEventsDlqUrl, targetUrl: resources.fileEventsQueueUrl }] : []),
-    ];
-    const ledger = new Ledger(stage.clients.dynamo, resources.ledgerTable);
-    const results: { queue: string; moved: number; kept: number }[] = [];
-    for (const pair of pairs) {
-      const bar = !values.json && output.stderr.isTTY ? new SingleBar({ stream: output.stderr, format: `redriving ${pair.name}: {value} moved, {kept} left` }) : undefined;
-      bar?.start(0, 0, { kept: 0 });
-      const result = await redrive({
-        sqs: stage.clients.sqs,
-        dlqUrl: pair.dlqUrl,
-        targetUrl: pair.targetUrl,
-        ...(values.batch ? { batchId: values.batch } : {}),
-        onProgress: (moved, kept) => bar?.update(moved, { kept }),
-      });
-      bar?.stop();
-      results.push({ queue: pair.name, ...result });
-    }
-    await ledger.audit({
-      at: new Date().toISOString(),
-      actor: stage.actor,
-      action: `redrive --queue ${values.queue}${values.batch ? ` --batch ${values.batch}` : ''}`,
+    const bar = !values.json && output.stderr.isTTY ? new SingleBar({ stream: output.stderr, format: 'redriving {queue}: {value} moved, {kept} left' }) : undefined;
+    bar?.start(0, 0, { queue, kept: 0 });
+    const results = await redriveStage({
+      sqs: stage.clients.sqs,
+      ledger: new Ledger(stage.clients.dynamo, stage.resources.ledgerTable),
+      resources: stage.resources,
+      queue,
       ...(values.batch ? { batchId: values.batch } : {}),
-      details: { results },
-      outcome: `moved ${results.reduce((sum, result) => sum + result.moved, 0)}`,
+      actor: stage.actor,
+      onProgress: (name, moved, kept) => bar?.update(moved, { queue: name, kept }),
     });
+    bar?.stop();
     output.stdout(
       values.json
         ? `${JSON.stringify(results)}\n`

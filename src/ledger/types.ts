@@ -8,6 +8,12 @@ export const BatchStatus = {
   FAILED: 'FAILED',
 } as const;
 export type BatchStatus = (typeof BatchStatus)[keyof typeof BatchStatus];
+export const BATCH_STATUSES: readonly BatchStatus[] = Object.values(BatchStatus);
+
+export function isBatchStatus(value: string): value is BatchStatus {
+  return (BATCH_STATUSES as readonly string[]).includes(value);
+}
+
 export type FinalStatus = typeof BatchStatus.COMPLETED | typeof BatchStatus.REJECTED | typeof BatchStatus.FAILED;
 
 export function isFinal(status: BatchStatus): status is FinalStatus {

@@ -2,8 +2,9 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
 import type { FileEventDeps } from '../ingest/file-events';
 import type { StackResources } from '../local/provision';
+import { BATCH_STATUSES, isBatchStatus } from '../ledger/types';
 import { OperatorError } from './errors';
-import { redrive } from './redrive';
+import { DEAD_LETTER_QUEUES, isDeadLetterQueue, redriveStage } from './redrive';
 import { replayBatch } from './replay';
 import { PartnerIngestError } from '../errors/base';
 
@@ -13,7 +14,6 @@ export interface OperatorApiDeps {
   readonly remainingMs: () => number;
 }
 
-const STATUSES = ['RECEIVED', 'PROCESSING', 'COMPLETED', 'REJECTED', 'FAILED'];
 const DEFAULT_WINDOW_MS = 7 * 86_400_000;
 
 class BadRequest extends PartnerIngestError {
@@ -63,7 +63,7 @@ export async function handleOperatorRequest(event: APIGatewayProxyEvent, deps: O
       case 'GET /batches': {
         const query = event.queryStringParameters ?? {};
         const status = query.status?.toUpperCase();
-        if (status && !STATUSES.includes(status)) throw new BadRequest(`status "${query.status}" is not one of ${STATUSES.join(', ')}`);
+        if (status && !isBatchStatus(status)) throw new BadRequest(`status "${query.status}" is not one of ${BATCH_STATUSES.join(', ')}`);
         const now = new Date();
         const from = isoParam(query.since, 'since', new Date(now.getTime() - DEFAULT_WINDOW_MS).toISOString());
         const to = isoParam(query.until, 'until', now.toISOString());
@@ -99,24 +99,14 @@ export async function handleOperatorRequest(event: APIGatewayProxyEvent, deps: O
       case 'POST /redrive': {
         const request = body(event);
         const queue = (request.queue as string | undefined) ?? 'all';
-        if (!['work', 'file-events', 'all'].includes(queue)) throw new BadRequest(`queue must be work, file-events or all, got "${queue}"`);
-        const batchId = typeof request.batchId === 'string' ? request.batchId : undefined;
-        const { resources } = deps;
-        const pairs = [
-          ...(queue !== 'file-events' ? [{ queue: 'work', dlqUrl: resources.workDlqUrl, targetUrl: resources.workQueueUrl }] : []),
-          ...(queue !== 'work' ? [{ queue: 'file-events', dlqUrl: resources.fileEventsDlqUrl, targetUrl: resources.fileEventsQueueUrl }] : []),
-        ];
-        const results = [];
-        for (const pair of pairs) {
-          results.push({ queue: pair.queue, ...(await redrive({ sqs: deps.ingest.sqs, dlqUrl: pair.dlqUrl, targetUrl: pair.targetUrl, ...(batchId ? { batchId } : {}) })) });
-        }
-        await ledger.audit({
-          at: new Date().toISOString(),
+        if (!isDeadLetterQueue(queue)) throw new BadRequest(`queue must be ${DEAD_LETTER_QUEUES.join(', ')}, got "${queue}"`);
+        const results = await redriveStage({
+          sqs: deps.ingest.sqs,
+          ledger,
+          resources: deps.resources,
+          queue,
+          ...(typeof request.batchId === 'string' ? { batchId: request.batchId } : {}),
           actor: actorOf(event),
-          action: `redrive --queue ${queue}${batchId ? ` --batch ${batchId}` : ''}`,
-          ...(batchId ? { batchId } : {}),
-          details: { results },
-          outcome: `moved ${results.reduce((sum, result) => sum + result.moved, 0)}`,
         });
         return json(200, { results });
       }

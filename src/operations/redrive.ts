@@ -8,6 +8,8 @@ import {
 } from '@aws-sdk/client-sqs';
 import { createdObjectsOf } from '../ingest/s3-event';
 import { batchIdOf } from '../ledger/batch-id';
+import type { Ledger } from '../ledger/ledger';
+import type { StackResources } from '../local/provision';
 
 export interface RedriveRequest {
   readonly sqs: SQSClient;
@@ -101,4 +103,54 @@ export async function redrive(request: RedriveRequest): Promise<RedriveResult> {
     );
   }
   return { moved, kept: kept.length };
+}
+
+export const DEAD_LETTER_QUEUES = ['work', 'file-events', 'all'] as const;
+export type DeadLetterQueue = (typeof DEAD_LETTER_QUEUES)[number];
+
+export function isDeadLetterQueue(value: string): value is DeadLetterQueue {
+  return (DEAD_LETTER_QUEUES as readonly string[]).includes(value);
+}
+
+export interface StageRedriveRequest {
+  readonly sqs: SQSClient;
+  readonly ledger: Ledger;
+  readonly resources: Pick<StackResources, 'workQueueUrl' | 'workDlqUrl' | 'fileEventsQueueUrl' | 'fileEventsDlqUrl'>;
+  readonly queue: DeadLetterQueue;
+  readonly batchId?: string;
+  /** Who asked, for the audit trail. */
+  readonly actor: string;
+  readonly onProgress?: (queue: string, moved: number, kept: number) => void;
+}
+
+/**
+ * An operator's redrive of a stage (CLI or HTTP API): each chosen DLQ back to
+ * its source queue, then one audit entry with the outcome.
+ */
+export async function redriveStage(request: StageRedriveRequest): Promise<{ queue: string; moved: number; kept: number }[]> {
+  const { resources, queue, batchId } = request;
+  const pairs = [
+    ...(queue !== 'file-events' ? [{ queue: 'work', dlqUrl: resources.workDlqUrl, targetUrl: resources.workQueueUrl }] : []),
+    ...(queue !== 'work' ? [{ queue: 'file-events', dlqUrl: resources.fileEventsDlqUrl, targetUrl: resources.fileEventsQueueUrl }] : []),
+  ];
+  const results = [];
+  for (const pair of pairs) {
+    const result = await redrive({
+      sqs: request.sqs,
+      dlqUrl: pair.dlqUrl,
+      targetUrl: pair.targetUrl,
+      ...(batchId ? { batchId } : {}),
+      onProgress: (moved, kept) => request.onProgress?.(pair.queue, moved, kept),
+    });
+    results.push({ queue: pair.queue, ...result });
+  }
+  await request.ledger.audit({
+    at: new Date().toISOString(),
+    actor: request.actor,
+    action: `redrive --queue ${queue}${batchId ? ` --batch ${batchId}` : ''}`,
+    ...(batchId ? { batchId } : {}),
+    details: { results },
+    outcome: `moved ${results.reduce((sum, result) => sum + result.moved, 0)}`,
+  });
+  return results;
 }
