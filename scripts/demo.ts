@@ -21,7 +21,7 @@ import { startSshd, type SshdServer } from '../src/local/sshd';
 import { replayBatch } from '../src/operations/replay';
 import { pullAll } from '../src/sftp/pull-all';
 import { sftpPullDeps } from '../src/sftp/runtime';
-import { drainQueue } from './queue-tools';
+import { drainQueue } from '../src/local/drain-queue';
 
 const ROOT = path.resolve(__dirname, '..');
 const logger = new Logger({ serviceName: 'partner-ingest-demo', logLevel: (process.env.LOG_LEVEL ?? 'SILENT') as 'SILENT' });
@@ -66,13 +66,13 @@ interface ConsumerEvent {
 }
 
 async function consumerEvents(stack: LocalStack): Promise<ConsumerEvent[]> {
-  const sns = (await drainQueue(stack.clients.sqs, stack.snsConsumerUrl)).map((body) => ({
+  const sns = (await drainQueue(stack.clients.sqs, stack.snsConsumerUrl)).map((message) => ({
     via: 'SNS',
-    detail: JSON.parse((JSON.parse(body) as { Message: string }).Message),
+    detail: JSON.parse((JSON.parse(message.Body!) as { Message: string }).Message),
   }));
-  const bus = (await drainQueue(stack.clients.sqs, stack.eventBridgeConsumerUrl)).map((body) => ({
+  const bus = (await drainQueue(stack.clients.sqs, stack.eventBridgeConsumerUrl)).map((message) => ({
     via: 'EventBridge',
-    detail: (JSON.parse(body) as { detail: Record<string, any> }).detail,
+    detail: (JSON.parse(message.Body!) as { detail: Record<string, any> }).detail,
   }));
   return [...sns, ...bus];
 }
@@ -156,7 +156,7 @@ async function main(): Promise<DemoSummary> {
     printEvents(events);
 
     step('work items on the work queue, per batch');
-    const items = (await drainQueue(stack.clients.sqs, stack.resources.workQueueUrl)).map((body) => JSON.parse(body) as { batchId: string });
+    const items = (await drainQueue(stack.clients.sqs, stack.resources.workQueueUrl)).map((message) => JSON.parse(message.Body!) as { batchId: string });
     const perBatch = new Map<string, number>();
     for (const item of items) perBatch.set(item.batchId, (perBatch.get(item.batchId) ?? 0) + 1);
     for (const batch of listed) console.log(`  ${batch.file.name.padEnd(28)} ${perBatch.get(batch.batchId) ?? 0} work item(s)`);

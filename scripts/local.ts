@@ -11,7 +11,6 @@ import './local-env';
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { renderTable } from '../src/cli/table';
 import type { CompletionEventDetail } from '../src/events/completion-event';
@@ -22,26 +21,13 @@ import { startServerlessOffline, type OfflineServer } from '../src/local/serverl
 import { startSshd } from '../src/local/sshd';
 import { pullAll } from '../src/sftp/pull-all';
 import { sftpPullDeps } from '../src/sftp/runtime';
+import { drainQueue } from '../src/local/drain-queue';
 import { startLocalStack, type LocalStack } from '../src/local/local-stack';
 import { MissingPrerequisiteError } from '../src/local/moto-server';
 import { pumpOnce } from '../src/local/queue-pump';
 
 const ROOT = path.resolve(__dirname, '..');
 const once = process.argv.includes('--once');
-
-async function receiveEvents(stack: LocalStack, queueUrl: string): Promise<CompletionEventDetail[]> {
-  const { Messages = [] } = await stack.clients.sqs.send(
-    new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
-  );
-  if (!Messages.length) return [];
-  await stack.clients.sqs.send(
-    new DeleteMessageBatchCommand({
-      QueueUrl: queueUrl,
-      Entries: Messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle! })),
-    }),
-  );
-  return Messages.map((message) => JSON.parse((JSON.parse(message.Body!) as { Message: string }).Message));
-}
 
 function eventRows(events: readonly CompletionEventDetail[]) {
   return events.map((event) => [
@@ -67,11 +53,10 @@ async function processWaiting(stack: LocalStack, deps: FileEventDeps, waitSecond
       waitSeconds,
     })
   );
-  const events: CompletionEventDetail[] = [];
-  for (let batch = await receiveEvents(stack, stack.snsConsumerUrl); batch.length; batch = await receiveEvents(stack, stack.snsConsumerUrl)) {
-    events.push(...batch);
-  }
-  return events;
+  // SNS delivers the event detail as the Message of its envelope.
+  return (await drainQueue(stack.clients.sqs, stack.snsConsumerUrl)).map(
+    (message) => JSON.parse((JSON.parse(message.Body!) as { Message: string }).Message) as CompletionEventDetail,
+  );
 }
 
 /** sshd plays globex's SFTP server; its folder is where a developer drops shipments files. */

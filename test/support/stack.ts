@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
+import type { Message } from '@aws-sdk/client-sqs';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { processFileEvents, type FileEventDeps } from '../../src/ingest/file-events';
 import { batchIdOf } from '../../src/ledger/batch-id';
+import { drainQueue as drainFrom } from '../../src/local/drain-queue';
 import { startLocalStack, type LocalStack } from '../../src/local/local-stack';
 import { pumpOnce } from '../../src/local/queue-pump';
 import { createAjv } from '../../src/records/ajv';
@@ -87,27 +88,8 @@ export async function drainFileEvents(stack: TestStack, deps: FileEventDeps = st
 }
 
 /** Receives (and deletes) everything currently on a queue. */
-export async function drainQueue(stack: TestStack, queueUrl: string): Promise<Message[]> {
-  const all: Message[] = [];
-  for (;;) {
-    const { Messages = [] } = await stack.clients.sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: queueUrl,
-        MaxNumberOfMessages: 10,
-        WaitTimeSeconds: 0,
-        MessageAttributeNames: ['All'],
-        MessageSystemAttributeNames: ['All'],
-      }),
-    );
-    if (!Messages.length) return all;
-    all.push(...Messages);
-    await stack.clients.sqs.send(
-      new DeleteMessageBatchCommand({
-        QueueUrl: queueUrl,
-        Entries: Messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle! })),
-      }),
-    );
-  }
+export function drainQueue(stack: TestStack, queueUrl: string): Promise<Message[]> {
+  return drainFrom(stack.clients.sqs, queueUrl);
 }
 
 /** Completion events as a consumer receives them: SNS envelopes and EventBridge events, unwrapped to the detail. */
