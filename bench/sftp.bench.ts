@@ -39,6 +39,7 @@ import { startSshd, type SshdServer } from '../src/local/sshd';
 import { fetchToS3 } from '../src/sftp/fetch-to-s3';
 import { pinnedHostVerifier } from '../src/sftp/host-key';
 import { remoteReadStream } from '../src/sftp/remote-read-stream';
+import { log, machine as host, median, peakRssMB, table } from './report';
 
 const ROOT = path.resolve(__dirname, '..');
 const TARGET_RATIO = 0.7;
@@ -100,8 +101,6 @@ interface ChildResult {
 }
 
 const MiB = 1024 * 1024;
-const peakRssMB = () => process.resourceUsage().maxRSS / 1024; // maxRSS is in KiB
-
 // ---------------------------------------------------------------- child side
 
 async function connect(spec: ChildSpec): Promise<{ client: SftpClient; sftp: SFTPWrapper }> {
@@ -338,10 +337,6 @@ async function cleanup(): Promise<void> {
   ]);
 }
 
-function log(options: Options, text: string): void {
-  if (!options.json) process.stderr.write(`${text}\n`);
-}
-
 function runChild(spec: ChildSpec): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'run-ts.js'), __filename, '--child'], {
@@ -385,12 +380,6 @@ async function generateFile(file: string, bytes: number): Promise<void> {
   }
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
-
 function packageVersion(name: string): string {
   try {
     return (JSON.parse(readFileSync(path.join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
@@ -400,14 +389,9 @@ function packageVersion(name: string): string {
 }
 
 function machine() {
-  const cpus = os.cpus();
   const ssh = spawnSync('ssh', ['-V'], { encoding: 'utf8' });
   return {
-    cpu: cpus[0]?.model.trim() ?? 'unknown',
-    cores: cpus.length,
-    totalMemoryGB: Number((os.totalmem() / 1024 ** 3).toFixed(1)),
-    node: process.version,
-    platform: `${os.type()} ${os.release()} ${os.arch()}`,
+    ...host(),
     openssh: `${ssh.stderr ?? ''}${ssh.stdout ?? ''}`.trim(),
     ssh2: packageVersion('ssh2'),
     ssh2SftpClient: packageVersion('ssh2-sftp-client'),
@@ -440,16 +424,6 @@ async function negotiated(spec: Omit<ChildSpec, 'kind' | 'remotePath' | 'size'>,
     ours: ours.filter((name) => name !== '<implicit>').join(' / ') || 'unknown',
     sftpClient: theirs ? (theirs[2] === '<implicit>' ? theirs[1]! : `${theirs[1]} / ${theirs[2]}`) : 'unknown',
   };
-}
-
-function pad(text: string, width: number, right = false): string {
-  return right ? text.padStart(width) : text.padEnd(width);
-}
-
-function table(headers: string[], rows: string[][]): string {
-  const widths = headers.map((header, i) => Math.max(header.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[]) => cells.map((cell, i) => pad(cell, widths[i]!, i > 0)).join('  ');
-  return [line(headers), widths.map((width) => '-'.repeat(width)).join('  '), ...rows.map(line)].join('\n');
 }
 
 interface Variant {
@@ -596,7 +570,7 @@ async function parent(options: Options): Promise<void> {
         runs.get(variant.id)!.push(result);
         log(
           options,
-          `  run ${repeat}/${options.repeats} ${pad(variant.id, 24)} ${result.seconds.toFixed(2)} s  ${(options.mb / result.seconds).toFixed(1)} MiB/s` +
+          `  run ${repeat}/${options.repeats} ${variant.id.padEnd(24)} ${result.seconds.toFixed(2)} s  ${(options.mb / result.seconds).toFixed(1)} MiB/s` +
             `  CPU ${result.cpuSeconds.toFixed(2)} s  peak RSS ${result.peakRssMB.toFixed(0)} MB  (load ${os.loadavg()[0]!.toFixed(2)})`,
         );
       }

@@ -22,6 +22,7 @@ import { DiscardingItemSink } from '../src/pipeline/sinks';
 import { validateFile } from '../src/pipeline/validate-file';
 import { CollectingRejectSink } from '../src/report/collecting-reject-sink';
 import { DATA_DIR, DEFAULT_OPTIONS, generateOrders, type GeneratedFile } from './generate-orders';
+import { log, machine, median, peakRssMB, table } from './report';
 
 const ROOT = path.resolve(__dirname, '..');
 const HIGH_WATER_MARK = 256 * 1024;
@@ -53,8 +54,6 @@ interface ChildResult {
 }
 
 const mb = (bytes: number) => bytes / (1024 * 1024);
-const peakRssMB = () => process.resourceUsage().maxRSS / 1024; // maxRSS is in KiB
-
 // ---------------------------------------------------------------- child side
 
 async function measureRaw(file: string, gzip: boolean): Promise<Omit<ChildResult, 'kind' | 'cpuSeconds' | 'peakRssMB' | 'startRssMB'>> {
@@ -150,12 +149,6 @@ function runCli(args: string[]): { seconds: number; exitCode: number | null; std
   return { seconds, exitCode: run.status, stdout: run.stdout, peakRssMB: rss ? Number(rss[1]) / 1024 : Number.NaN };
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
-
 interface Summary {
   readonly kind: Kind;
   readonly label: string;
@@ -177,31 +170,6 @@ interface Summary {
   readonly invalid?: number;
 }
 
-function machine() {
-  const cpus = os.cpus();
-  return {
-    cpu: cpus[0]?.model.trim() ?? 'unknown',
-    cores: cpus.length,
-    totalMemoryGB: Number((os.totalmem() / 1024 ** 3).toFixed(1)),
-    node: process.version,
-    platform: `${os.type()} ${os.release()} ${os.arch()}`,
-  };
-}
-
-function log(options: Options, text: string): void {
-  if (!options.json) process.stderr.write(`${text}\n`);
-}
-
-function pad(text: string, width: number, right = false): string {
-  return right ? text.padStart(width) : text.padEnd(width);
-}
-
-function table(headers: string[], rows: string[][]): string {
-  const widths = headers.map((header, i) => Math.max(header.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[]) => cells.map((cell, i) => pad(cell, widths[i]!, i > 0)).join('  ');
-  return [line(headers), widths.map((width) => '-'.repeat(width)).join('  '), ...rows.map(line)].join('\n');
-}
-
 async function parent(options: Options): Promise<void> {
   mkdirSync(DATA_DIR, { recursive: true });
   const date = new Date();
@@ -219,7 +187,7 @@ async function parent(options: Options): Promise<void> {
     for (const kind of kinds) {
       const result = runChild(kind, fileOf(kind).path, options);
       runs.get(kind)!.push(result);
-      log(options, `  run ${repeat}/${options.repeats} ${pad(kind, 11)} ${result.seconds.toFixed(2)} s (CPU ${result.cpuSeconds.toFixed(2)} s), peak RSS ${result.peakRssMB.toFixed(0)} MB`);
+      log(options, `  run ${repeat}/${options.repeats} ${kind.padEnd(11)} ${result.seconds.toFixed(2)} s (CPU ${result.cpuSeconds.toFixed(2)} s), peak RSS ${result.peakRssMB.toFixed(0)} MB`);
     }
   }
 
