@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { SFTPWrapper } from 'ssh2';
-import { SftpTimeoutError, TransferIncompleteError, within } from './errors';
+import { TransferIncompleteError, within } from './errors';
 
 export interface RemoteReadOptions {
   /** Bytes per SFTP READ request (OpenSSH serves up to 256 KiB; ssh2 splits larger ones). */
@@ -36,7 +36,6 @@ export function remoteReadStream(sftp: SFTPWrapper, path: string, size: number, 
   const concurrency = options.concurrency ?? Math.max(1, Math.floor(CHANNEL_WINDOW / chunkBytes));
 
   const readAt = (handle: Buffer, position: number, length: number): Promise<Buffer> => {
-    let timer: NodeJS.Timeout | undefined;
     const read = new Promise<Buffer>((resolve, reject) => {
       sftp.read(handle, Buffer.allocUnsafe(length), 0, length, position, (error, bytesRead, buffer) => {
         // An SFTP EOF status arrives as an error; treat it as "no more bytes".
@@ -44,10 +43,7 @@ export function remoteReadStream(sftp: SFTPWrapper, path: string, size: number, 
         else resolve(buffer.subarray(0, error ? 0 : bytesRead));
       });
     });
-    const stalled = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new SftpTimeoutError(`reading ${path}`, options.stallSeconds)), options.stallSeconds * 1000);
-    });
-    return Promise.race([read, stalled]).finally(() => clearTimeout(timer));
+    return within(read, options.stallSeconds, `reading ${path}`);
   };
 
   async function* chunks(): AsyncGenerator<Buffer> {
