@@ -4,23 +4,19 @@
  * and the real ingest, sftp-pull and replay code runs against them.
  */
 import './local-env';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { renderTable } from '../src/cli/table';
 import { processFileEvents } from '../src/ingest/file-events';
 import type { FileEventDeps } from '../src/ingest/file-events';
 import { startLocalStack, type LocalStack } from '../src/local/local-stack';
-import { withLocalSftpPartner } from '../src/local/local-sftp';
+import { startLocalSftpPartner, type LocalSftpPartner } from '../src/local/local-sftp';
 import { MissingPrerequisiteError } from '../src/local/moto-server';
 import { pumpOnce } from '../src/local/queue-pump';
-import { startSshd, type SshdServer } from '../src/local/sshd';
 import { replayBatch } from '../src/operations/replay';
-import { pullAll } from '../src/sftp/pull-all';
-import { sftpPullDeps } from '../src/sftp/runtime';
 import { drainQueue } from '../src/local/drain-queue';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -95,17 +91,11 @@ export interface DemoSummary {
 async function main(): Promise<DemoSummary> {
   const started = Date.now();
   const stack = await startLocalStack({ stage: 'demo', logger, config: { root: ROOT } });
-  let sshd: SshdServer | undefined;
+  let globex: LocalSftpPartner | undefined;
   try {
-    sshd = await startSshd();
-    const outbound = path.join(sshd.rootDir, 'globex', 'outbound');
-    mkdirSync(outbound, { recursive: true });
-    const registry = withLocalSftpPartner(stack.registry, 'globex', sshd, outbound);
-    await stack.clients.secrets.send(
-      new CreateSecretCommand({ Name: 'partner-ingest/globex/sftp', SecretString: JSON.stringify({ privateKey: sshd.privateKey }) }),
-    );
-    const deps = stack.deps({ registry });
-    console.log(`partner-ingest demo — AWS emulated by moto_server at ${stack.moto.endpoint}, globex's SFTP server is sshd on 127.0.0.1:${sshd.port}`);
+    globex = await startLocalSftpPartner(stack, 'globex', logger);
+    const deps = stack.deps({ registry: globex.registry });
+    console.log(`partner-ingest demo — AWS emulated by moto_server at ${stack.moto.endpoint}, globex's SFTP server is sshd on 127.0.0.1:${globex.sshd.port}`);
 
     step('acme drops a clean orders file and one with a few bad rows (S3)');
     const sample = (name: string) => readFileSync(path.join(ROOT, 'samples', 'acme', name));
@@ -118,10 +108,9 @@ async function main(): Promise<DemoSummary> {
     await ingestWaiting(stack, deps);
 
     step('globex publishes a Latin-1 shipments file on its SFTP server; sftp-pull fetches it once it is stable');
-    writeFileSync(path.join(outbound, 'shipments_2026-11-02.csv.gz'), readFileSync(path.join(ROOT, 'samples', 'globex', 'shipments_2026-11-02.csv.gz')));
-    const pull = sftpPullDeps(stack.clients, registry, stack.resources, logger);
+    writeFileSync(path.join(globex.outbound, 'shipments_2026-11-02.csv.gz'), readFileSync(path.join(ROOT, 'samples', 'globex', 'shipments_2026-11-02.csv.gz')));
     for (const run of ['first', 'second']) {
-      const [outcome] = await pullAll(pull, { runId: run, owner: run, remainingMs: () => 600_000, stopMarginMs: 60_000 }, ['globex']);
+      const outcome = await globex.pull();
       if (outcome?.outcome === 'pulled') {
         console.log(`  ${run} run: ${outcome.fetched.length ? `fetched ${outcome.fetched.map((file) => file.name).join(', ')}` : `waiting for ${outcome.waiting.join(', ')} to be seen unchanged`}`);
       } else {
@@ -189,7 +178,7 @@ async function main(): Promise<DemoSummary> {
     console.log(`SUMMARY ${JSON.stringify(summary)}`);
     return summary;
   } finally {
-    await sshd?.dispose();
+    await globex?.sshd.dispose();
     await stack.stop();
   }
 }

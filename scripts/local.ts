@@ -8,20 +8,16 @@
  * ingesting S3 drops and pulling globex's folder until Ctrl-C.
  */
 import './local-env';
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { renderTable } from '../src/cli/table';
 import type { CompletionEventDetail } from '../src/events/completion-event';
 import { processFileEvents, type FileEventDeps } from '../src/ingest/file-events';
-import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
-import { withLocalSftpPartner } from '../src/local/local-sftp';
 import { startServerlessOffline, type OfflineServer } from '../src/local/serverless-offline';
-import { startSshd } from '../src/local/sshd';
-import { pullAll } from '../src/sftp/pull-all';
-import { sftpPullDeps } from '../src/sftp/runtime';
 import { drainQueue } from '../src/local/drain-queue';
+import { startLocalSftpPartner, type LocalSftpPartner } from '../src/local/local-sftp';
 import { startLocalStack, type LocalStack } from '../src/local/local-stack';
 import { MissingPrerequisiteError } from '../src/local/moto-server';
 import { pumpOnce } from '../src/local/queue-pump';
@@ -59,33 +55,10 @@ async function processWaiting(stack: LocalStack, deps: FileEventDeps, waitSecond
   );
 }
 
-/** sshd plays globex's SFTP server; its folder is where a developer drops shipments files. */
-async function startGlobex(stack: LocalStack, logger: Logger) {
-  const sshd = await startSshd();
-  const outbound = path.join(sshd.rootDir, 'globex', 'outbound');
-  mkdirSync(outbound, { recursive: true });
-  const registry = withLocalSftpPartner(stack.registry, 'globex', sshd, outbound);
-  await stack.clients.secrets.send(
-    new CreateSecretCommand({ Name: 'partner-ingest/globex/sftp', SecretString: JSON.stringify({ privateKey: sshd.privateKey }) }),
-  );
-  const pull = sftpPullDeps(stack.clients, registry, stack.resources, logger);
-  let run = 0;
-  return {
-    sshd,
-    outbound,
-    registry,
-    /** One scheduled sftp-pull run (the deployed schedule is the partner's; locally, every loop). */
-    async pull(): Promise<void> {
-      const id = `local-${++run}`;
-      await pullAll(pull, { runId: id, owner: id, remainingMs: () => 600_000, stopMarginMs: 60_000 }, ['globex']);
-    },
-  };
-}
-
 async function main(): Promise<void> {
   const logger = new Logger({ serviceName: 'partner-ingest', logLevel: (process.env.LOG_LEVEL ?? 'WARN') as 'WARN' });
   const stack = await startLocalStack({ stage: 'local', logger, config: { root: ROOT } });
-  let globex: Awaited<ReturnType<typeof startGlobex>> | undefined;
+  let globex: LocalSftpPartner | undefined;
   let offline: OfflineServer | undefined;
   // Ctrl-C ends the watch loop; everything started is stopped on the way out.
   let stopping = false;
@@ -114,7 +87,7 @@ async function main(): Promise<void> {
   events                       SNS ${resources.eventsTopicArn}, EventBridge bus ${resources.eventBusName}
 `);
     if (!once) {
-      globex = await startGlobex(stack, logger);
+      globex = await startLocalSftpPartner(stack, 'globex', logger); // sshd as globex's SFTP server
       console.log(`  globex SFTP server (sshd)    127.0.0.1:${globex.sshd.port}, files go into ${globex.outbound}`);
       offline = await startServerlessOffline({
         serviceDir: ROOT,
