@@ -7,7 +7,7 @@ import { createAjv } from '../records/ajv';
 import { compileRecordSchema, RecordSchemaError, type CompiledRecordSchema } from '../records/record-schema';
 import { ConfigError } from './errors';
 import { globToRegExp } from './glob';
-import type { CsvFormat, FeedConfig, FeedLimits, PartnerConfig, SftpSource } from './types';
+import type { CsvFormat, FeedConfig, FeedLimits, PartnerConfig, SftpSource, WorkItemSettings } from './types';
 
 /** Everything the pipeline knows about partners, loaded and validated in one go. */
 export interface PartnerRegistry {
@@ -24,6 +24,8 @@ export interface ConfigLocation {
 const DEFAULT_LIMITS: FeedLimits = {
   maxRecordBytes: 1024 * 1024,
   maxDecompressedBytes: 64 * 1024 ** 3,
+  // Real CSV compresses 5–20×; a gzip bomb reaches about 1000×.
+  maxCompressionRatio: 200,
   maxReportedErrors: 100_000,
 };
 
@@ -85,6 +87,7 @@ interface RawFeed {
   key?: string;
   errorPolicy: FeedConfig['errorPolicy'];
   limits?: Partial<FeedLimits>;
+  workItems?: Partial<WorkItemSettings>;
 }
 
 interface RawPartner {
@@ -166,6 +169,7 @@ function buildFeed(partnerId: string, raw: RawFeed, index: number, file: string,
     key: raw.key,
     errorPolicy: raw.errorPolicy,
     limits: { ...DEFAULT_LIMITS, ...raw.limits },
+    workItems: { recordsPerMessage: 1, ...raw.workItems },
   };
 }
 

@@ -18,7 +18,14 @@ export interface ErrorPolicy {
 export interface FeedLimits {
   readonly maxRecordBytes: number;
   readonly maxDecompressedBytes: number;
+  /** Decompressed ÷ compressed bytes beyond which a compressed file is treated as a bomb. */
+  readonly maxCompressionRatio: number;
   readonly maxReportedErrors: number;
+}
+
+export interface WorkItemSettings {
+  /** Records per work queue message; 1 sends single-record envelopes, more sends packed ones. */
+  readonly recordsPerMessage: number;
 }
 
 export interface FeedConfig {
@@ -30,6 +37,7 @@ export interface FeedConfig {
   readonly key?: string;
   readonly errorPolicy: ErrorPolicy;
   readonly limits: FeedLimits;
+  readonly workItems: WorkItemSettings;
 }
 
 export type PostFetchAction =
