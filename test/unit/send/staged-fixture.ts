@@ -1,0 +1,136 @@
+/**
+ * In-memory stand-ins for the send pass's inputs and its queue: staged items
+ * (chunked exactly as StagingWriter chunks them) behind a ranged-GET S3 stub,
+ * and an SQS stub that acknowledges (or refuses) entries and counts everything.
+ * Shared by the send unit tests and bench/packing.bench.ts.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  SendMessageBatchCommand,
+  type BatchResultErrorEntry,
+  type SendMessageBatchRequestEntry,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { ItemSink } from '../../../src/pipeline/sinks';
+import { createAjv } from '../../../src/records/ajv';
+import { DEFAULT_CHUNK_LIMITS, type ChunkLimits, type StagedChunk, type StagingManifest } from '../../../src/staging/staging-writer';
+
+/** An ItemSink that stages bodies in memory with StagingWriter's chunk rule (items or bytes, whichever comes first). */
+export class MemoryStagingSink implements ItemSink {
+  readonly wantsBodies = true;
+  readonly backlogged = false;
+  private readonly parts: Buffer[] = [];
+  private readonly chunks: StagedChunk[] = [];
+  private open: { firstRecord: number; lastRecord: number; items: number; offset: number; length: number } | undefined;
+  private bytes = 0;
+  private items = 0;
+
+  constructor(
+    private readonly batchId: string,
+    private readonly limits: ChunkLimits = DEFAULT_CHUNK_LIMITS,
+  ) {}
+
+  write(recordNumber: number, body: string, bytes: number): void {
+    const lineBytes = bytes + 1;
+    if (this.open && (this.open.items >= this.limits.maxItems || this.open.length + lineBytes > this.limits.maxBytes)) this.closeChunk();
+    this.open ??= { firstRecord: recordNumber, lastRecord: recordNumber, items: 0, offset: this.bytes, length: 0 };
+    this.open.lastRecord = recordNumber;
+    this.open.items++;
+    this.open.length += lineBytes;
+    this.items++;
+    this.parts.push(Buffer.from(`${body}\n`));
+    this.bytes += lineBytes;
+  }
+
+  async flush(): Promise<void> {}
+
+  close(): { manifest: StagingManifest; data: Buffer } {
+    this.closeChunk();
+    const manifest: StagingManifest = {
+      manifestVersion: 2,
+      batchId: this.batchId,
+      bucket: 'staging-bucket',
+      items: this.items,
+      bytes: this.bytes,
+      chunks: this.chunks,
+    };
+    return { manifest, data: Buffer.concat(this.parts) };
+  }
+
+  private closeChunk(): void {
+    if (!this.open) return;
+    this.chunks.push({ index: this.chunks.length, key: `staging/test/${this.batchId}/attempt-1/items.ndjson`, ...this.open });
+    this.open = undefined;
+  }
+}
+
+/** An S3 client that answers ranged GETs of the (one) staged items object from memory; `gets` counts them. */
+export function memoryS3(data: Buffer): S3Client & { gets: number } {
+  const stub = {
+    gets: 0,
+    async send(command: unknown) {
+      if (!(command instanceof GetObjectCommand)) throw new Error(`unexpected S3 command ${(command as object).constructor.name}`);
+      stub.gets++;
+      const match = /^bytes=(\d+)-(\d+)$/.exec(command.input.Range ?? '');
+      const slice = match ? data.subarray(Number(match[1]), Number(match[2]) + 1) : data;
+      return { Body: { transformToString: async (encoding?: string) => slice.toString((encoding ?? 'utf-8') as BufferEncoding) } };
+    },
+  };
+  return stub as unknown as S3Client & { gets: number };
+}
+
+export interface SentMessage {
+  readonly body: string;
+  readonly attributes: Record<string, string>;
+}
+
+/**
+ * An SQS client that acknowledges every SendMessageBatch entry and records the
+ * messages. `refuse(entries, call)` may return entries to report as failed
+ * (retryable unless `SenderFault`), as SQS does inside a successful response.
+ */
+export function recordingSqs(
+  refuse?: (entries: readonly SendMessageBatchRequestEntry[], call: number) => BatchResultErrorEntry[],
+): SQSClient & { calls: number; messages: SentMessage[]; batchSizes: number[] } {
+  const stub = {
+    calls: 0,
+    messages: [] as SentMessage[],
+    batchSizes: [] as number[],
+    async send(command: unknown) {
+      if (!(command instanceof SendMessageBatchCommand)) throw new Error(`unexpected SQS command ${(command as object).constructor.name}`);
+      const entries = command.input.Entries ?? [];
+      stub.calls++;
+      const failed = refuse?.(entries, stub.calls) ?? [];
+      const failedIds = new Set(failed.map((entry) => entry.Id));
+      const accepted = entries.filter((entry) => !failedIds.has(entry.Id));
+      stub.batchSizes.push(entries.length);
+      for (const entry of accepted) {
+        stub.messages.push({
+          body: entry.MessageBody!,
+          attributes: Object.fromEntries(Object.entries(entry.MessageAttributes ?? {}).map(([name, value]) => [name, value.StringValue!])),
+        });
+      }
+      return { Successful: accepted.map((entry) => ({ Id: entry.Id, MessageId: `m-${entry.Id}`, MD5OfMessageBody: '' })), Failed: failed };
+    },
+  };
+  return stub as unknown as SQSClient & { calls: number; messages: SentMessage[]; batchSizes: number[] };
+}
+
+const SCHEMAS = path.resolve(__dirname, '..', '..', '..', 'schemas', 'work-items');
+const ajv = createAjv();
+const itemSchema = JSON.parse(readFileSync(path.join(SCHEMAS, 'item.v1.schema.json'), 'utf8'));
+const packSchema = JSON.parse(readFileSync(path.join(SCHEMAS, 'pack.v1.schema.json'), 'utf8'));
+ajv.addSchema(itemSchema);
+/** The published work item contracts, compiled once. */
+export const validateItemEnvelope = ajv.getSchema(itemSchema.$id)!;
+export const validatePackEnvelope = ajv.compile(packSchema);
+
+/** Item ids carried by a message of either shape, after checking its body against its shape's schema. */
+export function itemIdsOf(message: { body: string; attributes: Record<string, string> }): string[] {
+  const body = JSON.parse(message.body);
+  const validate = message.attributes.envelope === 'pack' ? validatePackEnvelope : validateItemEnvelope;
+  if (!validate(body)) throw new Error(`message does not match the ${message.attributes.envelope} schema: ${JSON.stringify(validate.errors)}`);
+  return message.attributes.envelope === 'pack' ? body.items.map((item: { itemId: string }) => item.itemId) : [body.itemId];
+}
