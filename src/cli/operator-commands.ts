@@ -166,21 +166,26 @@ async function readFirstErrors(s3: import('@aws-sdk/client-s3').S3Client, bucket
   return rows.slice(0, FIRST_ERRORS).map((row) => ({ line: row.line ?? '', column: row.column ?? '', code: row.code ?? '', message: row.message ?? '' }));
 }
 
-export const REPLAY_USAGE = `usage: partner-ingest replay BATCH_ID --stage NAME [--force] [--dry-run] [--json]
+export const REPLAY_USAGE = `usage: partner-ingest replay BATCH_ID --stage NAME [--force] [--dry-run] [--from-scratch] [--json]
 
 Reprocesses a FAILED or REJECTED batch from its archived raw file, with the partner config and schemas as they
 are now, as a new attempt (same work item ids). A COMPLETED batch needs --force. --dry-run shows the decision
-without sending anything.
+without sending anything. A FAILED batch carries on from what its last attempt validated, staged and sent;
+--from-scratch starts it over from the raw file (after a config or schema change).
 ${STAGE_OPTIONS_USAGE}`;
 
 export async function replayCommand(argv: string[], output: Output): Promise<number> {
-  const { values, positionals } = parseCommand(argv, { force: { type: 'boolean', default: false }, 'dry-run': { type: 'boolean', default: false } });
+  const { values, positionals } = parseCommand(argv, {
+    force: { type: 'boolean', default: false },
+    'dry-run': { type: 'boolean', default: false },
+    'from-scratch': { type: 'boolean', default: false },
+  });
   if (positionals.length !== 1) throw new UsageError('expected exactly one BATCH_ID');
   const stage = await stageFrom(values);
   try {
     const owner = `cli-${randomUUID()}`;
     const result = await replayBatch(
-      { batchId: positionals[0]!, force: values.force, dryRun: values['dry-run'], actor: stage.actor },
+      { batchId: positionals[0]!, force: values.force, dryRun: values['dry-run'], fromScratch: values['from-scratch'], actor: stage.actor },
       operatorDeps(stage),
       { owner, remainingMs: () => 15 * 60_000 },
     );

@@ -1,13 +1,14 @@
-import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { FeedConfig } from '../config/types';
 import { PartnerIngestError } from '../errors/base';
 import { BatchStatus, type BatchState, type FinalStatus } from '../ledger/types';
 import { RejectionCode, type BatchReason } from '../pipeline/file-rejection';
-import { validateFile } from '../pipeline/validate-file';
+import { KeyFingerprintSet } from '../pipeline/key-set';
+import { validateSegment } from '../pipeline/validate-file';
 import { WorkItemEncoder } from '../pipeline/work-item';
 import { RejectsReportWriter } from '../report/rejects-report';
 import { sendStagedItems } from '../send/work-queue-sender';
+import { readBytes, readJson, writeBytes } from '../staging/s3-objects';
 import { DEFAULT_CHUNK_LIMITS, manifestKeyOf, StagingWriter, type StagingManifest } from '../staging/staging-writer';
 import { archiveKeyOf, archiveObject, digestObject, openObject, SourceUnavailableError } from './archive';
 import { announce } from './announce';
@@ -52,7 +53,7 @@ export class BatchRun {
     }
     if (!this.feed) return this.rejectUnroutable();
     if (this.state.feed !== this.feed.id) await this.save({ feed: this.feed.id });
-    if (!this.state.validation) await this.validate(this.feed);
+    if (!this.state.validation && !(await this.validate(this.feed))) return this.pause();
     const validation = this.state.validation!;
     if (validation.status === 'REJECTED') return this.finish(BatchStatus.REJECTED, validation.reason!);
     return this.send(this.feed);
@@ -74,34 +75,72 @@ export class BatchRun {
     return this.finish(BatchStatus.REJECTED, reason);
   }
 
-  private async validate(feed: FeedConfig): Promise<void> {
+  /**
+   * The validation pass, in as many segments as it takes: when the invocation
+   * runs low on time the pass stops at a record boundary, and what it reached
+   * (offset, counts, staged chunks, rejects so far, key set) goes to the ledger
+   * for the next invocation. Returns false when it paused.
+   */
+  private async validate(feed: FeedConfig): Promise<boolean> {
     const { partner, attempt } = this.state;
+    const progress = this.state.validationProgress;
+    const segment = progress?.staged.next ?? 0;
+    const prefix = progress?.prefix ?? `staging/${partner}/${this.batchId}/attempt-${attempt}/`;
+    const suffix = segment ? `.${segment}` : '';
     const chunkItems = this.deps.settings.chunkItems;
     const staging = new StagingWriter(
       this.deps.s3,
       this.bucket,
-      `staging/${partner}/${this.batchId}/attempt-${attempt}/`,
+      prefix,
       this.batchId,
       chunkItems ? { ...DEFAULT_CHUNK_LIMITS, maxItems: chunkItems } : DEFAULT_CHUNK_LIMITS,
+      progress?.staged,
     );
     const rejects = new RejectsReportWriter(
       this.deps.s3,
       this.bucket,
-      `rejects/${partner}/${this.batchId}/attempt-${attempt}/rejects.csv`,
+      `rejects/${partner}/${this.batchId}/attempt-${attempt}/rejects${suffix}.csv`,
       feed.format.delimiter,
       feed.limits.maxReportedErrors,
     );
     const started = Date.now();
     try {
-      const outcome = await validateFile({
+      if (progress?.rejects) await rejects.continueFrom(progress.rejects);
+      const keys = progress?.keys ? KeyFingerprintSet.fromBytes(await readBytes(this.deps.s3, progress.keys)) : new KeyFingerprintSet();
+      const outcome = await validateSegment({
         source: await openObject(this.deps.s3, this.state.archive!),
         feed,
         batchId: this.batchId,
         items: staging,
         rejects,
+        keys,
+        shouldPause: () => this.timeIsShort(),
+        ...(progress ? { resume: progress.checkpoint } : {}),
       });
+      if (outcome.status === 'PAUSED') {
+        const staged = await staging.closeSegment();
+        const report = await rejects.close();
+        const keysAt = feed.key ? { bucket: this.bucket, key: `${prefix}keys${suffix}.bin` } : undefined;
+        if (keysAt) await writeBytes(this.deps.s3, keysAt, keys.toBytes());
+        await this.save({
+          validationProgress: {
+            prefix,
+            checkpoint: outcome.checkpoint,
+            staged,
+            ...(report ? { rejects: report } : progress?.rejects ? { rejects: progress.rejects } : {}),
+            ...(keysAt ? { keys: keysAt } : {}),
+          },
+        });
+        this.logger.info('validation paused: invocation time is running out', {
+          segment,
+          ...outcome.checkpoint.counts,
+          offset: outcome.checkpoint.offset,
+          ms: Date.now() - started,
+        });
+        return false;
+      }
       const manifest = await staging.close();
-      const report = await rejects.close();
+      const report = (await rejects.close()) ?? progress?.rejects;
       const { records, valid, invalid } = outcome.counts;
       await this.save({
         file: { ...this.state.file, bytes: outcome.file.bytes, sha256: outcome.file.sha256, compressed: outcome.file.compressed },
@@ -111,8 +150,7 @@ export class BatchRun {
           ...(outcome.reason ? { reason: outcome.reason } : {}),
           staging: {
             bucket: this.bucket,
-            key: manifest.itemsKey,
-            manifestKey: manifestKeyOf(`staging/${partner}/${this.batchId}/attempt-${attempt}/`),
+            key: manifestKeyOf(prefix),
             chunks: manifest.chunks.length,
             items: manifest.items,
           },
@@ -121,7 +159,8 @@ export class BatchRun {
         counts: { records, valid, invalid, workItemsSent: 0 },
         sendCheckpoint: 0,
       });
-      this.logger.info('file validated', { status: outcome.status, ...outcome.counts, ms: Date.now() - started });
+      this.logger.info('file validated', { status: outcome.status, segments: segment + 1, ...outcome.counts, ms: Date.now() - started });
+      return true;
     } catch (error) {
       staging.abort(error as Error);
       rejects.abort(error as Error);
@@ -129,14 +168,23 @@ export class BatchRun {
     }
   }
 
+  private timeIsShort(): boolean {
+    return this.invocation.remainingMs() < (this.deps.settings.stopMarginMs ?? DEFAULT_STOP_MARGIN_MS);
+  }
+
+  /** Frees the batch for the next invocation, which carries on from the checkpoint. */
+  private async pause(): Promise<IngestResult> {
+    await this.deps.ledger.release(this.batchId, this.invocation.owner, 'paused for time; resumes from checkpoint');
+    return { outcome: 'paused', state: this.state };
+  }
+
   private async send(feed: FeedConfig): Promise<IngestResult> {
     const validation = this.state.validation!;
-    const manifest = await this.readManifest(validation.staging!.manifestKey);
+    const manifest = await readJson<StagingManifest>(this.deps.s3, validation.staging!);
     const encoder = new WorkItemEncoder(
       { batchId: this.batchId, partner: feed.partnerId, feed: feed.id, schema: feed.schema },
       feed.schema.columns,
     );
-    const stopMargin = this.deps.settings.stopMarginMs ?? DEFAULT_STOP_MARGIN_MS;
     const progress = await sendStagedItems({
       s3: this.deps.s3,
       sqs: this.deps.sqs,
@@ -144,15 +192,15 @@ export class BatchRun {
       manifest,
       attributes: encoder.attributes,
       fromChunk: this.state.sendCheckpoint ?? 0,
+      recordsPerMessage: feed.workItems.recordsPerMessage,
       concurrency: this.deps.settings.sendConcurrency,
-      shouldStop: () => this.invocation.remainingMs() < stopMargin,
+      shouldStop: () => this.timeIsShort(),
       onChunkSent: (nextChunk, itemsSent) =>
         this.save({ sendCheckpoint: nextChunk, counts: { ...this.state.counts!, workItemsSent: itemsSent } }),
     });
     if (!progress.done) {
-      this.logger.info('pausing: invocation time is running out', { nextChunk: progress.nextChunk });
-      await this.deps.ledger.release(this.batchId, this.invocation.owner, 'paused for time; resumes from checkpoint');
-      return { outcome: 'paused', state: this.state };
+      this.logger.info('sending paused: invocation time is running out', { nextChunk: progress.nextChunk });
+      return this.pause();
     }
     if (progress.itemsSent !== this.state.counts!.valid) {
       throw new PartnerIngestError(
@@ -161,11 +209,6 @@ export class BatchRun {
       );
     }
     return this.finish(BatchStatus.COMPLETED);
-  }
-
-  private async readManifest(key: string): Promise<StagingManifest> {
-    const { Body } = await this.deps.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-    return JSON.parse(await Body!.transformToString('utf-8')) as StagingManifest;
   }
 
   async finish(status: FinalStatus, reason?: BatchReason | PartnerIngestError): Promise<IngestResult> {

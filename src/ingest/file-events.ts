@@ -1,4 +1,4 @@
-import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { PartnerIngestError } from '../errors/base';
@@ -27,7 +27,7 @@ const BUSY_RETRY_SECONDS = 60;
 /** ChangeMessageVisibility accepts at most 12 hours; a retry waits no more than 15 minutes. */
 const MAX_RETRY_SECONDS = 900;
 
-/** Tells SQS to deliver the message again (busy batch, paused batch, retryable fault). */
+/** Tells SQS to deliver the message again (busy batch, retryable fault). */
 class RetryLaterError extends PartnerIngestError {
   constructor(message: string) {
     super('RETRY_LATER', message);
@@ -81,8 +81,8 @@ async function handleRecord(record: SQSRecord, deps: FileEventDeps, invocation: 
         await redeliverIn(record, deps, BUSY_RETRY_SECONDS);
         throw new RetryLaterError(`batch ${result.batchId} is being processed elsewhere`);
       case 'paused':
-        await redeliverIn(record, deps, 0);
-        throw new RetryLaterError(`batch ${result.state.batchId} paused at a checkpoint`);
+        await continueInNewMessage(record, deps);
+        break;
       case 'ignored':
         deps.logger.warn('ignored object', { reason: result.reason });
         break;
@@ -90,6 +90,17 @@ async function handleRecord(record: SQSRecord, deps: FileEventDeps, invocation: 
         break;
     }
   }
+}
+
+/**
+ * A batch paused for time continues in the next invocation through a fresh
+ * copy of its file event. Redelivering the same message instead would count
+ * every pause as a failed receive, and a file needing more invocations than
+ * the queue's maxReceiveCount would land in the DLQ.
+ */
+async function continueInNewMessage(record: SQSRecord, deps: FileEventDeps): Promise<void> {
+  if (!deps.fileEventsQueueUrl) throw new RetryLaterError('paused at a checkpoint; continues when the message comes back');
+  await deps.sqs.send(new SendMessageCommand({ QueueUrl: deps.fileEventsQueueUrl, MessageBody: record.body }));
 }
 
 /**

@@ -327,7 +327,14 @@ export class Ledger {
    * write fails unless the batch is in one of `from`, so a concurrent replay or a
    * live attempt wins and this one gets undefined.
    */
-  async startAttempt(batchId: string, owner: string, leaseMs: number, from: readonly BatchStatus[]): Promise<BatchState | undefined> {
+  async startAttempt(
+    batchId: string,
+    owner: string,
+    leaseMs: number,
+    from: readonly BatchStatus[],
+    /** Keep what the previous attempt validated, staged and sent, so this one carries on from it. */
+    keepProgress = false,
+  ): Promise<BatchState | undefined> {
     const names: Record<string, string> = { '#status': 'status' };
     const values: Record<string, unknown> = {
       ':processing': BatchStatus.PROCESSING,
@@ -344,7 +351,7 @@ export class Ledger {
           Key: { pk: pk(batchId), sk: STATE_SK },
           UpdateExpression:
             'SET #status = :processing, attempt = attempt + :one, startedAt = :now, updatedAt = :now, leaseOwner = :owner, leaseExpiresAt = :until ' +
-            'REMOVE validation, counts, sendCheckpoint, reason, finishedAt, lastError',
+            (keepProgress ? 'REMOVE reason, finishedAt, lastError' : 'REMOVE validation, validationProgress, counts, sendCheckpoint, reason, finishedAt, lastError'),
           ConditionExpression: `#status IN (${from.map((_, index) => `:from${index}`).join(', ')})`,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,

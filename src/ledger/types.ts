@@ -1,4 +1,6 @@
 import type { BatchReason } from '../pipeline/file-rejection';
+import type { ValidationCheckpoint } from '../pipeline/validate-file';
+import type { StagedSegment } from '../staging/staging-writer';
 
 export const BatchStatus = {
   RECEIVED: 'RECEIVED',
@@ -46,8 +48,25 @@ export interface BatchCounts {
 export interface ValidationRecord {
   readonly status: 'COMPLETED' | 'REJECTED';
   readonly reason?: BatchReason;
-  readonly staging?: ObjectLocation & { readonly manifestKey: string; readonly chunks: number; readonly items: number };
+  /** The staging manifest (it lists the items objects and their chunks). */
+  readonly staging?: ObjectLocation & { readonly chunks: number; readonly items: number };
   readonly rejects?: ObjectLocation & { readonly rows: number; readonly truncated: boolean };
+}
+
+/**
+ * Where a validation pass that paused for time stands, so the next invocation
+ * carries on at the next record (a file too big for one invocation).
+ */
+export interface ValidationProgress {
+  /** Where the attempt that started the pass stages its output. */
+  readonly prefix: string;
+  readonly checkpoint: ValidationCheckpoint;
+  /** What the segments so far staged. */
+  readonly staged: StagedSegment;
+  /** The rejects report so far (the next segment starts its own with these rows). */
+  readonly rejects?: ObjectLocation & { readonly rows: number; readonly truncated: boolean };
+  /** The duplicate-key set so far (when the feed has a key). */
+  readonly keys?: ObjectLocation;
 }
 
 /** The ledger's row for one batch. */
@@ -64,6 +83,8 @@ export interface BatchState {
   readonly file: { readonly name: string; readonly bytes?: number; readonly sha256?: string; readonly compressed?: boolean };
   readonly archive?: ObjectLocation;
   readonly validation?: ValidationRecord;
+  /** Set while the validation pass is paused between invocations. */
+  readonly validationProgress?: ValidationProgress;
   readonly counts?: BatchCounts;
   /** Index of the next staged chunk to send. */
   readonly sendCheckpoint?: number;

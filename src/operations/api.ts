@@ -90,7 +90,13 @@ export async function handleOperatorRequest(event: APIGatewayProxyEvent, deps: O
       case 'POST /batches/{batchId}/replay': {
         const request = body(event);
         const result = await replayBatch(
-          { batchId: event.pathParameters!.batchId!, force: request.force === true, dryRun: request.dryRun === true, actor: actorOf(event) },
+          {
+            batchId: event.pathParameters!.batchId!,
+            force: request.force === true,
+            dryRun: request.dryRun === true,
+            fromScratch: request.fromScratch === true,
+            actor: actorOf(event),
+          },
           deps.ingest,
           { owner: `api-${randomUUID()}`, remainingMs: deps.remainingMs },
         );

@@ -15,6 +15,12 @@ export interface ReplayRequest {
   /** Replaying a COMPLETED batch sends its work items again (same ids): it must be asked for. */
   readonly force?: boolean;
   readonly dryRun?: boolean;
+  /**
+   * A FAILED batch's replay carries on from what its last attempt validated,
+   * staged and sent; this starts over from the raw file instead (e.g. after a
+   * configuration or schema change).
+   */
+  readonly fromScratch?: boolean;
   /** Who asked (an IAM principal ARN, a user name): recorded in the audit trail. */
   readonly actor: string;
 }
@@ -119,12 +125,16 @@ export async function replayBatch(request: ReplayRequest, deps: IngestDeps, invo
     return result;
   }
   const from = request.force ? [BatchStatus.FAILED, BatchStatus.REJECTED, BatchStatus.COMPLETED] : [BatchStatus.FAILED, BatchStatus.REJECTED];
-  const started = await deps.ledger.startAttempt(request.batchId, invocation.owner, invocation.remainingMs() + LEASE_GRACE_MS, from);
+  const resume = state.status === BatchStatus.FAILED && !request.fromScratch && Boolean(state.validation ?? state.validationProgress);
+  const started = await deps.ledger.startAttempt(request.batchId, invocation.owner, invocation.remainingMs() + LEASE_GRACE_MS, from, resume);
   if (!started) {
     await audit('refused: BATCH_BUSY');
     throw new OperatorError('BATCH_BUSY', `batch ${request.batchId} is already being replayed or processed`, 'wait for that attempt to finish');
   }
-  await audit(`started attempt ${started.attempt}`, { previousStatus: state.status, previousAttempt: state.attempt });
+  await audit(`started attempt ${started.attempt}${resume ? ' (resuming the previous attempt\'s progress)' : ''}`, {
+    previousStatus: state.status,
+    previousAttempt: state.attempt,
+  });
   const logger = deps.logger.createChild({ persistentKeys: { batchId: request.batchId, replayAttempt: started.attempt } });
   let current = started;
   try {

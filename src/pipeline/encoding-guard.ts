@@ -55,8 +55,12 @@ export class EncodingGuard extends Transform {
   constructor(
     private readonly encoding: CsvFormat['encoding'],
     private readonly maxBytes: number,
+    /** Where the bytes start in the file: a resumed pass starts past the part already validated. */
+    start: { readonly offset: number; readonly line: number } = { offset: 0, line: 1 },
   ) {
     super();
+    this.offset = start.offset;
+    this.lines = start.line;
   }
 
   /** Bytes seen so far (decompressed). */

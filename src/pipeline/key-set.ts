@@ -20,6 +20,26 @@ export class KeyFingerprintSet {
     return this.used;
   }
 
+  /** The set's table as bytes (a view, not a copy), to keep it across invocations. */
+  toBytes(): Uint8Array {
+    return new Uint8Array(this.table.buffer, this.table.byteOffset, this.table.byteLength);
+  }
+
+  /** A set restored from `toBytes()` output. */
+  static fromBytes(bytes: Uint8Array): KeyFingerprintSet {
+    const slots = bytes.byteLength / 8;
+    if (!Number.isInteger(Math.log2(slots)) || slots < 16) throw new Error(`not a key set: ${bytes.byteLength} bytes`);
+    const set = new KeyFingerprintSet(16);
+    // A view of the given bytes where they are aligned: a second copy of a big table would double the peak.
+    set.table =
+      bytes.byteOffset % 4 === 0
+        ? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4)
+        : new Uint32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+    set.mask = slots - 1;
+    for (let at = 1; at < set.table.length; at += 2) if (set.table[at] !== 0) set.used++;
+    return set;
+  }
+
   /** Adds `key`; returns false when it was already present. */
   add(key: string): boolean {
     let h1 = 0xdeadbeef;
@@ -34,7 +54,8 @@ export class KeyFingerprintSet {
     h1 >>>= 0;
     h2 = (h2 >>> 0) || 1; // (x, 0) marks an empty slot
     if (!this.insert(h1, h2)) return false;
-    if (++this.used * 2 > this.mask + 1) this.grow();
+    // Grown at 3/4 full: linear probing stays short, and 10M keys fit in 128 MiB.
+    if (++this.used * 4 > (this.mask + 1) * 3) this.grow();
     return true;
   }
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { PassThrough, Writable, type Readable, type Transform } from 'node:stream';
+import { PassThrough, Transform, Writable, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { CsvError, Parser } from 'csv-parse';
@@ -8,6 +8,7 @@ import { RecordErrorCode, type FieldError } from '../records/error-codes';
 import { applyErrorPolicy, type RecordCounts } from './decide';
 import { EncodingGuard } from './encoding-guard';
 import { FileRejectedError, RejectionCode, type BatchReason } from './file-rejection';
+import { InflateGuard } from './inflate-guard';
 import { KeyFingerprintSet } from './key-set';
 import type { ItemSink, RejectSink } from './sinks';
 import { WORK_QUEUE_MAX_MESSAGE_BYTES, WorkItemEncoder, type WorkItemContext } from './work-item';
@@ -29,6 +30,42 @@ export interface ValidationInput {
   /** Called with the raw byte count as the file is read, for progress display. */
   readonly onProgress?: (rawBytes: number) => void;
 }
+
+/**
+ * Where a paused validation pass stands: what the next invocation needs to
+ * carry on at the next record. The sinks' and key set's own state is kept by
+ * the caller next to it.
+ */
+export interface ValidationCheckpoint {
+  /** Offset in the decompressed bytes where the next record starts. */
+  readonly offset: number;
+  /** Physical line the next record starts on. */
+  readonly nextLine: number;
+  readonly counts: RecordCounts;
+  /** The file's header row. */
+  readonly header: readonly string[];
+}
+
+export interface SegmentInput extends ValidationInput {
+  /** Asked every few thousand records; true pauses the pass at the next record boundary. */
+  readonly shouldPause: () => boolean;
+  /**
+   * Where an earlier segment paused. The file is read again from byte 0 — to
+   * hash all of it, and because gzip cannot be entered mid-stream — and the
+   * decompressed bytes before the checkpoint are skipped, not parsed.
+   */
+  readonly resume?: ValidationCheckpoint;
+  /** Key values seen by earlier segments (restored by the caller). */
+  readonly keys?: KeyFingerprintSet;
+}
+
+export interface PausedValidation {
+  readonly status: 'PAUSED';
+  readonly checkpoint: ValidationCheckpoint;
+}
+
+/** Records between two `shouldPause` questions; also the least a segment validates, so a pass always progresses. */
+const PAUSE_CHECK_RECORDS = 4096;
 
 const GZIP_MAGIC = [0x1f, 0x8b];
 
@@ -82,12 +119,22 @@ function checkHeader(header: readonly string[], columns: readonly string[]): voi
  * File-level problems end as a REJECTED outcome; anything else (a failing read,
  * a failing sink) is thrown for the caller to treat as an infrastructure fault.
  */
-export async function validateFile(input: ValidationInput): Promise<ValidationOutcome> {
+export function validateFile(input: ValidationInput): Promise<ValidationOutcome> {
+  return validateSegment({ ...input, shouldPause: () => false }) as Promise<ValidationOutcome>;
+}
+
+/**
+ * The validation pass, able to stop at a record boundary when `shouldPause`
+ * says so and to carry on later from the checkpoint it returns: the ingest
+ * function validates a file too big for one invocation in several segments.
+ */
+export async function validateSegment(input: SegmentInput): Promise<ValidationOutcome | PausedValidation> {
   const { feed, items, rejects } = input;
   const hash = createHash('sha256');
   let rawBytes = 0;
   let compressed = false;
-  const state = new RecordLoop(feed, new WorkItemEncoder(workItemContext(input.batchId, feed), feed.schema.columns), items, rejects);
+  const encoder = new WorkItemEncoder(workItemContext(input.batchId, feed), feed.schema.columns);
+  const state = new RecordLoop(feed, encoder, items, rejects, input.keys ?? new KeyFingerprintSet(), input.shouldPause, input.resume);
 
   let chainInput: PassThrough | undefined;
   let chainDone: Promise<unknown> | undefined;
@@ -96,7 +143,7 @@ export async function validateFile(input: ValidationInput): Promise<ValidationOu
   const startChain = (head: Buffer): PassThrough => {
     compressed = isGzip(head, feed.format.compression);
     const chain = new PassThrough();
-    chainDone = runChain(chain, compressed, feed, state).catch((error: unknown) => {
+    chainDone = runChain(chain, compressed, feed, state, input.resume).catch((error: unknown) => {
       chainError = error;
     });
     return chain;
@@ -107,6 +154,7 @@ export async function validateFile(input: ValidationInput): Promise<ValidationOu
   // The raw bytes are read by this loop, not by the parse chain, so the size and
   // SHA-256 of the whole file are known even when parsing stops early.
   for await (const chunk of input.source) {
+    if (chainError instanceof PauseSignal) break;
     hash.update(chunk);
     rawBytes += chunk.length;
     input.onProgress?.(rawBytes);
@@ -134,6 +182,11 @@ export async function validateFile(input: ValidationInput): Promise<ValidationOu
     await chainDone;
   }
 
+  if (chainError instanceof PauseSignal) {
+    input.source.destroy(); // an unread GetObject body would hold its socket
+    await state.flush();
+    return { status: 'PAUSED', checkpoint: state.checkpoint() };
+  }
   const file = { bytes: rawBytes, sha256: hash.digest('hex'), compressed };
   let reason: BatchReason | undefined;
   if (chainError !== undefined) {
@@ -156,10 +209,27 @@ function workItemContext(batchId: string, feed: FeedConfig): WorkItemContext {
   return { batchId, partner: feed.partnerId, feed: feed.id, schema: { id, version, uri } };
 }
 
-async function runChain(input: PassThrough, compressed: boolean, feed: FeedConfig, state: RecordLoop): Promise<void> {
+async function runChain(
+  input: PassThrough,
+  compressed: boolean,
+  feed: FeedConfig,
+  state: RecordLoop,
+  resume: ValidationCheckpoint | undefined,
+): Promise<void> {
   const { format, limits } = feed;
-  const stages: Transform[] = compressed ? [createGunzip()] : [];
-  stages.push(new EncodingGuard(format.encoding, compressed ? limits.maxDecompressedBytes : Number.POSITIVE_INFINITY));
+  const stages: Transform[] = [];
+  if (compressed) {
+    // The guard reads how much compressed input gunzip has consumed, to stop a bomb by its ratio.
+    const gunzip = createGunzip();
+    stages.push(gunzip, new InflateGuard(gunzip, limits.maxCompressionRatio));
+  }
+  if (resume) stages.push(new SkipBytes(resume.offset));
+  stages.push(
+    new EncodingGuard(format.encoding, compressed ? limits.maxDecompressedBytes : Number.POSITIVE_INFINITY, {
+      offset: resume?.offset ?? 0,
+      line: resume?.nextLine ?? 1,
+    }),
+  );
   // No `info`/`on_record`: csv-parse copies its state into a new object per
   // record for those, which halves throughput. LineCountingParser counts lines.
   const parser = new LineCountingParser({
@@ -171,6 +241,7 @@ async function runChain(input: PassThrough, compressed: boolean, feed: FeedConfi
     relax_column_count: true,
     max_record_size: limits.maxRecordBytes,
   });
+  if (resume) parser.startAt(resume.offset, resume.nextLine);
   // pipeline's typings have no overload for a spread of stages.
   try {
     await (pipeline as (...streams: unknown[]) => Promise<void>)(input, ...stages, parser, state.writable(parser));
@@ -179,6 +250,27 @@ async function runChain(input: PassThrough, compressed: boolean, feed: FeedConfi
     throw error;
   }
 }
+
+/** Drops the first `count` bytes: the part of the file earlier segments validated. */
+class SkipBytes extends Transform {
+  constructor(private remaining: number) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    if (this.remaining >= chunk.length) {
+      this.remaining -= chunk.length;
+      callback();
+      return;
+    }
+    const rest = this.remaining ? chunk.subarray(this.remaining) : chunk;
+    this.remaining = 0;
+    callback(null, rest);
+  }
+}
+
+/** Stops the parse chain when the pass pauses; never reaches the caller. */
+class PauseSignal extends Error {}
 
 /**
  * csv-parse's Parser, also noting the physical line each record it emits
@@ -196,11 +288,23 @@ class LineCountingParser extends Parser {
   /** The physical line the next record starts on. */
   nextLine = 1;
   private parsedLines = 0;
+  /** Offset of this parser's first byte in the decompressed file (after an earlier segment). */
+  private baseOffset = 0;
   private readonly startLines: number[] = [];
+  /** Where each emitted record ends (its line break included), as file offsets. */
+  private readonly endOffsets: number[] = [];
+
+  /** Continues numbering lines and offsets from where an earlier segment stopped. */
+  startAt(offset: number, line: number): void {
+    this.baseOffset = offset;
+    this.nextLine = line;
+  }
 
   override push(record: string[] | null): boolean {
     if (record !== null) {
       this.startLines.push(this.nextLine);
+      // csv-parse's live byte count stands just past the record's delimiter here.
+      this.endOffsets.push(this.baseOffset + (this.info as { bytes: number }).bytes);
       const lines = (this.info as { lines: number }).lines;
       let breaks = 0;
       if (lines - this.parsedLines > 1) for (const field of record) breaks += countLineBreaks(field);
@@ -213,6 +317,11 @@ class LineCountingParser extends Parser {
   /** The start line of the oldest emitted record not yet taken; the queue stays as short as the stream buffers. */
   takeStartLine(): number {
     return this.startLines.shift()!;
+  }
+
+  /** The end offset of the same record (take both together). */
+  takeEndOffset(): number {
+    return this.endOffsets.shift()!;
   }
 }
 
@@ -268,19 +377,38 @@ class RecordLoop {
   private positions: number[] = [];
   private width = 0;
   private keyPosition = -1;
-  private readonly keys = new KeyFingerprintSet();
+  private header: readonly string[] = [];
   private readonly maxBodyBytes: number;
   /** The coerced form of the record being checked. */
   private current: Record<string, unknown> = {};
+  /** Where the record after the last one taken starts: a pause resumes there. */
+  private resumeOffset: number;
+  private resumeLine: number;
+  private untilPauseCheck = PAUSE_CHECK_RECORDS;
+  private paused = false;
 
   constructor(
     private readonly feed: FeedConfig,
     private readonly encoder: WorkItemEncoder,
     private readonly items: ItemSink,
     private readonly rejects: RejectSink,
+    private readonly keys: KeyFingerprintSet,
+    private readonly shouldPause: () => boolean,
+    resume: ValidationCheckpoint | undefined,
   ) {
     this.maxRecordBytes = feed.limits.maxRecordBytes;
     this.maxBodyBytes = WORK_QUEUE_MAX_MESSAGE_BYTES - encoder.attributesBytes;
+    this.resumeOffset = resume?.offset ?? 0;
+    this.resumeLine = resume?.nextLine ?? 1;
+    if (resume) {
+      ({ records: this.records, valid: this.valid, invalid: this.invalid } = resume.counts);
+      this.readHeader([...resume.header]);
+    }
+  }
+
+  /** Where the pass stands after the last record taken. */
+  checkpoint(): ValidationCheckpoint {
+    return { offset: this.resumeOffset, nextLine: this.resumeLine, counts: this.counts, header: this.header };
   }
 
   get counts(): RecordCounts {
@@ -293,8 +421,26 @@ class RecordLoop {
       objectMode: true,
       highWaterMark: 256,
       write: (record: string[], _encoding, callback) => {
+        const line = parser.takeStartLine();
+        const end = parser.takeEndOffset();
+        // The stream may still hand over records it had buffered after the pause
+        // signal; taking them would move the checkpoint past the refused record.
+        if (this.paused) {
+          callback();
+          return;
+        }
+        if (--this.untilPauseCheck === 0) {
+          this.untilPauseCheck = PAUSE_CHECK_RECORDS;
+          if (this.shouldPause()) {
+            this.paused = true;
+            this.resumeLine = line;
+            callback(new PauseSignal());
+            return;
+          }
+        }
         try {
-          this.accept(record, parser.takeStartLine());
+          this.accept(record, line);
+          this.resumeOffset = end;
         } catch (error) {
           callback(error as Error);
           return;
@@ -319,6 +465,7 @@ class RecordLoop {
     const columns = this.feed.schema.columns;
     checkHeader(header, columns);
     this.headerSeen = true;
+    this.header = header;
     this.width = header.length;
     this.positions = columns.map((column) => header.indexOf(column));
     this.keyPosition = this.feed.key === undefined ? -1 : header.indexOf(this.feed.key);

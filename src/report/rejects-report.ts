@@ -1,4 +1,5 @@
-import type { S3Client } from '@aws-sdk/client-s3';
+import { StringDecoder } from 'node:string_decoder';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { stringify } from 'csv-stringify/sync';
 import type { BatchReason } from '../pipeline/file-rejection';
 import type { InvalidRow, RejectSink } from '../pipeline/sinks';
@@ -34,6 +35,25 @@ export class RejectsReportWriter implements RejectSink {
     private readonly delimiter: string,
     private readonly maxRows: number,
   ) {}
+
+  /**
+   * Starts this report with the rows of `earlier` — the report an earlier
+   * segment of the same validation pass wrote — so the final report holds
+   * every problem of the file. `earlier` itself is left untouched, so a
+   * segment that fails can be run again from the same start.
+   */
+  async continueFrom(earlier: RejectsReport): Promise<void> {
+    this.rows = earlier.rows;
+    this.truncated = earlier.truncated;
+    this.writer = new S3TextWriter(this.s3, this.bucket, this.key, 'text/csv; charset=utf-8');
+    const { Body } = await this.s3.send(new GetObjectCommand({ Bucket: earlier.bucket, Key: earlier.key }));
+    const decoder = new StringDecoder('utf8'); // a chunk may end inside a character
+    for await (const chunk of Body as AsyncIterable<Buffer>) {
+      const text = decoder.write(chunk);
+      this.writer.append(text, Buffer.byteLength(text));
+      if (this.writer.backlogged) await this.writer.flush();
+    }
+  }
 
   get backlogged(): boolean {
     return this.writer?.backlogged ?? false;

@@ -1,10 +1,13 @@
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { readJson, writeJson } from './s3-objects';
 import type { ItemSink } from '../pipeline/sinks';
 import { S3TextWriter } from './s3-text-writer';
 
 /** A run of consecutive staged work items that is sent, and checkpointed, as one unit. */
 export interface StagedChunk {
   readonly index: number;
+  /** The items object holding the chunk (one per validation segment). */
+  readonly key: string;
   readonly firstRecord: number;
   readonly lastRecord: number;
   readonly items: number;
@@ -14,19 +17,31 @@ export interface StagedChunk {
 }
 
 /**
- * Describes a staged batch: `items.ndjson` holds one work item body per line,
- * in record order; the chunks index it so sending can resume from a checkpoint
- * or be split across invocations with ranged reads.
+ * Describes a staged batch: the items objects (`items.ndjson`, then
+ * `items.<n>.ndjson` for each further validation segment) hold one work item
+ * body per line, in record order; the chunks index them so sending can resume
+ * from a checkpoint or be split across invocations with ranged reads.
  */
 export interface StagingManifest {
-  readonly manifestVersion: 1;
+  readonly manifestVersion: 2;
   readonly batchId: string;
   readonly bucket: string;
-  readonly itemsKey: string;
   readonly items: number;
   readonly bytes: number;
   readonly chunks: readonly StagedChunk[];
 }
+
+/** What a paused validation segment staged; the next segment continues after it. */
+export interface StagedSegment {
+  /** The next segment's number. */
+  readonly next: number;
+  /** Chunks and items staged by all segments so far. */
+  readonly chunks: number;
+  readonly items: number;
+  readonly bytes: number;
+}
+
+const FIRST_SEGMENT: StagedSegment = { next: 0, chunks: 0, items: 0, bytes: 0 };
 
 export interface ChunkLimits {
   readonly maxItems: number;
@@ -42,6 +57,7 @@ export class StagingWriter implements ItemSink {
   private readonly chunks: StagedChunk[] = [];
   private open: { firstRecord: number; lastRecord: number; items: number; offset: number; length: number } | undefined;
   private items = 0;
+  private readonly itemsKey: string;
 
   constructor(
     private readonly s3: S3Client,
@@ -49,8 +65,11 @@ export class StagingWriter implements ItemSink {
     private readonly prefix: string,
     private readonly batchId: string,
     private readonly limits: ChunkLimits = DEFAULT_CHUNK_LIMITS,
+    /** Where earlier segments of the same pass left off. */
+    private readonly before: StagedSegment = FIRST_SEGMENT,
   ) {
-    this.writer = new S3TextWriter(s3, bucket, `${prefix}items.ndjson`, 'application/x-ndjson');
+    this.itemsKey = `${prefix}items${before.next ? `.${before.next}` : ''}.ndjson`;
+    this.writer = new S3TextWriter(s3, bucket, this.itemsKey, 'application/x-ndjson');
   }
 
   get backlogged(): boolean {
@@ -74,28 +93,41 @@ export class StagingWriter implements ItemSink {
     return this.writer.flush();
   }
 
-  /** Completes the items object and writes the manifest next to it. */
+  /** Completes this segment's items object and its chunk list; the pass continues in a later invocation. */
+  async closeSegment(): Promise<StagedSegment> {
+    this.closeChunk();
+    await this.writer.close();
+    await this.put(segmentKeyOf(this.prefix, this.before.next), this.chunks);
+    return {
+      next: this.before.next + 1,
+      chunks: this.before.chunks + this.chunks.length,
+      items: this.before.items + this.items,
+      bytes: this.before.bytes + this.writer.bytes,
+    };
+  }
+
+  /** Completes the items object and writes the manifest of every segment's chunks next to it. */
   async close(): Promise<StagingManifest> {
     this.closeChunk();
     await this.writer.close();
+    const earlier: StagedChunk[] = [];
+    for (let segment = 0; segment < this.before.next; segment++) {
+      earlier.push(...(await readJson<StagedChunk[]>(this.s3, { bucket: this.bucket, key: segmentKeyOf(this.prefix, segment) })));
+    }
     const manifest: StagingManifest = {
-      manifestVersion: 1,
+      manifestVersion: 2,
       batchId: this.batchId,
       bucket: this.bucket,
-      itemsKey: `${this.prefix}items.ndjson`,
-      items: this.items,
-      bytes: this.writer.bytes,
-      chunks: this.chunks,
+      items: this.before.items + this.items,
+      bytes: this.before.bytes + this.writer.bytes,
+      chunks: [...earlier, ...this.chunks],
     };
-    await this.s3.send(
-      new PutObjectCommand({
-        Bucket: this.bucket,
-        Key: manifestKeyOf(this.prefix),
-        Body: JSON.stringify(manifest),
-        ContentType: 'application/json',
-      }),
-    );
+    await this.put(manifestKeyOf(this.prefix), manifest);
     return manifest;
+  }
+
+  private put(key: string, value: unknown): Promise<void> {
+    return writeJson(this.s3, { bucket: this.bucket, key }, value);
   }
 
   abort(reason: Error): void {
@@ -104,11 +136,15 @@ export class StagingWriter implements ItemSink {
 
   private closeChunk(): void {
     if (!this.open) return;
-    this.chunks.push({ index: this.chunks.length, ...this.open });
+    this.chunks.push({ index: this.before.chunks + this.chunks.length, key: this.itemsKey, ...this.open });
     this.open = undefined;
   }
 }
 
 export function manifestKeyOf(prefix: string): string {
   return `${prefix}manifest.json`;
+}
+
+function segmentKeyOf(prefix: string, segment: number): string {
+  return `${prefix}segment.${segment}.json`;
 }

@@ -6,6 +6,7 @@ import { PublishCommand } from '@aws-sdk/client-sns';
 import { EventPublisher } from '../../src/events/publisher';
 import { processFileEvents } from '../../src/ingest/file-events';
 import { pumpOnce } from '../../src/local/queue-pump';
+import { replayBatch } from '../../src/operations/replay';
 import {
   batchIdOfKey as batchIdOfKeyIn,
   drainFileEvents,
@@ -187,4 +188,44 @@ test('when retries run out the batch is FAILED, announced, and keeps its progres
   expect(sns).toHaveLength(1);
   expect(sns[0]!.detail).toMatchObject({ status: 'FAILED', reason: { code: 'INFRASTRUCTURE' } });
   expect(validateEvent(sns[0]!.detail)).toBe(true);
+});
+
+test('a batch FAILED in the middle of sending keeps its progress; a replay resumes from it instead of starting over', async () => {
+  let batches = 0;
+  const sqs = withFault(stack.clients.sqs, (command) => {
+    if (!(command instanceof SendMessageBatchCommand)) return undefined;
+    // Chunks hold 10 items (one SendMessageBatch each): two chunks go out, then SQS keeps failing.
+    return ++batches > 2 ? Promise.reject(awsError('InternalError', 500)) : undefined;
+  });
+  const key = 'inbound/acme/orders_failed_midway.csv';
+  await putInbound(stack, key, ordersFile(50));
+  const settings = { ...stack.deps().settings, chunkItems: 10 };
+  await drainFileEvents(stack, stack.deps({ sqs, settings, maxReceiveCount: 2, ...retryNow }));
+  const batchId = await batchIdOfKey(key);
+  expect(await stack.ledger.get(batchId)).toMatchObject({ status: 'FAILED', sendCheckpoint: 2, counts: { workItemsSent: 20 } });
+  expectExactlyOnce(await itemIds(), batchId, 20);
+
+  const replayed = await replayBatch({ batchId, actor: 'test' }, stack.deps({ settings }), { owner: 'operator', remainingMs: () => 600_000 });
+  expect(replayed.dryRun).toBe(false);
+  expect(!replayed.dryRun && replayed.state).toMatchObject({ status: 'COMPLETED', attempt: 2, sendCheckpoint: 5, counts: { workItemsSent: 50 } });
+  // Only the 30 items the failed attempt had not sent: nothing before the checkpoint again.
+  const rest = await itemIds();
+  expect(rest.sort()).toEqual(Array.from({ length: 30 }, (_, index) => `${batchId}:${index + 21}`).sort());
+  const trail = await stack.ledger.auditTrail(batchId);
+  expect(trail.map((entry) => entry.outcome)).toContain("started attempt 2 (resuming the previous attempt's progress)");
+});
+
+test('--from-scratch replays a FAILED batch from the raw file, sending everything again with the same ids', async () => {
+  const s3 = withFault(stack.clients.s3, (command) =>
+    command instanceof GetObjectCommand && command.input.Key!.startsWith('staging/') ? Promise.reject(awsError('InternalError', 500)) : undefined,
+  );
+  const key = 'inbound/acme/orders_failed_scratch.csv';
+  await putInbound(stack, key, ordersFile(12));
+  await drainFileEvents(stack, stack.deps({ s3, maxReceiveCount: 2, ...retryNow }));
+  const batchId = await batchIdOfKey(key);
+  expect(await stack.ledger.get(batchId)).toMatchObject({ status: 'FAILED', validation: { status: 'COMPLETED' } });
+  const replayed = await replayBatch({ batchId, actor: 'test', fromScratch: true }, stack.deps(), { owner: 'operator', remainingMs: () => 600_000 });
+  expect(!replayed.dryRun && replayed.state).toMatchObject({ status: 'COMPLETED', attempt: 2, counts: { workItemsSent: 12 } });
+  expect(!replayed.dryRun && replayed.state.validation!.staging!.key).toContain('/attempt-2/');
+  expectExactlyOnce(await itemIds(), batchId, 12);
 });

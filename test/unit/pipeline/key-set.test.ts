@@ -51,4 +51,14 @@ describe('KeyFingerprintSet', () => {
     expect(keys.add(`ORD-${123456}`)).toBe(false);
     expect(keys.add('ORD-123456ORD-123457'.slice(0, 10))).toBe(false);
   });
+
+  it('survives a round trip through bytes, as between two invocations', () => {
+    const keys = new KeyFingerprintSet();
+    for (let n = 0; n < 3000; n++) keys.add(`key-${n}`);
+    const restored = KeyFingerprintSet.fromBytes(Buffer.from(keys.toBytes()).subarray(0)); // an unaligned copy, as S3 returns it
+    expect(restored.size).toBe(3000);
+    expect(restored.add('key-2999')).toBe(false);
+    expect(restored.add('key-3000')).toBe(true);
+    expect(() => KeyFingerprintSet.fromBytes(new Uint8Array(24))).toThrow(/not a key set/);
+  });
 });
