@@ -178,7 +178,7 @@ async function main(): Promise<DemoSummary> {
     console.log(`SUMMARY ${JSON.stringify(summary)}`);
     return summary;
   } finally {
-    await globex?.sshd.dispose();
+    await globex?.dispose();
     await stack.stop();
   }
 }

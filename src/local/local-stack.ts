@@ -18,6 +18,8 @@ export interface LocalStack {
   readonly clients: AwsClients;
   readonly resources: StackResources;
   readonly registry: PartnerRegistry;
+  /** The folder with the partners/ and schemas/ the registry was loaded from. */
+  readonly configRoot: string;
   readonly ledger: Ledger;
   /** A queue subscribed to the SNS topic, and one targeted by an EventBridge rule — as consumers would. */
   readonly snsConsumerUrl: string;
@@ -73,12 +75,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const consumers = await subscribeConsumers(clients, resources);
     // S3 announces a new notification configuration with a test event; start from an empty queue.
     await clients.sqs.send(new PurgeQueueCommand({ QueueUrl: resources.fileEventsQueueUrl }));
-    const registry = loadPartnerRegistry(options.config ?? defaultConfigLocation());
+    const config = options.config ?? defaultConfigLocation();
+    const registry = loadPartnerRegistry(config);
     return {
       moto,
       clients,
       resources,
       registry,
+      configRoot: config.root,
       ledger: new Ledger(clients.dynamo, resources.ledgerTable),
       ...consumers,
       deps(overrides = {}) {

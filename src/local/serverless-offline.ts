@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { freePort } from './ports';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { StackResources } from './provision';
@@ -10,6 +11,11 @@ export interface OfflineServer {
   readonly lambdaApi: string;
   /** osls's recent output, for error messages. */
   output(): string;
+  /**
+   * Invokes a function synchronously through the Lambda invoke API (as
+   * `aws lambda invoke` would); `functionError` is Lambda's X-Amz-Function-Error.
+   */
+  invoke(functionName: string, payload: unknown, options?: { timeoutMs?: number; signal?: AbortSignal }): Promise<{ payload: unknown; functionError: string | null }>;
   stop(): Promise<void>;
 }
 
@@ -22,6 +28,15 @@ export interface OfflineOptions {
   readonly resources: StackResources;
   /** Where the functions find partners/ and schemas/ (offline sets LAMBDA_TASK_ROOT to /var/task). */
   readonly configRoot: string;
+  /**
+   * Also run the triggers serverless-offline lacks (serverless.yml's
+   * `custom.pluginSets.localTriggers`): ingestFile on the file-events queue
+   * (serverless-offline-sqs). Off by default: a caller that drains the queue
+   * itself (test/deploy/operator-api-offline.test.ts) must not race a poller.
+   */
+  readonly triggers?: boolean;
+  /** Called with each line osls prints (stdout and stderr), e.g. the functions' logs. */
+  readonly onLine?: (line: string) => void;
   readonly extraEnv?: NodeJS.ProcessEnv;
   readonly startTimeoutMs?: number;
 }
@@ -30,14 +45,17 @@ export interface OfflineOptions {
  * Runs the service's functions with serverless-offline (osls), wired to a local
  * emulator: serverless.yml's `resourceSettings=environment` param makes the
  * functions read resource names from these variables instead of `!Ref`s.
- * serverless-offline serves the HTTP API and Lambda invokes; it neither checks
- * IAM authorization nor runs SQS triggers or schedules.
+ * serverless-offline serves the HTTP API and Lambda invokes; it checks no IAM
+ * authorization. With `triggers` it also runs ingestFile on the file-events
+ * queue (serverless-offline-sqs); it runs no schedules (see scripts/local.ts).
  */
 export async function startServerlessOffline(options: OfflineOptions): Promise<OfflineServer> {
   const [httpPort, lambdaPort] = await Promise.all([freePort(), freePort()]);
   const api = `http://127.0.0.1:${httpPort}`;
   const lambdaApi = `http://127.0.0.1:${lambdaPort}`;
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('AWS_')));
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !name.startsWith('AWS_') && name !== 'PARTNER_INGEST_OFFLINE_TRIGGERS'),
+  );
   const { resources } = options;
   const child: ChildProcess = spawn(
     'npx',
@@ -71,6 +89,13 @@ export async function startServerlessOffline(options: OfflineOptions): Promise<O
         POWERTOOLS_METRICS_DISABLED: 'true',
         SLS_TELEMETRY_DISABLED: '1',
         SLS_NOTIFICATIONS_MODE: 'off',
+        ...(options.triggers
+          ? {
+              PARTNER_INGEST_OFFLINE_TRIGGERS: 'localTriggers',
+              // serverless-offline-sqs polls with the AWS SDK v2, which prints its end-of-support notice otherwise.
+              AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1',
+            }
+          : {}),
         ...options.extraEnv,
       },
     },
@@ -81,6 +106,12 @@ export async function startServerlessOffline(options: OfflineOptions): Promise<O
   };
   child.stdout!.on('data', collect);
   child.stderr!.on('data', collect);
+  if (options.onLine) {
+    const onLine = options.onLine;
+    for (const stream of [child.stdout!, child.stderr!]) {
+      createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => onLine(line));
+    }
+  }
   /** Signals the whole process group (npx, osls, esbuild); false when none is left. */
   const signal = (name: NodeJS.Signals | 0) => {
     try {
@@ -121,5 +152,16 @@ export async function startServerlessOffline(options: OfflineOptions): Promise<O
       }
     }
   }
-  return { api, lambdaApi, output: () => output, stop };
+  const invoke: OfflineServer['invoke'] = async (functionName, payload, { timeoutMs = 900_000, signal } = {}) => {
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const response = await fetch(`${lambdaApi}/2015-03-31/functions/${functionName}/invocations`, {
+      method: 'POST',
+      body: JSON.stringify(payload),
+      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+    });
+    const text = await response.text();
+    if (response.status !== 200) throw new Error(`invoking ${functionName}: HTTP ${response.status} ${text}`);
+    return { payload: text ? (JSON.parse(text) as unknown) : null, functionError: response.headers.get('x-amz-function-error') };
+  };
+  return { api, lambdaApi, output: () => output, invoke, stop };
 }
