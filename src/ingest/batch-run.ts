@@ -7,7 +7,9 @@ import { KeyFingerprintSet } from '../pipeline/key-set';
 import { validateSegment } from '../pipeline/validate-file';
 import { WorkItemEncoder } from '../pipeline/work-item';
 import { RejectsReportWriter } from '../report/rejects-report';
-import { sendStagedItems } from '../send/work-queue-sender';
+import { splitChunks } from '../ledger/send-ranges';
+import { enqueueRanges, sendRange, type RangeSendContext } from '../send/range-sender';
+import { itemsBefore, sendStagedItems } from '../send/work-queue-sender';
 import { readBytes, readJson, writeBytes } from '../staging/s3-objects';
 import { DEFAULT_CHUNK_LIMITS, manifestKeyOf, StagingWriter, type StagingManifest } from '../staging/staging-writer';
 import { archiveKeyOf, archiveObject, digestObject, openObject, SourceUnavailableError } from './archive';
@@ -16,6 +18,9 @@ import type { IngestDeps, IngestResult, Invocation } from './ingest-object';
 import type { CreatedObject } from './s3-event';
 
 const DEFAULT_STOP_MARGIN_MS = 60_000;
+/** A range is worth its own invocation from this many chunks (20,000 items at the default chunk size). */
+const DEFAULT_MIN_CHUNKS_PER_RANGE = 20;
+const RANGE_LEASE_GRACE_MS = 30_000;
 
 /** One invocation's work on one leased batch. */
 export class BatchRun {
@@ -179,8 +184,9 @@ export class BatchRun {
   }
 
   private async send(feed: FeedConfig): Promise<IngestResult> {
-    const validation = this.state.validation!;
-    const manifest = await readJson<StagingManifest>(this.deps.s3, validation.staging!);
+    const manifest = await readJson<StagingManifest>(this.deps.s3, this.state.validation!.staging!);
+    const plan = this.state.sendPlan ?? (await this.planRanges(manifest));
+    if (plan) return this.sendInRanges(feed, manifest, plan);
     const encoder = new WorkItemEncoder(
       { batchId: this.batchId, partner: feed.partnerId, feed: feed.id, schema: feed.schema },
       feed.schema.columns,
@@ -202,11 +208,77 @@ export class BatchRun {
       this.logger.info('sending paused: invocation time is running out', { nextChunk: progress.nextChunk });
       return this.pause();
     }
-    if (progress.itemsSent !== this.state.counts!.valid) {
-      throw new PartnerIngestError(
-        'COUNT_MISMATCH',
-        `sent ${progress.itemsSent} work items but validated ${this.state.counts!.valid} records`,
-      );
+    return this.completeSent(progress.itemsSent);
+  }
+
+  /**
+   * Splits the send phase of a big batch into ranges when the stage sends in
+   * parallel (a send-range queue and more than one sender). A batch that has
+   * already begun sending in this invocation's way keeps going that way.
+   */
+  private async planRanges(manifest: StagingManifest): Promise<BatchState['sendPlan']> {
+    const { sendRangesQueueUrl, maxSendRanges = 1, minChunksPerRange = DEFAULT_MIN_CHUNKS_PER_RANGE } = this.deps.settings;
+    const count = Math.min(maxSendRanges, Math.floor(manifest.chunks.length / minChunksPerRange));
+    if (!sendRangesQueueUrl || count < 2 || (this.state.sendCheckpoint ?? 0) > 0) return undefined;
+    const plan = { plan: this.state.attempt, ranges: count };
+    await this.save({ sendPlan: plan });
+    await this.deps.ranges.plan(this.batchId, plan.plan, splitChunks(manifest.chunks.length, count));
+    return plan;
+  }
+
+  /**
+   * Sends the ranges not yet done: queued for the parallel range senders when
+   * the stage has them (they complete the batch), else one after another here
+   * (a replay, which carries on from each range's checkpoint). Ranges a failed
+   * attempt left FAILED are reopened first.
+   */
+  private async sendInRanges(feed: FeedConfig, manifest: StagingManifest, plan: NonNullable<BatchState['sendPlan']>): Promise<IngestResult> {
+    const open = (await this.deps.ranges.reopen(this.batchId, plan.plan)).filter((range) => range.status !== 'DONE');
+    const messages = open.map((range) => ({ batchId: this.batchId, plan: plan.plan, index: range.index }));
+    const queueUrl = this.deps.settings.sendRangesQueueUrl;
+    if (messages.length && queueUrl) {
+      await enqueueRanges(this.deps.sqs, queueUrl, messages);
+      this.logger.info('sending in parallel ranges', { ranges: plan.ranges, queued: messages.length });
+      await this.deps.ledger.release(this.batchId, this.invocation.owner, `sending in ${plan.ranges} ranges`);
+      return { outcome: 'dispatched', state: this.state };
+    }
+    for (const message of messages) {
+      const outcome = await sendRange(message, feed, manifest, this.rangeContext());
+      if (outcome === 'paused') return this.pause();
+      if (outcome !== 'done') throw new PartnerIngestError('RANGE_UNAVAILABLE', `send range ${message.index} is ${outcome}; retrying later`);
+    }
+    return this.completeRanges(plan);
+  }
+
+  rangeContext(): RangeSendContext {
+    return {
+      s3: this.deps.s3,
+      sqs: this.deps.sqs,
+      ranges: this.deps.ranges,
+      workQueueUrl: this.deps.settings.workQueueUrl,
+      owner: this.invocation.owner,
+      leaseMs: this.invocation.remainingMs() + RANGE_LEASE_GRACE_MS,
+      shouldStop: () => this.timeIsShort(),
+      ...(this.deps.settings.sendConcurrency ? { concurrency: this.deps.settings.sendConcurrency } : {}),
+    };
+  }
+
+  /** Completes a fanned-out batch once every range is acknowledged; until then leaves it to the ranges still sending. */
+  async completeRanges(plan: NonNullable<BatchState['sendPlan']>): Promise<IngestResult> {
+    const ranges = await this.deps.ranges.list(this.batchId, plan.plan);
+    if (ranges.length !== plan.ranges || ranges.some((range) => range.status !== 'DONE')) {
+      await this.deps.ledger.release(this.batchId, this.invocation.owner, `sending in ${plan.ranges} ranges`);
+      return { outcome: 'dispatched', state: this.state };
+    }
+    const manifest = await readJson<StagingManifest>(this.deps.s3, this.state.validation!.staging!);
+    const sent = ranges.reduce((sum, range) => sum + itemsBefore(manifest, range.toChunk) - itemsBefore(manifest, range.fromChunk), 0);
+    await this.save({ counts: { ...this.state.counts!, workItemsSent: sent } });
+    return this.completeSent(sent);
+  }
+
+  private completeSent(itemsSent: number): Promise<IngestResult> {
+    if (itemsSent !== this.state.counts!.valid) {
+      throw new PartnerIngestError('COUNT_MISMATCH', `sent ${itemsSent} work items but validated ${this.state.counts!.valid} records`);
     }
     return this.finish(BatchStatus.COMPLETED);
   }

@@ -3,6 +3,7 @@ import type { AwsClients } from '../aws/clients';
 import type { PartnerRegistry } from '../config/load-partners';
 import { EventPublisher } from '../events/publisher';
 import { Ledger } from '../ledger/ledger';
+import { SendRanges } from '../ledger/send-ranges';
 import type { StackResources } from '../local/provision';
 import type { BackoffOptions } from '../util/backoff';
 import type { FileEventDeps } from './file-events';
@@ -10,7 +11,11 @@ import type { FileEventDeps } from './file-events';
 /** The ingest core's dependencies over one stage's resources — in Lambda, the local stack or the operator CLI. */
 export function ingestDeps(
   clients: AwsClients,
-  resources: Omit<StackResources, 'workDlqUrl' | 'fileEventsDlqUrl'>,
+  resources: Omit<StackResources, 'workDlqUrl' | 'fileEventsDlqUrl' | 'sendRangesDlqUrl' | 'sendRangesQueueUrl'> & {
+    /** Without it, a batch's send ranges go one after another in the invocation (replays, the CLI). */
+    readonly sendRangesQueueUrl?: string;
+    readonly maxSendRanges?: number;
+  },
   registry: PartnerRegistry,
   logger: Logger,
   backoff?: BackoffOptions,
@@ -19,9 +24,15 @@ export function ingestDeps(
     s3: clients.s3,
     sqs: clients.sqs,
     ledger: new Ledger(clients.dynamo, resources.ledgerTable),
+    ranges: new SendRanges(clients.dynamo, resources.ledgerTable),
     publisher: new EventPublisher(clients.sns, clients.eventBridge, { topicArn: resources.eventsTopicArn, busName: resources.eventBusName }, backoff),
     registry,
-    settings: { landingBucket: resources.landingBucket, workQueueUrl: resources.workQueueUrl },
+    settings: {
+      landingBucket: resources.landingBucket,
+      workQueueUrl: resources.workQueueUrl,
+      ...(resources.sendRangesQueueUrl ? { sendRangesQueueUrl: resources.sendRangesQueueUrl } : {}),
+      ...(resources.maxSendRanges ? { maxSendRanges: resources.maxSendRanges } : {}),
+    },
     logger,
     maxReceiveCount: resources.maxReceiveCount,
     fileEventsQueueUrl: resources.fileEventsQueueUrl,

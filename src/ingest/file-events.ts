@@ -23,12 +23,12 @@ export interface FileEventDeps extends IngestDeps {
 }
 
 const DEFAULT_RETRY_BASE_SECONDS = 30;
-const BUSY_RETRY_SECONDS = 60;
+export const BUSY_RETRY_SECONDS = 60;
 /** ChangeMessageVisibility accepts at most 12 hours; a retry waits no more than 15 minutes. */
 const MAX_RETRY_SECONDS = 900;
 
 /** Tells SQS to deliver the message again (busy batch, retryable fault). */
-class RetryLaterError extends PartnerIngestError {
+export class RetryLaterError extends PartnerIngestError {
   constructor(message: string) {
     super('RETRY_LATER', message);
   }
@@ -58,8 +58,7 @@ async function handleRecord(record: SQSRecord, deps: FileEventDeps, invocation: 
     } catch (error) {
       if (!(error instanceof AttemptInterruptedError)) throw error;
       if (receiveCount < deps.maxReceiveCount) {
-        const base = deps.retryBaseSeconds ?? DEFAULT_RETRY_BASE_SECONDS;
-        await redeliverIn(record, deps, Math.min(MAX_RETRY_SECONDS, base * 2 ** (receiveCount - 1)));
+        await redeliverIn(record, deps, retryDelaySeconds(receiveCount, deps));
         throw error;
       }
       deps.logger.error('retries exhausted; the batch is FAILED and can be replayed', { batchId: error.batchId });
@@ -83,6 +82,8 @@ async function handleRecord(record: SQSRecord, deps: FileEventDeps, invocation: 
       case 'paused':
         await continueInNewMessage(record, deps);
         break;
+      case 'dispatched':
+        break;
       case 'ignored':
         deps.logger.warn('ignored object', { reason: result.reason });
         break;
@@ -98,9 +99,15 @@ async function handleRecord(record: SQSRecord, deps: FileEventDeps, invocation: 
  * every pause as a failed receive, and a file needing more invocations than
  * the queue's maxReceiveCount would land in the DLQ.
  */
-async function continueInNewMessage(record: SQSRecord, deps: FileEventDeps): Promise<void> {
-  if (!deps.fileEventsQueueUrl) throw new RetryLaterError('paused at a checkpoint; continues when the message comes back');
-  await deps.sqs.send(new SendMessageCommand({ QueueUrl: deps.fileEventsQueueUrl, MessageBody: record.body }));
+export async function continueInNewMessage(record: SQSRecord, deps: FileEventDeps, queueUrl = deps.fileEventsQueueUrl): Promise<void> {
+  if (!queueUrl) throw new RetryLaterError('paused at a checkpoint; continues when the message comes back');
+  await deps.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: record.body }));
+}
+
+/** Backoff after a fault: doubles with each delivery, at most 15 minutes. */
+export function retryDelaySeconds(receiveCount: number, deps: FileEventDeps): number {
+  const base = deps.retryBaseSeconds ?? DEFAULT_RETRY_BASE_SECONDS;
+  return Math.min(MAX_RETRY_SECONDS, base * 2 ** (receiveCount - 1));
 }
 
 /**
@@ -108,12 +115,12 @@ async function continueInNewMessage(record: SQSRecord, deps: FileEventDeps): Pro
  * retried with backoff — instead of after the queue's long visibility timeout
  * (sized for the longest invocation). Best effort: if it fails, SQS still redelivers.
  */
-async function redeliverIn(record: SQSRecord, deps: FileEventDeps, seconds: number): Promise<void> {
-  if (!deps.fileEventsQueueUrl) return;
+export async function redeliverIn(record: SQSRecord, deps: FileEventDeps, seconds: number, queueUrl = deps.fileEventsQueueUrl): Promise<void> {
+  if (!queueUrl) return;
   await deps.sqs
     .send(
       new ChangeMessageVisibilityCommand({
-        QueueUrl: deps.fileEventsQueueUrl,
+        QueueUrl: queueUrl,
         ReceiptHandle: record.receiptHandle,
         VisibilityTimeout: Math.round(seconds),
       }),

@@ -6,6 +6,7 @@ import { PartnerIngestError } from '../errors/base';
 import type { EventPublisher } from '../events/publisher';
 import { batchIdOf } from '../ledger/batch-id';
 import { LeaseLostError, type Ledger } from '../ledger/ledger';
+import type { SendRanges } from '../ledger/send-ranges';
 import { BatchStatus, type BatchSource, type BatchState } from '../ledger/types';
 import type { BatchReason } from '../pipeline/file-rejection';
 import { headSource, SOURCE_METADATA, SourceUnavailableError, type SourceFacts } from './archive';
@@ -22,12 +23,19 @@ export interface IngestSettings {
   readonly sendConcurrency?: number;
   /** Work items per staged chunk (the unit of checkpointing); tests make it small. */
   readonly chunkItems?: number;
+  /** Where send ranges are queued; without it one invocation at a time sends a batch. */
+  readonly sendRangesQueueUrl?: string;
+  /** Most ranges a batch's send phase is split into (the stage's parallel senders). */
+  readonly maxSendRanges?: number;
+  /** Fewest chunks worth a range of their own. */
+  readonly minChunksPerRange?: number;
 }
 
 export interface IngestDeps {
   readonly s3: S3Client;
   readonly sqs: SQSClient;
   readonly ledger: Ledger;
+  readonly ranges: SendRanges;
   readonly publisher: EventPublisher;
   readonly registry: PartnerRegistry;
   readonly settings: IngestSettings;
@@ -46,6 +54,8 @@ export type IngestResult =
   | { readonly outcome: 'duplicate'; readonly state: BatchState }
   | { readonly outcome: 'busy'; readonly batchId: string }
   | { readonly outcome: 'paused'; readonly state: BatchState }
+  /** The send phase was handed to parallel range invocations; they finish the batch. */
+  | { readonly outcome: 'dispatched'; readonly state: BatchState }
   | { readonly outcome: 'ignored'; readonly reason: string };
 
 /** The attempt hit an infrastructure fault; the lease was released so a retry resumes it. */

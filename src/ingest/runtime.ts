@@ -30,6 +30,8 @@ export function ingestRuntime(): FileEventDeps {
       eventsTopicArn: requiredEnv('EVENTS_TOPIC_ARN'),
       eventBusName: requiredEnv('EVENT_BUS_NAME'),
       maxReceiveCount: Number(process.env.MAX_RECEIVE_COUNT ?? '5'),
+      ...(process.env.SEND_RANGES_QUEUE_URL ? { sendRangesQueueUrl: process.env.SEND_RANGES_QUEUE_URL } : {}),
+      maxSendRanges: Number(process.env.MAX_SEND_RANGES ?? '1'),
     },
     loadPartnerRegistry(),
     logger,

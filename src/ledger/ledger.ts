@@ -61,12 +61,12 @@ export type AcquireResult =
   | { readonly outcome: 'busy'; readonly state: BatchState };
 
 const STATE_SK = 'STATE';
-const pk = (batchId: string) => `BATCH#${batchId}`;
+export const pk = (batchId: string) => `BATCH#${batchId}`;
 const attemptSk = (attempt: number) => `ATTEMPT#${String(attempt).padStart(4, '0')}`;
 
 type Fields = Record<string, unknown>;
 
-function isConditionFailure(error: unknown): boolean {
+export function isConditionFailure(error: unknown): boolean {
   return (
     error instanceof ConditionalCheckFailedException ||
     (error instanceof TransactionCanceledException &&
@@ -351,7 +351,9 @@ export class Ledger {
           Key: { pk: pk(batchId), sk: STATE_SK },
           UpdateExpression:
             'SET #status = :processing, attempt = attempt + :one, startedAt = :now, updatedAt = :now, leaseOwner = :owner, leaseExpiresAt = :until ' +
-            (keepProgress ? 'REMOVE reason, finishedAt, lastError' : 'REMOVE validation, validationProgress, counts, sendCheckpoint, reason, finishedAt, lastError'),
+            (keepProgress
+              ? 'REMOVE reason, finishedAt, lastError'
+              : 'REMOVE validation, validationProgress, counts, sendCheckpoint, sendPlan, reason, finishedAt, lastError'),
           ConditionExpression: `#status IN (${from.map((_, index) => `:from${index}`).join(', ')})`,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,

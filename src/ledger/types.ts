@@ -86,8 +86,10 @@ export interface BatchState {
   /** Set while the validation pass is paused between invocations. */
   readonly validationProgress?: ValidationProgress;
   readonly counts?: BatchCounts;
-  /** Index of the next staged chunk to send. */
+  /** Index of the next staged chunk to send (when one invocation at a time sends). */
   readonly sendCheckpoint?: number;
+  /** Set when the send phase fans out over parallel ranges (the ledger's RANGE items). */
+  readonly sendPlan?: { readonly plan: number; readonly ranges: number };
   readonly reason?: BatchReason;
   readonly receivedAt: string;
   readonly startedAt?: string;

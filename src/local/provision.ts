@@ -17,6 +17,8 @@ export interface StackResources {
   readonly fileEventsDlqUrl: string;
   readonly workQueueUrl: string;
   readonly workDlqUrl: string;
+  readonly sendRangesQueueUrl: string;
+  readonly sendRangesDlqUrl: string;
   readonly ledgerTable: string;
   readonly eventsTopicArn: string;
   readonly eventBusName: string;
@@ -131,6 +133,8 @@ export async function provisionStack(clients: AwsClients, stage: string, cloudFo
     fileEventsDlqUrl: await queueUrl(dlqOf('FileEventsQueue')),
     workQueueUrl: await queueUrl('WorkQueue'),
     workDlqUrl: await queueUrl(dlqOf('WorkQueue')),
+    sendRangesQueueUrl: await queueUrl('SendRangesQueue'),
+    sendRangesDlqUrl: await queueUrl(dlqOf('SendRangesQueue')),
     ledgerTable: physicalId(only('AWS::DynamoDB::Table')),
     eventsTopicArn: physicalId('EventsTopic'),
     eventBusName: typeof props(bus).Name === 'string' ? props(bus).Name : physicalId(bus).split('/').pop()!,

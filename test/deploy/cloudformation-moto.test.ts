@@ -292,7 +292,7 @@ describe('the packaged dev stack in moto_server', () => {
 
   test('functions: the uploaded code, their own roles, the environment resolved to the stack\'s resources, their log groups', async () => {
     const functions = Object.entries(template.Resources).filter(([, resource]) => resource.Type === 'AWS::Lambda::Function');
-    expect(functions).toHaveLength(4);
+    expect(functions).toHaveLength(5);
     const { logGroups } = await clients.logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: '/aws/lambda/partner-ingest-dev-' }));
     for (const [logicalId, resource] of functions) {
       const props = resource.Properties!;
@@ -339,16 +339,26 @@ describe('the packaged dev stack in moto_server', () => {
     });
   });
 
-  test('file events -> ingestFile: one event at a time, reporting partial failures', async () => {
-    const { EventSourceMappings } = await clients.lambda.send(new ListEventSourceMappingsCommand({}));
-    expect(EventSourceMappings).toHaveLength(1);
-    expect(EventSourceMappings![0]).toMatchObject({
-      EventSourceArn: (await queueAttributes('FileEventsQueue')).QueueArn,
-      FunctionArn: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:partner-ingest-dev-ingestFile`,
-      BatchSize: 1,
-      FunctionResponseTypes: ['ReportBatchItemFailures'],
-      State: 'Enabled',
-    });
+  test('file events -> ingestFile and send ranges -> sendRange: one message at a time, reporting partial failures', async () => {
+    const { EventSourceMappings = [] } = await clients.lambda.send(new ListEventSourceMappingsCommand({}));
+    const byQueue = [...EventSourceMappings].sort((a, b) => a.EventSourceArn!.localeCompare(b.EventSourceArn!));
+    expect(byQueue).toEqual([
+      expect.objectContaining({
+        EventSourceArn: (await queueAttributes('FileEventsQueue')).QueueArn,
+        FunctionArn: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:partner-ingest-dev-ingestFile`,
+        BatchSize: 1,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        State: 'Enabled',
+      }),
+      expect.objectContaining({
+        EventSourceArn: (await queueAttributes('SendRangesQueue')).QueueArn,
+        FunctionArn: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:partner-ingest-dev-sendRange`,
+        BatchSize: 1,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        ScalingConfig: { MaximumConcurrency: 4 },
+        State: 'Enabled',
+      }),
+    ]);
   });
 
   test('the SFTP schedule rule -> sftpPull with its partner, and EventBridge may invoke it from that rule only', async () => {
@@ -412,7 +422,7 @@ describe('the packaged dev stack in moto_server', () => {
 
   test('alarms (which moto skips) name queues and functions the stack created, and a topic encrypted with its own key', async () => {
     const alarms = Object.entries(template.Resources).filter(([, resource]) => resource.Type === 'AWS::CloudWatch::Alarm');
-    expect(alarms).toHaveLength(11);
+    expect(alarms).toHaveLength(13);
     for (const [logicalId, alarm] of alarms) {
       expect([logicalId, alarm.Properties!.AlarmActions]).toEqual([logicalId, [{ Ref: 'AlarmTopic' }]]);
       for (const dimension of alarm.Properties!.Dimensions as { Name: string; Value: Json }[]) {

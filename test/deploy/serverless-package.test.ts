@@ -231,11 +231,39 @@ describe('sls package --stage dev', () => {
     expect(fn.Properties.MemorySize).toBe(1024);
 
     const mappings = resourcesOfType(dev.template, 'AWS::Lambda::EventSourceMapping');
-    expect(mappings).toHaveLength(1);
-    const mapping = mappings[0]![1].Properties!;
+    expect(mappings.map(([logicalId]) => logicalId).sort()).toEqual([
+      'IngestFileEventSourceMappingSQSFileEventsQueue',
+      'SendRangeEventSourceMappingSQSSendRangesQueue',
+    ]);
+    const mapping = resource(dev.template, 'IngestFileEventSourceMappingSQSFileEventsQueue').Properties;
     expect(mapping.EventSourceArn).toEqual({ 'Fn::GetAtt': ['FileEventsQueue', 'Arn'] });
     expect(mapping.BatchSize).toBe(1);
     expect(mapping.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
+  });
+
+  test('sendRange takes one send range at a time, at most sendRangeConcurrency at once', () => {
+    const mapping = resource(dev.template, 'SendRangeEventSourceMappingSQSSendRangesQueue').Properties;
+    expect(mapping).toMatchObject({
+      EventSourceArn: { 'Fn::GetAtt': ['SendRangesQueue', 'Arn'] },
+      FunctionName: { 'Fn::GetAtt': ['SendRangeLambdaFunction', 'Arn'] },
+      BatchSize: 1,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: 4 },
+    });
+    expect(resource(prod.template, 'SendRangeEventSourceMappingSQSSendRangesQueue').Properties.ScalingConfig).toEqual({ MaximumConcurrency: 8 });
+    // ingestFile splits a batch into as many ranges as there are senders.
+    expect(ingestFunction(prod.template).Properties.Environment.Variables.MAX_SEND_RANGES).toBe('8');
+    const queue = resource(dev.template, 'SendRangesQueue').Properties;
+    expect(queue).toMatchObject({ SqsManagedSseEnabled: true, VisibilityTimeout: 5400, RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': ['SendRangesDLQ', 'Arn'] } } });
+    const sendRange = grants(dev.template, 'SendRangeRole');
+    expectNoWildcards(sendRange.statements);
+    expect(sendRange.resourcesOf('s3:GetObject')).toEqual([{ 'Fn::Sub': `${LANDING_ARN}/staging/*` }]);
+    expect(sendRange.resourcesOf('s3:PutObject')).toEqual([]);
+    expect(sendRange.resourcesOf('sqs:SendMessage')).toEqual(
+      expect.arrayContaining([{ 'Fn::GetAtt': ['WorkQueue', 'Arn'] }, { 'Fn::GetAtt': ['SendRangesQueue', 'Arn'] }]),
+    );
+    expect(sendRange.resourcesOf('sqs:SendMessage')).toHaveLength(2);
+    expect(grants(dev.template, 'IngestFileRole').resourcesOf('sqs:SendMessage')).toContainEqual({ 'Fn::GetAtt': ['SendRangesQueue', 'Arn'] });
   });
 
   test('the function gets every environment variable the code reads', () => {
@@ -249,6 +277,8 @@ describe('sls package --stage dev', () => {
         'EVENTS_TOPIC_ARN',
         'EVENT_BUS_NAME',
         'MAX_RECEIVE_COUNT',
+        'SEND_RANGES_QUEUE_URL',
+        'MAX_SEND_RANGES',
         'STAGE',
         'POWERTOOLS_SERVICE_NAME',
         'POWERTOOLS_METRICS_NAMESPACE',
@@ -265,6 +295,8 @@ describe('sls package --stage dev', () => {
       EVENTS_TOPIC_ARN: { Ref: 'EventsTopic' },
       EVENT_BUS_NAME: { Ref: 'EventBus' },
       MAX_RECEIVE_COUNT: String(fileEvents.RedrivePolicy.maxReceiveCount),
+      SEND_RANGES_QUEUE_URL: { Ref: 'SendRangesQueue' },
+      MAX_SEND_RANGES: '4',
       STAGE: 'dev',
       POWERTOOLS_SERVICE_NAME: 'partner-ingest',
       POWERTOOLS_METRICS_NAMESPACE: 'PartnerIngest',
@@ -476,7 +508,12 @@ describe('replay', () => {
 
   test('gets the same environment as ingestFile', () => {
     expect(replayFunction(dev.template).Properties.Environment.Variables).toEqual(INGEST_ENVIRONMENT);
-    expect(ingestFunction(dev.template).Properties.Environment.Variables).toEqual(INGEST_ENVIRONMENT);
+    // Less the send-range queue: a replay sends a batch's open ranges itself.
+    expect(ingestFunction(dev.template).Properties.Environment.Variables).toEqual({
+      ...INGEST_ENVIRONMENT,
+      SEND_RANGES_QUEUE_URL: { Ref: 'SendRangesQueue' },
+      MAX_SEND_RANGES: '4',
+    });
   });
 
   test("its role: ingestFile's pipeline permissions, without consuming file events", () => {
@@ -588,7 +625,7 @@ describe('every function', () => {
   test('has a role of its own, and no role in the stack allows a wildcard action or resource', () => {
     const roles = resourcesOfType(dev.template, 'AWS::IAM::Role').map(([logicalId]) => logicalId).sort();
     // The functions' roles, and the S3-drop partners' write roles (see 'partner write access').
-    expect(roles).toEqual(['IngestFileRole', 'OperatorApiRole', 'PartnerAcmeWriteRole', 'ReplayRole', 'SftpPullRole']);
+    expect(roles).toEqual(['IngestFileRole', 'OperatorApiRole', 'PartnerAcmeWriteRole', 'ReplayRole', 'SendRangeRole', 'SftpPullRole']);
     const functionRoles = resourcesOfType(dev.template, 'AWS::Lambda::Function').map(([, fn]) => fn.Properties!.Role['Fn::GetAtt'][0]);
     expect(functionRoles.sort()).toEqual(roles.filter((role) => !role.startsWith('Partner')));
     for (const template of [dev.template, prod.template, kms.template, moreSftp.template]) {
@@ -603,7 +640,7 @@ describe('every function', () => {
     for (const [template, days] of [[dev.template, 30], [prod.template, 365], [kms.template, 30]] as const) {
       const groups = resourcesOfType(template, 'AWS::Logs::LogGroup');
       const functions = resourcesOfType(template, 'AWS::Lambda::Function');
-      expect(functions).toHaveLength(4);
+      expect(functions).toHaveLength(5);
       expect(groups).toHaveLength(functions.length);
       for (const [logicalId, fn] of functions) {
         const name = `/aws/lambda/${fn.Properties!.FunctionName as string}`;
@@ -1012,7 +1049,7 @@ describe('alarms', () => {
       .map(([, queue]) => queue.Properties?.RedrivePolicy?.deadLetterTargetArn?.['Fn::GetAtt']?.[0] as string | undefined)
       .filter((dlq): dlq is string => dlq !== undefined)
       .sort();
-    expect(dlqs).toEqual(['FileEventsDLQ', 'WorkDLQ']);
+    expect(dlqs).toEqual(['FileEventsDLQ', 'SendRangesDLQ', 'WorkDLQ']);
     const definitions = alarmsOf(dev.template).map(([, alarm]) => alarmDefinition(alarm));
     for (const dlq of dlqs) {
       expect(definitions).toContainEqual({
@@ -1044,7 +1081,7 @@ describe('alarms', () => {
   test('every function: alarm on any error', () => {
     const functions = resourcesOfType(dev.template, 'AWS::Lambda::Function').map(([logicalId]) => logicalId).sort();
     expect(functions).toEqual(
-      ['IngestFileLambdaFunction', 'OperatorApiLambdaFunction', 'ReplayLambdaFunction', 'SftpPullLambdaFunction'],
+      ['IngestFileLambdaFunction', 'OperatorApiLambdaFunction', 'ReplayLambdaFunction', 'SendRangeLambdaFunction', 'SftpPullLambdaFunction'],
     );
     const errorAlarms = alarmsOf(dev.template)
       .map(([, alarm]) => alarmDefinition(alarm))
@@ -1149,9 +1186,11 @@ describe('alarms', () => {
       [
         'ApproximateNumberOfMessagesVisible [{"Fn::GetAtt":["FileEventsDLQ","QueueName"]}]',
         'ApproximateNumberOfMessagesVisible [{"Fn::GetAtt":["WorkDLQ","QueueName"]}]',
+        'ApproximateNumberOfMessagesVisible [{"Fn::GetAtt":["SendRangesDLQ","QueueName"]}]',
         'ApproximateAgeOfOldestMessage [{"Fn::GetAtt":["FileEventsQueue","QueueName"]}]',
         'ApproximateAgeOfOldestMessage [{"Fn::GetAtt":["WorkQueue","QueueName"]}]',
         'Errors [{"Ref":"IngestFileLambdaFunction"}]',
+        'Errors [{"Ref":"SendRangeLambdaFunction"}]',
         'Errors [{"Ref":"SftpPullLambdaFunction"}]',
         'Errors [{"Ref":"ReplayLambdaFunction"}]',
         'Errors [{"Ref":"OperatorApiLambdaFunction"}]',

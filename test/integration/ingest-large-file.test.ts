@@ -53,7 +53,7 @@ test('a 200,000-row file completes across several invocations with exact counts,
   const deps = stack.deps({
     registry: packedRegistry(),
     retryBaseSeconds: 0,
-    // Each invocation has 2.5 s and stops with 1.5 s left: about a second of work each.
+    // Each invocation has 6 s and stops with 1.5 s left: a few seconds of work each.
     settings: { ...stack.deps().settings, stopMarginMs: 1500, chunkItems: 2000 },
   });
 
@@ -64,7 +64,7 @@ test('a 200,000-row file completes across several invocations with exact counts,
       sqs: stack.clients.sqs,
       queueUrl: stack.resources.fileEventsQueueUrl,
       handler: (event, context) => processFileEvents(event, context, deps),
-      timeoutMs: 2500,
+      timeoutMs: 6000,
     });
     if (!handled) break;
     const state = await stack.ledger.get(batchId);

@@ -43,6 +43,8 @@ export function useTestStack(): TestStack {
       resources.fileEventsDlqUrl,
       resources.workQueueUrl,
       resources.workDlqUrl,
+      resources.sendRangesQueueUrl,
+      resources.sendRangesDlqUrl,
       current.snsConsumerUrl,
       current.eventBridgeConsumerUrl,
     ]) {
