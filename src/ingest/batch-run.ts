@@ -10,7 +10,7 @@ import { RejectsReportWriter } from '../report/rejects-report';
 import { splitChunks } from '../ledger/send-ranges';
 import { enqueueRanges, sendRange, type RangeSendContext } from '../send/range-sender';
 import { itemsBefore, sendStagedItems } from '../send/work-queue-sender';
-import { readBytes, readJson, writeBytes } from '../staging/s3-objects';
+import { readBytes, readJson, writeChunks } from '../staging/s3-objects';
 import { DEFAULT_CHUNK_LIMITS, manifestKeyOf, StagingWriter, type StagingManifest } from '../staging/staging-writer';
 import { archiveKeyOf, archiveObject, digestObject, openObject, SourceUnavailableError } from './archive';
 import { announce } from './announce';
@@ -126,7 +126,7 @@ export class BatchRun {
         const staged = await staging.closeSegment();
         const report = await rejects.close();
         const keysAt = feed.key ? { bucket: this.bucket, key: `${prefix}keys${suffix}.bin` } : undefined;
-        if (keysAt) await writeBytes(this.deps.s3, keysAt, keys.toBytes());
+        if (keysAt) await writeChunks(this.deps.s3, keysAt, keys.toChunks());
         await this.save({
           validationProgress: {
             prefix,

@@ -4,40 +4,27 @@
  * of rows. Keys are stored as 64-bit fingerprints (two independent 32-bit
  * hashes); two different keys collide with probability about n²/2⁶⁵ — below
  * one in a million for ten million distinct keys.
+ *
+ * The fingerprints live in 256 open-addressing tables (by the top byte of the
+ * first hash), each grown on its own at 3/4 full: a growth step copies 1/256 of
+ * the set, not all of it, so memory never spikes to twice the set's size.
  */
+const SHARD_BITS = 8;
+const SHARDS = 1 << SHARD_BITS;
+const MIN_SLOTS = 16;
+
 export class KeyFingerprintSet {
-  private table: Uint32Array;
-  private mask: number;
-  private used = 0;
+  private readonly tables: Uint32Array[];
+  private readonly used: Uint32Array = new Uint32Array(SHARDS);
+  private total = 0;
 
   constructor(initialCapacity = 1 << 16) {
-    const capacity = 2 ** Math.ceil(Math.log2(Math.max(16, initialCapacity)));
-    this.table = new Uint32Array(capacity * 2);
-    this.mask = capacity - 1;
+    const perShard = 2 ** Math.ceil(Math.log2(Math.max(MIN_SLOTS, initialCapacity / SHARDS)));
+    this.tables = Array.from({ length: SHARDS }, () => new Uint32Array(perShard * 2));
   }
 
   get size(): number {
-    return this.used;
-  }
-
-  /** The set's table as bytes (a view, not a copy), to keep it across invocations. */
-  toBytes(): Uint8Array {
-    return new Uint8Array(this.table.buffer, this.table.byteOffset, this.table.byteLength);
-  }
-
-  /** A set restored from `toBytes()` output. */
-  static fromBytes(bytes: Uint8Array): KeyFingerprintSet {
-    const slots = bytes.byteLength / 8;
-    if (!Number.isInteger(Math.log2(slots)) || slots < 16) throw new Error(`not a key set: ${bytes.byteLength} bytes`);
-    const set = new KeyFingerprintSet(16);
-    // A view of the given bytes where they are aligned: a second copy of a big table would double the peak.
-    set.table =
-      bytes.byteOffset % 4 === 0
-        ? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4)
-        : new Uint32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-    set.mask = slots - 1;
-    for (let at = 1; at < set.table.length; at += 2) if (set.table[at] !== 0) set.used++;
-    return set;
+    return this.total;
   }
 
   /** Adds `key`; returns false when it was already present. */
@@ -53,33 +40,66 @@ export class KeyFingerprintSet {
     h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
     h1 >>>= 0;
     h2 = (h2 >>> 0) || 1; // (x, 0) marks an empty slot
-    if (!this.insert(h1, h2)) return false;
+    const shard = h1 >>> (32 - SHARD_BITS);
+    if (!insert(this.tables[shard]!, h1, h2)) return false;
+    this.total++;
     // Grown at 3/4 full: linear probing stays short, and 10M keys fit in 128 MiB.
-    if (++this.used * 4 > (this.mask + 1) * 3) this.grow();
+    if (++this.used[shard]! * 8 > this.tables[shard]!.length * 3) this.tables[shard] = grown(this.tables[shard]!);
     return true;
   }
 
-  private insert(h1: number, h2: number): boolean {
-    const table = this.table;
-    let slot = h1 & this.mask;
-    for (;;) {
-      const at = slot * 2;
-      if (table[at + 1] === 0) {
-        table[at] = h1;
-        table[at + 1] = h2;
-        return true;
-      }
-      if (table[at] === h1 && table[at + 1] === h2) return false;
-      slot = (slot + 1) & this.mask;
-    }
+  /**
+   * The set as byte chunks, to keep it across invocations: a header (the slots
+   * of each table), then each table. Views, not copies — a copy of a big set
+   * would double its memory.
+   */
+  toChunks(): Uint8Array[] {
+    const header = Uint32Array.from(this.tables, (table) => table.length / 2);
+    return [header, ...this.tables].map((array) => new Uint8Array(array.buffer, array.byteOffset, array.byteLength));
   }
 
-  private grow(): void {
-    const old = this.table;
-    this.table = new Uint32Array(old.length * 2);
-    this.mask = old.length - 1;
-    for (let at = 0; at < old.length; at += 2) {
-      if (old[at + 1] !== 0) this.insert(old[at]!, old[at + 1]!);
+  /** A set restored from the bytes of `toChunks()`, viewing them where they are aligned. */
+  static fromBytes(bytes: Uint8Array): KeyFingerprintSet {
+    const aligned = bytes.byteOffset % 4 === 0 ? bytes : new Uint8Array(bytes);
+    const words = new Uint32Array(aligned.buffer, aligned.byteOffset, Math.floor(aligned.byteLength / 4));
+    const set = new KeyFingerprintSet(0);
+    let at = SHARDS;
+    for (let shard = 0; shard < SHARDS; shard++) {
+      const slots = words[shard] ?? 0;
+      if (slots < MIN_SLOTS || !Number.isInteger(Math.log2(slots)) || at + slots * 2 > words.length) {
+        throw new Error(`not a key set: ${bytes.byteLength} bytes`);
+      }
+      const table = words.subarray(at, at + slots * 2);
+      at += slots * 2;
+      set.tables[shard] = table;
+      let used = 0;
+      for (let slot = 1; slot < table.length; slot += 2) if (table[slot] !== 0) used++;
+      set.used[shard] = used;
+      set.total += used;
     }
+    if (at !== words.length) throw new Error(`not a key set: ${bytes.byteLength} bytes`);
+    return set;
   }
+}
+
+/** Inserts (h1, h2) by linear probing; false when it is already there. */
+function insert(table: Uint32Array, h1: number, h2: number): boolean {
+  const mask = table.length / 2 - 1;
+  let slot = h1 & mask;
+  for (;;) {
+    const at = slot * 2;
+    if (table[at + 1] === 0) {
+      table[at] = h1;
+      table[at + 1] = h2;
+      return true;
+    }
+    if (table[at] === h1 && table[at + 1] === h2) return false;
+    slot = (slot + 1) & mask;
+  }
+}
+
+function grown(old: Uint32Array): Uint32Array {
+  const table = new Uint32Array(old.length * 2);
+  for (let at = 0; at < old.length; at += 2) if (old[at + 1] !== 0) insert(table, old[at]!, old[at + 1]!);
+  return table;
 }
