@@ -163,6 +163,7 @@ export class BatchRun {
         },
         counts: { records, valid, invalid, workItemsSent: 0 },
         sendCheckpoint: 0,
+        validationProgress: undefined,
       });
       this.logger.info('file validated', { status: outcome.status, segments: segment + 1, ...outcome.counts, ms: Date.now() - started });
       return true;

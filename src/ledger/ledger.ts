@@ -74,16 +74,22 @@ export function isConditionFailure(error: unknown): boolean {
   );
 }
 
-/** Builds `SET a = :a, b = :b` with placeholders for every field. */
+/** Builds `SET a = :a, b = :b` with placeholders for every field, and `REMOVE c` for a field set to undefined. */
 function setExpression(fields: Fields): { expression: string; names: Record<string, string>; values: Fields } {
   const names: Record<string, string> = {};
   const values: Fields = {};
-  const parts = Object.entries(fields).map(([name, value], index) => {
+  const set: string[] = [];
+  const remove: string[] = [];
+  Object.entries(fields).forEach(([name, value], index) => {
     names[`#f${index}`] = name;
+    if (value === undefined) {
+      remove.push(`#f${index}`);
+      return;
+    }
     values[`:f${index}`] = value;
-    return `#f${index} = :f${index}`;
+    set.push(`#f${index} = :f${index}`);
   });
-  return { expression: `SET ${parts.join(', ')}`, names, values };
+  return { expression: `SET ${set.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`, names, values };
 }
 
 /**

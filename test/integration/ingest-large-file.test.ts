@@ -22,14 +22,14 @@ const config = tempDir();
 
 afterAll(() => config.cleanup());
 
-/** The shipped configuration, with acme's orders packed 100 records per message (moto's SQS takes ~200 messages/s). */
+/** The shipped configuration, with acme's orders packed 1000 records per message (moto's SQS takes ~200 messages/s). */
 function packedRegistry() {
   for (const folder of ['partners', 'schemas', 'schemas/records']) mkdirSync(path.join(config.dir, folder), { recursive: true });
   for (const file of ['schemas/partner.schema.json', 'schemas/records/orders.v1.schema.json', 'schemas/records/shipments.v1.schema.json']) {
     copyFileSync(path.join(PROJECT_ROOT, file), path.join(config.dir, file));
   }
   const acme = readFileSync(path.join(PROJECT_ROOT, 'partners/acme.yml'), 'utf-8');
-  writeFileSync(path.join(config.dir, 'partners/acme.yml'), `${acme.trimEnd()}\n    workItems: { recordsPerMessage: 100 }\n`);
+  writeFileSync(path.join(config.dir, 'partners/acme.yml'), `${acme.trimEnd()}\n    workItems: { recordsPerMessage: 1000 }\n`);
   return loadPartnerRegistry({ root: config.dir });
 }
 
@@ -72,7 +72,7 @@ test('a 200,000-row file completes across several invocations with exact counts,
   }
 
   const state = (await stack.ledger.get(batchId))!;
-  if (process.env.DEBUG_LARGE) console.log(JSON.stringify({ invocations, state: { ...state, validationProgress: state.validationProgress && { ...state.validationProgress, checkpoint: { ...state.validationProgress.checkpoint, header: [] } } } }, null, 1));
+  expect(state.validationProgress).toBeUndefined(); // the pass is over: no checkpoint left behind
   expect(state).toMatchObject({
     status: 'COMPLETED',
     attempt: 1,

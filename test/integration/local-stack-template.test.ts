@@ -25,7 +25,7 @@ async function queueAttributes(QueueUrl: string) {
   return (await stack.clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['All'] }))).Attributes!;
 }
 
-test('only the data path is taken from the template: bucket, four queues, events topic, bus, ledger table', () => {
+test('only the data path is taken from the template: bucket, six queues, events topic, bus, ledger table', () => {
   expect(
     Object.entries(local.Resources)
       .map(([id, resource]) => `${resource.Type} ${id}`)
@@ -37,6 +37,8 @@ test('only the data path is taken from the template: bucket, four queues, events
     'AWS::SNS::Topic EventsTopic',
     'AWS::SQS::Queue FileEventsDLQ',
     'AWS::SQS::Queue FileEventsQueue',
+    'AWS::SQS::Queue SendRangesDLQ',
+    'AWS::SQS::Queue SendRangesQueue',
     'AWS::SQS::Queue WorkDLQ',
     'AWS::SQS::Queue WorkQueue',
   ]);

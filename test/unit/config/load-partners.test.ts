@@ -31,7 +31,13 @@ describe('loadPartnerRegistry: the shipped config', () => {
     expect(orders.schema).toEqual(expect.objectContaining({ id: 'orders', version: 1, uri: 'urn:partner-ingest:schema:records:orders:v1' }));
     expect(orders.schema.columns).toEqual(['order_id', 'customer_id', 'sku', 'quantity', 'unit_price', 'currency', 'order_date', 'email']);
     expect(orders.schema.columnTypes.quantity).toBe('integer');
-    expect(orders.limits).toEqual({ maxRecordBytes: 1024 * 1024, maxDecompressedBytes: 64 * 1024 ** 3, maxReportedErrors: 100_000 });
+    expect(orders.limits).toEqual({
+      maxRecordBytes: 1024 * 1024,
+      maxDecompressedBytes: 64 * 1024 ** 3,
+      maxCompressionRatio: 200,
+      maxReportedErrors: 100_000,
+    });
+    expect(orders.workItems).toEqual({ recordsPerMessage: 1 });
   });
 
   it('finds the feed of a file by its name', () => {
@@ -102,6 +108,16 @@ describe('loadPartnerRegistry: broken configs fail with file, field and reason',
     expect(error.file).toBe(partnerFile());
     expect(error.field).toBe('feeds[0].format.encoding');
     expect(error.message).toContain('utf-8, latin1, ascii');
+  });
+
+  it('recordsPerMessage beyond 1000, and a compression ratio below 2', () => {
+    writePartner(`${ACME_YML.trimEnd()}\n    workItems: { recordsPerMessage: 5000 }\n`);
+    let error = loadError();
+    expect(error.field).toBe('feeds[0].workItems.recordsPerMessage');
+    expect(error.message).toContain('1000');
+    writePartner(`${ACME_YML.trimEnd()}\n    limits: { maxCompressionRatio: 1 }\n`);
+    error = loadError();
+    expect(error.field).toBe('feeds[0].limits.maxCompressionRatio');
   });
 
   it('a missing required field', () => {
