@@ -1,5 +1,6 @@
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { FeedConfig } from '../config/types';
+import { PartnerIngestError } from '../errors/base';
 import { RangeLeaseLostError, type SendRange, type SendRanges } from '../ledger/send-ranges';
 import { WorkItemEncoder } from '../pipeline/work-item';
 import type { StagingManifest } from '../staging/staging-writer';
@@ -83,6 +84,8 @@ export async function enqueueRanges(sqs: SQSClient, queueUrl: string, messages: 
         Entries: batch.map((message) => ({ Id: String(message.index), MessageBody: JSON.stringify(message) })),
       }),
     );
-    if (Failed.length) throw new Error(`could not queue send ranges ${Failed.map((failure) => failure.Id).join(', ')}: ${Failed[0]!.Code}`);
+    if (Failed.length) {
+      throw new PartnerIngestError('RANGE_QUEUE_FAILED', `could not queue send ranges ${Failed.map((failure) => failure.Id).join(', ')}: ${Failed[0]!.Code}`);
+    }
   }
 }
