@@ -14,6 +14,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { PartnerIngestError } from '../errors/base';
 import type { ObjectLocation } from '../ledger/types';
+import { mapConcurrently } from '../util/concurrency';
 import type { CreatedObject } from './s3-event';
 
 /** The announced object can no longer be read (deleted or replaced before we archived it). */
@@ -44,17 +45,22 @@ function quoted(etag: string): string {
   return etag.startsWith('"') ? etag : `"${etag}"`;
 }
 
+/** HEAD of the announced version: by version id, or by its ETag in an unversioned bucket. */
+function headAnnounced(s3: S3Client, object: CreatedObject): Promise<HeadObjectCommandOutput> {
+  return s3.send(
+    new HeadObjectCommand({
+      Bucket: object.bucket,
+      Key: object.key,
+      ...(object.versionId ? { VersionId: object.versionId } : {}),
+      ...(object.versionId || !object.etag ? {} : { IfMatch: quoted(object.etag) }),
+    }),
+  );
+}
+
 /** Reads size, ETag and metadata of the announced object version. */
 export async function headSource(s3: S3Client, object: CreatedObject): Promise<SourceFacts> {
   try {
-    const head = await s3.send(
-      new HeadObjectCommand({
-        Bucket: object.bucket,
-        Key: object.key,
-        ...(object.versionId ? { VersionId: object.versionId } : {}),
-        ...(object.versionId || !object.etag ? {} : { IfMatch: quoted(object.etag) }),
-      }),
-    );
+    const head = await headAnnounced(s3, object);
     return {
       bytes: head.ContentLength ?? 0,
       ...(head.ETag ? { etag: head.ETag } : {}),
@@ -162,21 +168,19 @@ export async function archiveObject(
   s3: S3Client,
   object: CreatedObject,
   target: ObjectLocation,
-  options: Partial<ArchiveCopyOptions> = {},
+  options: Partial<ArchiveCopyOptions> & {
+    /** The announced version's size when the caller has already read it: a small source then needs no HEAD. */
+    readonly sourceBytes?: number;
+  } = {},
 ): Promise<void> {
   const settings = { ...DEFAULT_ARCHIVE_COPY_OPTIONS, ...options };
   try {
-    const head = await s3.send(
-      new HeadObjectCommand({
-        Bucket: object.bucket,
-        Key: object.key,
-        ...(object.versionId ? { VersionId: object.versionId } : {}),
-        ...(object.versionId || !object.etag ? {} : { IfMatch: quoted(object.etag) }),
-      }),
-    );
-    if ((head.ContentLength ?? 0) > settings.multipartThresholdBytes) {
-      await copyInParts(s3, object, target, head, settings);
-      return;
+    if (options.sourceBytes === undefined || options.sourceBytes > settings.multipartThresholdBytes) {
+      const head = await headAnnounced(s3, object);
+      if ((head.ContentLength ?? 0) > settings.multipartThresholdBytes) {
+        await copyInParts(s3, object, target, head, settings);
+        return;
+      }
     }
     await s3.send(
       new CopyObjectCommand({
@@ -226,7 +230,7 @@ async function copyInParts(
   );
   const upload = { Bucket: target.bucket, Key: target.key, UploadId: UploadId! };
   try {
-    const completed = await copyPartsConcurrently(parts, settings.concurrency, async (part): Promise<CompletedPart> => {
+    const completed = await mapConcurrently(parts, settings.concurrency, async (part): Promise<CompletedPart> => {
       const { CopyPartResult } = await s3.send(
         new UploadPartCopyCommand({
           ...upload,
@@ -240,36 +244,12 @@ async function copyInParts(
     });
     await s3.send(new CompleteMultipartUploadCommand({ ...upload, MultipartUpload: { Parts: completed } }));
   } catch (error) {
-    // No part is in flight any more (see copyPartsConcurrently), so the abort frees
+    // No part is in flight any more (see mapConcurrently), so the abort frees
     // every stored part. Should the abort itself fail, the bucket's lifecycle rule
     // removes the incomplete upload after a day; the copy's own error is what matters.
     await s3.send(new AbortMultipartUploadCommand(upload)).catch(() => undefined);
     throw error;
   }
-}
-
-/**
- * Runs `copy` over the parts, at most `concurrency` at once, and returns the
- * results in part order. After the first failure no new part starts, and the
- * failure is thrown only once the parts already running have settled.
- */
-async function copyPartsConcurrently<T>(parts: readonly CopyPart[], concurrency: number, copy: (part: CopyPart) => Promise<T>): Promise<T[]> {
-  const results: T[] = new Array(parts.length);
-  let next = 0;
-  let failure: { error: unknown } | undefined;
-  const worker = async () => {
-    while (!failure && next < parts.length) {
-      const index = next++;
-      try {
-        results[index] = await copy(parts[index]!);
-      } catch (error) {
-        failure ??= { error };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, parts.length)) }, worker));
-  if (failure) throw failure.error;
-  return results;
 }
 
 export async function openObject(s3: S3Client, location: ObjectLocation): Promise<Readable> {

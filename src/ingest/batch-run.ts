@@ -52,7 +52,9 @@ export class BatchRun {
         key: archiveKeyOf(this.state.partner, this.state.receivedAt, this.batchId, this.state.file.name),
       };
       if (!this.source) throw new SourceUnavailableError(`batch ${this.batchId} has no archived raw file`);
-      await archiveObject(this.deps.s3, this.source, archive);
+      // The size HEAD read when the batch was registered spares the archive copy its own HEAD.
+      const known = this.state.file.bytes;
+      await archiveObject(this.deps.s3, this.source, archive, known === undefined ? {} : { sourceBytes: known });
       await this.save({ archive });
       this.logger.info('raw file archived', { archiveKey: archive.key });
     }

@@ -15,6 +15,7 @@ import {
   type PackEntry,
 } from '../pipeline/work-item';
 import type { StagedChunk, StagingManifest } from '../staging/staging-writer';
+import { mapConcurrently } from '../util/concurrency';
 import { backoffDelay, DEFAULT_BACKOFF, withRetries, type BackoffOptions } from '../util/backoff';
 
 /** SendMessageBatch takes at most 10 entries, and their total size is capped like one message. */
@@ -239,16 +240,7 @@ function planBatches(messages: readonly OutgoingMessage[]): SendMessageBatchRequ
 }
 
 async function sendMessages(options: SendOptions, messages: readonly OutgoingMessage[], counters: { requests: number }): Promise<void> {
-  const batches = planBatches(messages);
-  const concurrency = options.concurrency ?? 8;
-  let next = 0;
-  const worker = async () => {
-    while (next < batches.length) {
-      const batch = batches[next++]!;
-      await sendBatch(options, batch, counters);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, batches.length) }, worker));
+  await mapConcurrently(planBatches(messages), options.concurrency ?? 8, (batch) => sendBatch(options, batch, counters));
 }
 
 async function sendBatch(options: SendOptions, entries: SendMessageBatchRequestEntry[], counters: { requests: number }): Promise<void> {

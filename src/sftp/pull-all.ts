@@ -1,5 +1,6 @@
 import type { EventPublisher } from '../events/publisher';
 import { emit } from '../observability/telemetry';
+import { mapConcurrently } from '../util/concurrency';
 import { HostKeyMismatchError } from './errors';
 import { pullPartner, type PartnerPullResult, type PullDeps, type PullRun } from './pull-partner';
 
@@ -29,46 +30,40 @@ export async function pullAll(deps: PullAllDeps, run: PullRun, only?: readonly s
   const partners = [...deps.registry.partners.values()].filter(
     (partner) => partner.sources.sftp && (!only || only.includes(partner.id)),
   );
-  const outcomes: PartnerOutcome[] = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < partners.length) {
-      const partner = partners[next++]!;
-      try {
-        const result = await pullPartner(partner, deps, run);
-        count('SftpFilesFetched', partner.id, result.fetched.length);
-        if (result.skipped.length) count('SftpUnsafeNamesSkipped', partner.id, result.skipped.length);
-        outcomes.push({ outcome: 'pulled', ...result });
-      } catch (error) {
-        const failure = error as Error & { code?: string };
-        outcomes.push({ outcome: 'failed', partner: partner.id, code: failure.code ?? failure.name, error: failure.message });
-        if (error instanceof HostKeyMismatchError) {
-          deps.logger.error('SFTP host key mismatch: connection refused', {
-            partner: partner.id,
-            presented: error.presented,
-            pinned: error.pinned,
-          });
-          count('SftpHostKeyMismatch', partner.id);
-          emit('SftpHostKeyMismatch', 1, {}); // the alarm's metric: any partner
+  // Each partner's failure is caught and reported as its outcome: one partner never stops the others.
+  return mapConcurrently(partners, deps.partnerConcurrency ?? 4, async (partner): Promise<PartnerOutcome> => {
+    try {
+      const result = await pullPartner(partner, deps, run);
+      count('SftpFilesFetched', partner.id, result.fetched.length);
+      if (result.skipped.length) count('SftpUnsafeNamesSkipped', partner.id, result.skipped.length);
+      return { outcome: 'pulled', ...result };
+    } catch (error) {
+      const failure = error as Error & { code?: string };
+      if (error instanceof HostKeyMismatchError) {
+        deps.logger.error('SFTP host key mismatch: connection refused', {
+          partner: partner.id,
+          presented: error.presented,
+          pinned: error.pinned,
+        });
+        count('SftpHostKeyMismatch', partner.id);
+        emit('SftpHostKeyMismatch', 1, {}); // the alarm's metric: any partner
 
-          const source = partner.sources.sftp!;
-          await deps.publisher
-            .publishAlert(HOST_KEY_MISMATCH_DETAIL_TYPE, {
-              partner: partner.id,
-              host: source.host,
-              port: source.port,
-              presentedFingerprint: error.presented,
-              pinnedFingerprints: error.pinned,
-              at: new Date().toISOString(),
-            })
-            .catch((alertError: unknown) => deps.logger.error('could not publish the host key alert', { error: alertError as Error }));
-        } else {
-          deps.logger.error('SFTP pull failed for partner', { partner: partner.id, error: failure });
-          count('SftpPullFailed', partner.id);
-        }
+        const source = partner.sources.sftp!;
+        await deps.publisher
+          .publishAlert(HOST_KEY_MISMATCH_DETAIL_TYPE, {
+            partner: partner.id,
+            host: source.host,
+            port: source.port,
+            presentedFingerprint: error.presented,
+            pinnedFingerprints: error.pinned,
+            at: new Date().toISOString(),
+          })
+          .catch((alertError: unknown) => deps.logger.error('could not publish the host key alert', { error: alertError as Error }));
+      } else {
+        deps.logger.error('SFTP pull failed for partner', { partner: partner.id, error: failure });
+        count('SftpPullFailed', partner.id);
       }
+      return { outcome: 'failed', partner: partner.id, code: failure.code ?? failure.name, error: failure.message };
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(deps.partnerConcurrency ?? 4, partners.length) }, worker));
-  return outcomes;
+  });
 }
