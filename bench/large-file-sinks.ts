@@ -1,53 +1,22 @@
 /**
  * Local-disk stand-ins for the ingest function's StagingWriter (work items as
  * ndjson + a chunk list) and rejects report, for bench/large-file.bench.ts.
- * Same chunking rule as StagingWriter (close a chunk at 1,000 items or 4 MiB),
- * one items file per validation segment (`items.ndjson`, `items.<n>.ndjson`),
- * and the same backpressure contract: writes are buffered, `backlogged` at
- * 1 MiB, `flush()` awaits the disk.
+ * The same chunking (ChunkIndex) and buffering (TextWriter) as StagingWriter,
+ * one items file per validation segment (`items.ndjson`, `items.<n>.ndjson`).
+ * Writes are buffered, `backlogged` at 1 MiB, and `flush()` awaits the disk.
  */
-import { openSync, closeSync, writeSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { closeSync, createWriteStream, openSync, writeSync } from 'node:fs';
 import path from 'node:path';
+import { finished } from 'node:stream/promises';
 import type { BatchReason } from '../src/pipeline/file-rejection';
 import type { InvalidRow, ItemSink, RejectSink } from '../src/pipeline/sinks';
-import { DEFAULT_CHUNK_LIMITS, type ChunkLimits, type StagedChunk, type StagingManifest } from '../src/staging/staging-writer';
+import { TextWriter } from '../src/staging/s3-text-writer';
+import { ChunkIndex, DEFAULT_CHUNK_LIMITS, itemsKeyOf, type ChunkLimits, type StagedChunk, type StagingManifest } from '../src/staging/staging-writer';
 
-const FLUSH_BYTES = 1024 * 1024;
-
-/** Buffered appends to one local file. */
-class LocalTextWriter {
-  private pending: string[] = [];
-  private pendingBytes = 0;
-  private handle: Promise<FileHandle>;
-  bytes = 0;
-
-  constructor(file: string) {
-    this.handle = open(file, 'w');
-  }
-
-  get backlogged(): boolean {
-    return this.pendingBytes >= FLUSH_BYTES;
-  }
-
-  append(text: string, bytes: number): void {
-    this.pending.push(text);
-    this.pendingBytes += bytes;
-    this.bytes += bytes;
-  }
-
-  async flush(): Promise<void> {
-    if (!this.pending.length) return;
-    const text = this.pending.join('');
-    this.pending = [];
-    this.pendingBytes = 0;
-    await (await this.handle).write(text);
-  }
-
-  async close(): Promise<void> {
-    await this.flush();
-    await (await this.handle).close();
-  }
+/** A TextWriter (the buffering the ingest function's S3 writers use) into a local file. */
+function localTextWriter(file: string): TextWriter {
+  const stream = createWriteStream(file);
+  return new TextWriter(stream, finished(stream));
 }
 
 /** What the staged segments so far hold (kept in the bench's state file between invocations). */
@@ -65,19 +34,18 @@ export const NOTHING_STAGED: LocalStaged = { next: 0, chunks: [], items: 0, byte
 export class LocalStagingSink implements ItemSink {
   readonly wantsBodies = true;
   readonly key: string;
-  private readonly writer: LocalTextWriter;
-  private readonly chunks: StagedChunk[] = [];
-  private open: { firstRecord: number; lastRecord: number; items: number; offset: number; length: number } | undefined;
-  private items = 0;
+  private readonly writer: TextWriter;
+  private readonly index: ChunkIndex;
 
   constructor(
     root: string,
     private readonly batchId: string,
     private readonly before: LocalStaged = NOTHING_STAGED,
-    private readonly limits: ChunkLimits = DEFAULT_CHUNK_LIMITS,
+    limits: ChunkLimits = DEFAULT_CHUNK_LIMITS,
   ) {
-    this.key = `staging/items${before.next ? `.${before.next}` : ''}.ndjson`;
-    this.writer = new LocalTextWriter(path.join(root, this.key));
+    this.key = itemsKeyOf('staging/', before.next);
+    this.writer = localTextWriter(path.join(root, this.key));
+    this.index = new ChunkIndex(this.key, before.chunks.length, limits);
   }
 
   get backlogged(): boolean {
@@ -85,14 +53,8 @@ export class LocalStagingSink implements ItemSink {
   }
 
   write(recordNumber: number, body: string, bytes: number): void {
-    const lineBytes = bytes + 1;
-    if (this.open && (this.open.items >= this.limits.maxItems || this.open.length + lineBytes > this.limits.maxBytes)) this.closeChunk();
-    this.open ??= { firstRecord: recordNumber, lastRecord: recordNumber, items: 0, offset: this.writer.bytes, length: 0 };
-    this.open.lastRecord = recordNumber;
-    this.open.items++;
-    this.open.length += lineBytes;
-    this.items++;
-    this.writer.append(`${body}\n`, lineBytes);
+    this.index.add(recordNumber, this.writer.bytes, bytes + 1);
+    this.writer.append(`${body}\n`, bytes + 1);
   }
 
   flush(): Promise<void> {
@@ -101,12 +63,12 @@ export class LocalStagingSink implements ItemSink {
 
   /** Ends this segment; the next invocation continues in a new items file. */
   async closeSegment(): Promise<LocalStaged> {
-    this.closeChunk();
+    const chunks = this.index.close();
     await this.writer.close();
     return {
       next: this.before.next + 1,
-      chunks: [...this.before.chunks, ...this.chunks],
-      items: this.before.items + this.items,
+      chunks: [...this.before.chunks, ...chunks],
+      items: this.before.items + this.index.items,
       bytes: this.before.bytes + this.writer.bytes,
     };
   }
@@ -115,12 +77,6 @@ export class LocalStagingSink implements ItemSink {
   async close(bucket: string): Promise<StagingManifest> {
     const staged = await this.closeSegment();
     return { manifestVersion: 2, batchId: this.batchId, bucket, items: staged.items, bytes: staged.bytes, chunks: staged.chunks };
-  }
-
-  private closeChunk(): void {
-    if (!this.open) return;
-    this.chunks.push({ index: this.before.chunks.length + this.chunks.length, key: this.key, ...this.open });
-    this.open = undefined;
   }
 }
 
@@ -133,11 +89,11 @@ export class LocalRejectSink implements RejectSink {
   readonly file: string;
   rows = 0;
   reason: BatchReason | undefined;
-  private readonly writer: LocalTextWriter;
+  private readonly writer: TextWriter;
 
   constructor(root: string, segment: number) {
     this.file = path.join(root, `rejects${segment ? `.${segment}` : ''}.csv`);
-    this.writer = new LocalTextWriter(this.file);
+    this.writer = localTextWriter(this.file);
   }
 
   get backlogged(): boolean {

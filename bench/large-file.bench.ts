@@ -121,6 +121,20 @@ function acmeOrders(keyCheck: boolean): FeedConfig {
 const readJson = <T>(file: string): T => JSON.parse(readFileSync(file, 'utf8')) as T;
 const writeJson = (file: string, value: unknown) => writeFileSync(file, `${JSON.stringify(value)}\n`);
 
+/** Times the steps of an invocation: `step(name)` adds the time since the previous call to `steps[name]`. */
+function stepTimer(): { steps: Record<string, number>; step: (name: string) => void } {
+  const steps: Record<string, number> = {};
+  let mark = performance.now();
+  return {
+    steps,
+    step: (name) => {
+      const now = performance.now();
+      steps[name] = (steps[name] ?? 0) + (now - mark);
+      mark = now;
+    },
+  };
+}
+
 /** One validation invocation: restore, validate until done or the budget runs low, persist. */
 async function validateInvocation(work: string, budgetMs: number, marginMs: number): Promise<Omit<InvocationReport, 'handlerMs' | 'peakRssMB' | 'startRssMB' | 'memoryPeakMB' | 'cpuSeconds'>> {
   const stateFile = path.join(work, 'validate-state.json');
@@ -128,13 +142,7 @@ async function validateInvocation(work: string, budgetMs: number, marginMs: numb
   const feed = acmeOrders(state.keyCheck);
   // Init ends here: the budget counts from now, as Lambda's timeout counts from the handler's start.
   const deadline = performance.now() + budgetMs;
-  const steps: Record<string, number> = {};
-  let mark = performance.now();
-  const step = (name: string) => {
-    const now = performance.now();
-    steps[name] = (steps[name] ?? 0) + (now - mark);
-    mark = now;
-  };
+  const { steps, step } = stepTimer();
 
   const keys = state.keysFile ? KeyFingerprintSet.fromBytes(readFileSync(state.keysFile)) : new KeyFingerprintSet();
   const rssAfterRestoreMB = mb(process.memoryUsage.rss());
@@ -193,13 +201,7 @@ async function sendInvocation(work: string, recordsPerMessage: number, budgetMs:
   const validation = readJson<ValidateState>(path.join(work, 'validate-state.json'));
   const feed = acmeOrders(validation.keyCheck);
   const deadline = performance.now() + budgetMs;
-  const steps: Record<string, number> = {};
-  let mark = performance.now();
-  const step = (name: string) => {
-    const now = performance.now();
-    steps[name] = (steps[name] ?? 0) + (now - mark);
-    mark = now;
-  };
+  const { steps, step } = stepTimer();
 
   const stateFile = path.join(work, `send-${recordsPerMessage}.json`);
   const sinkFile = path.join(work, `sqs-${recordsPerMessage}.bin`);

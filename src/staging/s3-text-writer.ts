@@ -1,20 +1,20 @@
-import { PassThrough } from 'node:stream';
+import { PassThrough, type Writable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 
-/** Buffered text is handed to the upload once this much has accumulated. */
+/** Buffered text is handed to the destination once this much has accumulated. */
 const FLUSH_BYTES = 1024 * 1024;
 /** lib-storage holds about partSize × (queueSize + 1) bytes at most. */
 const PART_SIZE = 8 * 1024 * 1024;
 const QUEUE_SIZE = 2;
 
 /**
- * Streams text into one S3 object with a multipart upload, in bounded memory:
- * callers append synchronously and await `flush()` when `backlogged`; the
- * upload's own backpressure then slows them down.
+ * Streams text into a destination in bounded memory: callers append
+ * synchronously and await `flush()` when `backlogged`; the destination's own
+ * backpressure then slows them down. `finished` settles when the destination
+ * has everything (or has failed).
  */
-export class S3TextWriter {
-  private readonly body = new PassThrough();
+export class TextWriter {
   private readonly done: Promise<unknown>;
   private failure: unknown;
   private pending: string[] = [];
@@ -22,17 +22,13 @@ export class S3TextWriter {
   /** Bytes written so far, including pending ones. */
   bytes = 0;
 
-  constructor(s3: S3Client, bucket: string, key: string, contentType: string) {
-    const upload = new Upload({
-      client: s3,
-      params: { Bucket: bucket, Key: key, Body: this.body, ContentType: contentType },
-      partSize: PART_SIZE,
-      queueSize: QUEUE_SIZE,
-      leavePartsOnError: false,
-    });
-    this.done = upload.done().catch((error: unknown) => {
+  constructor(
+    private readonly destination: Writable,
+    finished: Promise<unknown>,
+  ) {
+    this.done = finished.catch((error: unknown) => {
       this.failure = error;
-      this.body.destroy();
+      this.destination.destroy();
     });
   }
 
@@ -53,27 +49,42 @@ export class S3TextWriter {
     const text = this.pending.join('');
     this.pending = [];
     this.pendingBytes = 0;
-    if (!this.body.write(text)) {
-      await Promise.race([new Promise((resolve) => this.body.once('drain', resolve)), this.done]);
+    if (!this.destination.write(text)) {
+      await Promise.race([new Promise((resolve) => this.destination.once('drain', resolve)), this.done]);
       this.throwIfFailed();
     }
   }
 
-  /** Completes the upload; throws if any part failed (the multipart upload is then aborted). */
+  /** Ends the destination; throws if writing it failed. */
   async close(): Promise<void> {
     await this.flush();
-    this.body.end();
+    this.destination.end();
     await this.done;
     this.throwIfFailed();
   }
 
-  /** Gives up: the multipart upload is aborted and no object is left behind. */
+  /** Gives up: the destination is destroyed (a multipart upload is aborted, no object is left behind). */
   abort(reason: Error): void {
     this.pending = [];
-    this.body.destroy(reason);
+    this.destination.destroy(reason);
   }
 
   private throwIfFailed(): void {
     if (this.failure !== undefined) throw this.failure;
+  }
+}
+
+/** A TextWriter into one S3 object, through a multipart upload. */
+export class S3TextWriter extends TextWriter {
+  constructor(s3: S3Client, bucket: string, key: string, contentType: string) {
+    const body = new PassThrough();
+    const upload = new Upload({
+      client: s3,
+      params: { Bucket: bucket, Key: key, Body: body, ContentType: contentType },
+      partSize: PART_SIZE,
+      queueSize: QUEUE_SIZE,
+      leavePartsOnError: false,
+    });
+    super(body, upload.done());
   }
 }

@@ -50,26 +50,65 @@ export interface ChunkLimits {
 
 export const DEFAULT_CHUNK_LIMITS: ChunkLimits = { maxItems: 1000, maxBytes: 4 * 1024 * 1024 };
 
+/** The items object of validation segment `segment`: `items.ndjson`, then `items.<n>.ndjson`. */
+export function itemsKeyOf(prefix: string, segment: number): string {
+  return `${prefix}items${segment ? `.${segment}` : ''}.ndjson`;
+}
+
+/**
+ * Cuts the lines of one items object into chunks — at most `maxItems` items
+ * and `maxBytes` bytes each — and records where each chunk lies.
+ */
+export class ChunkIndex {
+  readonly chunks: StagedChunk[] = [];
+  private open: { firstRecord: number; lastRecord: number; items: number; offset: number; length: number } | undefined;
+
+  constructor(
+    private readonly key: string,
+    /** The index of this object's first chunk among all of the batch's chunks. */
+    private readonly firstIndex: number,
+    private readonly limits: ChunkLimits,
+  ) {}
+
+  /** Notes the line of record `recordNumber`, `lineBytes` long, starting at `offset` in the object. */
+  add(recordNumber: number, offset: number, lineBytes: number): void {
+    if (this.open && (this.open.items >= this.limits.maxItems || this.open.length + lineBytes > this.limits.maxBytes)) this.close();
+    this.open ??= { firstRecord: recordNumber, lastRecord: recordNumber, items: 0, offset, length: 0 };
+    this.open.lastRecord = recordNumber;
+    this.open.items++;
+    this.open.length += lineBytes;
+  }
+
+  /** Closes the open chunk, if any: the object is complete (or pauses here). */
+  close(): readonly StagedChunk[] {
+    if (this.open) this.chunks.push({ index: this.firstIndex + this.chunks.length, key: this.key, ...this.open });
+    this.open = undefined;
+    return this.chunks;
+  }
+
+  get items(): number {
+    return this.chunks.reduce((sum, chunk) => sum + chunk.items, 0) + (this.open?.items ?? 0);
+  }
+}
+
 /** The validation pass's item sink in the ingest function: work items are staged in S3, not sent. */
 export class StagingWriter implements ItemSink {
   readonly wantsBodies = true;
   private readonly writer: S3TextWriter;
-  private readonly chunks: StagedChunk[] = [];
-  private open: { firstRecord: number; lastRecord: number; items: number; offset: number; length: number } | undefined;
-  private items = 0;
-  private readonly itemsKey: string;
+  private readonly index: ChunkIndex;
 
   constructor(
     private readonly s3: S3Client,
     private readonly bucket: string,
     private readonly prefix: string,
     private readonly batchId: string,
-    private readonly limits: ChunkLimits = DEFAULT_CHUNK_LIMITS,
+    limits: ChunkLimits = DEFAULT_CHUNK_LIMITS,
     /** Where earlier segments of the same pass left off. */
     private readonly before: StagedSegment = FIRST_SEGMENT,
   ) {
-    this.itemsKey = `${prefix}items${before.next ? `.${before.next}` : ''}.ndjson`;
-    this.writer = new S3TextWriter(s3, bucket, this.itemsKey, 'application/x-ndjson');
+    const itemsKey = itemsKeyOf(prefix, before.next);
+    this.writer = new S3TextWriter(s3, bucket, itemsKey, 'application/x-ndjson');
+    this.index = new ChunkIndex(itemsKey, before.chunks, limits);
   }
 
   get backlogged(): boolean {
@@ -77,16 +116,8 @@ export class StagingWriter implements ItemSink {
   }
 
   write(recordNumber: number, body: string, bytes: number): void {
-    const lineBytes = bytes + 1;
-    if (this.open && (this.open.items >= this.limits.maxItems || this.open.length + lineBytes > this.limits.maxBytes)) {
-      this.closeChunk();
-    }
-    this.open ??= { firstRecord: recordNumber, lastRecord: recordNumber, items: 0, offset: this.writer.bytes, length: 0 };
-    this.open.lastRecord = recordNumber;
-    this.open.items++;
-    this.open.length += lineBytes;
-    this.items++;
-    this.writer.append(`${body}\n`, lineBytes);
+    this.index.add(recordNumber, this.writer.bytes, bytes + 1);
+    this.writer.append(`${body}\n`, bytes + 1);
   }
 
   flush(): Promise<void> {
@@ -95,20 +126,20 @@ export class StagingWriter implements ItemSink {
 
   /** Completes this segment's items object and its chunk list; the pass continues in a later invocation. */
   async closeSegment(): Promise<StagedSegment> {
-    this.closeChunk();
+    const chunks = this.index.close();
     await this.writer.close();
-    await this.put(segmentKeyOf(this.prefix, this.before.next), this.chunks);
+    await this.put(segmentKeyOf(this.prefix, this.before.next), chunks);
     return {
       next: this.before.next + 1,
-      chunks: this.before.chunks + this.chunks.length,
-      items: this.before.items + this.items,
+      chunks: this.before.chunks + chunks.length,
+      items: this.before.items + this.index.items,
       bytes: this.before.bytes + this.writer.bytes,
     };
   }
 
   /** Completes the items object and writes the manifest of every segment's chunks next to it. */
   async close(): Promise<StagingManifest> {
-    this.closeChunk();
+    const chunks = this.index.close();
     await this.writer.close();
     const earlier: StagedChunk[] = [];
     for (let segment = 0; segment < this.before.next; segment++) {
@@ -118,9 +149,9 @@ export class StagingWriter implements ItemSink {
       manifestVersion: 2,
       batchId: this.batchId,
       bucket: this.bucket,
-      items: this.before.items + this.items,
+      items: this.before.items + this.index.items,
       bytes: this.before.bytes + this.writer.bytes,
-      chunks: [...earlier, ...this.chunks],
+      chunks: [...earlier, ...chunks],
     };
     await this.put(manifestKeyOf(this.prefix), manifest);
     return manifest;
@@ -132,12 +163,6 @@ export class StagingWriter implements ItemSink {
 
   abort(reason: Error): void {
     this.writer.abort(reason);
-  }
-
-  private closeChunk(): void {
-    if (!this.open) return;
-    this.chunks.push({ index: this.before.chunks + this.chunks.length, key: this.itemsKey, ...this.open });
-    this.open = undefined;
   }
 }
 
