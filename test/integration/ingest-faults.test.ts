@@ -10,6 +10,7 @@ import { replayBatch } from '../../src/operations/replay';
 import {
   batchIdOfKey as batchIdOfKeyIn,
   drainFileEvents,
+  expectExactlyOnce,
   FAST_BACKOFF,
   putInbound,
   receivedEvents,
@@ -26,10 +27,6 @@ const batchIdOfKey = (key: string) => batchIdOfKeyIn(stack, key);
 
 const itemIds = () => workItemIds(stack);
 
-function expectExactlyOnce(ids: string[], batchId: string, count: number): void {
-  expect(ids).toHaveLength(count);
-  expect(new Set(ids)).toEqual(new Set(Array.from({ length: count }, (_, index) => `${batchId}:${index + 1}`)));
-}
 
 /** Retries happen at once in tests: the redelivery delay is set to zero. */
 const retryNow = { retryBaseSeconds: 0 };

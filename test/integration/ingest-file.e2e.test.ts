@@ -6,10 +6,10 @@ import {
   batchIdOfKey as batchIdOfKeyIn,
   drainFileEvents,
   drainQueue,
+  expectSingleEvent,
   putInbound,
   receivedEvents,
   useTestStack,
-  validateEvent,
 } from '../support/stack';
 import { gzip, orderRow, ordersFile, ORDERS_HEADER } from '../support/orders';
 
@@ -27,21 +27,6 @@ async function workItems() {
   return messages.map((message) => ({ body: JSON.parse(message.Body!), attributes: message.MessageAttributes ?? {} }));
 }
 
-/** Both channels delivered exactly one event per finished batch, each valid against the published schema. */
-async function singleEvent(status: string) {
-  const { sns, eventBridge } = await receivedEvents(stack);
-  expect(sns).toHaveLength(1);
-  expect(eventBridge).toHaveLength(1);
-  const detail = sns[0]!.detail;
-  expect(validateEvent(detail)).toBe(true);
-  expect(validateEvent.errors ?? null).toBeNull();
-  expect(eventBridge[0]!.detail).toEqual(detail);
-  expect(eventBridge[0]!.source).toBe('partner-ingest');
-  expect(eventBridge[0]!.detailType).toBe(`Batch ${status.charAt(0)}${status.slice(1).toLowerCase()}`);
-  expect(sns[0]!.attributes.status?.Value).toBe(status);
-  expect(sns[0]!.attributes.partner?.Value).toBe(detail.partner);
-  return detail as Record<string, any>;
-}
 
 test('a clean file becomes one work item per row, a ledger row and one completion event per channel', async () => {
   const key = 'inbound/acme/orders_2026-11-20.csv';
@@ -90,7 +75,7 @@ test('a clean file becomes one work item per row, a ledger row and one completio
   expect(await readText(state!.archive!.key)).toBe(content);
   expect(state!.archive!.key).toMatch(new RegExp(`^archive/acme/\\d{4}-\\d{2}-\\d{2}/${batchId}/orders_2026-11-20.csv$`));
 
-  const detail = await singleEvent('COMPLETED');
+  const detail = await expectSingleEvent(stack, 'COMPLETED');
   expect(detail).toMatchObject({
     batchId,
     attempt: 1,
@@ -122,7 +107,7 @@ test('a file with a few invalid rows completes; the rejects report names line, c
   expect(lines[2]).toMatch(/^23,22,sku,PATTERN_MISMATCH,/);
   // The row cell begins with the order id; the customer cell that began with "=" is inside it, quoted.
   expect(report).toContain(`"ORD-000000901,""=HYPERLINK(""""http://x"""")"",bad sku`);
-  const detail = await singleEvent('COMPLETED');
+  const detail = await expectSingleEvent(stack, 'COMPLETED');
   expect(detail.rejectsReport).toMatchObject({ key: state!.validation!.rejects!.key, rows: 2, truncated: false });
 });
 
@@ -138,7 +123,7 @@ test('a file over the error threshold is REJECTED and sends no work items', asyn
     counts: { records: 10, valid: 8, invalid: 2, workItemsSent: 0 },
     reason: { code: 'TOO_MANY_INVALID_ROWS' },
   });
-  const detail = await singleEvent('REJECTED');
+  const detail = await expectSingleEvent(stack, 'REJECTED');
   expect(detail.reason.code).toBe('TOO_MANY_INVALID_ROWS');
   expect(detail.counts.workItemsSent).toBe(0);
   const report = await readText(state!.validation!.rejects!.key);
@@ -156,7 +141,7 @@ test('a file with the wrong header is REJECTED naming the columns, and the raw f
   expect(state!.reason).toMatchObject({ code: 'HEADER_MISMATCH', line: 1 });
   expect(state!.reason!.message).toContain('order_id;customer_id;sku');
   expect(await readText(state!.archive!.key)).toBe(content);
-  expect((await singleEvent('REJECTED')).reason.code).toBe('HEADER_MISMATCH');
+  expect((await expectSingleEvent(stack, 'REJECTED')).reason.code).toBe('HEADER_MISMATCH');
   expect(await workItems()).toHaveLength(0);
 });
 
@@ -165,7 +150,7 @@ test('a gzip file is decompressed and ingested like a plain one', async () => {
   await putInbound(stack, key, gzip(ordersFile(12)));
   await drainFileEvents(stack);
   expect(await workItems()).toHaveLength(12);
-  const detail = await singleEvent('COMPLETED');
+  const detail = await expectSingleEvent(stack, 'COMPLETED');
   expect(detail.file.compressed).toBe(true);
   expect(detail.counts).toEqual({ records: 12, valid: 12, invalid: 0, workItemsSent: 12 });
 });
@@ -175,7 +160,7 @@ test('keys arrive URL-encoded: a file name with spaces and unicode is found and 
   await putInbound(stack, key, ordersFile(3));
   await drainFileEvents(stack);
   expect(await workItems()).toHaveLength(3);
-  const detail = await singleEvent('COMPLETED');
+  const detail = await expectSingleEvent(stack, 'COMPLETED');
   expect(detail.source.key).toBe(key);
   expect(detail.file.name).toBe('orders_late night é+more.csv');
 });
@@ -214,7 +199,7 @@ test('the same S3 event delivered twice, even concurrently, yields one batch, on
   const items = await workItems();
   expect(items).toHaveLength(30);
   expect(new Set(items.map((item) => item.body.itemId)).size).toBe(30);
-  await singleEvent('COMPLETED');
+  await expectSingleEvent(stack, 'COMPLETED');
   const state = await stack.ledger.get(await batchIdOfKey(key));
   // (Not asserting attempt 1: moto_server applies concurrent conditional writes
   // without a lock, so both racers may "win" the claim there. The lease fencing
@@ -233,14 +218,14 @@ test('the same S3 event delivered twice, even concurrently, yields one batch, on
 test('an unknown partner and an unknown feed are REJECTED batches with that reason, archived, announced', async () => {
   await putInbound(stack, 'inbound/initech/orders_1.csv', ordersFile(2));
   await drainFileEvents(stack);
-  const unknownPartner = await singleEvent('REJECTED');
+  const unknownPartner = await expectSingleEvent(stack, 'REJECTED');
   expect(unknownPartner).toMatchObject({ partner: 'initech', feed: null, schema: null, reason: { code: 'UNKNOWN_PARTNER' } });
   expect(unknownPartner.file.sha256).toMatch(/^[0-9a-f]{64}$/);
   expect(unknownPartner.archive.key).toMatch(/^archive\/initech\//);
 
   await putInbound(stack, 'inbound/acme/invoices_1.csv', `${ORDERS_HEADER}\n`);
   await drainFileEvents(stack);
-  const unknownFeed = await singleEvent('REJECTED');
+  const unknownFeed = await expectSingleEvent(stack, 'REJECTED');
   expect(unknownFeed).toMatchObject({ partner: 'acme', feed: null, reason: { code: 'UNKNOWN_FEED' } });
   expect(unknownFeed.reason.message).toContain('orders_*.csv');
   expect(await workItems()).toHaveLength(0);

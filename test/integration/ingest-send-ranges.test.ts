@@ -13,7 +13,7 @@ import { replayBatch } from '../../src/operations/replay';
 import { enqueueRanges } from '../../src/send/range-sender';
 import { awsError, withFault } from '../support/faults';
 import { ordersFile } from '../support/orders';
-import { batchIdOfKey, drainFileEvents, putInbound, receivedEvents, useTestStack, validateEvent, workItemIds } from '../support/stack';
+import { batchIdOfKey, drainFileEvents, expectExactlyOnce, putInbound, receivedEvents, useTestStack, validateEvent, workItemIds } from '../support/stack';
 
 const stack = useTestStack();
 
@@ -47,10 +47,6 @@ async function drainSendRanges(deps: FileEventDeps, parallel = 4): Promise<numbe
   return invocations;
 }
 
-function expectExactlyOnce(ids: string[], batchId: string, count: number): void {
-  expect(ids).toHaveLength(count);
-  expect(new Set(ids)).toEqual(new Set(Array.from({ length: count }, (_, index) => `${batchId}:${index + 1}`)));
-}
 
 test('a big batch is sent in parallel ranges and completes once, when every range is acknowledged', async () => {
   const key = 'inbound/acme/orders_ranges.csv';

@@ -122,3 +122,25 @@ const eventAjv = createAjv();
 export const validateEvent = eventAjv.compile(
   JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'schemas', 'events', 'batch-event.v1.schema.json'), 'utf8')),
 );
+
+/** Both channels delivered exactly one event per finished batch, each valid against the published schema. */
+export async function expectSingleEvent(stack: TestStack, status: string): Promise<Record<string, any>> {
+  const { sns, eventBridge } = await receivedEvents(stack);
+  expect(sns).toHaveLength(1);
+  expect(eventBridge).toHaveLength(1);
+  const detail = sns[0]!.detail;
+  expect(validateEvent(detail)).toBe(true);
+  expect(validateEvent.errors ?? null).toBeNull();
+  expect(eventBridge[0]!.detail).toEqual(detail);
+  expect(eventBridge[0]!.source).toBe('partner-ingest');
+  expect(eventBridge[0]!.detailType).toBe(`Batch ${status.charAt(0)}${status.slice(1).toLowerCase()}`);
+  expect(sns[0]!.attributes.status?.Value).toBe(status);
+  expect(sns[0]!.attributes.partner?.Value).toBe(detail.partner);
+  return detail as Record<string, any>;
+}
+
+/** `ids` are exactly the item ids of records 1…count of `batchId`, each once. */
+export function expectExactlyOnce(ids: string[], batchId: string, count: number): void {
+  expect(ids).toHaveLength(count);
+  expect(new Set(ids)).toEqual(new Set(Array.from({ length: count }, (_, index) => `${batchId}:${index + 1}`)));
+}
