@@ -22,6 +22,25 @@ const DEFAULT_STOP_MARGIN_MS = 60_000;
 const DEFAULT_MIN_CHUNKS_PER_RANGE = 20;
 const RANGE_LEASE_GRACE_MS = 30_000;
 
+/** Less than the stop margin left: stop at the next record or chunk boundary, and continue in a new invocation. */
+function timeIsShort(deps: IngestDeps, invocation: Invocation): boolean {
+  return invocation.remainingMs() < (deps.settings.stopMarginMs ?? DEFAULT_STOP_MARGIN_MS);
+}
+
+/** What sending one range needs from the invocation doing it (the batch's own run, or a range sender). */
+export function rangeContextOf(deps: IngestDeps, invocation: Invocation): RangeSendContext {
+  return {
+    s3: deps.s3,
+    sqs: deps.sqs,
+    ranges: deps.ranges,
+    workQueueUrl: deps.settings.workQueueUrl,
+    owner: invocation.owner,
+    leaseMs: invocation.remainingMs() + RANGE_LEASE_GRACE_MS,
+    shouldStop: () => timeIsShort(deps, invocation),
+    ...(deps.settings.sendConcurrency ? { concurrency: deps.settings.sendConcurrency } : {}),
+  };
+}
+
 /** One invocation's work on one leased batch. */
 export class BatchRun {
   private readonly bucket: string;
@@ -177,7 +196,7 @@ export class BatchRun {
   }
 
   private timeIsShort(): boolean {
-    return this.invocation.remainingMs() < (this.deps.settings.stopMarginMs ?? DEFAULT_STOP_MARGIN_MS);
+    return timeIsShort(this.deps, this.invocation);
   }
 
   /** Frees the batch for the next invocation, which carries on from the checkpoint. */
@@ -246,24 +265,11 @@ export class BatchRun {
       return { outcome: 'dispatched', state: this.state };
     }
     for (const message of messages) {
-      const outcome = await sendRange(message, feed, manifest, this.rangeContext());
+      const outcome = await sendRange(message, feed, manifest, rangeContextOf(this.deps, this.invocation));
       if (outcome === 'paused') return this.pause();
       if (outcome !== 'done') throw new PartnerIngestError('RANGE_UNAVAILABLE', `send range ${message.index} is ${outcome}; retrying later`);
     }
     return this.completeRanges(plan);
-  }
-
-  rangeContext(): RangeSendContext {
-    return {
-      s3: this.deps.s3,
-      sqs: this.deps.sqs,
-      ranges: this.deps.ranges,
-      workQueueUrl: this.deps.settings.workQueueUrl,
-      owner: this.invocation.owner,
-      leaseMs: this.invocation.remainingMs() + RANGE_LEASE_GRACE_MS,
-      shouldStop: () => this.timeIsShort(),
-      ...(this.deps.settings.sendConcurrency ? { concurrency: this.deps.settings.sendConcurrency } : {}),
-    };
   }
 
   /** Completes a fanned-out batch once every range is acknowledged; until then leaves it to the ranges still sending. */

@@ -2,6 +2,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { PartnerRegistry } from '../config/load-partners';
+import type { FeedConfig } from '../config/types';
 import { PartnerIngestError } from '../errors/base';
 import type { EventPublisher } from '../events/publisher';
 import { batchIdOf } from '../ledger/batch-id';
@@ -139,6 +140,12 @@ export async function ingestObject(object: CreatedObject, deps: IngestDeps, invo
  * uses the fix. An infrastructure fault releases the lease (keeping progress)
  * and surfaces as AttemptInterruptedError.
  */
+/** The feed that owns a batch's file, in the configuration as it is now (undefined: unknown partner or feed). */
+export function feedOfBatch(registry: PartnerRegistry, state: Pick<BatchState, 'partner' | 'file'>): FeedConfig | undefined {
+  const partner = registry.partners.get(state.partner);
+  return partner ? registry.feedForFile(partner, state.file.name) : undefined;
+}
+
 export async function runLeasedAttempt(
   state: BatchState,
   deps: IngestDeps,
@@ -147,9 +154,7 @@ export async function runLeasedAttempt(
   source?: CreatedObject,
   unavailable?: SourceUnavailableError,
 ): Promise<IngestResult> {
-  const partner = deps.registry.partners.get(state.partner);
-  const feed = partner ? deps.registry.feedForFile(partner, state.file.name) : undefined;
-  const run = new BatchRun(deps, invocation, logger, state, source, feed);
+  const run = new BatchRun(deps, invocation, logger, state, source, feedOfBatch(deps.registry, state));
   try {
     if (unavailable && !state.archive) return await run.finish(BatchStatus.FAILED, unavailable);
     return await run.execute();

@@ -5,7 +5,7 @@ import { recordBatchMetrics } from '../observability/telemetry';
 import { sendRange, type RangeMessage } from '../send/range-sender';
 import type { StagingManifest } from '../staging/staging-writer';
 import { readJson } from '../staging/s3-objects';
-import { BatchRun } from './batch-run';
+import { BatchRun, rangeContextOf } from './batch-run';
 import {
   BUSY_RETRY_SECONDS,
   continueInNewMessage,
@@ -14,7 +14,7 @@ import {
   RetryLaterError,
   type FileEventDeps,
 } from './file-events';
-import { failBatch, type Invocation } from './ingest-object';
+import { failBatch, feedOfBatch, type Invocation } from './ingest-object';
 
 const LEASE_GRACE_MS = 30_000;
 /** How soon the last range retries completing its batch when the batch's lease is briefly held. */
@@ -46,24 +46,13 @@ async function handleRange(record: SQSRecord, deps: FileEventDeps, invocation: I
     logger.info('stale send-range message: the batch is no longer sending this plan', { status: state?.status });
     return;
   }
-  const partner = deps.registry.partners.get(state.partner);
-  const feed = partner ? deps.registry.feedForFile(partner, state.file.name) : undefined;
-  const stopMarginMs = deps.settings.stopMarginMs ?? 60_000;
+  const feed = feedOfBatch(deps.registry, state);
   const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? '1');
   let outcome;
   try {
     if (!feed) throw new Error(`partner ${state.partner} has no feed for ${state.file.name} any more`);
     const manifest = await readJson<StagingManifest>(deps.s3, state.validation!.staging!);
-    outcome = await sendRange(message, feed, manifest, {
-      s3: deps.s3,
-      sqs: deps.sqs,
-      ranges: deps.ranges,
-      workQueueUrl: deps.settings.workQueueUrl,
-      owner: invocation.owner,
-      leaseMs: invocation.remainingMs() + LEASE_GRACE_MS,
-      shouldStop: () => invocation.remainingMs() < stopMarginMs,
-      ...(deps.settings.sendConcurrency ? { concurrency: deps.settings.sendConcurrency } : {}),
-    });
+    outcome = await sendRange(message, feed, manifest, rangeContextOf(deps, invocation));
   } catch (error) {
     const reason = String((error as Error)?.message ?? error);
     if (receiveCount < deps.maxReceiveCount) {
@@ -103,9 +92,7 @@ async function completeBatch(record: SQSRecord, message: RangeMessage, deps: Fil
     throw new RetryLaterError(`batch ${message.batchId} is busy; its completion is checked again`);
   }
   const logger = deps.logger.createChild({ persistentKeys: { batchId: message.batchId } });
-  const partner = deps.registry.partners.get(lease.state.partner);
-  const feed = partner ? deps.registry.feedForFile(partner, lease.state.file.name) : undefined;
-  const run = new BatchRun(deps, invocation, logger, lease.state, undefined, feed);
+  const run = new BatchRun(deps, invocation, logger, lease.state, undefined, feedOfBatch(deps.registry, lease.state));
   const result = await run.completeRanges(lease.state.sendPlan!);
   if (result.outcome === 'finished') recordBatchMetrics(result.state);
 }

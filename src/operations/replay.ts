@@ -1,6 +1,6 @@
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { announce } from '../ingest/announce';
-import { runLeasedAttempt, type IngestDeps, type Invocation } from '../ingest/ingest-object';
+import { feedOfBatch, runLeasedAttempt, type IngestDeps, type Invocation } from '../ingest/ingest-object';
 import { openObject } from '../ingest/archive';
 import { LeaseLostError } from '../ledger/ledger';
 import { BatchStatus, type BatchState } from '../ledger/types';
@@ -67,7 +67,7 @@ async function replayable(batchId: string, force: boolean, deps: IngestDeps): Pr
 /** What a replay would decide, with the configuration as it is now, without sending or changing anything. */
 async function dryRun(state: BatchState, deps: IngestDeps): Promise<ReplayResult> {
   const partner = deps.registry.partners.get(state.partner);
-  const feed = partner ? deps.registry.feedForFile(partner, state.file.name) : undefined;
+  const feed = feedOfBatch(deps.registry, state);
   const empty = { records: 0, valid: 0, invalid: 0 };
   if (!feed) {
     const reason = partner
