@@ -1,8 +1,8 @@
 /**
- * Local-disk stand-ins for the ingest function's StagingWriter (work items as
- * ndjson + a chunk list) and rejects report, for bench/large-file.bench.ts.
+ * Local-disk stand-ins for the ingest function's StagingWriter (staged rows
+ * + a chunk list) and rejects report, for bench/large-file.bench.ts.
  * The same chunking (ChunkIndex) and buffering (TextWriter) as StagingWriter,
- * one items file per validation segment (`items.ndjson`, `items.<n>.ndjson`).
+ * one rows file per validation segment (`rows.csv`, `rows.<n>.csv`).
  * Writes are buffered, `backlogged` at 1 MiB, and `flush()` awaits the disk.
  */
 import { closeSync, createWriteStream, openSync, writeSync } from 'node:fs';
@@ -10,8 +10,19 @@ import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import type { BatchReason } from '../src/pipeline/file-rejection';
 import type { InvalidRow, ItemSink, RejectSink } from '../src/pipeline/sinks';
+import type { FeedConfig } from '../src/config/types';
+import { workItemContext } from '../src/pipeline/work-item';
 import { TextWriter } from '../src/staging/s3-text-writer';
-import { ChunkIndex, DEFAULT_CHUNK_LIMITS, itemsKeyOf, type ChunkLimits, type StagedChunk, type StagingManifest } from '../src/staging/staging-writer';
+import { stagedRowFormat, stagedRowPrefix, type StagedRowFormat } from '../src/staging/staged-rows';
+import {
+  ChunkIndex,
+  DEFAULT_CHUNK_LIMITS,
+  rowsKeyOf,
+  STAGING_MANIFEST_VERSION,
+  type ChunkLimits,
+  type StagedChunk,
+  type StagingManifest,
+} from '../src/staging/staging-writer';
 
 /** A TextWriter (the buffering the ingest function's S3 writers use) into a local file. */
 function localTextWriter(file: string): TextWriter {
@@ -30,9 +41,8 @@ export interface LocalStaged {
 
 export const NOTHING_STAGED: LocalStaged = { next: 0, chunks: [], items: 0, bytes: 0 };
 
-/** The validation pass's item sink: work item bodies staged in `<root>/staging/`, chunked like StagingWriter. */
+/** The validation pass's item sink: staged rows in `<root>/staging/`, chunked like StagingWriter. */
 export class LocalStagingSink implements ItemSink {
-  readonly wantsBodies = true;
   readonly key: string;
   private readonly writer: TextWriter;
   private readonly index: ChunkIndex;
@@ -40,10 +50,11 @@ export class LocalStagingSink implements ItemSink {
   constructor(
     root: string,
     private readonly batchId: string,
+    private readonly feed: FeedConfig,
     private readonly before: LocalStaged = NOTHING_STAGED,
     limits: ChunkLimits = DEFAULT_CHUNK_LIMITS,
   ) {
-    this.key = itemsKeyOf('staging/', before.next);
+    this.key = rowsKeyOf('staging/', before.next);
     this.writer = localTextWriter(path.join(root, this.key));
     this.index = new ChunkIndex(this.key, before.chunks.length, limits);
   }
@@ -52,9 +63,16 @@ export class LocalStagingSink implements ItemSink {
     return this.writer.backlogged;
   }
 
-  write(recordNumber: number, body: string, bytes: number): void {
-    this.index.add(recordNumber, this.writer.bytes, bytes + 1);
-    this.writer.append(`${body}\n`, bytes + 1);
+  private format: StagedRowFormat | undefined;
+
+  layout(header: readonly string[], recordDelimiter: string): void {
+    this.format = stagedRowFormat(this.feed, header, recordDelimiter);
+  }
+
+  write(recordNumber: number, line: number, raw: Buffer): void {
+    const offset = this.writer.bytes;
+    const prefix = this.writer.append(stagedRowPrefix(recordNumber, line, this.feed.format.delimiter));
+    this.index.add(recordNumber, offset, prefix + this.writer.appendBytes(raw));
   }
 
   flush(): Promise<void> {
@@ -76,7 +94,10 @@ export class LocalStagingSink implements ItemSink {
   /** Ends the last segment: the manifest of every segment's chunks, as StagingWriter.close() writes it. */
   async close(bucket: string): Promise<StagingManifest> {
     const staged = await this.closeSegment();
-    return { manifestVersion: 2, batchId: this.batchId, bucket, items: staged.items, bytes: staged.bytes, chunks: staged.chunks };
+    const { batchId, feed } = this;
+    const envelope = workItemContext(batchId, feed);
+    const { items, bytes, chunks } = staged;
+    return { manifestVersion: STAGING_MANIFEST_VERSION, batchId, envelope, rows: this.format!, bucket, items, bytes, chunks };
   }
 }
 
@@ -103,13 +124,13 @@ export class LocalRejectSink implements RejectSink {
   write(row: InvalidRow): void {
     this.rows++;
     const line = `${row.recordNumber},${row.line},${row.errors.map((error) => error.code).join(';')}\n`;
-    this.writer.append(line, line.length);
+    this.writer.append(line);
   }
 
   fileRejected(reason: BatchReason): void {
     this.reason = reason;
     const line = `0,${reason.line ?? 0},${reason.code}\n`;
-    this.writer.append(line, line.length);
+    this.writer.append(line);
   }
 
   flush(): Promise<void> {

@@ -27,7 +27,6 @@ import type { FeedConfig } from '../src/config/types';
 import { KeyFingerprintSet } from '../src/pipeline/key-set';
 import { DiscardingItemSink } from '../src/pipeline/sinks';
 import { validateSegment, type ValidationCheckpoint, type ValidationOutcome } from '../src/pipeline/validate-file';
-import { WorkItemEncoder } from '../src/pipeline/work-item';
 import { CollectingRejectSink } from '../src/report/collecting-reject-sink';
 import { sendStagedItems } from '../src/send/work-queue-sender';
 import type { StagingManifest } from '../src/staging/staging-writer';
@@ -147,7 +146,7 @@ async function validateInvocation(work: string, budgetMs: number, marginMs: numb
   const keys = state.keysFile ? KeyFingerprintSet.fromBytes(readFileSync(state.keysFile)) : new KeyFingerprintSet();
   const rssAfterRestoreMB = mb(process.memoryUsage.rss());
   step('restoreKeysMs');
-  const items = new LocalStagingSink(work, state.batchId, state.staged);
+  const items = new LocalStagingSink(work, state.batchId, feed, state.staged);
   const rejects = new LocalRejectSink(work, state.segment);
   const recordsBefore = state.checkpoint?.counts.records ?? 0;
   const outcome = await validateSegment({
@@ -199,7 +198,6 @@ async function validateInvocation(work: string, budgetMs: number, marginMs: numb
 /** One send invocation: the staged chunks from the checkpoint on, until done or the budget runs low. */
 async function sendInvocation(work: string, recordsPerMessage: number, budgetMs: number, marginMs: number): Promise<Omit<InvocationReport, 'handlerMs' | 'peakRssMB' | 'startRssMB' | 'memoryPeakMB' | 'cpuSeconds'>> {
   const validation = readJson<ValidateState>(path.join(work, 'validate-state.json'));
-  const feed = acmeOrders(validation.keyCheck);
   const deadline = performance.now() + budgetMs;
   const { steps, step } = stepTimer();
 
@@ -211,7 +209,6 @@ async function sendInvocation(work: string, recordsPerMessage: number, budgetMs:
   const sqsHandler = new CountingSqsHandler(validation.outcome!.counts.records);
   sqsHandler.load(sinkFile);
   const before: SqsCounts = { ...sqsHandler.counts };
-  const encoder = new WorkItemEncoder({ batchId: validation.batchId, partner: feed.partnerId, feed: feed.id, schema: feed.schema }, feed.schema.columns);
   step('restoreMs');
   let checkpoints = 0;
   const progress = await sendStagedItems({
@@ -219,7 +216,6 @@ async function sendInvocation(work: string, recordsPerMessage: number, budgetMs:
     sqs: localSqsClient(sqsHandler),
     queueUrl: LOCAL_QUEUE_URL,
     manifest,
-    attributes: encoder.attributes,
     fromChunk: state.nextChunk,
     recordsPerMessage,
     shouldStop: () => deadline - performance.now() < marginMs,
@@ -281,8 +277,9 @@ function csvSlice(file: string, gzip: boolean, limit: number, counter: { bytes: 
 
 /**
  * The validation pass alone over the same slice as the raw baseline, in one
- * segment: `discard` as validate.bench.ts runs it (no work item bodies),
- * `stage` with the bench's local staging sink (every body encoded and written).
+ * segment: `discard` as validate.bench.ts runs it (nothing staged), `stage`
+ * with the bench's local staging sink (every valid row staged, as the ingest
+ * function does).
  * Splits the pipeline's cost over csv-parse, validation and staging.
  */
 async function sliceInvocation(file: string, gzip: boolean, limitMB: number, mode: string): Promise<Record<string, unknown>> {
@@ -291,7 +288,7 @@ async function sliceInvocation(file: string, gzip: boolean, limitMB: number, mod
   const work = mode === 'stage' ? mkdtempSync(path.join(os.tmpdir(), 'partner-ingest-large-slice-')) : undefined;
   try {
     if (work) mkdirSync(path.join(work, 'staging'));
-    const items = work ? new LocalStagingSink(work, 'slice') : new DiscardingItemSink();
+    const items = work ? new LocalStagingSink(work, 'slice', feed) : new DiscardingItemSink();
     const cpu = process.cpuUsage();
     const started = performance.now();
     const outcome = await validateSegment({
@@ -539,7 +536,7 @@ async function parent(options: Options): Promise<void> {
     30 * 60_000,
   ).result;
   say(options, `  raw csv-parse: ${raw.csvMBPerSecond.toFixed(1)} MiB/s (${raw.records.toLocaleString('en-US')} records in ${raw.seconds.toFixed(1)} s)`);
-  // The same slice through the validation pass, without and with work item bodies + staging.
+  // The same slice through the validation pass, without and with staging.
   const slices = options.rawMB > 0 && !options.skipSlices
     ? (['discard', 'stage'] as const).map((mode) => {
         const slice = runChild<{ mode: string; seconds: number; cpuSeconds: number; records: number; csvMBPerSecond: number; csvMBPerCpuSecond: number; peakRssMB: number }>(
@@ -738,7 +735,7 @@ function render(result: any, options: Options): string {
   );
   for (const slice of result.slices) {
     out.push(
-      `  same slice, validation pass in one segment, ${slice.mode === 'discard' ? 'no work item bodies (as validate.bench.ts)' : 'bodies encoded + staged locally      '}: ` +
+      `  same slice, validation pass in one segment, ${slice.mode === 'discard' ? 'nothing staged (as validate.bench.ts)' : 'valid rows staged locally           '}: ` +
         `${fmt(slice.csvMBPerSecond, 1)} MiB/s (${(slice.csvMBPerSecond / result.raw.csvMBPerSecond).toFixed(2)}× raw), ` +
         `${fmt(slice.csvMBPerCpuSecond, 1)} MiB per CPU s (${(slice.csvMBPerCpuSecond / result.raw.csvMBPerCpuSecond).toFixed(2)}× raw), peak RSS ${fmt(slice.peakRssMB)} MB`,
     );

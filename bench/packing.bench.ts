@@ -20,7 +20,6 @@ import { parseArgs } from 'node:util';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { loadPartnerRegistry } from '../src/config/load-partners';
 import { validateFile } from '../src/pipeline/validate-file';
-import { WorkItemEncoder, WorkItemPacker } from '../src/pipeline/work-item';
 import { CollectingRejectSink } from '../src/report/collecting-reject-sink';
 import { sendStagedItems } from '../src/send/work-queue-sender';
 import { DEFAULT_CHUNK_LIMITS } from '../src/staging/staging-writer';
@@ -120,7 +119,7 @@ async function main(): Promise<void> {
   const file = await generateOrders({ rows, invalidRate: 0 });
   log(options, `${file.reused ? 'reusing' : 'generated'} ${file.path} (${rows.toLocaleString('en')} rows)`);
   const feed = loadPartnerRegistry().partners.get('acme')!.feeds.find((candidate) => candidate.id === 'orders')!;
-  const staging = new MemoryStagingSink(BATCH_ID, DEFAULT_CHUNK_LIMITS);
+  const staging = new MemoryStagingSink(feed, BATCH_ID, DEFAULT_CHUNK_LIMITS);
   const staged = performance.now();
   const outcome = await validateFile({
     source: createReadStream(file.path, { highWaterMark: 256 * 1024 }),
@@ -138,7 +137,6 @@ async function main(): Promise<void> {
     ).toFixed(1)} s`,
   );
   if (outcome.counts.valid !== rows) throw new Error(`expected ${rows} valid records, got ${outcome.counts.valid}`);
-  const attributes = new WorkItemEncoder({ batchId: BATCH_ID, partner: feed.partnerId, feed: feed.id, schema: feed.schema }, feed.schema.columns).attributes;
 
   const runs: Run[] = [];
   for (const recordsPerMessage of perMessage) {
@@ -151,7 +149,6 @@ async function main(): Promise<void> {
       sqs,
       queueUrl: 'http://sqs.local/000000000000/work',
       manifest,
-      attributes,
       fromChunk: 0,
       recordsPerMessage,
       onChunkSent: async () => {},
@@ -177,23 +174,6 @@ async function main(): Promise<void> {
     log(options, `recordsPerMessage ${recordsPerMessage}: ${run.requests} requests, ${run.messages} messages, ${wallSeconds.toFixed(1)} s`);
   }
 
-  // Building a pack's entries: slicing the staged body against JSON.parse + JSON.stringify per record.
-  const bodies = data.toString('utf8').split('\n');
-  bodies.pop();
-  const packer = WorkItemPacker.fromItemBody(bodies[0]!);
-  const timeIt = (build: (body: string) => string) => {
-    const started = performance.now();
-    let length = 0;
-    for (const body of bodies) length += build(body).length;
-    return { seconds: (performance.now() - started) / 1000, length };
-  };
-  const slicing = timeIt((body) => packer.entryOf(body, Buffer.byteLength(body)).text);
-  const reparsing = timeIt((body) => {
-    const { itemId, recordNumber, line, record } = JSON.parse(body);
-    return JSON.stringify({ itemId, recordNumber, line, record });
-  });
-  if (slicing.length !== reparsing.length) throw new Error('slicing and re-encoding disagree');
-
   const perMillion = (value: number, records: number) => (value * 1_000_000) / records;
   const report = {
     date: new Date().toISOString(),
@@ -202,7 +182,6 @@ async function main(): Promise<void> {
     stagedBytes: data.length,
     chunks: manifest.chunks.length,
     runs,
-    entryBuilding: { slicingSeconds: slicing.seconds, jsonSeconds: reparsing.seconds },
     peakRssMB: peakRssMB(),
   };
   if (options.json) {
@@ -232,9 +211,7 @@ async function main(): Promise<void> {
     )}\n\n`,
   );
   process.stdout.write(
-    `pack entries from staged bodies, ${fmt(report.records)} records: string slicing ${slicing.seconds.toFixed(2)} s, ` +
-      `JSON.parse + JSON.stringify ${reparsing.seconds.toFixed(2)} s (${(reparsing.seconds / slicing.seconds).toFixed(1)}× slower)\n` +
-      `peak RSS ${Math.round(report.peakRssMB)} MB (staged items held in memory)\n`,
+    `peak RSS ${Math.round(report.peakRssMB)} MB (staged items held in memory)\n`,
   );
 }
 

@@ -5,7 +5,6 @@ import { BatchStatus, type BatchState, type FinalStatus } from '../ledger/types'
 import { RejectionCode, type BatchReason } from '../pipeline/file-rejection';
 import { KeyFingerprintSet } from '../pipeline/key-set';
 import { validateSegment } from '../pipeline/validate-file';
-import { WorkItemEncoder } from '../pipeline/work-item';
 import { RejectsReportWriter } from '../report/rejects-report';
 import { splitChunks } from '../ledger/send-ranges';
 import { enqueueRanges, sendRange, type RangeSendContext } from '../send/range-sender';
@@ -119,6 +118,7 @@ export class BatchRun {
       this.bucket,
       prefix,
       this.batchId,
+      feed,
       chunkItems ? { ...DEFAULT_CHUNK_LIMITS, maxItems: chunkItems } : DEFAULT_CHUNK_LIMITS,
       progress?.staged,
     );
@@ -209,16 +209,11 @@ export class BatchRun {
     const manifest = await readJson<StagingManifest>(this.deps.s3, this.state.validation!.staging!);
     const plan = this.state.sendPlan ?? (await this.planRanges(manifest));
     if (plan) return this.sendInRanges(feed, manifest, plan);
-    const encoder = new WorkItemEncoder(
-      { batchId: this.batchId, partner: feed.partnerId, feed: feed.id, schema: feed.schema },
-      feed.schema.columns,
-    );
     const progress = await sendStagedItems({
       s3: this.deps.s3,
       sqs: this.deps.sqs,
       queueUrl: this.deps.settings.workQueueUrl,
       manifest,
-      attributes: encoder.attributes,
       fromChunk: this.state.sendCheckpoint ?? 0,
       recordsPerMessage: feed.workItems.recordsPerMessage,
       concurrency: this.deps.settings.sendConcurrency,

@@ -17,9 +17,17 @@ export interface InvalidRow {
  * slow destination slows the parser down instead of growing memory.
  */
 export interface ItemSink {
-  /** False when the sink only counts: bodies are then built only to measure records near the size limit. */
-  readonly wantsBodies: boolean;
-  write(recordNumber: number, body: string, bytes: number): void;
+  /**
+   * The file's header row and the line break csv-parse found in it ('' for a
+   * one-line file): called before the first record of every segment.
+   */
+  layout(header: readonly string[], recordDelimiter: string): void;
+  /**
+   * Valid record `recordNumber`, starting on physical `line`: `raw` is its CSV
+   * text exactly as in the file (source encoding, its line break included when
+   * it has one). Only valid for the duration of the call.
+   */
+  write(recordNumber: number, line: number, raw: Buffer): void;
   readonly backlogged: boolean;
   flush(): Promise<void>;
 }
@@ -35,8 +43,8 @@ export interface RejectSink {
 /** Counts items and keeps nothing: for `validate`, which sends nothing. */
 export class DiscardingItemSink implements ItemSink {
   items = 0;
-  readonly wantsBodies = false;
   readonly backlogged = false;
+  layout(): void {}
   write(): void {
     this.items++;
   }

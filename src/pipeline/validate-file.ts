@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import { PassThrough, Transform, Writable, type Readable, type TransformCallback } from 'node:stream';
+import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { CsvError, Parser } from 'csv-parse';
 import type { FeedConfig } from '../config/types';
+import { coerceRecord } from '../records/coerce';
 import { RecordErrorCode, type FieldError } from '../records/error-codes';
 import { applyErrorPolicy, type RecordCounts } from './decide';
 import { EncodingGuard } from './encoding-guard';
@@ -11,7 +12,7 @@ import { FileRejectedError, RejectionCode, type BatchReason } from './file-rejec
 import { InflateGuard } from './inflate-guard';
 import { KeyFingerprintSet } from './key-set';
 import type { ItemSink, RejectSink } from './sinks';
-import { WORK_QUEUE_MAX_MESSAGE_BYTES, WorkItemEncoder, type WorkItemContext } from './work-item';
+import { WORK_QUEUE_MAX_MESSAGE_BYTES, workItemContext, WorkItemEnvelopes } from './work-item';
 
 export interface ValidationOutcome {
   readonly status: 'COMPLETED' | 'REJECTED';
@@ -44,6 +45,12 @@ export interface ValidationCheckpoint {
   readonly counts: RecordCounts;
   /** The file's header row. */
   readonly header: readonly string[];
+  /**
+   * The line break csv-parse found in the header row, so a resumed segment
+   * splits records exactly as the first did (absent in checkpoints written
+   * before it was kept: those segments detect it again).
+   */
+  readonly recordDelimiter?: string;
 }
 
 export interface SegmentInput extends ValidationInput {
@@ -133,8 +140,8 @@ export async function validateSegment(input: SegmentInput): Promise<ValidationOu
   const hash = createHash('sha256');
   let rawBytes = 0;
   let compressed = false;
-  const encoder = new WorkItemEncoder(workItemContext(input.batchId, feed), feed.schema.columns);
-  const state = new RecordLoop(feed, encoder, items, rejects, input.keys ?? new KeyFingerprintSet(), input.shouldPause, input.resume);
+  const envelopes = new WorkItemEnvelopes(workItemContext(input.batchId, feed));
+  const state = new RecordLoop(feed, envelopes, items, rejects, input.keys ?? new KeyFingerprintSet(), input.shouldPause, input.resume);
 
   let chainInput: PassThrough | undefined;
   let chainDone: Promise<unknown> | undefined;
@@ -204,11 +211,6 @@ export async function validateSegment(input: SegmentInput): Promise<ValidationOu
   return { status: reason ? 'REJECTED' : 'COMPLETED', ...(reason ? { reason } : {}), counts: state.counts, file };
 }
 
-function workItemContext(batchId: string, feed: FeedConfig): WorkItemContext {
-  const { id, version, uri } = feed.schema;
-  return { batchId, partner: feed.partnerId, feed: feed.id, schema: { id, version, uri } };
-}
-
 async function runChain(
   input: PassThrough,
   compressed: boolean,
@@ -231,8 +233,8 @@ async function runChain(
     }),
   );
   // No `info`/`on_record`: csv-parse copies its state into a new object per
-  // record for those, which halves throughput. LineCountingParser counts lines.
-  const parser = new LineCountingParser({
+  // record for those, which halves throughput. RecordParser counts lines.
+  const parser = new RecordParser(state, {
     delimiter: format.delimiter,
     quote: format.quote,
     escape: format.quote,
@@ -240,11 +242,12 @@ async function runChain(
     bom: true,
     relax_column_count: true,
     max_record_size: limits.maxRecordBytes,
+    ...(resume?.recordDelimiter ? { record_delimiter: resume.recordDelimiter } : {}),
   });
   if (resume) parser.startAt(resume.offset, resume.nextLine);
   // pipeline's typings have no overload for a spread of stages.
   try {
-    await (pipeline as (...streams: unknown[]) => Promise<void>)(input, ...stages, parser, state.writable(parser));
+    await (pipeline as (...streams: unknown[]) => Promise<void>)(input, ...stages, parser);
   } catch (error) {
     if (error instanceof CsvError) throw new ParseError(error, parser.nextLine);
     throw error;
@@ -272,27 +275,46 @@ class SkipBytes extends Transform {
 /** Stops the parse chain when the pass pauses; never reaches the caller. */
 class PauseSignal extends Error {}
 
+/** Input is parsed in slices of at most this many bytes, so the records of one slice bound what sinks buffer past their backlog. */
+const PARSE_SLICE_BYTES = 64 * 1024;
+
 /**
- * csv-parse's Parser, also noting the physical line each record it emits
- * starts on. csv-parse's live `info.lines` (free to read, unlike the per-record
- * snapshot of the `info` option) says whether a record spanned more than one
- * line; only then are its fields scanned, because csv-parse counts a CRLF inside
- * a quoted field as two lines. Blank lines are emitted too (as one empty field;
- * skip_empty_lines would hide them from the count) and skipped by the record
- * loop. Start lines queue up in emission order for the record loop; when the
- * parser stops on an error, records it emitted may still be waiting (a
- * backlogged sink pauses the loop), so `nextLine` is the line of the record
- * that failed.
+ * csv-parse's Parser, handing each record straight to the record loop with
+ * the physical line it starts on, the file offset where it ends and its raw
+ * bytes — no object-mode stream hop per record. csv-parse's live `info.lines`
+ * and `info.bytes` (free to read, unlike the per-record snapshot of the `info`
+ * option) say where a record ends and whether it spanned more than one line;
+ * only then are its fields scanned, because csv-parse counts a CRLF inside a
+ * quoted field as two lines. Blank lines are handed over too (as one empty
+ * field; skip_empty_lines would hide them from the count) and skipped by the
+ * record loop.
+ *
+ * Backpressure: after each slice of input the parser waits while a sink is
+ * backlogged. When the loop pauses or fails, the rest of the slice is parsed
+ * but not taken, and the slice ends the stream with the pause or the error.
  */
-class LineCountingParser extends Parser {
-  /** The physical line the next record starts on. */
+class RecordParser extends Parser {
+  /** The physical line the next record starts on: after a parse error, the line of the record that failed. */
   nextLine = 1;
   private parsedLines = 0;
   /** Offset of this parser's first byte in the decompressed file (after an earlier segment). */
   private baseOffset = 0;
-  private readonly startLines: number[] = [];
-  /** Where each emitted record ends (its line break included), as file offsets. */
-  private readonly endOffsets: number[] = [];
+  /** Why records are no longer taken (a pause, a rejection, a failing sink). */
+  private stopped: Error | undefined;
+  /** The slice being parsed, the parser's offset of its first byte, and the start of the record being parsed. */
+  private slice: Buffer = EMPTY;
+  private sliceStart = 0;
+  private recordStart = 0;
+  /** The bytes of a record begun in an earlier slice (from `recordStart` to `sliceStart`). */
+  private carried: Buffer = EMPTY;
+  private layoutSent = false;
+
+  constructor(
+    private readonly loop: RecordLoop,
+    options: ConstructorParameters<typeof Parser>[0],
+  ) {
+    super(options);
+  }
 
   /** Continues numbering lines and offsets from where an earlier segment stopped. */
   startAt(offset: number, line: number): void {
@@ -301,29 +323,100 @@ class LineCountingParser extends Parser {
   }
 
   override push(record: string[] | null): boolean {
-    if (record !== null) {
-      this.startLines.push(this.nextLine);
-      // csv-parse's live byte count stands just past the record's delimiter here.
-      this.endOffsets.push(this.baseOffset + (this.info as { bytes: number }).bytes);
-      const lines = (this.info as { lines: number }).lines;
-      let breaks = 0;
-      if (lines - this.parsedLines > 1) for (const field of record) breaks += countLineBreaks(field);
-      this.parsedLines = lines;
-      this.nextLine += 1 + breaks;
+    if (record === null) return super.push(null);
+    const line = this.nextLine;
+    const lines = (this.info as { lines: number }).lines;
+    let breaks = 0;
+    if (lines - this.parsedLines > 1) for (const field of record) breaks += countLineBreaks(field);
+    this.parsedLines = lines;
+    this.nextLine += 1 + breaks;
+    // csv-parse's live byte count stands just past the record's line break here.
+    const end = (this.info as { bytes: number }).bytes;
+    const raw = this.rawRecord(end);
+    this.recordStart = end;
+    if (this.stopped) return true;
+    try {
+      if (!this.layoutSent && this.loop.headerSeen) this.sendLayout();
+      if (!this.loop.take(record, line, this.baseOffset + end, raw)) this.stopped = new PauseSignal();
+      else if (!this.layoutSent && this.loop.headerSeen) this.sendLayout();
+    } catch (error) {
+      this.stopped = error as Error;
     }
-    return super.push(record);
+    return true;
   }
 
-  /** The start line of the oldest emitted record not yet taken; the queue stays as short as the stream buffers. */
-  takeStartLine(): number {
-    return this.startLines.shift()!;
+  override _transform(chunk: Buffer, encoding: BufferEncoding, callback: TransformCallback): void {
+    this.parseSlices(chunk, 0, encoding, callback);
   }
 
-  /** The end offset of the same record (take both together). */
-  takeEndOffset(): number {
-    return this.endOffsets.shift()!;
+  override _flush(callback: TransformCallback): void {
+    super._flush((error?: Error | null) => this.afterSlice(error, callback));
+  }
+
+  /** The line break csv-parse detected (or was given), '' while none has been seen. */
+  private recordDelimiter(): string {
+    const found = (this.options as { record_delimiter?: Buffer[] }).record_delimiter?.[0];
+    return found ? found.toString('latin1') : '';
+  }
+
+  private sendLayout(): void {
+    this.layoutSent = true;
+    this.loop.sendLayout(this.recordDelimiter());
+  }
+
+  /**
+   * The bytes of the record ending at parser offset `end`: a view, or a copy
+   * when it began in an earlier slice. csv-parse may hold a slice's last bytes
+   * back until the next one (it looks ahead for line breaks and quotes), so a
+   * record can also end before the slice it is emitted in.
+   */
+  private rawRecord(end: number): Buffer {
+    const { recordStart, sliceStart, carried } = this;
+    if (recordStart >= sliceStart) return this.slice.subarray(recordStart - sliceStart, end - sliceStart);
+    const carriedStart = sliceStart - carried.length;
+    if (end <= sliceStart) return carried.subarray(recordStart - carriedStart, end - carriedStart);
+    return Buffer.concat([carried.subarray(recordStart - carriedStart), this.slice.subarray(0, end - sliceStart)]);
+  }
+
+  private parseSlices(chunk: Buffer, from: number, encoding: BufferEncoding, callback: TransformCallback): void {
+    const to = Math.min(chunk.length, from + PARSE_SLICE_BYTES);
+    this.enterSlice(chunk.subarray(from, to));
+    super._transform(this.slice, encoding, (error?: Error | null) => {
+      if (to < chunk.length && !error && !this.stopped) {
+        this.afterSlice(null, () => this.parseSlices(chunk, to, encoding, callback), callback);
+      } else {
+        this.afterSlice(error, callback);
+      }
+    });
+  }
+
+  /** Keeps the unfinished record's bytes (a copy: at most maxRecordBytes) and moves on to `slice`. */
+  private enterSlice(slice: Buffer): void {
+    const sliceEnd = this.sliceStart + this.slice.length;
+    const unfinished = sliceEnd - this.recordStart;
+    if (unfinished <= 0) this.carried = EMPTY;
+    else if (unfinished <= this.slice.length) this.carried = Buffer.from(this.slice.subarray(this.slice.length - unfinished));
+    else this.carried = Buffer.concat([this.carried.subarray(this.carried.length - (unfinished - this.slice.length)), this.slice]);
+    this.sliceStart = sliceEnd;
+    this.slice = slice;
+  }
+
+  /** Waits for backlogged sinks, then continues — or ends the stream with a parse error, the pause or the loop's failure. */
+  private afterSlice(error: Error | null | undefined, next: () => void, fail: TransformCallback = next): void {
+    const stop = error ?? this.stopped;
+    if (stop) {
+      fail(stop);
+      return;
+    }
+    if (!this.loop.backlogged) {
+      next();
+      return;
+    }
+    this.loop.flush().then(next, fail);
   }
 }
+
+const EMPTY = Buffer.alloc(0);
 
 /** A csv-parse error with the physical line of the record it stopped in. */
 class ParseError extends Error {
@@ -379,17 +472,20 @@ class RecordLoop {
   private keyPosition = -1;
   private header: readonly string[] = [];
   private readonly maxBodyBytes: number;
+  private readonly recordJsonFrameBytes: number;
+  /** A record JSON this long fits in a work item whatever its record and line numbers. */
+  private readonly maxSureJsonBytes: number;
   /** The coerced form of the record being checked. */
   private current: Record<string, unknown> = {};
   /** Where the record after the last one taken starts: a pause resumes there. */
   private resumeOffset: number;
   private resumeLine: number;
   private untilPauseCheck = PAUSE_CHECK_RECORDS;
-  private paused = false;
+  private recordDelimiter = '';
 
   constructor(
     private readonly feed: FeedConfig,
-    private readonly encoder: WorkItemEncoder,
+    private readonly envelopes: WorkItemEnvelopes,
     private readonly items: ItemSink,
     private readonly rejects: RejectSink,
     private readonly keys: KeyFingerprintSet,
@@ -397,64 +493,66 @@ class RecordLoop {
     resume: ValidationCheckpoint | undefined,
   ) {
     this.maxRecordBytes = feed.limits.maxRecordBytes;
-    this.maxBodyBytes = WORK_QUEUE_MAX_MESSAGE_BYTES - encoder.attributesBytes;
+    this.maxBodyBytes = WORK_QUEUE_MAX_MESSAGE_BYTES - envelopes.itemAttributesBytes;
+    // `{}`, and `"column":` and a comma per column.
+    this.recordJsonFrameBytes = feed.schema.columns.reduce((sum, column) => sum + Buffer.byteLength(JSON.stringify(column)) + 2, 2);
+    this.maxSureJsonBytes = this.maxBodyBytes - envelopes.itemBytes(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, 0);
     this.resumeOffset = resume?.offset ?? 0;
     this.resumeLine = resume?.nextLine ?? 1;
     if (resume) {
       ({ records: this.records, valid: this.valid, invalid: this.invalid } = resume.counts);
       this.readHeader([...resume.header]);
+      this.sendLayout(resume.recordDelimiter ?? '');
     }
   }
 
   /** Where the pass stands after the last record taken. */
   checkpoint(): ValidationCheckpoint {
-    return { offset: this.resumeOffset, nextLine: this.resumeLine, counts: this.counts, header: this.header };
+    return {
+      offset: this.resumeOffset,
+      nextLine: this.resumeLine,
+      counts: this.counts,
+      header: this.header,
+      ...(this.recordDelimiter ? { recordDelimiter: this.recordDelimiter } : {}),
+    };
   }
 
   get counts(): RecordCounts {
     return { records: this.records, valid: this.valid, invalid: this.invalid };
   }
 
-  /** The end of the parse chain: one call per parsed record, paused while a sink drains. */
-  writable(parser: LineCountingParser): Writable {
-    return new Writable({
-      objectMode: true,
-      highWaterMark: 256,
-      write: (record: string[], _encoding, callback) => {
-        const line = parser.takeStartLine();
-        const end = parser.takeEndOffset();
-        // The stream may still hand over records it had buffered after the pause
-        // signal; taking them would move the checkpoint past the refused record.
-        if (this.paused) {
-          callback();
-          return;
-        }
-        if (--this.untilPauseCheck === 0) {
-          this.untilPauseCheck = PAUSE_CHECK_RECORDS;
-          if (this.shouldPause()) {
-            this.paused = true;
-            this.resumeLine = line;
-            callback(new PauseSignal());
-            return;
-          }
-        }
-        try {
-          this.accept(record, line);
-          this.resumeOffset = end;
-        } catch (error) {
-          callback(error as Error);
-          return;
-        }
-        if (this.items.backlogged || this.rejects.backlogged) this.flush().then(() => callback(), callback);
-        else callback();
-      },
-    });
+  /**
+   * Takes one parsed record, starting on physical `line` and ending at file
+   * offset `end`. Returns false, taking nothing, when the pass pauses here:
+   * the checkpoint then points at this record.
+   */
+  take(record: string[], line: number, end: number, raw: Buffer): boolean {
+    if (--this.untilPauseCheck === 0) {
+      this.untilPauseCheck = PAUSE_CHECK_RECORDS;
+      if (this.shouldPause()) {
+        this.resumeLine = line;
+        return false;
+      }
+    }
+    this.accept(record, line, raw);
+    this.resumeOffset = end;
+    return true;
   }
 
-  private accept(record: string[], line: number): void {
+  /** Tells the item sink the file's header and line break (once per segment, before its first record). */
+  sendLayout(recordDelimiter: string): void {
+    this.recordDelimiter = recordDelimiter;
+    this.items.layout(this.header, recordDelimiter);
+  }
+
+  get backlogged(): boolean {
+    return this.items.backlogged || this.rejects.backlogged;
+  }
+
+  private accept(record: string[], line: number, raw: Buffer): void {
     if (record.length === 1 && record[0]!.trim() === '') return;
     if (!this.headerSeen) this.readHeader(record);
-    else this.check(record, line);
+    else this.check(record, line, raw);
   }
 
   async flush(): Promise<void> {
@@ -471,29 +569,41 @@ class RecordLoop {
     this.keyPosition = this.feed.key === undefined ? -1 : header.indexOf(this.feed.key);
   }
 
-  private check(fields: string[], line: number): void {
+  private check(fields: string[], line: number, raw: Buffer): void {
     const recordNumber = ++this.records;
     const errors = this.findErrors(fields);
     if (!errors.length) {
-      const record = this.current;
-      // Encoding a body only to measure it is costly; skip it when the sink needs
-      // no bodies and the record is certain to fit.
-      const encode = this.items.wantsBodies || this.encoder.upperBoundBytes(fields) > this.maxBodyBytes;
-      const body = encode ? this.encoder.encode(recordNumber, line, record) : '';
-      const bytes = encode ? Buffer.byteLength(body) : 0;
+      // The work item is built when sending; its size is only worked out here
+      // when a cheap bound says the record might not fit.
+      const bytes = this.recordJsonUpperBound(fields) > this.maxSureJsonBytes ? this.itemBytes(recordNumber, line) : 0;
       if (bytes <= this.maxBodyBytes) {
         this.valid++;
-        this.items.write(recordNumber, body, bytes);
+        this.items.write(recordNumber, line, raw);
         return;
       }
       errors.push({
         column: '',
         code: RecordErrorCode.RECORD_TOO_LARGE,
-        message: `its work item would be ${bytes + this.encoder.attributesBytes} bytes; the work queue accepts ${WORK_QUEUE_MAX_MESSAGE_BYTES}`,
+        message: `its work item would be ${bytes + this.envelopes.itemAttributesBytes} bytes; the work queue accepts ${WORK_QUEUE_MAX_MESSAGE_BYTES}`,
       });
     }
     this.invalid++;
     this.rejects.write({ recordNumber, line, errors, fields });
+  }
+
+  /** The exact size of the current record's item envelope. */
+  private itemBytes(recordNumber: number, line: number): number {
+    return this.envelopes.itemBytes(recordNumber, line, Buffer.byteLength(JSON.stringify(this.current)));
+  }
+
+  /**
+   * A cheap upper bound of a record's JSON size from its CSV fields: JSON
+   * encodes one UTF-16 unit of text (or a coerced number) in at most 6 bytes.
+   */
+  private recordJsonUpperBound(fields: readonly string[]): number {
+    let bound = this.recordJsonFrameBytes;
+    for (const field of fields) bound += field.length * 6;
+    return bound;
   }
 
   private findErrors(fields: string[]): FieldError[] {
@@ -502,7 +612,7 @@ class RecordLoop {
         { column: '', code: RecordErrorCode.COLUMN_COUNT, message: `has ${fields.length} fields; the header has ${this.width}` },
       ];
     }
-    this.current = this.coerce(fields);
+    this.current = coerceRecord(fields, this.positions, this.feed.schema.columns, this.feed.schema.coercers);
     const found = this.feed.schema.validate(this.current, fields, this.positions);
     const errors = found.length ? [...found] : [];
     if (this.keyPosition >= 0) {
@@ -516,15 +626,5 @@ class RecordLoop {
       }
     }
     return errors;
-  }
-
-  private coerce(fields: string[]): Record<string, unknown> {
-    const { columns, coercers } = this.feed.schema;
-    const record: Record<string, unknown> = {};
-    for (let i = 0; i < columns.length; i++) {
-      const text = fields[this.positions[i]!]!;
-      if (text !== '') record[columns[i]!] = coercers[i]!(text);
-    }
-    return record;
   }
 }

@@ -15,7 +15,14 @@
  * `itemId` is deterministic and the same in both shapes, so a replay or a
  * resend after a crash carries the same ids and consumers drop duplicates per record.
  * Schemas: schemas/work-items/.
+ *
+ * The sender turns each staged row (staging/staged-rows.ts) into a *staged
+ * record*: the record-specific tail of its item envelope, as a JSON object of
+ * its own — {"recordNumber":7,"line":8,"record":{…}}. Both envelopes are built
+ * from it by string splicing, with sizes known without encoding them.
  */
+
+import type { FeedConfig } from '../config/types';
 
 export const WORK_ITEM_ENVELOPE_VERSION = 1;
 
@@ -35,167 +42,130 @@ export interface WorkItemContext {
   readonly schema: { readonly id: string; readonly version: number; readonly uri: string };
 }
 
+/** The envelope fields of a feed's batch. */
+export function workItemContext(batchId: string, feed: FeedConfig): WorkItemContext {
+  const { id, version, uri } = feed.schema;
+  return { batchId, partner: feed.partnerId, feed: feed.id, schema: { id, version, uri } };
+}
+
 export interface MessageAttribute {
   readonly DataType: 'String';
   readonly StringValue: string;
 }
 
+export type MessageAttributes = Readonly<Record<string, MessageAttribute>>;
+
 /** SQS counts attribute names, types and values toward a message's size. */
-export function messageAttributesBytes(attributes: Readonly<Record<string, MessageAttribute>>): number {
+export function messageAttributesBytes(attributes: MessageAttributes): number {
   return Object.entries(attributes).reduce(
     (sum, [name, value]) => sum + Buffer.byteLength(name) + Buffer.byteLength(value.DataType) + Buffer.byteLength(value.StringValue),
     0,
   );
 }
 
-/** Builds work item bodies quickly: the constant part of the envelope is serialized once per batch. */
-export class WorkItemEncoder {
-  readonly attributes: Readonly<Record<string, MessageAttribute>>;
-  readonly attributesBytes: number;
-  private readonly idPrefix: string;
-  private readonly constantFields: string;
-  private readonly overheadBytes: number;
-
-  constructor(
-    readonly context: WorkItemContext,
-    columns: readonly string[],
-  ) {
-    const { batchId, partner, feed, schema } = context;
-    this.attributes = {
-      partner: { DataType: 'String', StringValue: partner },
-      feed: { DataType: 'String', StringValue: feed },
-      schema: { DataType: 'String', StringValue: `${schema.id}.v${schema.version}` },
-      batchId: { DataType: 'String', StringValue: batchId },
-      // Counted here so the validation pass's size check covers it.
-      [ENVELOPE_ATTRIBUTE]: { DataType: 'String', StringValue: EnvelopeShape.ITEM },
-    };
-    this.attributesBytes = messageAttributesBytes(this.attributes);
-    ({ idPrefix: this.idPrefix, constantFields: this.constantFields } = envelopeParts(context));
-    // Two numbers of at most 16 digits each, the field names and JSON punctuation.
-    const perColumn = columns.reduce((sum, column) => sum + Buffer.byteLength(JSON.stringify(column)) + 4, 0);
-    this.overheadBytes =
-      Buffer.byteLength(this.idPrefix + this.constantFields) + 2 * 16 + '","recordNumber":,"line":,"record":{}}'.length + perColumn;
-  }
-
-  /**
-   * A cheap upper bound of a body's UTF-8 size from the record's CSV fields:
-   * JSON encodes one UTF-16 unit of text (or a coerced number) in at most 6 bytes.
-   */
-  upperBoundBytes(fields: readonly string[]): number {
-    let bound = this.overheadBytes;
-    for (const field of fields) bound += field.length * 6;
-    return bound;
-  }
-
-  /** The message body of record `recordNumber` (1-based data row), starting on physical `line`. */
-  encode(recordNumber: number, line: number, record: Record<string, unknown>): string {
-    return `${this.idPrefix}${recordNumber}"${this.constantFields},"recordNumber":${recordNumber},"line":${line},"record":${JSON.stringify(
-      record,
-    )}}`;
-  }
+/** The staged record of record `recordNumber` (1-based data row) starting on physical `line`; `recordJson` is the typed record. */
+export function stagedRecord(recordNumber: number, line: number, recordJson: string): string {
+  return `{"recordNumber":${recordNumber},"line":${line},"record":${recordJson}}`;
 }
 
-/** The constant text of a batch's item envelopes, before and after the record number in `itemId`. */
-function envelopeParts({ batchId, partner, feed, schema }: WorkItemContext): { idPrefix: string; constantFields: string } {
-  return {
-    idPrefix: `{"envelopeVersion":${WORK_ITEM_ENVELOPE_VERSION},"itemId":${JSON.stringify(`${batchId}:`).slice(0, -1)}`,
-    constantFields: `,"batchId":${JSON.stringify(batchId)},"partner":${JSON.stringify(partner)},"feed":${JSON.stringify(
-      feed,
-    )},"schema":${JSON.stringify(schema)}`,
-  };
-}
-
-/** One record of a pack, taken from its staged item body. */
-export interface PackEntry {
+/** One staged record, as the sender builds it. */
+export interface StagedRecord {
   readonly recordNumber: number;
-  /** `{"itemId":…,"recordNumber":…,"line":…,"record":{…}}` */
   readonly text: string;
+  /** UTF-8 length of `text`. */
   readonly bytes: number;
 }
 
 /**
- * Builds pack envelopes from staged item bodies by string slicing: an item body
- * is `idPrefix + recordNumber + '"' + constantFields + ',"recordNumber":…,"line":…,"record":{…}}'`,
- * and its pack entry is the same text without the batch-level fields. A body
- * that does not have that layout (staged by another encoder) is re-encoded
- * through JSON, with the same result.
+ * Builds a batch's envelopes from its staged records. The constant parts are
+ * serialized once per batch; a record's envelope is those parts spliced with
+ * its staged record, and its size is known without encoding it.
  */
-export class WorkItemPacker {
+export class WorkItemEnvelopes {
+  readonly itemAttributes: MessageAttributes;
+  readonly packAttributes: MessageAttributes;
+  readonly itemAttributesBytes: number;
+  readonly packAttributesBytes: number;
+  /** `{"envelopeVersion":1,"itemId":"<batchId>:` — JSON-escaped, without the closing quote. */
   private readonly idPrefix: string;
+  /** `,"batchId":…,"partner":…,"feed":…,"schema":{…}` */
   private readonly constantFields: string;
   private readonly entryPrefix: string;
-  /** UTF-8 bytes an entry has fewer than its item body: the cut and added texts are fixed, so measured once. */
-  private readonly entrySavings: number;
   private readonly packPrefix: string;
+  /** UTF-8 bytes an item body has beyond its staged record and its record number's digits. */
+  private readonly itemExtraBytes: number;
+  private readonly entryExtraBytes: number;
   private readonly packFrameBytes: number;
 
   constructor(readonly context: WorkItemContext) {
-    ({ idPrefix: this.idPrefix, constantFields: this.constantFields } = envelopeParts(context));
-    const escapedId = JSON.stringify(`${context.batchId}:`).slice(0, -1);
+    const { batchId, partner, feed, schema } = context;
+    const common = {
+      partner: { DataType: 'String', StringValue: partner },
+      feed: { DataType: 'String', StringValue: feed },
+      schema: { DataType: 'String', StringValue: `${schema.id}.v${schema.version}` },
+      batchId: { DataType: 'String', StringValue: batchId },
+    } as const;
+    this.itemAttributes = { ...common, [ENVELOPE_ATTRIBUTE]: { DataType: 'String', StringValue: EnvelopeShape.ITEM } };
+    this.packAttributes = { ...common, [ENVELOPE_ATTRIBUTE]: { DataType: 'String', StringValue: EnvelopeShape.PACK } };
+    this.itemAttributesBytes = messageAttributesBytes(this.itemAttributes);
+    this.packAttributesBytes = messageAttributesBytes(this.packAttributes);
+    const escapedId = JSON.stringify(`${batchId}:`).slice(0, -1);
+    this.idPrefix = `{"envelopeVersion":${WORK_ITEM_ENVELOPE_VERSION},"itemId":${escapedId}`;
+    this.constantFields = `,"batchId":${JSON.stringify(batchId)},"partner":${JSON.stringify(partner)},"feed":${JSON.stringify(
+      feed,
+    )},"schema":${JSON.stringify(schema)}`;
     this.entryPrefix = `{"itemId":${escapedId}`;
-    this.entrySavings =
-      Buffer.byteLength(this.idPrefix) + Buffer.byteLength(this.constantFields) - Buffer.byteLength(this.entryPrefix);
     this.packPrefix = `{"envelopeVersion":${WORK_ITEM_ENVELOPE_VERSION},"envelope":"${EnvelopeShape.PACK}","packId":${escapedId}`;
+    // item = idPrefix + N + '"' + constantFields + ',' + staged.slice(1): the ',' replaces the staged record's '{'.
+    this.itemExtraBytes = Buffer.byteLength(this.idPrefix) + 1 + Buffer.byteLength(this.constantFields);
+    // entry = entryPrefix + N + '",' + staged.slice(1)
+    this.entryExtraBytes = Buffer.byteLength(this.entryPrefix) + 1;
     // The frame with four one-digit numbers, less those digits.
     this.packFrameBytes = Buffer.byteLength(this.frame(0, 0)) + 2 - 4;
   }
 
-  /** A packer for the batch whose item body this is (parsed once; the body's own text gives the layout). */
-  static fromItemBody(body: string): WorkItemPacker {
-    const { batchId, partner, feed, schema } = JSON.parse(body) as WorkItemContext;
-    return new WorkItemPacker({ batchId, partner, feed, schema });
+  /** UTF-8 size of the item body of a record whose JSON is `recordJsonBytes` long (the validation pass's size check). */
+  itemBytes(recordNumber: number, line: number, recordJsonBytes: number): number {
+    return this.itemExtraBytes + digits(recordNumber) + stagedRecordBytes(recordNumber, line, recordJsonBytes);
   }
 
-  /** The pack entry of a staged item body; `bodyBytes` is its UTF-8 length. */
-  entryOf(body: string, bodyBytes: number): PackEntry {
-    const start = this.idPrefix.length;
-    const end = body.indexOf('"', start);
-    if (body.startsWith(this.idPrefix) && end > start && body.startsWith(this.constantFields, end + 1)) {
-      const recordNumber = Number(body.slice(start, end));
-      if (Number.isSafeInteger(recordNumber) && recordNumber > 0) {
-        return {
-          recordNumber,
-          text: `${this.entryPrefix}${body.slice(start, end + 1)}${body.slice(end + 1 + this.constantFields.length)}`,
-          bytes: bodyBytes - this.entrySavings,
-        };
-      }
-    }
-    return this.reencode(body);
+  /** The item envelope of a staged record. */
+  item(staged: StagedRecord): string {
+    return `${this.idPrefix}${staged.recordNumber}"${this.constantFields},${staged.text.slice(1)}`;
   }
 
-  private reencode(body: string): PackEntry {
-    const item = JSON.parse(body) as WorkItemContext & { itemId: string; recordNumber: number; line: number; record: unknown };
-    const { batchId, partner, feed, schema } = this.context;
-    if (
-      item.batchId !== batchId ||
-      item.partner !== partner ||
-      item.feed !== feed ||
-      JSON.stringify(item.schema) !== JSON.stringify(schema)
-    ) {
-      throw new Error(`work item ${item.itemId} does not belong to batch ${batchId} (${partner}/${feed})`);
-    }
-    const text = JSON.stringify({ itemId: item.itemId, recordNumber: item.recordNumber, line: item.line, record: item.record });
-    return { recordNumber: item.recordNumber, text, bytes: Buffer.byteLength(text) };
+  itemBodyBytes(staged: StagedRecord): number {
+    return this.itemExtraBytes + digits(staged.recordNumber) + staged.bytes;
   }
 
-  /** UTF-8 size of a pack of `entryBytes` (entries' bytes summed) in `count` entries. */
+  /** UTF-8 size of a staged record's entry in a pack. */
+  entryBytes(staged: StagedRecord): number {
+    return this.entryExtraBytes + digits(staged.recordNumber) + staged.bytes;
+  }
+
+  /** UTF-8 size of a pack of `count` records, `entryBytes` being their entries' bytes summed. */
   packBytes(firstRecord: number, lastRecord: number, count: number, entryBytes: number): number {
     return this.packFrameBytes + 2 * (digits(firstRecord) + digits(lastRecord)) + entryBytes + Math.max(0, count - 1);
   }
 
-  /** The pack envelope of consecutive entries of one chunk, in record order. */
-  pack(entries: readonly PackEntry[]): string {
-    const first = entries[0]!.recordNumber;
-    const last = entries[entries.length - 1]!.recordNumber;
-    let items = entries[0]!.text;
-    for (let index = 1; index < entries.length; index++) items += `,${entries[index]!.text}`;
-    return `${this.frame(first, last)}${items}]}`;
+  /** The pack envelope of consecutive staged records of one chunk, in record order. */
+  pack(records: readonly StagedRecord[]): string {
+    let items = '';
+    for (const staged of records) items += `${items ? ',' : ''}${this.entryPrefix}${staged.recordNumber}",${staged.text.slice(1)}`;
+    return `${this.frame(records[0]!.recordNumber, records[records.length - 1]!.recordNumber)}${items}]}`;
   }
 
   /** The pack envelope up to and including `"items":[`. */
   private frame(first: number, last: number): string {
     return `${this.packPrefix}${first}-${last}"${this.constantFields},"firstRecord":${first},"lastRecord":${last},"items":[`;
   }
+}
+
+/** A staged record's bytes besides its two numbers and the record's JSON. */
+const STAGED_RECORD_FRAME_BYTES = stagedRecord(0, 0, '').length - 2;
+
+function stagedRecordBytes(recordNumber: number, line: number, recordJsonBytes: number): number {
+  return STAGED_RECORD_FRAME_BYTES + digits(recordNumber) + digits(line) + recordJsonBytes;
 }
 
 function digits(value: number): number {

@@ -40,3 +40,23 @@ export const COERCERS: Readonly<Record<ColumnType, Coercer>> = {
 export function isColumnType(value: unknown): value is ColumnType {
   return typeof value === 'string' && Object.hasOwn(COERCERS, value);
 }
+
+/**
+ * The typed record of a CSV row: column `columns[i]` from `fields[positions[i]]`,
+ * coerced. Empty fields are left out, so a schema's `required` reports them.
+ * The validation pass and the sender both build records with this, so a record
+ * sent is exactly the record validated.
+ */
+export function coerceRecord(
+  fields: readonly string[],
+  positions: readonly number[],
+  columns: readonly string[],
+  coercers: readonly Coercer[],
+): Record<string, unknown> {
+  const record: Record<string, unknown> = {};
+  for (let i = 0; i < columns.length; i++) {
+    const text = fields[positions[i]!]!;
+    if (text !== '') record[columns[i]!] = coercers[i]!(text);
+  }
+  return record;
+}

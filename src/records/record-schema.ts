@@ -127,9 +127,13 @@ export function compileRecordSchema(
   if (ajv.getSchema(document.$id)) {
     throw new RecordSchemaError('$id', `"${document.$id}" is already the $id of another schema; each schema file needs its own`);
   }
+  // Records are built from the schema's own columns (see coercers), so
+  // `additionalProperties: false` cannot fail on them; checking it would cost a
+  // for-in over every record. It stays in the document: consumers rely on it.
+  const { additionalProperties: _closed, ...checked } = document;
   let validator: ValidateFunction;
   try {
-    validator = ajv.compile(document as object);
+    validator = ajv.compile(checked as object);
   } catch (error) {
     throw new RecordSchemaError('', `is not a valid JSON Schema: ${(error as Error).message}`);
   }

@@ -50,7 +50,7 @@ export class RejectsReportWriter implements RejectSink {
     const decoder = new StringDecoder('utf8'); // a chunk may end inside a character
     for await (const chunk of Body as AsyncIterable<Buffer>) {
       const text = decoder.write(chunk);
-      this.writer.append(text, Buffer.byteLength(text));
+      this.writer.append(text);
       if (this.writer.backlogged) await this.writer.flush();
     }
   }
@@ -101,6 +101,6 @@ export class RejectsReportWriter implements RejectSink {
 
   private append(cells: readonly (string | number)[]): void {
     const line = stringify([cells], { escape_formulas: true, record_delimiter: '\r\n' });
-    this.writer!.append(line, Buffer.byteLength(line));
+    this.writer!.append(line);
   }
 }

@@ -2,7 +2,6 @@ import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { FeedConfig } from '../config/types';
 import { PartnerIngestError } from '../errors/base';
 import { RangeLeaseLostError, type SendRange, type SendRanges } from '../ledger/send-ranges';
-import { WorkItemEncoder } from '../pipeline/work-item';
 import type { StagingManifest } from '../staging/staging-writer';
 import { sendStagedItems, type SendOptions } from './work-queue-sender';
 
@@ -42,17 +41,12 @@ export async function sendRange(
   if (lease.outcome === 'busy') return 'busy';
   if (lease.outcome !== 'acquired') return 'gone';
   const range: SendRange = lease.range;
-  const encoder = new WorkItemEncoder(
-    { batchId: message.batchId, partner: feed.partnerId, feed: feed.id, schema: feed.schema },
-    feed.schema.columns,
-  );
   try {
     const progress = await sendStagedItems({
       s3: context.s3,
       sqs: context.sqs,
       queueUrl: context.workQueueUrl,
       manifest,
-      attributes: encoder.attributes,
       recordsPerMessage: feed.workItems.recordsPerMessage,
       fromChunk: range.nextChunk,
       toChunk: range.toChunk,

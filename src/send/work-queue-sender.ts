@@ -6,15 +6,13 @@ import {
 } from '@aws-sdk/client-sqs';
 import { PartnerIngestError } from '../errors/base';
 import {
-  ENVELOPE_ATTRIBUTE,
-  EnvelopeShape,
-  messageAttributesBytes,
   WORK_QUEUE_MAX_MESSAGE_BYTES,
-  WorkItemPacker,
-  type MessageAttribute,
-  type PackEntry,
+  WorkItemEnvelopes,
+  type MessageAttributes,
+  type StagedRecord,
 } from '../pipeline/work-item';
-import type { StagedChunk, StagingManifest } from '../staging/staging-writer';
+import { StagedRowDecoder } from '../staging/staged-rows';
+import { STAGING_MANIFEST_VERSION, type StagedChunk, type StagingManifest } from '../staging/staging-writer';
 import { mapConcurrently } from '../util/concurrency';
 import { backoffDelay, DEFAULT_BACKOFF, withRetries, type BackoffOptions } from '../util/backoff';
 
@@ -36,8 +34,6 @@ export interface SendOptions {
   readonly sqs: SQSClient;
   readonly queueUrl: string;
   readonly manifest: StagingManifest;
-  /** Attributes of every message; the sender sets `envelope` (`item` or `pack`) itself. */
-  readonly attributes: Readonly<Record<string, MessageAttribute>>;
   /** Index of the first chunk to send (the ledger's checkpoint). */
   readonly fromChunk: number;
   /** Index after the last chunk to send (exclusive; default: every chunk), so [fromChunk, toChunk) can go to one invocation. */
@@ -73,7 +69,7 @@ interface OutgoingMessage {
   readonly body: string;
   /** Body plus attributes, as SQS counts a message's size. */
   readonly bytes: number;
-  readonly attributes: Readonly<Record<string, MessageAttribute>>;
+  readonly attributes: MessageAttributes;
 }
 
 /** Items in chunks before `chunk`: sent counts derive from the checkpoint, so resumes never double-count. */
@@ -101,15 +97,23 @@ export async function sendStagedItems(options: SendOptions): Promise<SendProgres
   if (!Number.isInteger(recordsPerMessage) || recordsPerMessage < 1 || recordsPerMessage > MAX_RECORDS_PER_MESSAGE) {
     throw new RangeError(`recordsPerMessage must be an integer from 1 to ${MAX_RECORDS_PER_MESSAGE}, not ${recordsPerMessage}`);
   }
-  const shapes = new MessageShapes(options.attributes, recordsPerMessage);
+  if (manifest.manifestVersion !== STAGING_MANIFEST_VERSION) {
+    throw new WorkQueueSendError(
+      `batch ${manifest.batchId} was staged in format ${String(manifest.manifestVersion)}, this sender reads format ${STAGING_MANIFEST_VERSION}: replay it from scratch`,
+    );
+  }
+  const shapes = new MessageShapes(new WorkItemEnvelopes(manifest.envelope), recordsPerMessage);
+  if (!manifest.rows && toChunk > options.fromChunk) {
+    throw new WorkQueueSendError(`batch ${manifest.batchId} has staged chunks but no row format in its manifest`);
+  }
+  const rows = manifest.rows && new StagedRowDecoder(manifest.rows);
   const counters = { requests: 0 };
   let itemsSent = itemsBefore(manifest, options.fromChunk);
   let messagesSent = 0;
   for (let index = options.fromChunk; index < toChunk; index++) {
     if (options.shouldStop?.()) return { nextChunk: index, itemsSent, done: false, messagesSent, requests: counters.requests };
     const chunk = manifest.chunks[index]!;
-    const bodies = await readChunk(options.s3, manifest, chunk);
-    const messages = shapes.messagesOf(bodies, manifest.batchId, chunkKeyOf(manifest, chunk));
+    const messages = shapes.messagesOf(await readChunk(options.s3, manifest, chunk, rows!));
     await sendMessages(options, messages, counters);
     itemsSent += chunk.items;
     messagesSent += messages.length;
@@ -119,102 +123,86 @@ export async function sendStagedItems(options: SendOptions): Promise<SendProgres
 }
 
 /**
- * Turns one chunk's staged item bodies into messages. Deterministic: the
- * messages depend only on the chunk's bodies, the attributes and
+ * Turns one chunk's staged records into messages. Deterministic: the messages
+ * depend only on the chunk, the batch's envelope fields and
  * `recordsPerMessage`. A run of records is cut when it holds
  * `recordsPerMessage` records or the next record would take the pack (with its
  * attributes) over the queue's limit; a run of one record goes out as its item
- * envelope, exactly as staged — which the validation pass proved fits.
+ * envelope — which the validation pass proved fits.
  */
 class MessageShapes {
-  private readonly itemAttributes: Readonly<Record<string, MessageAttribute>>;
-  private readonly packAttributes: Readonly<Record<string, MessageAttribute>>;
-  private readonly itemAttributesBytes: number;
-  private readonly packAttributesBytes: number;
-  private packer: WorkItemPacker | undefined;
+  private readonly packLimit: number;
 
   constructor(
-    attributes: Readonly<Record<string, MessageAttribute>>,
+    private readonly envelopes: WorkItemEnvelopes,
     private readonly recordsPerMessage: number,
   ) {
-    this.itemAttributes = { ...attributes, [ENVELOPE_ATTRIBUTE]: { DataType: 'String', StringValue: EnvelopeShape.ITEM } };
-    this.packAttributes = { ...attributes, [ENVELOPE_ATTRIBUTE]: { DataType: 'String', StringValue: EnvelopeShape.PACK } };
-    this.itemAttributesBytes = messageAttributesBytes(this.itemAttributes);
-    this.packAttributesBytes = messageAttributesBytes(this.packAttributes);
+    this.packLimit = WORK_QUEUE_MAX_MESSAGE_BYTES - envelopes.packAttributesBytes;
   }
 
-  messagesOf(bodies: readonly string[], batchId: string, source: string): OutgoingMessage[] {
-    if (this.recordsPerMessage === 1) return bodies.map((body) => this.item(body, Buffer.byteLength(body)));
-    if (!bodies.length) return [];
-    if (!this.packer) {
-      this.packer = WorkItemPacker.fromItemBody(bodies[0]!);
-      if (this.packer.context.batchId !== batchId) {
-        throw new WorkQueueSendError(`staged items of ${source} belong to batch ${this.packer.context.batchId}, not ${batchId}`);
-      }
-    }
-    const packer = this.packer;
-    const limit = WORK_QUEUE_MAX_MESSAGE_BYTES - this.packAttributesBytes;
+  messagesOf(records: readonly StagedRecord[]): OutgoingMessage[] {
+    if (this.recordsPerMessage === 1) return records.map((staged) => this.item(staged));
+    const { envelopes } = this;
     const messages: OutgoingMessage[] = [];
-    let run: PackEntry[] = [];
-    let runBodies: { body: string; bytes: number }[] = [];
+    let run: StagedRecord[] = [];
     let runEntryBytes = 0;
     const close = () => {
-      if (run.length === 1) messages.push(this.item(runBodies[0]!.body, runBodies[0]!.bytes));
+      if (run.length === 1) messages.push(this.item(run[0]!));
       else if (run.length > 1) {
-        const body = packer.pack(run);
-        messages.push({ body, bytes: Buffer.byteLength(body) + this.packAttributesBytes, attributes: this.packAttributes });
+        const body = envelopes.pack(run);
+        const bytes = envelopes.packBytes(run[0]!.recordNumber, run[run.length - 1]!.recordNumber, run.length, runEntryBytes);
+        messages.push({ body, bytes: bytes + envelopes.packAttributesBytes, attributes: envelopes.packAttributes });
       }
       run = [];
-      runBodies = [];
       runEntryBytes = 0;
     };
-    for (const body of bodies) {
-      const bodyBytes = Buffer.byteLength(body);
-      const entry = packer.entryOf(body, bodyBytes);
+    for (const staged of records) {
+      const entryBytes = envelopes.entryBytes(staged);
       if (
         run.length === this.recordsPerMessage ||
-        (run.length && packer.packBytes(run[0]!.recordNumber, entry.recordNumber, run.length + 1, runEntryBytes + entry.bytes) > limit)
+        (run.length && envelopes.packBytes(run[0]!.recordNumber, staged.recordNumber, run.length + 1, runEntryBytes + entryBytes) > this.packLimit)
       ) {
         close();
       }
-      run.push(entry);
-      runBodies.push({ body, bytes: bodyBytes });
-      runEntryBytes += entry.bytes;
+      run.push(staged);
+      runEntryBytes += entryBytes;
     }
     close();
     return messages;
   }
 
-  private item(body: string, bodyBytes: number): OutgoingMessage {
-    return { body, bytes: bodyBytes + this.itemAttributesBytes, attributes: this.itemAttributes };
+  private item(staged: StagedRecord): OutgoingMessage {
+    const { envelopes } = this;
+    return { body: envelopes.item(staged), bytes: envelopes.itemBodyBytes(staged) + envelopes.itemAttributesBytes, attributes: envelopes.itemAttributes };
   }
 }
 
-/** The items object holding a chunk: its own `key`, or the single `itemsKey` of a version 1 manifest staged before segments. */
-function chunkKeyOf(manifest: StagingManifest, chunk: StagedChunk): string {
-  return (chunk as { key?: string }).key ?? (manifest as { itemsKey?: string }).itemsKey!;
-}
-
-async function readChunk(s3: S3Client, manifest: StagingManifest, chunk: StagedChunk): Promise<string[]> {
-  const key = chunkKeyOf(manifest, chunk);
-  const text = await withRetries(async () => {
+/** The staged records of one chunk: its rows, read with a ranged GET and turned back into typed records. */
+async function readChunk(s3: S3Client, manifest: StagingManifest, chunk: StagedChunk, rows: StagedRowDecoder): Promise<StagedRecord[]> {
+  const bytes = await withRetries(async () => {
     const { Body } = await s3.send(
       new GetObjectCommand({
         Bucket: manifest.bucket,
-        Key: key,
+        Key: chunk.key,
         Range: `bytes=${chunk.offset}-${chunk.offset + chunk.length - 1}`,
       }),
     );
-    return Body!.transformToString('utf-8');
+    return Buffer.from(await Body!.transformToByteArray());
   });
-  const bodies = text.split('\n');
-  bodies.pop(); // the chunk ends with a newline
-  if (bodies.length !== chunk.items) {
+  let records: StagedRecord[];
+  try {
+    records = rows.decode(bytes);
+  } catch (error) {
+    throw new WorkQueueSendError(`staged chunk ${chunk.index} of ${chunk.key} cannot be read: ${(error as Error).message}`, { cause: error });
+  }
+  const first = records[0]?.recordNumber;
+  const last = records[records.length - 1]?.recordNumber;
+  if (records.length !== chunk.items || first !== chunk.firstRecord || last !== chunk.lastRecord) {
     throw new WorkQueueSendError(
-      `staged chunk ${chunk.index} of ${key} holds ${bodies.length} items, the manifest says ${chunk.items}`,
+      `staged chunk ${chunk.index} of ${chunk.key} holds ${records.length} items (records ${first}–${last}), the manifest says ${chunk.items} (${chunk.firstRecord}–${chunk.lastRecord})`,
     );
   }
-  return bodies;
+  return records;
 }
 
 /** Groups messages into SendMessageBatch requests: at most 10 entries and MAX_BATCH_BYTES each. */

@@ -4,21 +4,29 @@ import { Upload } from '@aws-sdk/lib-storage';
 
 /** Buffered text is handed to the destination once this much has accumulated. */
 const FLUSH_BYTES = 1024 * 1024;
+/** Room past FLUSH_BYTES, so the append that crosses it usually still fits in the same buffer. */
+const BUFFER_BYTES = FLUSH_BYTES + 64 * 1024;
+/** UTF-8 takes at most 3 bytes per UTF-16 code unit. */
+const MAX_UTF8_PER_UNIT = 3;
 /** lib-storage holds about partSize × (queueSize + 1) bytes at most. */
 const PART_SIZE = 8 * 1024 * 1024;
 const QUEUE_SIZE = 2;
+const NO_BUFFER = Buffer.alloc(0);
 
 /**
  * Streams text into a destination in bounded memory: callers append
  * synchronously and await `flush()` when `backlogged`; the destination's own
- * backpressure then slows them down. `finished` settles when the destination
- * has everything (or has failed).
+ * backpressure then slows them down. Text is encoded straight into a byte
+ * buffer as it is appended — one copy, and each append's UTF-8 size comes back
+ * for free. `finished` settles when the destination has everything (or has failed).
  */
 export class TextWriter {
   private readonly done: Promise<unknown>;
   private failure: unknown;
-  private pending: string[] = [];
-  private pendingBytes = 0;
+  /** Filled buffers not yet handed to the destination, then the one being filled. */
+  private readonly filled: Buffer[] = [];
+  private buffer = NO_BUFFER;
+  private used = 0;
   /** Bytes written so far, including pending ones. */
   bytes = 0;
 
@@ -33,25 +41,37 @@ export class TextWriter {
   }
 
   get backlogged(): boolean {
-    return this.pendingBytes >= FLUSH_BYTES;
+    return this.used >= FLUSH_BYTES || this.filled.length > 0;
   }
 
-  /** Appends `text` whose UTF-8 length is `bytes`. */
-  append(text: string, bytes: number): void {
-    this.pending.push(text);
-    this.pendingBytes += bytes;
+  /** Appends `text`; returns its UTF-8 size. */
+  append(text: string): number {
+    const room = text.length * MAX_UTF8_PER_UNIT;
+    if (this.buffer.length - this.used < room) this.nextBuffer(room);
+    const bytes = this.buffer.write(text, this.used);
+    this.used += bytes;
     this.bytes += bytes;
+    return bytes;
+  }
+
+  /** Appends bytes as they are (already encoded); returns their size. */
+  appendBytes(bytes: Uint8Array): number {
+    if (this.buffer.length - this.used < bytes.length) this.nextBuffer(bytes.length);
+    this.buffer.set(bytes, this.used);
+    this.used += bytes.length;
+    this.bytes += bytes.length;
+    return bytes.length;
   }
 
   async flush(): Promise<void> {
     this.throwIfFailed();
-    if (!this.pending.length) return;
-    const text = this.pending.join('');
-    this.pending = [];
-    this.pendingBytes = 0;
-    if (!this.destination.write(text)) {
-      await Promise.race([new Promise((resolve) => this.destination.once('drain', resolve)), this.done]);
-      this.throwIfFailed();
+    // Handed over buffers are never written again: the next append starts a new one.
+    this.takeBuffer();
+    for (const bytes of this.filled.splice(0)) {
+      if (!this.destination.write(bytes)) {
+        await Promise.race([new Promise((resolve) => this.destination.once('drain', resolve)), this.done]);
+        this.throwIfFailed();
+      }
     }
   }
 
@@ -65,8 +85,20 @@ export class TextWriter {
 
   /** Gives up: the destination is destroyed (a multipart upload is aborted, no object is left behind). */
   abort(reason: Error): void {
-    this.pending = [];
+    this.filled.length = 0;
+    this.used = 0;
     this.destination.destroy(reason);
+  }
+
+  private nextBuffer(room: number): void {
+    this.takeBuffer();
+    this.buffer = Buffer.allocUnsafe(Math.max(BUFFER_BYTES, room));
+  }
+
+  private takeBuffer(): void {
+    if (this.used) this.filled.push(this.buffer.subarray(0, this.used));
+    this.buffer = NO_BUFFER;
+    this.used = 0;
   }
 
   private throwIfFailed(): void {

@@ -1,30 +1,43 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { readJson, writeJson } from './s3-objects';
+import type { FeedConfig } from '../config/types';
 import type { ItemSink } from '../pipeline/sinks';
+import { workItemContext, type WorkItemContext } from '../pipeline/work-item';
 import { S3TextWriter } from './s3-text-writer';
+import { stagedRowFormat, stagedRowPrefix, type StagedRowFormat } from './staged-rows';
 
 /** A run of consecutive staged work items that is sent, and checkpointed, as one unit. */
 export interface StagedChunk {
   readonly index: number;
-  /** The items object holding the chunk (one per validation segment). */
+  /** The rows object holding the chunk (one per validation segment). */
   readonly key: string;
   readonly firstRecord: number;
   readonly lastRecord: number;
   readonly items: number;
-  /** Byte range of the chunk's lines in the items object. */
+  /** Byte range of the chunk's rows in the rows object. */
   readonly offset: number;
   readonly length: number;
 }
 
+export const STAGING_MANIFEST_VERSION = 3;
+
 /**
- * Describes a staged batch: the items objects (`items.ndjson`, then
- * `items.<n>.ndjson` for each further validation segment) hold one work item
- * body per line, in record order; the chunks index them so sending can resume
- * from a checkpoint or be split across invocations with ranged reads.
+ * Describes a staged batch: the rows objects (`rows.csv`, then `rows.<n>.csv`
+ * for each further validation segment) hold the staged rows of its valid
+ * records (staged-rows.ts), in record order; the chunks index them so sending
+ * can resume from a checkpoint or be split across invocations with ranged reads.
  */
 export interface StagingManifest {
-  readonly manifestVersion: 2;
+  readonly manifestVersion: typeof STAGING_MANIFEST_VERSION;
   readonly batchId: string;
+  /** The batch-level envelope fields, as of validation: the sender adds them to every record. */
+  readonly envelope: WorkItemContext;
+  /**
+   * How to read the staged rows back into the records validated. Absent when
+   * the file's header was never read (a file rejected before its first
+   * record): nothing is staged then.
+   */
+  readonly rows?: StagedRowFormat;
   readonly bucket: string;
   readonly items: number;
   readonly bytes: number;
@@ -50,13 +63,13 @@ export interface ChunkLimits {
 
 export const DEFAULT_CHUNK_LIMITS: ChunkLimits = { maxItems: 1000, maxBytes: 4 * 1024 * 1024 };
 
-/** The items object of validation segment `segment`: `items.ndjson`, then `items.<n>.ndjson`. */
-export function itemsKeyOf(prefix: string, segment: number): string {
-  return `${prefix}items${segment ? `.${segment}` : ''}.ndjson`;
+/** The rows object of validation segment `segment`: `rows.csv`, then `rows.<n>.csv`. */
+export function rowsKeyOf(prefix: string, segment: number): string {
+  return `${prefix}rows${segment ? `.${segment}` : ''}.csv`;
 }
 
 /**
- * Cuts the lines of one items object into chunks — at most `maxItems` items
+ * Cuts the rows of one rows object into chunks — at most `maxItems` items
  * and `maxBytes` bytes each — and records where each chunk lies.
  */
 export class ChunkIndex {
@@ -70,13 +83,13 @@ export class ChunkIndex {
     private readonly limits: ChunkLimits,
   ) {}
 
-  /** Notes the line of record `recordNumber`, `lineBytes` long, starting at `offset` in the object. */
-  add(recordNumber: number, offset: number, lineBytes: number): void {
-    if (this.open && (this.open.items >= this.limits.maxItems || this.open.length + lineBytes > this.limits.maxBytes)) this.close();
+  /** Notes the row of record `recordNumber`, `rowBytes` long, starting at `offset` in the object. */
+  add(recordNumber: number, offset: number, rowBytes: number): void {
+    if (this.open && (this.open.items >= this.limits.maxItems || this.open.length + rowBytes > this.limits.maxBytes)) this.close();
     this.open ??= { firstRecord: recordNumber, lastRecord: recordNumber, items: 0, offset, length: 0 };
     this.open.lastRecord = recordNumber;
     this.open.items++;
-    this.open.length += lineBytes;
+    this.open.length += rowBytes;
   }
 
   /** Closes the open chunk, if any: the object is complete (or pauses here). */
@@ -91,33 +104,42 @@ export class ChunkIndex {
   }
 }
 
-/** The validation pass's item sink in the ingest function: work items are staged in S3, not sent. */
+/** The validation pass's item sink in the ingest function: valid records are staged in S3 as staged rows, not sent. */
 export class StagingWriter implements ItemSink {
-  readonly wantsBodies = true;
   private readonly writer: S3TextWriter;
   private readonly index: ChunkIndex;
+  private readonly envelope: WorkItemContext;
+  private format: StagedRowFormat | undefined;
 
   constructor(
     private readonly s3: S3Client,
     private readonly bucket: string,
     private readonly prefix: string,
-    private readonly batchId: string,
+    batchId: string,
+    private readonly feed: FeedConfig,
     limits: ChunkLimits = DEFAULT_CHUNK_LIMITS,
     /** Where earlier segments of the same pass left off. */
     private readonly before: StagedSegment = FIRST_SEGMENT,
   ) {
-    const itemsKey = itemsKeyOf(prefix, before.next);
-    this.writer = new S3TextWriter(s3, bucket, itemsKey, 'application/x-ndjson');
-    this.index = new ChunkIndex(itemsKey, before.chunks, limits);
+    const rowsKey = rowsKeyOf(prefix, before.next);
+    this.envelope = workItemContext(batchId, feed);
+    const charset = feed.format.encoding === 'utf-8' ? 'utf-8' : 'iso-8859-1';
+    this.writer = new S3TextWriter(s3, bucket, rowsKey, `text/csv; charset=${charset}`);
+    this.index = new ChunkIndex(rowsKey, before.chunks, limits);
   }
 
   get backlogged(): boolean {
     return this.writer.backlogged;
   }
 
-  write(recordNumber: number, body: string, bytes: number): void {
-    this.index.add(recordNumber, this.writer.bytes, bytes + 1);
-    this.writer.append(`${body}\n`, bytes + 1);
+  layout(header: readonly string[], recordDelimiter: string): void {
+    this.format = stagedRowFormat(this.feed, header, recordDelimiter);
+  }
+
+  write(recordNumber: number, line: number, raw: Buffer): void {
+    const offset = this.writer.bytes;
+    const prefix = this.writer.append(stagedRowPrefix(recordNumber, line, this.feed.format.delimiter));
+    this.index.add(recordNumber, offset, prefix + this.writer.appendBytes(raw));
   }
 
   flush(): Promise<void> {
@@ -146,8 +168,10 @@ export class StagingWriter implements ItemSink {
       earlier.push(...(await readJson<StagedChunk[]>(this.s3, { bucket: this.bucket, key: segmentKeyOf(this.prefix, segment) })));
     }
     const manifest: StagingManifest = {
-      manifestVersion: 2,
-      batchId: this.batchId,
+      manifestVersion: STAGING_MANIFEST_VERSION,
+      batchId: this.envelope.batchId,
+      envelope: this.envelope,
+      ...(this.format ? { rows: this.format } : {}),
       bucket: this.bucket,
       items: this.before.items + this.index.items,
       bytes: this.before.bytes + this.writer.bytes,

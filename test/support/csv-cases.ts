@@ -6,6 +6,8 @@ import { loadPartnerRegistry } from '../../src/config/load-partners';
 import type { FeedConfig } from '../../src/config/types';
 import type { ItemSink } from '../../src/pipeline/sinks';
 import { validateFile, type ValidationOutcome } from '../../src/pipeline/validate-file';
+import { workItemContext, WorkItemEnvelopes, type StagedRecord } from '../../src/pipeline/work-item';
+import { StagedRowDecoder, stagedRowFormat, stagedRowPrefix, type StagedRowFormat } from '../../src/staging/staged-rows';
 import { CollectingRejectSink } from '../../src/report/collecting-reject-sink';
 
 /** The checkout's root: partners/, schemas/ and bin/ live here. */
@@ -86,34 +88,59 @@ export function chunked(bytes: Buffer | string, size = 64 * 1024): Readable {
 }
 
 /** The envelope of a work item body (DESIGN §3). */
-export interface WorkItemBody {
+export interface WorkItemBody extends ValidRecord {
   itemId: string;
   batchId: string;
   partner: string;
   feed: string;
   schema: { id: string; version: number; uri: string };
+}
+
+/** A valid record as the validation pass hands it to its item sink. */
+export interface ValidRecord {
   recordNumber: number;
   line: number;
   record: Record<string, unknown>;
 }
 
-/** Keeps every body, so tests can look at the typed records. */
+/** Keeps every valid record's raw text, and reads them back the way the sender does, so tests can look at the typed records. */
 export class CollectingItemSink implements ItemSink {
-  readonly wantsBodies = true;
-  readonly items: { recordNumber: number; body: string; bytes: number }[] = [];
-  constructor(private readonly backlogEvery = 0) {}
+  readonly items: { recordNumber: number; line: number; raw: Buffer }[] = [];
+  format: StagedRowFormat | undefined;
+  constructor(
+    private readonly feed: FeedConfig,
+    private readonly backlogEvery = 0,
+  ) {}
   get backlogged(): boolean {
     return this.backlogEvery > 0 && this.items.length % this.backlogEvery === 0;
   }
-  write(recordNumber: number, body: string, bytes: number): void {
-    this.items.push({ recordNumber, body, bytes });
+  layout(header: readonly string[], recordDelimiter: string): void {
+    this.format = stagedRowFormat(this.feed, header, recordDelimiter);
+  }
+  write(recordNumber: number, line: number, raw: Buffer): void {
+    this.items.push({ recordNumber, line, raw: Buffer.from(raw) });
   }
   async flush(): Promise<void> {
     // A slow destination: the validation pass has to wait for it.
     if (this.backlogEvery > 0) await new Promise((resolve) => setTimeout(resolve, 0));
   }
-  bodies(): WorkItemBody[] {
-    return this.items.map((item) => JSON.parse(item.body) as WorkItemBody);
+  /** The records as the sender builds them from staged rows. */
+  stagedRecords(): StagedRecord[] {
+    if (!this.items.length) return [];
+    const { delimiter } = this.format!;
+    const rows = this.items.flatMap(({ recordNumber, line, raw }) => [Buffer.from(stagedRowPrefix(recordNumber, line, delimiter)), raw]);
+    return new StagedRowDecoder(this.format!).decode(Buffer.concat(rows));
+  }
+  records(): ValidRecord[] {
+    return this.stagedRecords().map((staged) => JSON.parse(staged.text) as ValidRecord);
+  }
+  /** The item envelopes the sender builds from these records, with the UTF-8 size it computes for each. */
+  itemBodies(batchId: string): { body: WorkItemBody; text: string; bytes: number }[] {
+    const envelopes = new WorkItemEnvelopes(workItemContext(batchId, this.feed));
+    return this.stagedRecords().map((staged) => {
+      const body = envelopes.item(staged);
+      return { body: JSON.parse(body) as WorkItemBody, text: body, bytes: envelopes.itemBodyBytes(staged) };
+    });
   }
 }
 
@@ -136,11 +163,12 @@ export interface RunResult {
 /** Runs the validation pass over `input` (bytes, or a ready-made stream) against acme/orders by default. */
 export async function validate(input: Buffer | string | Readable, options: RunOptions = {}): Promise<RunResult> {
   const rejects = new CollectingRejectSink(options.maxErrors ?? 1000);
-  const items = new CollectingItemSink(options.backlogEvery);
+  const feed = options.feed ?? ordersFeed();
+  const items = new CollectingItemSink(feed, options.backlogEvery);
   const source = input instanceof Readable ? input : chunked(input, options.chunkSize);
   const outcome = await validateFile({
     source,
-    feed: options.feed ?? ordersFeed(),
+    feed,
     batchId: options.batchId ?? 'batch-1',
     items,
     rejects,

@@ -7,8 +7,15 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
+import type { FeedConfig } from '../../../src/config/types';
 import { RejectionCode } from '../../../src/pipeline/file-rejection';
+import { DiscardingItemSink } from '../../../src/pipeline/sinks';
+import { validateFile } from '../../../src/pipeline/validate-file';
+import { WORK_QUEUE_MAX_MESSAGE_BYTES, workItemContext, WorkItemEnvelopes } from '../../../src/pipeline/work-item';
+import { createAjv } from '../../../src/records/ajv';
 import { RecordErrorCode } from '../../../src/records/error-codes';
+import { compileRecordSchema } from '../../../src/records/record-schema';
+import { CollectingRejectSink } from '../../../src/report/collecting-reject-sink';
 import {
   HEADER,
   ORDER_COLUMNS,
@@ -41,7 +48,7 @@ describe('validateFile: encodings and line endings', () => {
     const { outcome, items } = await validate(`\uFEFF${ordersCsv(2)}`);
     expect(outcome.status).toBe('COMPLETED');
     expect(outcome.counts).toEqual({ records: 2, valid: 2, invalid: 0 });
-    expect(items.bodies()[0]!.record.order_id).toBe('ORD-000001');
+    expect(items.records()[0]!.record.order_id).toBe('ORD-000001');
   });
 
   it('accepts a BOM that arrives one byte at a time', async () => {
@@ -55,7 +62,7 @@ describe('validateFile: encodings and line endings', () => {
     const { outcome, items, rejects } = await validate(csv);
     expect(outcome.counts).toEqual({ records: 3, valid: 2, invalid: 1 });
     expect(rejects.errors).toEqual([expect.objectContaining({ line: 3, column: 'quantity', code: RecordErrorCode.INVALID_TYPE })]);
-    const bodies = items.bodies();
+    const bodies = items.records();
     expect(bodies.map((body) => body.line)).toEqual([2, 4]);
     expect(bodies[1]!.record.email).toBe('buyer3@example.com');
   });
@@ -95,7 +102,7 @@ describe('validateFile: encodings and line endings', () => {
       const { outcome, items } = await validate(csv, { chunkSize });
       expect(outcome.status).toBe('COMPLETED');
       expect(outcome.counts).toEqual({ records: 2, valid: 2, invalid: 0 });
-      expect(items.bodies().map((body) => body.record.customer_id)).toEqual([name, `${name}${name}`]);
+      expect(items.records().map((body) => body.record.customer_id)).toEqual([name, `${name}${name}`]);
     }
   });
 
@@ -103,7 +110,7 @@ describe('validateFile: encodings and line endings', () => {
     const bytes = Buffer.from([HEADER, line(order(1, { customer_id: 'Müller' })), ''].join('\n'), 'latin1');
     const latin1 = await validate(bytes, { feed: ordersFeedWith({ format: { encoding: 'latin1' } }) });
     expect(latin1.outcome.status).toBe('COMPLETED');
-    expect(latin1.items.bodies()[0]!.record.customer_id).toBe('Müller');
+    expect(latin1.items.records()[0]!.record.customer_id).toBe('Müller');
 
     const ascii = await validate(bytes, { feed: ordersFeedWith({ format: { encoding: 'ascii' } }) });
     expect(ascii.outcome.reason).toEqual(expect.objectContaining({ code: RejectionCode.INVALID_ENCODING, line: 2 }));
@@ -116,7 +123,7 @@ describe('validateFile: quoting and physical lines', () => {
     const csv = [HEADER, line(order(1, { customer_id: '"Smith, John"' })), ''].join('\n');
     const { outcome, items } = await validate(csv);
     expect(outcome.status).toBe('COMPLETED');
-    expect(items.bodies()[0]!.record.customer_id).toBe('Smith, John');
+    expect(items.records()[0]!.record.customer_id).toBe('Smith, John');
   });
 
   it('keeps later line numbers right after quoted newlines', async () => {
@@ -136,7 +143,7 @@ describe('validateFile: quoting and physical lines', () => {
         [6, 'quantity', RecordErrorCode.INVALID_TYPE],
         [9, 'currency', RecordErrorCode.NOT_ALLOWED],
       ]);
-      const bodies = items.bodies();
+      const bodies = items.records();
       expect(bodies.map((body) => body.line)).toEqual([2, 5, 7]);
       expect(bodies.map((body) => body.record.customer_id)).toEqual(['first\nsecond\nthird', 'a "quoted" word', 'one\ntwo']);
     }
@@ -146,7 +153,7 @@ describe('validateFile: quoting and physical lines', () => {
     const csv = [HEADER, line(order(1, { customer_id: '"a\r\nb\r\nc"' })), line(order(2, { sku: 'bad sku' })), ''].join('\r\n');
     const { rejects, items } = await validate(csv, { feed: ordersFeedWith({ errorPolicy: { maxInvalidRatio: 1 } }) });
     expect(rejects.errors).toEqual([expect.objectContaining({ line: 5, column: 'sku', code: RecordErrorCode.PATTERN_MISMATCH })]);
-    expect(items.bodies()[0]!.record.customer_id).toBe('a\r\nb\r\nc');
+    expect(items.records()[0]!.record.customer_id).toBe('a\r\nb\r\nc');
   });
 
   it('rejects an unclosed quote as MALFORMED_CSV at the line where the record starts', async () => {
@@ -223,7 +230,7 @@ describe('validateFile: header', () => {
     const csv = [columns.join(','), line(order(1), columns), line(order(2, { email: '' }), columns), ''].join('\n');
     const { outcome, items } = await validate(csv);
     expect(outcome.status).toBe('COMPLETED');
-    const [first, second] = items.bodies();
+    const [first, second] = items.records();
     expect(first!.record).toEqual({
       order_id: 'ORD-000001',
       customer_id: 'CUST-1',
@@ -292,7 +299,7 @@ describe('validateFile: rows', () => {
     const { outcome, rejects, items } = await validate(csv, { feed: ordersFeedWith({ errorPolicy: { maxInvalidRatio: 1 } }) });
     expect(outcome.counts).toEqual({ records: 3, valid: 2, invalid: 1 });
     expect(rejects.errors).toEqual([expect.objectContaining({ line: 7, column: 'quantity', code: RecordErrorCode.OUT_OF_RANGE })]);
-    expect(items.bodies().map((body) => [body.recordNumber, body.line])).toEqual([
+    expect(items.records().map((body) => [body.recordNumber, body.line])).toEqual([
       [1, 4],
       [3, 9],
     ]);
@@ -325,33 +332,35 @@ describe('validateFile: rows', () => {
       expect.objectContaining({ line: 22, column: 'order_id', code: RecordErrorCode.DUPLICATE_KEY }),
     ]);
     expect(rejects.errors[0]!.message).toContain('ORD-000003');
-    const third = items.bodies().filter((body) => body.record.order_id === 'ORD-000003');
+    const third = items.records().filter((body) => body.record.order_id === 'ORD-000003');
     expect(third.map((body) => body.record.customer_id)).toEqual(['CUST-3']);
   });
 
   it('types values in work items: numbers for integers, exact strings for money', async () => {
     const csv = [HEADER, line(order(1, { quantity: '10000', unit_price: '19.99', email: '' })), line(order(2, { unit_price: '123456789012345678.10' })), ''].join('\n');
     const { items } = await validate(csv);
-    const [first, second] = items.bodies();
+    const [first, second] = items.records();
     expect(first!.record.quantity).toBe(10000);
     expect(first!.record.unit_price).toBe('19.99');
     expect(first!.record).not.toHaveProperty('email');
     expect(second!.record.unit_price).toBe('123456789012345678.10');
-    // The body is the exact JSON text, not a float rendering.
-    expect(items.items[0]!.body).toContain('"quantity":10000');
-    expect(items.items[0]!.body).toContain('"unit_price":"19.99"');
+    // The record is the exact JSON text, not a float rendering.
+    expect(items.stagedRecords()[0]!.text).toContain('"quantity":10000');
+    expect(items.stagedRecords()[0]!.text).toContain('"unit_price":"19.99"');
   });
 
   it('gives item ids <batchId>:<recordNumber>, numbering invalid rows too', async () => {
     const csv = ordersCsv(7, new Set([3, 6]));
     const { items, outcome } = await validate(csv, { batchId: 'b-42', feed: ordersFeedWith({ errorPolicy: { maxInvalidRatio: 1 } }) });
     expect(outcome.counts).toEqual({ records: 7, valid: 5, invalid: 2 });
-    const bodies = items.bodies();
+    const feed = ordersFeed();
+    const envelopes = items.itemBodies('b-42');
+    const bodies = envelopes.map((envelope) => envelope.body);
     expect(bodies.map((body) => body.itemId)).toEqual(['b-42:1', 'b-42:2', 'b-42:4', 'b-42:5', 'b-42:7']);
     expect(bodies.map((body) => body.recordNumber)).toEqual([1, 2, 4, 5, 7]);
     expect(items.items.map((item) => item.recordNumber)).toEqual([1, 2, 4, 5, 7]);
     expect(bodies.map((body) => body.line)).toEqual([2, 3, 5, 6, 8]);
-    const feed = ordersFeed();
+    expect(bodies.map((body) => body.record)).toEqual(items.records().map((item) => item.record));
     for (const body of bodies) {
       expect(body).toEqual(
         expect.objectContaining({
@@ -362,7 +371,7 @@ describe('validateFile: rows', () => {
         }),
       );
     }
-    for (const item of items.items) expect(item.bytes).toBe(Buffer.byteLength(item.body));
+    for (const envelope of envelopes) expect(envelope.bytes).toBe(Buffer.byteLength(envelope.text));
   });
 
   it('reports every broken column of a row', async () => {
@@ -380,6 +389,87 @@ describe('validateFile: rows', () => {
       ].sort(),
     );
     expect(rejects.errors.every((error) => error.line === 2)).toBe(true);
+  });
+});
+
+describe('validateFile: the raw records staged', () => {
+  /** Data rows as exact text (line breaks included), and the customer_id each should come back with ('' = invalid row). */
+  const rows = (eol: string): [string, string][] => [
+    [`${line(order(1))}${eol}`, 'CUST-1'],
+    [`${line(order(2, { customer_id: '"two\r\nlines, one ""quote"""' }))}${eol}`, 'two\r\nlines, one "quote"'],
+    [`${line(order(3, { quantity: 'many' }))}${eol}`, ''],
+    [`${line(order(4, { customer_id: '"a\nb"' }))}${eol}`, 'a\nb'],
+    [line(order(5, { customer_id: 'Müller' })), 'Müller'], // the last row has no line break
+  ];
+  const file = (eol: string, bom = '') => `${bom}${HEADER}${eol}${rows(eol).map(([text]) => text).join('')}`;
+  const cases: [string, Buffer, FeedConfig, string, BufferEncoding][] = [
+    ['CRLF', Buffer.from(file('\r\n')), ordersFeed(), '\r\n', 'utf8'],
+    ['LF with a BOM', Buffer.from(file('\n', '\uFEFF')), ordersFeed(), '\n', 'utf8'],
+    ['latin1', Buffer.from(file('\n'), 'latin1'), ordersFeedWith({ format: { encoding: 'latin1' } }), '\n', 'latin1'],
+  ];
+
+  it.each(cases)('%s: hands the sink each valid record exactly as in the file, and reads it back to the typed record', async (_name, bytes, feed, eol, encoding) => {
+    const valid = rows(eol).filter(([, customer]) => customer !== '');
+    for (const input of [bytes, gzipSync(bytes)]) {
+      for (const chunkSize of [1, 2, 5, 4096]) {
+        const { outcome, items } = await validate(input, { feed, chunkSize });
+        expect(outcome.counts).toEqual({ records: 5, valid: 4, invalid: 1 });
+        expect(items.items.map((item) => item.raw)).toEqual(valid.map(([text]) => Buffer.from(text, encoding)));
+        expect(items.format).toEqual(expect.objectContaining({ recordDelimiter: eol, header: [...ORDER_COLUMNS] }));
+        const records = items.records();
+        expect(records.map((record) => record.record.customer_id)).toEqual(valid.map(([, customer]) => customer));
+        expect(records.map((record) => record.line)).toEqual([2, 3, 6, 8]);
+      }
+    }
+  });
+});
+
+describe('validateFile: work item size', () => {
+  // A feed with a free-text column, so one record can reach the queue's limit.
+  const notes: FeedConfig = {
+    ...ordersFeedWith({ limits: { maxRecordBytes: 2 * WORK_QUEUE_MAX_MESSAGE_BYTES }, errorPolicy: { maxInvalidRatio: 1 } }),
+    key: undefined,
+    schema: compileRecordSchema(createAjv(), 'notes', 1, {
+      $id: 'urn:partner-ingest:test:notes',
+      type: 'object',
+      additionalProperties: false,
+      properties: { id: { type: 'string' }, note: { type: 'string' } },
+    }),
+  };
+  const envelopes = new WorkItemEnvelopes(workItemContext('b-1', notes));
+  /** A note of `unit`s (topped up with 'x') that makes record `n`'s work item, attributes included, exactly `total` bytes. */
+  const noteFor = (n: number, total: number, unit: string) => {
+    const empty = envelopes.itemBytes(n, n + 1, Buffer.byteLength(JSON.stringify({ id: String(n), note: '' })));
+    const bytes = total - empty - envelopes.itemAttributesBytes;
+    const units = Math.floor(bytes / Buffer.byteLength(unit));
+    return unit.repeat(units) + 'x'.repeat(bytes - units * Buffer.byteLength(unit));
+  };
+
+  it.each([
+    ['ASCII', 'x'],
+    ['two-byte', 'é'],
+  ])('passes a %s record whose work item is exactly 256 KiB and rejects one byte more, with or without record bodies', async (_name, unit) => {
+    const rows = [
+      `1,${noteFor(1, WORK_QUEUE_MAX_MESSAGE_BYTES, unit)}`,
+      `2,${noteFor(2, WORK_QUEUE_MAX_MESSAGE_BYTES + 1, unit)}`,
+      `3,${noteFor(3, WORK_QUEUE_MAX_MESSAGE_BYTES - 2, unit)}`,
+    ];
+    const csv = `id,note\n${rows.join('\n')}\n`;
+    const { outcome, items, rejects } = await validate(csv, { feed: notes, batchId: 'b-1' });
+    expect(outcome.counts).toEqual({ records: 3, valid: 2, invalid: 1 });
+    expect(items.items.map((item) => item.recordNumber)).toEqual([1, 3]);
+    expect(items.itemBodies('b-1').map((item) => item.bytes + envelopes.itemAttributesBytes)).toEqual([
+      WORK_QUEUE_MAX_MESSAGE_BYTES,
+      WORK_QUEUE_MAX_MESSAGE_BYTES - 2,
+    ]);
+    expect(rejects.errors).toEqual([
+      expect.objectContaining({ line: 3, code: RecordErrorCode.RECORD_TOO_LARGE, message: expect.stringContaining(`${WORK_QUEUE_MAX_MESSAGE_BYTES + 1} bytes`) }),
+    ]);
+    // The validate command's sink takes no records; it must decide the same.
+    const counting = new DiscardingItemSink();
+    const same = await validateFile({ source: chunked(csv), feed: notes, batchId: 'b-1', items: counting, rejects: new CollectingRejectSink(10) });
+    expect(same.counts).toEqual(outcome.counts);
+    expect(counting.items).toBe(2);
   });
 });
 
@@ -438,7 +528,7 @@ describe('validateFile: compression', () => {
       // how far parsing got; a file read to the end must match exactly.
       if (expected.outcome.status === 'COMPLETED' || expected.outcome.reason?.code === RejectionCode.TOO_MANY_INVALID_ROWS) {
         expect(actual.outcome.counts).toEqual(expected.outcome.counts);
-        expect(actual.items.items.map((item) => item.body)).toEqual(expected.items.items.map((item) => item.body));
+        expect(actual.items.items).toEqual(expected.items.items);
       }
     }
     expect(expected.outcome.file.compressed).toBe(false);
@@ -514,7 +604,7 @@ describe('validateFile: robustness', () => {
     const fast = await validate(csv);
     const slow = await validate(csv, { backlogEvery: 13, chunkSize: 4096 });
     expect(slow.outcome).toEqual(fast.outcome);
-    expect(slow.items.items.map((item) => item.body)).toEqual(fast.items.items.map((item) => item.body));
+    expect(slow.items.items).toEqual(fast.items.items);
     expect(slow.rejects.errors).toEqual(fast.rejects.errors);
   });
 

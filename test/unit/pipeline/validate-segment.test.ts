@@ -25,7 +25,7 @@ interface SegmentedRun {
 
 /** Validates `bytes` pausing at every chance, each segment re-reading the file from byte 0 like a new invocation. */
 async function validateInSegments(bytes: Buffer, chunkSize = 50_000, backlogEvery = 0): Promise<SegmentedRun> {
-  const items = new CollectingItemSink(backlogEvery);
+  const items = new CollectingItemSink(ordersFeed(), backlogEvery);
   const rejects = new CollectingRejectSink(1000);
   const keys = new KeyFingerprintSet();
   const checkpoints: ValidationCheckpoint[] = [];

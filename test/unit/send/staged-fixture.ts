@@ -15,55 +15,68 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { ItemSink } from '../../../src/pipeline/sinks';
 import { createAjv } from '../../../src/records/ajv';
-import { DEFAULT_CHUNK_LIMITS, type ChunkLimits, type StagedChunk, type StagingManifest } from '../../../src/staging/staging-writer';
+import { stringify } from 'csv-stringify/sync';
+import type { FeedConfig } from '../../../src/config/types';
+import { workItemContext, type WorkItemContext } from '../../../src/pipeline/work-item';
+import { stagedRowFormat, stagedRowPrefix, type StagedRowFormat } from '../../../src/staging/staged-rows';
+import {
+  ChunkIndex,
+  DEFAULT_CHUNK_LIMITS,
+  STAGING_MANIFEST_VERSION,
+  type ChunkLimits,
+  type StagingManifest,
+} from '../../../src/staging/staging-writer';
 
-/** An ItemSink that stages bodies in memory with StagingWriter's chunk rule (items or bytes, whichever comes first). */
+/** An ItemSink that stages rows in memory exactly as StagingWriter does (staged rows, chunked by ChunkIndex). */
 export class MemoryStagingSink implements ItemSink {
-  readonly wantsBodies = true;
   readonly backlogged = false;
   private readonly parts: Buffer[] = [];
-  private readonly chunks: StagedChunk[] = [];
-  private open: { firstRecord: number; lastRecord: number; items: number; offset: number; length: number } | undefined;
+  private readonly index: ChunkIndex;
+  private readonly envelope: WorkItemContext;
+  private format: StagedRowFormat | undefined;
   private bytes = 0;
-  private items = 0;
 
   constructor(
-    private readonly batchId: string,
-    private readonly limits: ChunkLimits = DEFAULT_CHUNK_LIMITS,
-  ) {}
+    private readonly feed: FeedConfig,
+    batchId: string,
+    limits: ChunkLimits = DEFAULT_CHUNK_LIMITS,
+  ) {
+    this.envelope = workItemContext(batchId, feed);
+    this.index = new ChunkIndex(`staging/test/${batchId}/attempt-1/rows.csv`, 0, limits);
+  }
 
-  write(recordNumber: number, body: string, bytes: number): void {
-    const lineBytes = bytes + 1;
-    if (this.open && (this.open.items >= this.limits.maxItems || this.open.length + lineBytes > this.limits.maxBytes)) this.closeChunk();
-    this.open ??= { firstRecord: recordNumber, lastRecord: recordNumber, items: 0, offset: this.bytes, length: 0 };
-    this.open.lastRecord = recordNumber;
-    this.open.items++;
-    this.open.length += lineBytes;
-    this.items++;
-    this.parts.push(Buffer.from(`${body}\n`));
-    this.bytes += lineBytes;
+  layout(header: readonly string[], recordDelimiter: string): void {
+    this.format = stagedRowFormat(this.feed, header, recordDelimiter);
+  }
+
+  write(recordNumber: number, line: number, raw: Buffer): void {
+    const row = Buffer.concat([Buffer.from(stagedRowPrefix(recordNumber, line, this.feed.format.delimiter)), raw]);
+    this.index.add(recordNumber, this.bytes, row.length);
+    this.parts.push(row);
+    this.bytes += row.length;
   }
 
   async flush(): Promise<void> {}
 
   close(): { manifest: StagingManifest; data: Buffer } {
-    this.closeChunk();
+    const chunks = this.index.close();
     const manifest: StagingManifest = {
-      manifestVersion: 2,
-      batchId: this.batchId,
+      manifestVersion: STAGING_MANIFEST_VERSION,
+      batchId: this.envelope.batchId,
+      envelope: this.envelope,
+      rows: this.format!,
       bucket: 'staging-bucket',
-      items: this.items,
+      items: this.index.items,
       bytes: this.bytes,
-      chunks: this.chunks,
+      chunks,
     };
     return { manifest, data: Buffer.concat(this.parts) };
   }
+}
 
-  private closeChunk(): void {
-    if (!this.open) return;
-    this.chunks.push({ index: this.chunks.length, key: `staging/test/${this.batchId}/attempt-1/items.ndjson`, ...this.open });
-    this.open = undefined;
-  }
+/** One CSV row (with its line break) of a record's values in `columns` order; absent values are empty fields. */
+export function csvRowOf(record: Record<string, unknown>, columns: readonly string[]): Buffer {
+  return Buffer.from(stringify([columns.map((column) => (record[column] === undefined ? '' : String(record[column])))]));
 }
 
 /** An S3 client that answers ranged GETs of the (one) staged items object from memory; `gets` counts them. */
@@ -75,7 +88,7 @@ export function memoryS3(data: Buffer): S3Client & { gets: number } {
       stub.gets++;
       const match = /^bytes=(\d+)-(\d+)$/.exec(command.input.Range ?? '');
       const slice = match ? data.subarray(Number(match[1]), Number(match[2]) + 1) : data;
-      return { Body: { transformToString: async (encoding?: string) => slice.toString((encoding ?? 'utf-8') as BufferEncoding) } };
+      return { Body: { transformToByteArray: async () => new Uint8Array(slice) } };
     },
   };
   return stub as unknown as S3Client & { gets: number };

@@ -1,18 +1,32 @@
-import { WORK_QUEUE_MAX_MESSAGE_BYTES, WorkItemEncoder, WorkItemPacker, type WorkItemContext } from '../../../src/pipeline/work-item';
-import type { ChunkLimits } from '../../../src/staging/staging-writer';
+import {
+  stagedRecord,
+  WORK_QUEUE_MAX_MESSAGE_BYTES,
+  workItemContext,
+  WorkItemEnvelopes,
+  type StagedRecord,
+} from '../../../src/pipeline/work-item';
+import type { ChunkLimits, StagingManifest } from '../../../src/staging/staging-writer';
+import { ordersFeed } from '../../support/csv-cases';
 import { sendStagedItems, WorkQueueSendError, type SendOptions } from '../../../src/send/work-queue-sender';
-import { itemIdsOf, memoryS3, MemoryStagingSink, recordingSqs, type SentMessage } from './staged-fixture';
+import { csvRowOf, itemIdsOf, memoryS3, MemoryStagingSink, recordingSqs, type SentMessage } from './staged-fixture';
 
 const BATCH_ID = '0123456789abcdef0123456789abcdef';
-const CONTEXT: WorkItemContext = {
-  batchId: BATCH_ID,
-  partner: 'acme',
-  feed: 'orders',
-  schema: { id: 'orders', version: 1, uri: 'urn:partner-ingest:schema:records:orders:v1' },
-};
-const COLUMNS = ['order_id', 'customer_id', 'sku', 'quantity', 'unit_price', 'currency', 'order_date', 'email'];
+const FEED = ordersFeed();
+const COLUMNS = FEED.schema.columns;
+const CONTEXT = workItemContext(BATCH_ID, FEED);
 const FAST = { attempts: 4, baseMs: 1, maxMs: 2 };
-const encoder = new WorkItemEncoder(CONTEXT, COLUMNS);
+const envelopes = new WorkItemEnvelopes(CONTEXT);
+
+/** The item envelope of a record as the contract documents it (README), field for field: what the sender's splicing must produce. */
+function itemEnvelope(recordNumber: number, line: number, record: Record<string, unknown>): string {
+  return JSON.stringify({ envelopeVersion: 1, itemId: `${CONTEXT.batchId}:${recordNumber}`, ...CONTEXT, recordNumber, line, record });
+}
+
+/** A staged record as the sender reads it. */
+function stagedOf(recordNumber: number, line: number, record: Record<string, unknown>): StagedRecord {
+  const text = stagedRecord(recordNumber, line, JSON.stringify(record));
+  return { recordNumber, text, bytes: Buffer.byteLength(text) };
+}
 
 function order(n: number, customer = `CUST-${n % 97}`): Record<string, unknown> {
   return {
@@ -29,24 +43,25 @@ function order(n: number, customer = `CUST-${n % 97}`): Record<string, unknown> 
 
 interface Staged {
   readonly options: Omit<SendOptions, 'onChunkSent'>;
+  /** Each record's item envelope, built independently of the sender. */
   readonly bodies: Map<number, string>;
 }
 
 /**
  * Stages records `numbers` (record numbers; gaps are invalid rows) as the
- * validation pass does, with the given chunk limits.
+ * validation pass does — each record's CSV row — with the given chunk limits.
  */
 function stage(numbers: readonly number[], limits: Partial<ChunkLimits> = {}, recordOf: (n: number) => Record<string, unknown> = order): Staged {
-  const sink = new MemoryStagingSink(BATCH_ID, { maxItems: 1000, maxBytes: 4 * 1024 * 1024, ...limits });
+  const sink = new MemoryStagingSink(FEED, BATCH_ID, { maxItems: 1000, maxBytes: 4 * 1024 * 1024, ...limits });
+  sink.layout(COLUMNS, '\n');
   const bodies = new Map<number, string>();
   for (const n of numbers) {
-    const body = encoder.encode(n, n + 1, recordOf(n));
-    bodies.set(n, body);
-    sink.write(n, body, Buffer.byteLength(body));
+    bodies.set(n, itemEnvelope(n, n + 1, recordOf(n)));
+    sink.write(n, n + 1, csvRowOf(recordOf(n), COLUMNS));
   }
   const { manifest, data } = sink.close();
   return {
-    options: { s3: memoryS3(data), sqs: recordingSqs(), queueUrl: 'q', manifest, attributes: encoder.attributes, fromChunk: 0, backoff: FAST, concurrency: 1 },
+    options: { s3: memoryS3(data), sqs: recordingSqs(), queueUrl: 'q', manifest, fromChunk: 0, backoff: FAST, concurrency: 1 },
     bodies,
   };
 }
@@ -74,7 +89,7 @@ const messageBytes = (message: SentMessage) =>
 const allIds = (messages: readonly SentMessage[]) => messages.flatMap(itemIdsOf);
 
 describe('sendStagedItems with one record per message', () => {
-  it('sends the staged bodies byte for byte, with envelope = item', async () => {
+  it('sends each staged record as its item envelope, exactly as the contract lays it out, with envelope = item', async () => {
     const staged = stage(range(1, 25), { maxItems: 10 });
     const { progress, messages } = await send(staged);
     expect(messages.map((message) => message.body)).toEqual([...staged.bodies.values()]);
@@ -161,9 +176,11 @@ describe('sendStagedItems packing records', () => {
     // Multi-byte text: é is 2 bytes, 🙂 is 4 (2 UTF-16 units), a quote escapes to 2.
     const big = (n: number) => order(n, `${'é🙂"'.repeat(n % 3 === 0 ? 9000 : 4000)}${n}`);
     const staged = stage(range(1, 40), {}, big);
-    const packer = new WorkItemPacker(CONTEXT);
     const { messages } = await send(staged, { recordsPerMessage: 10 });
-    const byRecord = (n: number) => packer.entryOf(staged.bodies.get(n)!, Buffer.byteLength(staged.bodies.get(n)!));
+    const byRecord = (n: number) => {
+      const { recordNumber, line, record } = JSON.parse(staged.bodies.get(n)!);
+      return { bytes: envelopes.entryBytes(stagedOf(recordNumber, line, record)) };
+    };
     let expectedNext = 1;
     for (const [index, message] of messages.entries()) {
       expect(messageBytes(message)).toBeLessThanOrEqual(WORK_QUEUE_MAX_MESSAGE_BYTES);
@@ -172,8 +189,8 @@ describe('sendStagedItems packing records', () => {
       expectedNext = numbers[numbers.length - 1]! + 1;
       if (message.attributes.envelope === 'pack') {
         const entries = numbers.map(byRecord);
-        // The packer's size arithmetic is the real size.
-        expect(Buffer.byteLength(message.body)).toBe(packer.packBytes(numbers[0]!, numbers[numbers.length - 1]!, entries.length, entries.reduce((sum, entry) => sum + entry.bytes, 0)));
+        // The size arithmetic is the real size.
+        expect(Buffer.byteLength(message.body)).toBe(envelopes.packBytes(numbers[0]!, numbers[numbers.length - 1]!, entries.length, entries.reduce((sum, entry) => sum + entry.bytes, 0)));
       }
       // Greedy: the next record of the chunk would not have fitted.
       if (index + 1 < messages.length && numbers.length < 10) {
@@ -182,7 +199,7 @@ describe('sendStagedItems packing records', () => {
         const nextNumber = next.attributes.envelope === 'pack' ? nextBody.firstRecord : nextBody.recordNumber;
         const packAttrs = messageBytes({ body: '', attributes: { ...message.attributes, envelope: 'pack' } });
         const withNext = [...numbers, nextNumber].map(byRecord);
-        const bytes = packer.packBytes(numbers[0]!, nextNumber, withNext.length, withNext.reduce((sum, entry) => sum + entry.bytes, 0));
+        const bytes = envelopes.packBytes(numbers[0]!, nextNumber, withNext.length, withNext.reduce((sum, entry) => sum + entry.bytes, 0));
         expect(bytes + packAttrs).toBeGreaterThan(WORK_QUEUE_MAX_MESSAGE_BYTES);
       }
     }
@@ -190,9 +207,9 @@ describe('sendStagedItems packing records', () => {
     expect(new Set(messages.map((message) => message.attributes.envelope))).toEqual(new Set(['pack']));
   });
 
-  it('sends a record too big to share a message as its item envelope, exactly as staged', async () => {
+  it('sends a record too big to share a message as its item envelope', async () => {
     // Record 3's item envelope is 10 bytes under the limit, its attributes included.
-    const probe = Buffer.byteLength(encoder.encode(3, 4, order(3, ''))) + encoder.attributesBytes;
+    const probe = Buffer.byteLength(itemEnvelope(3, 4, order(3, ''))) + envelopes.itemAttributesBytes;
     const huge = (n: number) => order(n, n === 3 ? 'x'.repeat(WORK_QUEUE_MAX_MESSAGE_BYTES - 10 - probe) : `C-${n}`);
     const staged = stage(range(1, 6), {}, huge);
     const { messages } = await send(staged, { recordsPerMessage: 10 });
@@ -286,7 +303,7 @@ describe('sendStagedItems packing records', () => {
   });
 });
 
-describe('WorkItemPacker', () => {
+describe('WorkItemEnvelopes', () => {
   const records = [
     order(1),
     { ...order(2), customer_id: 'Müller, "Schmidt" & Co\n\t\u0001 🙂 \u2028' },
@@ -294,38 +311,60 @@ describe('WorkItemPacker', () => {
     { order_id: 'ORD-000000004' },
   ];
 
-  it('slices a staged body into the same entry JSON.stringify would make', () => {
-    const packer = new WorkItemPacker(CONTEXT);
+  it('splices a staged record into the item envelope and pack entry JSON.stringify would make, and knows their sizes', () => {
     for (const [index, record] of records.entries()) {
       const n = 1_000_000_000 + index;
-      const body = encoder.encode(n, n + 3, record);
-      const entry = packer.entryOf(body, Buffer.byteLength(body));
-      const { itemId, recordNumber, line } = JSON.parse(body);
-      expect(entry.text).toBe(JSON.stringify({ itemId, recordNumber, line, record }));
-      expect(entry.bytes).toBe(Buffer.byteLength(entry.text));
-      expect(entry.recordNumber).toBe(n);
+      const one = stagedOf(n, n + 3, record);
+      const item = envelopes.item(one);
+      expect(item).toBe(itemEnvelope(n, n + 3, record));
+      expect(envelopes.itemBodyBytes(one)).toBe(Buffer.byteLength(item));
+      expect(envelopes.itemBytes(n, n + 3, Buffer.byteLength(JSON.stringify(record)))).toBe(Buffer.byteLength(item));
+      const pack = envelopes.pack([one, stagedOf(n + 1, n + 4, order(n + 1))]);
+      expect(JSON.parse(pack).items[0]).toEqual({ itemId: `${BATCH_ID}:${n}`, recordNumber: n, line: n + 3, record });
+      expect(pack).toContain(JSON.stringify({ itemId: `${BATCH_ID}:${n}`, recordNumber: n, line: n + 3, record }));
     }
   });
 
-  it('re-encodes a body of another layout to the same entry, and refuses another batch', () => {
-    const packer = new WorkItemPacker(CONTEXT);
-    const reordered = JSON.stringify({ itemId: `${BATCH_ID}:5`, envelopeVersion: 1, ...CONTEXT, recordNumber: 5, line: 6, record: order(5) });
-    const body = encoder.encode(5, 6, order(5));
-    expect(packer.entryOf(reordered, Buffer.byteLength(reordered))).toEqual(packer.entryOf(body, Buffer.byteLength(body)));
-    const other = new WorkItemEncoder({ ...CONTEXT, batchId: 'f'.repeat(32) }, COLUMNS).encode(1, 2, order(1));
-    expect(() => packer.entryOf(other, Buffer.byteLength(other))).toThrow(/does not belong/);
+  it('builds a pack whose size it knows in advance', () => {
+    const run = [7, 9].map((n) => stagedOf(n, n + 1, records[1]!));
+    const pack = envelopes.pack(run);
+    expect(Buffer.byteLength(pack)).toBe(envelopes.packBytes(7, 9, 2, run.reduce((sum, one) => sum + envelopes.entryBytes(one), 0)));
+    expect(JSON.parse(pack)).toMatchObject({ packId: `${BATCH_ID}:7-9`, firstRecord: 7, lastRecord: 9, ...CONTEXT });
   });
 
-  it('derives its layout from a staged body', () => {
-    const body = encoder.encode(7, 8, records[1]!);
-    const packer = WorkItemPacker.fromItemBody(body);
-    expect(packer.context).toEqual(CONTEXT);
-    const entries = [7, 9].map((n) => {
-      const text = encoder.encode(n, n + 1, order(n));
-      return packer.entryOf(text, Buffer.byteLength(text));
+});
+
+describe('sendStagedItems refusing what it cannot read', () => {
+  it('refuses a manifest of another staging format, saying how to recover', async () => {
+    const { options } = stage(range(1, 3));
+    const old = { ...options.manifest, manifestVersion: 2 } as unknown as StagingManifest;
+    await expect(send({ options: { ...options, manifest: old }, bodies: new Map() })).rejects.toThrow(
+      /staged in format 2, this sender reads format 3: replay it from scratch/,
+    );
+  });
+
+  it('refuses staged chunks without the format to read them; a manifest with nothing staged needs none', async () => {
+    const { options } = stage(range(1, 3));
+    const { rows: _format, ...formatless } = options.manifest;
+    await expect(send({ options: { ...options, manifest: formatless }, bodies: new Map() })).rejects.toThrow(/has staged chunks but no row format/);
+    const empty = { ...formatless, items: 0, bytes: 0, chunks: [] };
+    expect((await send({ options: { ...options, manifest: empty }, bodies: new Map() })).progress).toMatchObject({ done: true, itemsSent: 0 });
+  });
+
+  it('refuses a chunk that does not hold the staged rows the manifest lists, naming the chunk', async () => {
+    const { options } = stage(range(1, 3));
+    const chunk = options.manifest.chunks[0]!;
+    const withManifest = (data: Buffer, changes: Partial<typeof chunk> = {}) => ({
+      options: { ...options, s3: memoryS3(data), manifest: { ...options.manifest, chunks: [{ ...chunk, length: data.length, ...changes }] } },
+      bodies: new Map(),
     });
-    const pack = packer.pack(entries);
-    expect(Buffer.byteLength(pack)).toBe(packer.packBytes(7, 9, 2, entries[0]!.bytes + entries[1]!.bytes));
-    expect(JSON.parse(pack)).toMatchObject({ packId: `${BATCH_ID}:7-9`, firstRecord: 7, lastRecord: 9 });
+    const chunkName = /staged chunk 0 of staging\/test\/.+\/rows\.csv/;
+    // Not a staged row: no record number and line in front.
+    await expect(send(withManifest(csvRowOf(order(1), COLUMNS)))).rejects.toThrow(chunkName);
+    await expect(send(withManifest(csvRowOf(order(1), COLUMNS)))).rejects.toThrow(/cannot be read: row 1 is not a staged row of 10 fields/);
+    // Rows other than the ones listed.
+    await expect(send(withManifest(Buffer.from(`2,3,${csvRowOf(order(2), COLUMNS)}`), { items: 1, lastRecord: 1 }))).rejects.toThrow(
+      /holds 1 items \(records 2–2\), the manifest says 1 \(1–1\)/,
+    );
   });
 });
