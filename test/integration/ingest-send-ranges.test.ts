@@ -16,6 +16,8 @@ import { ordersFile } from '../support/orders';
 import { batchIdOfKey, drainFileEvents, expectExactlyOnce, putInbound, receivedEvents, useTestStack, validateEvent, workItemIds } from '../support/stack';
 
 const stack = useTestStack();
+// Each test drives several invocations against moto (about 25 s alone); a loaded machine doubles that.
+jest.setTimeout(150_000);
 
 /** 400 rows in chunks of 10: 40 chunks, split into 4 ranges of 10 chunks. */
 const ROWS = 400;
