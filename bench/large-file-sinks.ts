@@ -9,11 +9,11 @@ import { closeSync, createWriteStream, openSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import type { BatchReason } from '../src/pipeline/file-rejection';
-import type { InvalidRow, ItemSink, RejectSink } from '../src/pipeline/sinks';
+import type { InvalidRow, ItemSink, RawRecord, RejectSink } from '../src/pipeline/sinks';
 import type { FeedConfig } from '../src/config/types';
 import { workItemContext } from '../src/pipeline/work-item';
 import { TextWriter } from '../src/staging/s3-text-writer';
-import { stagedRowFormat, stagedRowPrefix, type StagedRowFormat } from '../src/staging/staged-rows';
+import { appendStagedRow, stagedRowFormat, type StagedRowFormat } from '../src/staging/staged-rows';
 import {
   ChunkIndex,
   DEFAULT_CHUNK_LIMITS,
@@ -69,10 +69,9 @@ export class LocalStagingSink implements ItemSink {
     this.format = stagedRowFormat(this.feed, header, recordDelimiter);
   }
 
-  write(recordNumber: number, line: number, raw: Buffer): void {
+  write(recordNumber: number, line: number, raw: RawRecord): void {
     const offset = this.writer.bytes;
-    const prefix = this.writer.append(stagedRowPrefix(recordNumber, line, this.feed.format.delimiter));
-    this.index.add(recordNumber, offset, prefix + this.writer.appendBytes(raw));
+    this.index.add(recordNumber, offset, appendStagedRow(this.writer, this.feed.format, recordNumber, line, raw));
   }
 
   flush(): Promise<void> {

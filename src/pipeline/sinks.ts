@@ -11,6 +11,13 @@ export interface InvalidRow {
   readonly fields: readonly string[];
 }
 
+/** A record's bytes exactly as they are in the file: `bytes[start, end)`. A view, valid only during the call that receives it. */
+export interface RawRecord {
+  readonly bytes: Buffer;
+  readonly start: number;
+  readonly end: number;
+}
+
 /**
  * Where the validation pass sends its output. Writes are synchronous and
  * buffered; the pass awaits `flush()` whenever a sink reports `backlogged`, so a
@@ -25,9 +32,9 @@ export interface ItemSink {
   /**
    * Valid record `recordNumber`, starting on physical `line`: `raw` is its CSV
    * text exactly as in the file (source encoding, its line break included when
-   * it has one). Only valid for the duration of the call.
+   * it has one).
    */
-  write(recordNumber: number, line: number, raw: Buffer): void;
+  write(recordNumber: number, line: number, raw: RawRecord): void;
   readonly backlogged: boolean;
   flush(): Promise<void>;
 }

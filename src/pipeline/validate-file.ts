@@ -11,7 +11,7 @@ import { EncodingGuard } from './encoding-guard';
 import { FileRejectedError, RejectionCode, type BatchReason } from './file-rejection';
 import { InflateGuard } from './inflate-guard';
 import { KeyFingerprintSet } from './key-set';
-import type { ItemSink, RejectSink } from './sinks';
+import type { ItemSink, RawRecord, RejectSink } from './sinks';
 import { WORK_QUEUE_MAX_MESSAGE_BYTES, workItemContext, WorkItemEnvelopes } from './work-item';
 
 export interface ValidationOutcome {
@@ -308,6 +308,8 @@ class RecordParser extends Parser {
   /** The bytes of a record begun in an earlier slice (from `recordStart` to `sliceStart`). */
   private carried: Buffer = EMPTY;
   private layoutSent = false;
+  /** The record being handed over (one object, refilled for every record). */
+  private readonly raw: { bytes: Buffer; start: number; end: number } = { bytes: EMPTY, start: 0, end: 0 };
 
   constructor(
     private readonly loop: RecordLoop,
@@ -370,12 +372,22 @@ class RecordParser extends Parser {
    * back until the next one (it looks ahead for line breaks and quotes), so a
    * record can also end before the slice it is emitted in.
    */
-  private rawRecord(end: number): Buffer {
-    const { recordStart, sliceStart, carried } = this;
-    if (recordStart >= sliceStart) return this.slice.subarray(recordStart - sliceStart, end - sliceStart);
+  private rawRecord(end: number): RawRecord {
+    const { recordStart, sliceStart, carried, raw } = this;
+    if (recordStart >= sliceStart) return this.view(this.slice, recordStart - sliceStart, end - sliceStart);
     const carriedStart = sliceStart - carried.length;
-    if (end <= sliceStart) return carried.subarray(recordStart - carriedStart, end - carriedStart);
-    return Buffer.concat([carried.subarray(recordStart - carriedStart), this.slice.subarray(0, end - sliceStart)]);
+    if (end <= sliceStart) return this.view(carried, recordStart - carriedStart, end - carriedStart);
+    raw.bytes = Buffer.concat([carried.subarray(recordStart - carriedStart), this.slice.subarray(0, end - sliceStart)]);
+    raw.start = 0;
+    raw.end = raw.bytes.length;
+    return raw;
+  }
+
+  private view(bytes: Buffer, start: number, end: number): RawRecord {
+    this.raw.bytes = bytes;
+    this.raw.start = start;
+    this.raw.end = end;
+    return this.raw;
   }
 
   private parseSlices(chunk: Buffer, from: number, encoding: BufferEncoding, callback: TransformCallback): void {
@@ -526,7 +538,7 @@ class RecordLoop {
    * offset `end`. Returns false, taking nothing, when the pass pauses here:
    * the checkpoint then points at this record.
    */
-  take(record: string[], line: number, end: number, raw: Buffer): boolean {
+  take(record: string[], line: number, end: number, raw: RawRecord): boolean {
     if (--this.untilPauseCheck === 0) {
       this.untilPauseCheck = PAUSE_CHECK_RECORDS;
       if (this.shouldPause()) {
@@ -549,7 +561,7 @@ class RecordLoop {
     return this.items.backlogged || this.rejects.backlogged;
   }
 
-  private accept(record: string[], line: number, raw: Buffer): void {
+  private accept(record: string[], line: number, raw: RawRecord): void {
     if (record.length === 1 && record[0]!.trim() === '') return;
     if (!this.headerSeen) this.readHeader(record);
     else this.check(record, line, raw);
@@ -569,7 +581,7 @@ class RecordLoop {
     this.keyPosition = this.feed.key === undefined ? -1 : header.indexOf(this.feed.key);
   }
 
-  private check(fields: string[], line: number, raw: Buffer): void {
+  private check(fields: string[], line: number, raw: RawRecord): void {
     const recordNumber = ++this.records;
     const errors = this.findErrors(fields);
     if (!errors.length) {

@@ -44,23 +44,24 @@ export class TextWriter {
     return this.used >= FLUSH_BYTES || this.filled.length > 0;
   }
 
-  /** Appends `text`; returns its UTF-8 size. */
-  append(text: string): number {
+  /** Appends `text` in `encoding` (UTF-8 unless said otherwise); returns its size in bytes. */
+  append(text: string, encoding: 'utf8' | 'latin1' = 'utf8'): number {
     const room = text.length * MAX_UTF8_PER_UNIT;
     if (this.buffer.length - this.used < room) this.nextBuffer(room);
-    const bytes = this.buffer.write(text, this.used);
+    const bytes = this.buffer.write(text, this.used, encoding);
     this.used += bytes;
     this.bytes += bytes;
     return bytes;
   }
 
-  /** Appends bytes as they are (already encoded); returns their size. */
-  appendBytes(bytes: Uint8Array): number {
-    if (this.buffer.length - this.used < bytes.length) this.nextBuffer(bytes.length);
-    this.buffer.set(bytes, this.used);
-    this.used += bytes.length;
-    this.bytes += bytes.length;
-    return bytes.length;
+  /** Appends `bytes[start, end)` as they are (already encoded); returns their size. */
+  appendBytes(bytes: Buffer, start = 0, end = bytes.length): number {
+    const length = end - start;
+    if (this.buffer.length - this.used < length) this.nextBuffer(length);
+    bytes.copy(this.buffer, this.used, start, end);
+    this.used += length;
+    this.bytes += length;
+    return length;
   }
 
   async flush(): Promise<void> {

@@ -12,8 +12,10 @@
 import type { Options } from 'csv-parse';
 import { parse } from 'csv-parse/sync';
 import type { FeedConfig } from '../config/types';
+import type { RawRecord } from '../pipeline/sinks';
 import { stagedRecord, type StagedRecord } from '../pipeline/work-item';
 import { COERCERS, coerceRecord, type ColumnType } from '../records/coerce';
+import type { TextWriter } from './s3-text-writer';
 
 /** What the sender needs to read staged rows back into the records the validation pass checked. */
 export interface StagedRowFormat {
@@ -35,9 +37,20 @@ export function stagedRowFormat(feed: FeedConfig, header: readonly string[], rec
   return { delimiter, quote, encoding, recordDelimiter, header, columns: columns.map((name) => ({ name, type: columnTypes[name]! })) };
 }
 
-/** The two fields a staged row starts with (ASCII, so the same bytes in every supported encoding). */
+/** The two fields a staged row starts with. */
 export function stagedRowPrefix(recordNumber: number, line: number, delimiter: string): string {
   return `${recordNumber}${delimiter}${line}${delimiter}`;
+}
+
+/** Appends the staged row of a record to `writer`, the prefix in the file's encoding like the delimiter in the file; returns its size. */
+export function appendStagedRow(writer: TextWriter, format: FeedConfig['format'], recordNumber: number, line: number, raw: RawRecord): number {
+  const prefix = writer.append(stagedRowPrefix(recordNumber, line, format.delimiter), textEncodingOf(format.encoding));
+  return prefix + writer.appendBytes(raw.bytes, raw.start, raw.end);
+}
+
+/** Node's name for a feed's encoding (ASCII files are read as latin1; the encoding guard keeps them ASCII). */
+export function textEncodingOf(encoding: FeedConfig['format']['encoding']): 'utf8' | 'latin1' {
+  return encoding === 'utf-8' ? 'utf8' : 'latin1';
 }
 
 /** Turns staged rows back into staged records (work-item.ts): the record-specific JSON of each work item. */
@@ -53,7 +66,7 @@ export class StagedRowDecoder {
       delimiter: format.delimiter,
       quote: format.quote,
       escape: format.quote,
-      encoding: format.encoding === 'utf-8' ? 'utf8' : 'latin1',
+      encoding: textEncodingOf(format.encoding),
       ...(format.recordDelimiter ? { record_delimiter: format.recordDelimiter } : {}),
     };
     this.names = format.columns.map((column) => column.name);

@@ -1,10 +1,10 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { readJson, writeJson } from './s3-objects';
 import type { FeedConfig } from '../config/types';
-import type { ItemSink } from '../pipeline/sinks';
+import type { ItemSink, RawRecord } from '../pipeline/sinks';
 import { workItemContext, type WorkItemContext } from '../pipeline/work-item';
 import { S3TextWriter } from './s3-text-writer';
-import { stagedRowFormat, stagedRowPrefix, type StagedRowFormat } from './staged-rows';
+import { appendStagedRow, stagedRowFormat, type StagedRowFormat } from './staged-rows';
 
 /** A run of consecutive staged work items that is sent, and checkpointed, as one unit. */
 export interface StagedChunk {
@@ -136,10 +136,9 @@ export class StagingWriter implements ItemSink {
     this.format = stagedRowFormat(this.feed, header, recordDelimiter);
   }
 
-  write(recordNumber: number, line: number, raw: Buffer): void {
+  write(recordNumber: number, line: number, raw: RawRecord): void {
     const offset = this.writer.bytes;
-    const prefix = this.writer.append(stagedRowPrefix(recordNumber, line, this.feed.format.delimiter));
-    this.index.add(recordNumber, offset, prefix + this.writer.appendBytes(raw));
+    this.index.add(recordNumber, offset, appendStagedRow(this.writer, this.feed.format, recordNumber, line, raw));
   }
 
   flush(): Promise<void> {

@@ -4,10 +4,10 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { loadPartnerRegistry } from '../../src/config/load-partners';
 import type { FeedConfig } from '../../src/config/types';
-import type { ItemSink } from '../../src/pipeline/sinks';
+import type { ItemSink, RawRecord } from '../../src/pipeline/sinks';
 import { validateFile, type ValidationOutcome } from '../../src/pipeline/validate-file';
 import { workItemContext, WorkItemEnvelopes, type StagedRecord } from '../../src/pipeline/work-item';
-import { StagedRowDecoder, stagedRowFormat, stagedRowPrefix, type StagedRowFormat } from '../../src/staging/staged-rows';
+import { StagedRowDecoder, stagedRowFormat, stagedRowPrefix, textEncodingOf, type StagedRowFormat } from '../../src/staging/staged-rows';
 import { CollectingRejectSink } from '../../src/report/collecting-reject-sink';
 
 /** The checkout's root: partners/, schemas/ and bin/ live here. */
@@ -117,8 +117,8 @@ export class CollectingItemSink implements ItemSink {
   layout(header: readonly string[], recordDelimiter: string): void {
     this.format = stagedRowFormat(this.feed, header, recordDelimiter);
   }
-  write(recordNumber: number, line: number, raw: Buffer): void {
-    this.items.push({ recordNumber, line, raw: Buffer.from(raw) });
+  write(recordNumber: number, line: number, raw: RawRecord): void {
+    this.items.push({ recordNumber, line, raw: Buffer.from(raw.bytes.subarray(raw.start, raw.end)) });
   }
   async flush(): Promise<void> {
     // A slow destination: the validation pass has to wait for it.
@@ -127,8 +127,9 @@ export class CollectingItemSink implements ItemSink {
   /** The records as the sender builds them from staged rows. */
   stagedRecords(): StagedRecord[] {
     if (!this.items.length) return [];
-    const { delimiter } = this.format!;
-    const rows = this.items.flatMap(({ recordNumber, line, raw }) => [Buffer.from(stagedRowPrefix(recordNumber, line, delimiter)), raw]);
+    const { delimiter, encoding } = this.format!;
+    const prefix = (recordNumber: number, line: number) => Buffer.from(stagedRowPrefix(recordNumber, line, delimiter), textEncodingOf(encoding));
+    const rows = this.items.flatMap(({ recordNumber, line, raw }) => [prefix(recordNumber, line), raw]);
     return new StagedRowDecoder(this.format!).decode(Buffer.concat(rows));
   }
   records(): ValidRecord[] {

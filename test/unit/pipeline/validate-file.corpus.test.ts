@@ -424,6 +424,7 @@ describe('validateFile: the raw records staged', () => {
   });
 });
 
+
 describe('validateFile: work item size', () => {
   // A feed with a free-text column, so one record can reach the queue's limit.
   const notes: FeedConfig = {

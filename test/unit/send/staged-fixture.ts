@@ -13,12 +13,12 @@ import {
   type SendMessageBatchRequestEntry,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { ItemSink } from '../../../src/pipeline/sinks';
+import type { ItemSink, RawRecord } from '../../../src/pipeline/sinks';
 import { createAjv } from '../../../src/records/ajv';
 import { stringify } from 'csv-stringify/sync';
 import type { FeedConfig } from '../../../src/config/types';
 import { workItemContext, type WorkItemContext } from '../../../src/pipeline/work-item';
-import { stagedRowFormat, stagedRowPrefix, type StagedRowFormat } from '../../../src/staging/staged-rows';
+import { stagedRowFormat, stagedRowPrefix, textEncodingOf, type StagedRowFormat } from '../../../src/staging/staged-rows';
 import {
   ChunkIndex,
   DEFAULT_CHUNK_LIMITS,
@@ -49,8 +49,10 @@ export class MemoryStagingSink implements ItemSink {
     this.format = stagedRowFormat(this.feed, header, recordDelimiter);
   }
 
-  write(recordNumber: number, line: number, raw: Buffer): void {
-    const row = Buffer.concat([Buffer.from(stagedRowPrefix(recordNumber, line, this.feed.format.delimiter)), raw]);
+  write(recordNumber: number, line: number, raw: RawRecord): void {
+    const { delimiter, encoding } = this.feed.format;
+    const prefix = Buffer.from(stagedRowPrefix(recordNumber, line, delimiter), textEncodingOf(encoding));
+    const row = Buffer.concat([prefix, raw.bytes.subarray(raw.start, raw.end)]);
     this.index.add(recordNumber, this.bytes, row.length);
     this.parts.push(row);
     this.bytes += row.length;
@@ -72,6 +74,11 @@ export class MemoryStagingSink implements ItemSink {
     };
     return { manifest, data: Buffer.concat(this.parts) };
   }
+}
+
+/** All of `bytes`, as the validation pass hands a record to its item sink. */
+export function rawOf(bytes: Buffer): RawRecord {
+  return { bytes, start: 0, end: bytes.length };
 }
 
 /** One CSV row (with its line break) of a record's values in `columns` order; absent values are empty fields. */

@@ -8,7 +8,7 @@ import {
 import type { ChunkLimits, StagingManifest } from '../../../src/staging/staging-writer';
 import { ordersFeed } from '../../support/csv-cases';
 import { sendStagedItems, WorkQueueSendError, type SendOptions } from '../../../src/send/work-queue-sender';
-import { csvRowOf, itemIdsOf, memoryS3, MemoryStagingSink, recordingSqs, type SentMessage } from './staged-fixture';
+import { csvRowOf, itemIdsOf, memoryS3, MemoryStagingSink, rawOf, recordingSqs, type SentMessage } from './staged-fixture';
 
 const BATCH_ID = '0123456789abcdef0123456789abcdef';
 const FEED = ordersFeed();
@@ -57,7 +57,7 @@ function stage(numbers: readonly number[], limits: Partial<ChunkLimits> = {}, re
   const bodies = new Map<number, string>();
   for (const n of numbers) {
     bodies.set(n, itemEnvelope(n, n + 1, recordOf(n)));
-    sink.write(n, n + 1, csvRowOf(recordOf(n), COLUMNS));
+    sink.write(n, n + 1, rawOf(csvRowOf(recordOf(n), COLUMNS)));
   }
   const { manifest, data } = sink.close();
   return {
