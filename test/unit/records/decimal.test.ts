@@ -135,3 +135,22 @@ describe('checkDecimal', () => {
     expect(checkDecimal('12,50', {})).toBe('must be a decimal number like 12.34');
   });
 });
+
+describe('checkDecimal: what counts as a decimal', () => {
+  const NOT_DECIMAL = 'must be a decimal number like 12.34';
+  const tricky = ['0', '-0', '00', '01', '-01', '0.5', '.5', '5.', '-', '', '1.2.3', '1e5', ' 1', '1 ', '+1', '--1', '-.5', '0.00', '10', '1٣', '1.٣', '12345678901234567890.123'];
+
+  it('agrees with the decimal pattern on tricky and random texts, and counts decimal places', () => {
+    let x = 12345;
+    const next = () => ((x = (x * 1103515245 + 12345) >>> 0) >>> 8) % 7;
+    const random = Array.from({ length: 5000 }, () => Array.from({ length: 1 + next() }, () => '-0.19a'[next() % 6]).join(''));
+    for (const text of [...tricky, ...random]) {
+      expect([text, checkDecimal(text, {}) === NOT_DECIMAL]).toEqual([text, !isDecimalText(text)]);
+      if (isDecimalText(text)) {
+        const places = text.includes('.') ? text.length - text.indexOf('.') - 1 : 0;
+        expect(checkDecimal(text, { scale: places })).toBeUndefined();
+        if (places > 0) expect(checkDecimal(text, { scale: places - 1 })).toBe(`must have at most ${places - 1} decimal places`);
+      }
+    }
+  });
+});
