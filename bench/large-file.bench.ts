@@ -143,7 +143,7 @@ async function validateInvocation(work: string, budgetMs: number, marginMs: numb
   const deadline = performance.now() + budgetMs;
   const { steps, step } = stepTimer();
 
-  const keys = state.keysFile ? KeyFingerprintSet.fromBytes(readFileSync(state.keysFile)) : new KeyFingerprintSet();
+  const keys = state.keysFile ? await KeyFingerprintSet.fromChunks(createReadStream(state.keysFile)) : new KeyFingerprintSet();
   const rssAfterRestoreMB = mb(process.memoryUsage.rss());
   step('restoreKeysMs');
   const items = new LocalStagingSink(work, state.batchId, feed, state.staged);

@@ -9,7 +9,7 @@ import { RejectsReportWriter } from '../report/rejects-report';
 import { splitChunks } from '../ledger/send-ranges';
 import { enqueueRanges, sendRange, type RangeSendContext } from '../send/range-sender';
 import { itemsBefore, sendStagedItems } from '../send/work-queue-sender';
-import { readBytes, readJson, writeChunks } from '../staging/s3-objects';
+import { readJson, writeChunks } from '../staging/s3-objects';
 import { DEFAULT_CHUNK_LIMITS, manifestKeyOf, StagingWriter, type StagingManifest } from '../staging/staging-writer';
 import { archiveKeyOf, archiveObject, digestObject, openObject, SourceUnavailableError } from './archive';
 import { announce } from './announce';
@@ -132,7 +132,7 @@ export class BatchRun {
     const started = Date.now();
     try {
       if (progress?.rejects) await rejects.continueFrom(progress.rejects);
-      const keys = progress?.keys ? KeyFingerprintSet.fromBytes(await readBytes(this.deps.s3, progress.keys)) : new KeyFingerprintSet();
+      const keys = progress?.keys ? await KeyFingerprintSet.fromChunks(await openObject(this.deps.s3, progress.keys)) : new KeyFingerprintSet();
       const outcome = await validateSegment({
         source: await openObject(this.deps.s3, this.state.archive!),
         feed,
