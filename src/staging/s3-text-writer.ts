@@ -12,6 +12,8 @@ const MAX_UTF8_PER_UNIT = 3;
 const PART_SIZE = 8 * 1024 * 1024;
 const QUEUE_SIZE = 2;
 const NO_BUFFER = Buffer.alloc(0);
+/** 16 digits of a safe integer and a separator. */
+const MAX_NUMBER_BYTES = 17;
 
 /**
  * Streams text into a destination in bounded memory: callers append
@@ -52,6 +54,23 @@ export class TextWriter {
     this.used += bytes;
     this.bytes += bytes;
     return bytes;
+  }
+
+  /**
+   * Appends the decimal digits of `value` (a non-negative safe integer), then
+   * the byte `separator`; returns the bytes written. For the two numbers that
+   * start every staged row: cheaper than formatting a string and encoding it.
+   */
+  appendNumber(value: number, separator: number): number {
+    if (this.buffer.length - this.used < MAX_NUMBER_BYTES) this.nextBuffer(MAX_NUMBER_BYTES);
+    let digits = 1;
+    for (let rest = value; rest >= 10; rest = Math.floor(rest / 10)) digits++;
+    let at = this.used + digits;
+    for (let rest = value; at > this.used; rest = Math.floor(rest / 10)) this.buffer[--at] = 0x30 + (rest % 10);
+    this.buffer[this.used + digits] = separator;
+    this.used += digits + 1;
+    this.bytes += digits + 1;
+    return digits + 1;
   }
 
   /** Appends `bytes[start, end)` as they are (already encoded); returns their size. */

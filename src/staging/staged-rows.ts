@@ -44,7 +44,12 @@ export function stagedRowPrefix(recordNumber: number, line: number, delimiter: s
 
 /** Appends the staged row of a record to `writer`, the prefix in the file's encoding like the delimiter in the file; returns its size. */
 export function appendStagedRow(writer: TextWriter, format: FeedConfig['format'], recordNumber: number, line: number, raw: RawRecord): number {
-  const prefix = writer.append(stagedRowPrefix(recordNumber, line, format.delimiter), textEncodingOf(format.encoding));
+  const delimiter = format.delimiter.charCodeAt(0);
+  // A delimiter of one byte in the file's encoding (nearly always): the numbers are written as bytes.
+  const prefix =
+    delimiter < (format.encoding === 'utf-8' ? 0x80 : 0x100)
+      ? writer.appendNumber(recordNumber, delimiter) + writer.appendNumber(line, delimiter)
+      : writer.append(stagedRowPrefix(recordNumber, line, format.delimiter), textEncodingOf(format.encoding));
   return prefix + writer.appendBytes(raw.bytes, raw.start, raw.end);
 }
 

@@ -34,6 +34,25 @@ describe('staged rows', () => {
     expect(decoded.map((staged) => staged.bytes)).toEqual(decoded.map((staged) => Buffer.byteLength(staged.text)));
   });
 
+  it('writes numbers as digits straight into the buffer, across buffer boundaries', async () => {
+    const sink = new PassThrough();
+    const parts: Buffer[] = [];
+    sink.on('data', (part: Buffer) => parts.push(part));
+    const writer = new TextWriter(sink, finished(sink));
+    const values = [0, 7, 10, 99, 100, 1000, 123456789, Number.MAX_SAFE_INTEGER];
+    let expected = '';
+    let written = 0;
+    for (let round = 0; round < 60_000; round++) {
+      for (const value of values) {
+        written += writer.appendNumber(value, 0x3b);
+        expected += `${value};`;
+      }
+    }
+    await writer.close();
+    expect(Buffer.concat(parts).toString('latin1')).toBe(expected);
+    expect(written).toBe(expected.length);
+  });
+
   it('reads columns back by name whatever their order in the file', () => {
     const feed = ordersFeedWith({});
     const header = [...ORDER_COLUMNS].reverse();
