@@ -120,7 +120,7 @@ function checkHeader(header: readonly string[], columns: readonly string[]): voi
  * The validation pass over one file, shared by the ingest function and the
  * `validate` command: read raw bytes (hashing them) → gunzip → prove the
  * encoding → csv-parse → check the header → coerce, validate and de-duplicate
- * each record → valid records become work item bodies in `items`, invalid rows
+ * each record → valid records go to `items` as their raw bytes, invalid rows
  * go to `rejects`. Nothing is sent from here; the caller acts on the outcome.
  *
  * File-level problems end as a REJECTED outcome; anything else (a failing read,
