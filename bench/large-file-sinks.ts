@@ -9,16 +9,14 @@ import { closeSync, createWriteStream, openSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import type { BatchReason } from '../src/pipeline/file-rejection';
-import type { InvalidRow, ItemSink, RawRecord, RejectSink } from '../src/pipeline/sinks';
+import type { InvalidRow, RejectSink } from '../src/pipeline/sinks';
 import type { FeedConfig } from '../src/config/types';
-import { workItemContext } from '../src/pipeline/work-item';
 import { TextWriter } from '../src/staging/s3-text-writer';
-import { appendStagedRow, stagedRowFormat, type StagedRowFormat } from '../src/staging/staged-rows';
 import {
-  ChunkIndex,
   DEFAULT_CHUNK_LIMITS,
   rowsKeyOf,
-  STAGING_MANIFEST_VERSION,
+  StagedRowsSink,
+  stagingManifest,
   type ChunkLimits,
   type StagedChunk,
   type StagingManifest,
@@ -41,62 +39,36 @@ export interface LocalStaged {
 
 export const NOTHING_STAGED: LocalStaged = { next: 0, chunks: [], items: 0, bytes: 0 };
 
-/** The validation pass's item sink: staged rows in `<root>/staging/`, chunked like StagingWriter. */
-export class LocalStagingSink implements ItemSink {
+/** The validation pass's item sink: staged rows in `<root>/staging/`, written and chunked by StagingWriter's own StagedRowsSink. */
+export class LocalStagingSink extends StagedRowsSink {
   readonly key: string;
-  private readonly writer: TextWriter;
-  private readonly index: ChunkIndex;
 
   constructor(
     root: string,
     private readonly batchId: string,
-    private readonly feed: FeedConfig,
+    feed: FeedConfig,
     private readonly before: LocalStaged = NOTHING_STAGED,
     limits: ChunkLimits = DEFAULT_CHUNK_LIMITS,
   ) {
-    this.key = rowsKeyOf('staging/', before.next);
-    this.writer = localTextWriter(path.join(root, this.key));
-    this.index = new ChunkIndex(this.key, before.chunks.length, limits);
+    const key = rowsKeyOf('staging/', before.next);
+    super(localTextWriter(path.join(root, key)), feed, key, before.chunks.length, limits);
+    this.key = key;
   }
 
-  get backlogged(): boolean {
-    return this.writer.backlogged;
-  }
-
-  private format: StagedRowFormat | undefined;
-
-  layout(header: readonly string[], recordDelimiter: string): void {
-    this.format = stagedRowFormat(this.feed, header, recordDelimiter);
-  }
-
-  write(recordNumber: number, line: number, raw: RawRecord): void {
-    const offset = this.writer.bytes;
-    this.index.add(recordNumber, offset, appendStagedRow(this.writer, this.feed.format, recordNumber, line, raw));
-  }
-
-  flush(): Promise<void> {
-    return this.writer.flush();
-  }
-
-  /** Ends this segment; the next invocation continues in a new items file. */
+  /** Ends this segment; the next invocation continues in a new rows file. */
   async closeSegment(): Promise<LocalStaged> {
-    const chunks = this.index.close();
-    await this.writer.close();
+    const { chunks, items, bytes } = await this.finish();
     return {
       next: this.before.next + 1,
       chunks: [...this.before.chunks, ...chunks],
-      items: this.before.items + this.index.items,
-      bytes: this.before.bytes + this.writer.bytes,
+      items: this.before.items + items,
+      bytes: this.before.bytes + bytes,
     };
   }
 
   /** Ends the last segment: the manifest of every segment's chunks, as StagingWriter.close() writes it. */
   async close(bucket: string): Promise<StagingManifest> {
-    const staged = await this.closeSegment();
-    const { batchId, feed } = this;
-    const envelope = workItemContext(batchId, feed);
-    const { items, bytes, chunks } = staged;
-    return { manifestVersion: STAGING_MANIFEST_VERSION, batchId, envelope, rows: this.format!, bucket, items, bytes, chunks };
+    return stagingManifest(this.batchId, this.feed, this.format, bucket, await this.closeSegment());
   }
 }
 

@@ -3,7 +3,7 @@ import { readJson, writeJson } from './s3-objects';
 import type { FeedConfig } from '../config/types';
 import type { ItemSink, RawRecord } from '../pipeline/sinks';
 import { workItemContext, type WorkItemContext } from '../pipeline/work-item';
-import { S3TextWriter } from './s3-text-writer';
+import { S3TextWriter, type TextWriter } from './s3-text-writer';
 import { appendStagedRow, stagedRowFormat, type StagedRowFormat } from './staged-rows';
 
 /** A run of consecutive staged work items that is sent, and checkpointed, as one unit. */
@@ -104,28 +104,25 @@ export class ChunkIndex {
   }
 }
 
-/** The validation pass's item sink in the ingest function: valid records are staged in S3 as staged rows, not sent. */
-export class StagingWriter implements ItemSink {
-  private readonly writer: S3TextWriter;
-  private readonly index: ChunkIndex;
-  private readonly envelope: WorkItemContext;
-  private format: StagedRowFormat | undefined;
+/**
+ * Stages one validation segment's rows into a TextWriter and indexes them into
+ * chunks: the item sink every staging destination shares (S3 here, local disk
+ * in the large-file benchmark).
+ */
+export class StagedRowsSink implements ItemSink {
+  /** How to read the rows back, once the pass has told the header and line break. */
+  format: StagedRowFormat | undefined;
+  protected readonly index: ChunkIndex;
 
   constructor(
-    private readonly s3: S3Client,
-    private readonly bucket: string,
-    private readonly prefix: string,
-    batchId: string,
-    private readonly feed: FeedConfig,
-    limits: ChunkLimits = DEFAULT_CHUNK_LIMITS,
-    /** Where earlier segments of the same pass left off. */
-    private readonly before: StagedSegment = FIRST_SEGMENT,
+    protected readonly writer: TextWriter,
+    protected readonly feed: FeedConfig,
+    /** The rows object, and the index of its first chunk among all of the batch's chunks. */
+    key: string,
+    firstChunk: number,
+    limits: ChunkLimits,
   ) {
-    const rowsKey = rowsKeyOf(prefix, before.next);
-    this.envelope = workItemContext(batchId, feed);
-    const charset = feed.format.encoding === 'utf-8' ? 'utf-8' : 'iso-8859-1';
-    this.writer = new S3TextWriter(s3, bucket, rowsKey, `text/csv; charset=${charset}`);
-    this.index = new ChunkIndex(rowsKey, before.chunks, limits);
+    this.index = new ChunkIndex(key, firstChunk, limits);
   }
 
   get backlogged(): boolean {
@@ -145,47 +142,83 @@ export class StagingWriter implements ItemSink {
     return this.writer.flush();
   }
 
-  /** Completes this segment's items object and its chunk list; the pass continues in a later invocation. */
-  async closeSegment(): Promise<StagedSegment> {
+  /** Completes the rows object; its chunks, items and bytes. */
+  protected async finish(): Promise<{ chunks: readonly StagedChunk[]; items: number; bytes: number }> {
     const chunks = this.index.close();
     await this.writer.close();
+    return { chunks, items: this.index.items, bytes: this.writer.bytes };
+  }
+
+  abort(reason: Error): void {
+    this.writer.abort(reason);
+  }
+}
+
+/** The manifest of a staged batch from all of its segments' chunks. */
+export function stagingManifest(
+  batchId: string,
+  feed: FeedConfig,
+  format: StagedRowFormat | undefined,
+  bucket: string,
+  staged: { chunks: readonly StagedChunk[]; items: number; bytes: number },
+): StagingManifest {
+  return {
+    manifestVersion: STAGING_MANIFEST_VERSION,
+    batchId,
+    envelope: workItemContext(batchId, feed),
+    ...(format ? { rows: format } : {}),
+    bucket,
+    ...staged,
+  };
+}
+
+/** The validation pass's item sink in the ingest function: valid records are staged in S3 as staged rows, not sent. */
+export class StagingWriter extends StagedRowsSink {
+  constructor(
+    private readonly s3: S3Client,
+    private readonly bucket: string,
+    private readonly prefix: string,
+    private readonly batchId: string,
+    feed: FeedConfig,
+    limits: ChunkLimits = DEFAULT_CHUNK_LIMITS,
+    /** Where earlier segments of the same pass left off. */
+    private readonly before: StagedSegment = FIRST_SEGMENT,
+  ) {
+    const rowsKey = rowsKeyOf(prefix, before.next);
+    const charset = feed.format.encoding === 'utf-8' ? 'utf-8' : 'iso-8859-1';
+    super(new S3TextWriter(s3, bucket, rowsKey, `text/csv; charset=${charset}`), feed, rowsKey, before.chunks, limits);
+  }
+
+  /** Completes this segment's rows object and its chunk list; the pass continues in a later invocation. */
+  async closeSegment(): Promise<StagedSegment> {
+    const { chunks, items, bytes } = await this.finish();
     await this.put(segmentKeyOf(this.prefix, this.before.next), chunks);
     return {
       next: this.before.next + 1,
       chunks: this.before.chunks + chunks.length,
-      items: this.before.items + this.index.items,
-      bytes: this.before.bytes + this.writer.bytes,
+      items: this.before.items + items,
+      bytes: this.before.bytes + bytes,
     };
   }
 
-  /** Completes the items object and writes the manifest of every segment's chunks next to it. */
+  /** Completes the rows object and writes the manifest of every segment's chunks next to it. */
   async close(): Promise<StagingManifest> {
-    const chunks = this.index.close();
-    await this.writer.close();
+    const { chunks, items, bytes } = await this.finish();
     const earlier: StagedChunk[] = [];
     for (let segment = 0; segment < this.before.next; segment++) {
       earlier.push(...(await readJson<StagedChunk[]>(this.s3, { bucket: this.bucket, key: segmentKeyOf(this.prefix, segment) })));
     }
-    const manifest: StagingManifest = {
-      manifestVersion: STAGING_MANIFEST_VERSION,
-      batchId: this.envelope.batchId,
-      envelope: this.envelope,
-      ...(this.format ? { rows: this.format } : {}),
-      bucket: this.bucket,
-      items: this.before.items + this.index.items,
-      bytes: this.before.bytes + this.writer.bytes,
+    const manifest = stagingManifest(this.batchId, this.feed, this.format, this.bucket, {
       chunks: [...earlier, ...chunks],
-    };
+      items: this.before.items + items,
+      bytes: this.before.bytes + bytes,
+    });
     await this.put(manifestKeyOf(this.prefix), manifest);
     return manifest;
   }
 
   private put(key: string, value: unknown): Promise<void> {
     return writeJson(this.s3, { bucket: this.bucket, key }, value);
-  }
-
-  abort(reason: Error): void {
-    this.writer.abort(reason);
   }
 }
 
