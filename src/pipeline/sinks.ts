@@ -26,7 +26,7 @@ export interface RawRecord {
 export interface ItemSink {
   /**
    * The file's header row and the line break csv-parse found in it ('' for a
-   * one-line file): called before the first record of every segment.
+   * one-line file): once per segment, before its first valid record.
    */
   layout(header: readonly string[], recordDelimiter: string): void;
   /**

@@ -307,7 +307,6 @@ class RecordParser extends Parser {
   private recordStart = 0;
   /** The bytes of a record begun in an earlier slice (from `recordStart` to `sliceStart`). */
   private carried: Buffer = EMPTY;
-  private layoutSent = false;
   /** The record being handed over (one object, refilled for every record). */
   private readonly raw: { bytes: Buffer; start: number; end: number } = { bytes: EMPTY, start: 0, end: 0 };
 
@@ -338,9 +337,8 @@ class RecordParser extends Parser {
     this.recordStart = end;
     if (this.stopped) return true;
     try {
-      if (!this.layoutSent && this.loop.headerSeen) this.sendLayout();
       if (!this.loop.take(record, line, this.baseOffset + end, raw)) this.stopped = new PauseSignal();
-      else if (!this.layoutSent && this.loop.headerSeen) this.sendLayout();
+      else if (this.loop.needsLayout) this.loop.sendLayout(this.recordDelimiter());
     } catch (error) {
       this.stopped = error as Error;
     }
@@ -359,11 +357,6 @@ class RecordParser extends Parser {
   private recordDelimiter(): string {
     const found = (this.options as { record_delimiter?: Buffer[] }).record_delimiter?.[0];
     return found ? found.toString('latin1') : '';
-  }
-
-  private sendLayout(): void {
-    this.layoutSent = true;
-    this.loop.sendLayout(this.recordDelimiter());
   }
 
   /**
@@ -494,6 +487,7 @@ class RecordLoop {
   private resumeLine: number;
   private untilPauseCheck = PAUSE_CHECK_RECORDS;
   private recordDelimiter = '';
+  private layoutSent = false;
 
   constructor(
     private readonly feed: FeedConfig,
@@ -551,8 +545,17 @@ class RecordLoop {
     return true;
   }
 
-  /** Tells the item sink the file's header and line break (once per segment, before its first record). */
+  /** True once the header is known and the item sink has not been told it. */
+  get needsLayout(): boolean {
+    return this.headerSeen && !this.layoutSent;
+  }
+
+  /**
+   * Tells the item sink the file's header and line break: right after the
+   * header row, or at the start of a resumed segment (from the checkpoint).
+   */
   sendLayout(recordDelimiter: string): void {
+    this.layoutSent = true;
     this.recordDelimiter = recordDelimiter;
     this.items.layout(this.header, recordDelimiter);
   }
