@@ -1,10 +1,7 @@
 import type { Context } from 'aws-lambda';
 import { metrics } from '../src/observability/telemetry';
-import { pullAll, type PartnerOutcome } from '../src/sftp/pull-all';
+import { pullAll, SFTP_PULL_STOP_MARGIN_MS, type PartnerOutcome } from '../src/sftp/pull-all';
 import { sftpPullRuntime } from '../src/sftp/runtime';
-
-/** Transfers are not started with less than this left; the next scheduled run picks the rest up. */
-const STOP_MARGIN_MS = 120_000;
 
 /**
  * sftp-pull: runs on each partner's schedule (the schedule's input names the
@@ -18,7 +15,7 @@ export const handler = async (event: { partners?: string[] } | undefined, contex
         runId: context.awsRequestId,
         owner: context.awsRequestId,
         remainingMs: () => context.getRemainingTimeInMillis(),
-        stopMarginMs: STOP_MARGIN_MS,
+        stopMarginMs: SFTP_PULL_STOP_MARGIN_MS,
       },
       event?.partners,
     );

@@ -34,6 +34,12 @@ export interface LocalStackOptions {
   readonly logger: Logger;
   readonly config?: ConfigLocation;
   readonly backoff?: BackoffOptions;
+  /**
+   * Adds to the stack's clients before anything uses them (the tests' harness
+   * enforces AWS's limits and records calls for the IAM check); returns what
+   * to undo when the stack stops.
+   */
+  readonly instrument?: (clients: AwsClients, endpoint: string) => () => void;
 }
 
 async function arnOf(clients: AwsClients, url: string): Promise<string> {
@@ -70,6 +76,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   try {
     const region = process.env.AWS_REGION ?? 'eu-west-1';
     const clients = createAwsClients({ endpoint: moto.endpoint, region });
+    const uninstrument = options.instrument?.(clients, moto.endpoint);
     const cloudFormation = new CloudFormationClient({ endpoint: moto.endpoint, region });
     const resources = await provisionStack(clients, options.stage ?? 'local', cloudFormation).finally(() => cloudFormation.destroy());
     const consumers = await subscribeConsumers(clients, resources);
@@ -89,6 +96,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         return { ...ingestDeps(clients, resources, registry, options.logger, options.backoff), ...overrides };
       },
       async stop() {
+        uninstrument?.();
         for (const client of Object.values(clients)) client.destroy();
         await moto.stop();
       },

@@ -13,6 +13,8 @@ export interface PumpOptions {
   readonly waitSeconds?: number;
   /** The simulated function timeout; the handler sees the time left, like in Lambda. */
   readonly timeoutMs?: number;
+  /** The invocation's context, when the caller simulates the function's clock itself. */
+  readonly context?: Context;
 }
 
 function toRecord(message: Message, queueArn: string): SQSRecord {
@@ -35,8 +37,8 @@ function toRecord(message: Message, queueArn: string): SQSRecord {
   };
 }
 
-/** A Lambda-like context whose remaining time counts down from `timeoutMs`. */
-export function localContext(functionName: string, timeoutMs: number): Context {
+/** A Lambda-like context whose remaining time counts down from `timeoutMs` (or is whatever `remainingMs` says). */
+export function localContext(functionName: string, timeoutMs: number, remainingMs?: () => number): Context {
   const deadline = Date.now() + timeoutMs;
   return {
     callbackWaitsForEmptyEventLoop: false,
@@ -47,7 +49,7 @@ export function localContext(functionName: string, timeoutMs: number): Context {
     awsRequestId: randomUUID(),
     logGroupName: `/aws/lambda/${functionName}`,
     logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    getRemainingTimeInMillis: remainingMs ?? (() => Math.max(0, deadline - Date.now())),
     done: () => undefined,
     fail: () => undefined,
     succeed: () => undefined,
@@ -72,7 +74,7 @@ export async function pumpOnce(options: PumpOptions): Promise<number> {
   if (!Messages.length) return 0;
   const arn = options.queueArn ?? 'arn:aws:sqs:local:000000000000:queue';
   const event: SQSEvent = { Records: Messages.map((message) => toRecord(message, arn)) };
-  const response = await options.handler(event, localContext('ingest-file', options.timeoutMs ?? 900_000));
+  const response = await options.handler(event, options.context ?? localContext('ingest-file', options.timeoutMs ?? 900_000));
   const failed = new Set(response.batchItemFailures.map((failure) => failure.itemIdentifier));
   const done = Messages.filter((message) => !failed.has(message.MessageId!));
   if (done.length) {

@@ -25,18 +25,18 @@ export interface CfnTemplate {
 
 const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 
-/** The files `sls print` depends on: serverless.yml, the partners plugin, partners/*.yml. */
-function definitionsHash(root: string): string {
+/** The files `sls print` and `sls package`'s template depend on: serverless.yml, the partners plugin, partners/*.yml. */
+export function definitionsHash(root: string, partnersRoot = root): string {
   const hash = createHash('sha256');
-  const partners = path.join(root, 'partners');
+  const partners = path.join(partnersRoot, 'partners');
   const files = [
-    'serverless.yml',
-    path.join('scripts', 'serverless-partners.js'),
-    ...(existsSync(partners) ? readdirSync(partners).filter((name) => /\.ya?ml$/.test(name)).sort().map((name) => path.join('partners', name)) : []),
+    ['serverless.yml', path.join(root, 'serverless.yml')],
+    ['scripts/serverless-partners.js', path.join(root, 'scripts', 'serverless-partners.js')],
+    ...(existsSync(partners) ? readdirSync(partners).filter((name) => /\.ya?ml$/.test(name)).sort().map((name) => [`partners/${name}`, path.join(partners, name)]) : []),
   ];
-  for (const file of files) {
-    hash.update(`${file}\0`);
-    hash.update(readFileSync(path.join(root, file)));
+  for (const [label, file] of files) {
+    hash.update(`${label}\0`);
+    hash.update(readFileSync(file!));
     hash.update('\0');
   }
   return hash.digest('hex').slice(0, 16);
@@ -58,33 +58,41 @@ async function slsPrint(root: string, stage: string): Promise<Json> {
 /**
  * serverless.yml resolved for a stage (`sls print`), cached in the temp directory per
  * stage and per content of its definitions, so one machine state prints it once.
- * Concurrent callers (parallel test suites) wait for the first one's print.
  */
-export async function printedServerless(stage: string, root = PROJECT_ROOT): Promise<Json> {
-  const cacheDir = path.join(os.tmpdir(), 'partner-ingest-sls-print');
+export function printedServerless(stage: string, root = PROJECT_ROOT): Promise<Json> {
+  return cachedJson('partner-ingest-sls-print', `${stage}-${definitionsHash(root)}`, () => slsPrint(root, stage));
+}
+
+/**
+ * `produce()`'s result, kept as `<os tmpdir>/<folder>/<name>.json` so one machine
+ * state computes it once. Concurrent callers (parallel test suites, other
+ * processes) wait for the first one's result instead of computing it again.
+ */
+export async function cachedJson(folder: string, name: string, produce: () => Promise<Json>): Promise<Json> {
+  const cacheDir = path.join(os.tmpdir(), folder);
   mkdirSync(cacheDir, { recursive: true });
-  const base = path.join(cacheDir, `${stage}-${definitionsHash(root)}`);
+  const base = path.join(cacheDir, name);
   const file = `${base}.json`;
   const lock = `${base}.lock`;
-  const deadline = Date.now() + 120_000;
+  const deadline = Date.now() + 300_000;
   for (;;) {
     if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8'));
     try {
       mkdirSync(lock);
     } catch {
-      // Another process is printing; a lock older than two minutes is abandoned.
-      const stale = Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? 0) > 120_000;
+      // Another process is producing it; a lock older than five minutes is abandoned.
+      const stale = Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? 0) > 300_000;
       if (stale) rmSync(lock, { recursive: true, force: true });
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${lock}`);
       await sleep(200);
       continue;
     }
     try {
-      const printed = await slsPrint(root, stage);
+      const produced = await produce();
       const partial = `${file}.${process.pid}`;
-      writeFileSync(partial, JSON.stringify(printed));
+      writeFileSync(partial, JSON.stringify(produced));
       renameSync(partial, file);
-      return printed;
+      return produced;
     } finally {
       rmSync(lock, { recursive: true, force: true });
     }

@@ -6,6 +6,9 @@ import { pullPartner, type PartnerPullResult, type PullDeps, type PullRun } from
 
 export const HOST_KEY_MISMATCH_DETAIL_TYPE = 'SFTP Host Key Mismatch';
 
+/** sftp-pull starts no transfer with less than this left; the next scheduled run picks up what is left. */
+export const SFTP_PULL_STOP_MARGIN_MS = 120_000;
+
 export interface PullAllDeps extends PullDeps {
   readonly publisher: Pick<EventPublisher, 'publishAlert'>;
   /** Partners pulled at once; each also bounds its own transfers. */

@@ -22,6 +22,8 @@ import type { CreatedObject } from '../../src/ingest/s3-event';
 import { awsError, withFault } from '../support/faults';
 import { ordersGzipBomb } from '../support/gzip-bomb';
 import { gzip, ordersFile } from '../support/orders';
+import { outsideFunction } from '../support/harness/function-scope';
+import { invoke } from '../support/harness/invoke';
 import { batchIdOfKey, drainFileEvents, drainQueue, expectSingleEvent, putInbound, useTestStack } from '../support/stack';
 
 const stack = useTestStack();
@@ -87,7 +89,7 @@ describe('archiveObject beyond the CopyObject limit (multipart copy, made small 
     return buffer;
   }
 
-  /** Puts a source object outside inbound/ (no file event) and returns it as an S3 event would name it. */
+  /** Puts a source object as a partner upload would (its file event is dropped after the test) and returns it as an S3 event would name it. */
   async function putSource(key: string, body: Buffer, extra: Partial<ConstructorParameters<typeof PutObjectCommand>[0]> = {}) {
     const put = await stack.clients.s3.send(new PutObjectCommand({ Bucket: stack.resources.landingBucket, Key: key, Body: body, ...extra }));
     return { bucket: stack.resources.landingBucket, key, versionId: put.VersionId, etag: put.ETag!.replace(/"/g, '') } satisfies CreatedObject;
@@ -102,6 +104,10 @@ describe('archiveObject beyond the CopyObject limit (multipart copy, made small 
     });
     return { s3, sent };
   }
+
+  /** The archive copy as ingestFile makes it: under its role, checked by the harness. */
+  const copyAsIngestFile = (s3: S3Client, source: CreatedObject, target: { bucket: string; key: string }) =>
+    invoke('ingestFile', () => archiveObject(s3, source, target, SMALL_PARTS));
 
   async function uploadsIn(prefix: string) {
     const listed = await stack.clients.s3.send(new ListMultipartUploadsCommand({ Bucket: stack.resources.landingBucket, Prefix: prefix }));
@@ -127,14 +133,14 @@ describe('archiveObject beyond the CopyObject limit (multipart copy, made small 
       CacheControl: 'no-store',
       Metadata: { 'partner-ingest-source': 'sftp', 'partner-ingest-source-uri': 'sftp://sftp.globex.example:22/out/orders.csv.gz' },
     };
-    const source = await putSource('test-sources/multipart/orders big.csv.gz', original, headers);
+    const source = await putSource('inbound/test/multipart/orders big.csv.gz', original, headers);
     expect(source.versionId).toBeDefined();
     // A newer upload of the same key must not leak into the archive of the announced one.
     await putSource(source.key, distinctBytes(13 * MIB, 0x12345678), { ContentType: 'application/octet-stream' });
 
     const target = { bucket: stack.resources.landingBucket, key: 'archive/test/multipart/copy-1/orders_big.csv.gz' };
     const { s3, sent } = recording();
-    await archiveObject(s3, source, target, SMALL_PARTS);
+    await copyAsIngestFile(s3, source, target);
 
     expect(sent.filter((name) => name === UploadPartCopyCommand.name)).toHaveLength(3);
     expect(sent).toContain(CreateMultipartUploadCommand.name);
@@ -158,10 +164,10 @@ describe('archiveObject beyond the CopyObject limit (multipart copy, made small 
 
   it('keeps one CopyObject (with metadata) for a source up to the threshold', async () => {
     const original = distinctBytes(3 * MIB, 7);
-    const source = await putSource('test-sources/multipart/small.csv', original, { ContentType: 'text/csv', Metadata: { a: 'b' } });
+    const source = await putSource('inbound/test/multipart/small.csv', original, { ContentType: 'text/csv', Metadata: { a: 'b' } });
     const target = { bucket: stack.resources.landingBucket, key: 'archive/test/multipart/copy-2/small.csv' };
     const { s3, sent } = recording();
-    await archiveObject(s3, source, target, SMALL_PARTS);
+    await copyAsIngestFile(s3, source, target);
     expect(sent).toEqual([HeadObjectCommand.name, CopyObjectCommand.name]);
     expect(sha256(await readObject(target.key))).toBe(sha256(original));
     const head = await stack.clients.s3.send(new HeadObjectCommand({ Bucket: target.bucket, Key: target.key }));
@@ -169,18 +175,18 @@ describe('archiveObject beyond the CopyObject limit (multipart copy, made small 
   });
 
   it('aborts the upload when a part fails, leaving no archive object and no pending upload', async () => {
-    const source = await putSource('test-sources/multipart/fails.bin', distinctBytes(12 * MIB, 3));
+    const source = await putSource('inbound/test/multipart/fails.bin', distinctBytes(12 * MIB, 3));
     const target = { bucket: stack.resources.landingBucket, key: 'archive/test/multipart/copy-3/fails.bin' };
     let pendingWhenPartFailed = -1;
     const { s3, sent } = recording((command) => {
       if (!(command instanceof UploadPartCopyCommand) || command.input.PartNumber !== 2) return undefined;
       // The upload is really open at this point (so "none pending" afterwards means it was aborted).
-      return uploadsIn('archive/test/multipart/copy-3/').then((uploads) => {
+      return outsideFunction(() => uploadsIn('archive/test/multipart/copy-3/')).then((uploads) => {
         pendingWhenPartFailed = uploads.length;
         throw awsError('InternalError', 500);
       });
     });
-    await expect(archiveObject(s3, source, target, SMALL_PARTS)).rejects.toMatchObject({ name: 'InternalError' });
+    await expect(copyAsIngestFile(s3, source, target)).rejects.toMatchObject({ name: 'InternalError' });
     expect(pendingWhenPartFailed).toBe(1);
 
     expect(sent).toContain(AbortMultipartUploadCommand.name);
@@ -190,12 +196,12 @@ describe('archiveObject beyond the CopyObject limit (multipart copy, made small 
   });
 
   it('reports a source that changed under the copy as unavailable, and still aborts', async () => {
-    const source = await putSource('test-sources/multipart/changed.bin', distinctBytes(12 * MIB, 9));
+    const source = await putSource('inbound/test/multipart/changed.bin', distinctBytes(12 * MIB, 9));
     const target = { bucket: stack.resources.landingBucket, key: 'archive/test/multipart/copy-4/changed.bin' };
     const { s3, sent } = recording((command) =>
       command instanceof UploadPartCopyCommand && command.input.PartNumber === 3 ? Promise.reject(awsError('PreconditionFailed', 412)) : undefined,
     );
-    await expect(archiveObject(s3, source, target, SMALL_PARTS)).rejects.toBeInstanceOf(SourceUnavailableError);
+    await expect(copyAsIngestFile(s3, source, target)).rejects.toBeInstanceOf(SourceUnavailableError);
     expect(sent).toContain(AbortMultipartUploadCommand.name);
     expect(await exists(target.key)).toBe(false);
     expect(await uploadsIn('archive/test/multipart/copy-4/')).toEqual([]);

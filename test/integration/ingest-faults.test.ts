@@ -5,7 +5,6 @@ import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { EventPublisher } from '../../src/events/publisher';
 import { processFileEvents } from '../../src/ingest/file-events';
-import { pumpOnce } from '../../src/local/queue-pump';
 import { replayBatch } from '../../src/operations/replay';
 import {
   batchIdOfKey as batchIdOfKeyIn,
@@ -19,6 +18,7 @@ import {
   workItemIds,
 } from '../support/stack';
 import { awsError, withFault } from '../support/faults';
+import { invoke, pumpAs } from '../support/harness/invoke';
 import { ordersFile } from '../support/orders';
 
 const stack = useTestStack();
@@ -130,7 +130,7 @@ test('running out of invocation time pauses at a checkpoint and the next invocat
   });
   // A stop margin longer than the whole invocation: it stops after validating, before sending.
   const pausing = stack.deps({ sqs, settings: { ...stack.deps().settings, chunkItems: 10, stopMarginMs: 10_000_000 } });
-  await pumpOnce({
+  await pumpAs('ingestFile', {
     sqs: stack.clients.sqs,
     queueUrl: stack.resources.fileEventsQueueUrl,
     handler: (event, context) => processFileEvents(event, context, pausing),
@@ -202,7 +202,9 @@ test('a batch FAILED in the middle of sending keeps its progress; a replay resum
   expect(await stack.ledger.get(batchId)).toMatchObject({ status: 'FAILED', sendCheckpoint: 2, counts: { workItemsSent: 20 } });
   expectExactlyOnce(await itemIds(), batchId, 20);
 
-  const replayed = await replayBatch({ batchId, actor: 'test' }, stack.deps({ settings }), { owner: 'operator', remainingMs: () => 600_000 });
+  const replayed = await invoke('replay', (context) =>
+    replayBatch({ batchId, actor: 'test' }, stack.deps({ settings }), { owner: 'operator', remainingMs: () => context.getRemainingTimeInMillis() }),
+  );
   expect(replayed.dryRun).toBe(false);
   expect(!replayed.dryRun && replayed.state).toMatchObject({ status: 'COMPLETED', attempt: 2, sendCheckpoint: 5, counts: { workItemsSent: 50 } });
   // Only the 30 items the failed attempt had not sent: nothing before the checkpoint again.
@@ -221,7 +223,9 @@ test('--from-scratch replays a FAILED batch from the raw file, sending everythin
   await drainFileEvents(stack, stack.deps({ s3, maxReceiveCount: 2, ...retryNow }));
   const batchId = await batchIdOfKey(key);
   expect(await stack.ledger.get(batchId)).toMatchObject({ status: 'FAILED', validation: { status: 'COMPLETED' } });
-  const replayed = await replayBatch({ batchId, actor: 'test', fromScratch: true }, stack.deps(), { owner: 'operator', remainingMs: () => 600_000 });
+  const replayed = await invoke('replay', (context) =>
+    replayBatch({ batchId, actor: 'test', fromScratch: true }, stack.deps(), { owner: 'operator', remainingMs: () => context.getRemainingTimeInMillis() }),
+  );
   expect(!replayed.dryRun && replayed.state).toMatchObject({ status: 'COMPLETED', attempt: 2, counts: { workItemsSent: 12 } });
   expect(!replayed.dryRun && replayed.state.validation!.staging!.key).toContain('/attempt-2/');
   expectExactlyOnce(await itemIds(), batchId, 12);

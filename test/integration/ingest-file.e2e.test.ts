@@ -1,7 +1,7 @@
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { processFileEvents } from '../../src/ingest/file-events';
-import { localContext } from '../../src/local/queue-pump';
+import { invoke } from '../support/harness/invoke';
 import {
   batchIdOfKey as batchIdOfKeyIn,
   drainFileEvents,
@@ -186,14 +186,14 @@ test('the same S3 event delivered twice, even concurrently, yields one batch, on
   });
   const deps = stack.deps({ fileEventsQueueUrl: undefined });
   const [a, b] = await Promise.all([
-    processFileEvents({ Records: [record('a')] }, localContext('ingest-file', 300_000), deps),
-    processFileEvents({ Records: [record('b')] }, localContext('ingest-file', 300_000), deps),
+    invoke('ingestFile', (context) => processFileEvents({ Records: [record('a')] }, context, deps)),
+    invoke('ingestFile', (context) => processFileEvents({ Records: [record('b')] }, context, deps)),
   ]);
   // One invocation did the work; the other was told the batch is busy (retry later) or already done.
   const failures = [...a.batchItemFailures, ...b.batchItemFailures];
   expect(failures.length).toBeLessThanOrEqual(1);
   // A third, later delivery finds the batch finished.
-  const c = await processFileEvents({ Records: [record('c')] }, localContext('ingest-file', 300_000), deps);
+  const c = await invoke('ingestFile', (context) => processFileEvents({ Records: [record('c')] }, context, deps));
   expect(c.batchItemFailures).toEqual([]);
 
   const items = await workItems();

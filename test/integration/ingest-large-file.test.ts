@@ -1,10 +1,12 @@
 /**
- * A file too big for one invocation (issue 7): the time budget is shortened
- * (the simulated function timeout and the stop margin, no sleeps) so a
- * 200,000-row file takes several invocations — validation pauses at record
- * boundaries and resumes from the ledger's checkpoint, sending pauses at chunk
- * boundaries — and still ends with exact counts, every item id exactly once on
- * the work queue, and one completion event.
+ * A file too big for one invocation (issue 7): ingestFile runs with its packaged
+ * timeout and stop margin on a clock that advances with the work — every read of
+ * the remaining time spends 42 s of it, so an invocation runs out after about 20
+ * reads (the validation pass reads it every 4096 records, the sender before every
+ * chunk), whatever the machine's speed. A 200,000-row file takes several
+ * invocations — validation pauses at record boundaries and resumes from the
+ * ledger's checkpoint, sending pauses at chunk boundaries — and still ends with
+ * exact counts, every item id exactly once on the work queue, and one completion event.
  */
 import { createHash } from 'node:crypto';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
@@ -12,8 +14,8 @@ import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadPartnerRegistry } from '../../src/config/load-partners';
 import { processFileEvents } from '../../src/ingest/file-events';
-import { pumpOnce } from '../../src/local/queue-pump';
 import { tempDir } from '../support/csv-cases';
+import { pumpAs, spendPerRead } from '../support/harness/invoke';
 import { ORDERS_HEADER, orderRow } from '../support/orders';
 import { batchIdOfKey, drainQueue, putInbound, receivedEvents, useTestStack, validateEvent, PROJECT_ROOT } from '../support/stack';
 
@@ -53,19 +55,17 @@ test('a 200,000-row file completes across several invocations with exact counts,
   const deps = stack.deps({
     registry: packedRegistry(),
     retryBaseSeconds: 0,
-    // Each invocation has 6 s and stops with 1.5 s left: a few seconds of work each.
-    settings: { ...stack.deps().settings, stopMarginMs: 1500, chunkItems: 2000 },
+    settings: { ...stack.deps().settings, chunkItems: 2000 },
   });
 
   let invocations = 0;
   const segmentsSeen = new Set<number>();
   for (; invocations < 500; invocations++) {
-    const handled = await pumpOnce({
-      sqs: stack.clients.sqs,
-      queueUrl: stack.resources.fileEventsQueueUrl,
-      handler: (event, context) => processFileEvents(event, context, deps),
-      timeoutMs: 6000,
-    });
+    const handled = await pumpAs(
+      'ingestFile',
+      { sqs: stack.clients.sqs, queueUrl: stack.resources.fileEventsQueueUrl, handler: (event, context) => processFileEvents(event, context, deps) },
+      { clock: spendPerRead(42_000) },
+    );
     if (!handled) break;
     const state = await stack.ledger.get(batchId);
     if (state?.validationProgress) segmentsSeen.add(state.validationProgress.staged.next);

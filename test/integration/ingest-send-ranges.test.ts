@@ -8,10 +8,10 @@
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import type { FileEventDeps } from '../../src/ingest/file-events';
 import { processSendRanges } from '../../src/ingest/send-range-events';
-import { pumpOnce } from '../../src/local/queue-pump';
 import { replayBatch } from '../../src/operations/replay';
 import { enqueueRanges } from '../../src/send/range-sender';
 import { awsError, withFault } from '../support/faults';
+import { invoke, pumpAs } from '../support/harness/invoke';
 import { ordersFile } from '../support/orders';
 import { batchIdOfKey, drainFileEvents, expectExactlyOnce, putInbound, receivedEvents, useTestStack, validateEvent, workItemIds } from '../support/stack';
 
@@ -36,7 +36,7 @@ async function drainSendRanges(deps: FileEventDeps, parallel = 4): Promise<numbe
   let invocations = 0;
   const worker = async () => {
     for (;;) {
-      const handled = await pumpOnce({
+      const handled = await pumpAs('sendRange', {
         sqs: stack.clients.sqs,
         queueUrl: stack.resources.sendRangesQueueUrl,
         handler: (event, context) => processSendRanges(event, context, deps),
@@ -127,10 +127,9 @@ test('a range that keeps failing makes the batch FAILED with every range checkpo
   // The replay carries on from the checkpoints: nothing acknowledged before goes out again. Like the
   // replay function (which has no range queue), it sends the open ranges itself, one after another.
   const { sendRangesQueueUrl: _queue, ...inProcess } = stack.deps().settings;
-  const replayed = await replayBatch({ batchId, actor: 'test' }, stack.deps({ settings: inProcess }), {
-    owner: 'operator',
-    remainingMs: () => 600_000,
-  });
+  const replayed = await invoke('replay', (context) =>
+    replayBatch({ batchId, actor: 'test' }, stack.deps({ settings: inProcess }), { owner: 'operator', remainingMs: () => context.getRemainingTimeInMillis() }),
+  );
   expect(!replayed.dryRun && replayed.state).toMatchObject({ status: 'COMPLETED', attempt: 2, counts: { workItemsSent: ROWS } });
   const resent = await workItemIds(stack);
   expect(resent.filter(range2)).toHaveLength(70);

@@ -7,6 +7,7 @@ import { loadPartnerRegistry } from '../../src/config/load-partners';
 import { OperatorError } from '../../src/operations/errors';
 import { replayBatch } from '../../src/operations/replay';
 import { awsError, withFault } from '../support/faults';
+import { invoke } from '../support/harness/invoke';
 import { orderRow, ordersFile } from '../support/orders';
 import {
   batchIdOfKey as batchIdOfKeyIn,
@@ -108,14 +109,16 @@ test('a REJECTED batch replays to COMPLETED once its schema is relaxed; --dry-ru
     schema.properties.currency.enum.push('JPY');
     writeFileSync(schemaFile, JSON.stringify(schema));
     const deps = stack.deps({ registry: loadPartnerRegistry({ root }) });
-    const invocation = { owner: 'operator-test', remainingMs: () => 600_000 };
+    // As the replay function runs them.
+    const replay = (request: Parameters<typeof replayBatch>[0]) =>
+      invoke('replay', (context) => replayBatch(request, deps, { owner: context.awsRequestId, remainingMs: () => context.getRemainingTimeInMillis() }));
 
-    const preview = await replayBatch({ batchId, dryRun: true, actor: 'tester' }, deps, invocation);
+    const preview = await replay({ batchId, dryRun: true, actor: 'tester' });
     expect(preview).toMatchObject({ dryRun: true, status: 'COMPLETED', counts: { records: 7, valid: 7, invalid: 0 } });
     expect(await itemIds()).toHaveLength(0);
     expect(await stack.ledger.get(batchId)).toMatchObject({ status: 'REJECTED', attempt: 1 });
 
-    const result = await replayBatch({ batchId, actor: 'tester' }, deps, invocation);
+    const result = await replay({ batchId, actor: 'tester' });
     expect(result).toMatchObject({ dryRun: false, state: { status: 'COMPLETED', attempt: 2, counts: { valid: 7, workItemsSent: 7 } } });
     expect(await itemIds()).toHaveLength(7);
   } finally {
@@ -132,7 +135,9 @@ test('of two concurrent replays of one batch exactly one runs', async () => {
   await receivedEvents(stack);
   const deps = stack.deps();
   const outcomes = await Promise.allSettled(
-    ['one', 'two'].map((owner) => replayBatch({ batchId, actor: owner }, deps, { owner, remainingMs: () => 600_000 })),
+    ['one', 'two'].map((owner) =>
+      invoke('replay', (context) => replayBatch({ batchId, actor: owner }, deps, { owner, remainingMs: () => context.getRemainingTimeInMillis() })),
+    ),
   );
   const ran = outcomes.filter((outcome) => outcome.status === 'fulfilled');
   const refused = outcomes.filter((outcome) => outcome.status === 'rejected') as PromiseRejectedResult[];

@@ -6,16 +6,18 @@ import { gzipSync } from 'node:zlib';
 import { GetObjectCommand, HeadObjectCommand, ListObjectVersionsCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { startSshd, type SshdServer } from '../../src/local/sshd';
-import { pullAll, type PartnerOutcome } from '../../src/sftp/pull-all';
+import { pullAll, SFTP_PULL_STOP_MARGIN_MS, type PartnerOutcome } from '../../src/sftp/pull-all';
 import { RemoteFileLedger } from '../../src/sftp/remote-file-ledger';
 import { sftpPullDeps } from '../../src/sftp/runtime';
 import { withFault } from '../support/faults';
+import { invoke, type Clock } from '../support/harness/invoke';
 import { sftpConfigRoot, storeLogin } from '../support/sftp';
 import { drainFileEvents, drainQueue, PROJECT_ROOT, receivedEvents, startTestStack, type TestStack } from '../support/stack';
 
 let stack: TestStack;
 let sshd: SshdServer;
-let config: ReturnType<typeof sftpConfigRoot>;
+type SftpConfig = ReturnType<typeof sftpConfigRoot>;
+let config: SftpConfig;
 const logger = new Logger({ serviceName: 'sftp-pull-test', logLevel: (process.env.TEST_LOG_LEVEL ?? 'SILENT') as 'SILENT' });
 let runs = 0;
 
@@ -44,18 +46,31 @@ function publish(partner: string, name: string, content: Buffer, mtimeSecondsAgo
   return file;
 }
 
-async function pull(overrides: Partial<ReturnType<typeof sftpPullDeps>> = {}, only?: string[]): Promise<PartnerOutcome[]> {
+/**
+ * One scheduled run of sftpPull, with its packaged timeout and stop margin. Its role is packaged
+ * from this suite's partners (their secrets are what it may read), as a deploy of them would.
+ */
+async function pull(
+  overrides: Partial<ReturnType<typeof sftpPullDeps>> & { config?: SftpConfig } = {},
+  only?: string[],
+  clock?: Clock,
+): Promise<PartnerOutcome[]> {
+  const { config: partners = config, ...rest } = overrides;
   const deps = {
-    ...sftpPullDeps(stack.clients, config.registry(), {
+    ...sftpPullDeps(stack.clients, partners.registry(), {
       landingBucket: stack.resources.landingBucket,
       ledgerTable: stack.resources.ledgerTable,
       eventsTopicArn: stack.resources.eventsTopicArn,
       eventBusName: stack.resources.eventBusName,
     }, logger),
-    ...overrides,
+    ...rest,
   };
   const id = `run-${++runs}`;
-  return pullAll(deps, { runId: id, owner: id, remainingMs: () => 600_000, stopMarginMs: 60_000 }, only);
+  return invoke(
+    'sftpPull',
+    (context) => pullAll(deps, { runId: id, owner: id, remainingMs: () => context.getRemainingTimeInMillis(), stopMarginMs: SFTP_PULL_STOP_MARGIN_MS }, only),
+    { configRoot: partners.root, ...(clock ? { clock } : {}) },
+  );
 }
 
 function pulled(outcomes: PartnerOutcome[], partner: string) {
@@ -162,7 +177,7 @@ test('a file younger than the minimum age is not fetched even when unchanged', a
   ]);
   try {
     publish('globex', 'shipments_young.csv.gz', shipments(400, 2), 60);
-    const deps = { registry: young.registry() };
+    const deps = { config: young };
     expect(pulled(await pull(deps, ['globex']), 'globex').waiting).toEqual(['shipments_young.csv.gz']);
     expect(pulled(await pull(deps, ['globex']), 'globex').waiting).toEqual(['shipments_young.csv.gz']);
   } finally {
@@ -176,7 +191,7 @@ test('a host key that is not pinned is refused before authentication, fetches no
   ]);
   try {
     publish('globex', 'shipments_2026-11-04.csv.gz', shipments(500, 2));
-    const outcomes = await pull({ registry: wrong.registry() }, ['globex']);
+    const outcomes = await pull({ config: wrong }, ['globex']);
     expect(outcomes).toEqual([expect.objectContaining({ outcome: 'failed', partner: 'globex', code: 'SFTP_HOST_KEY_MISMATCH' })]);
     const { eventBridge } = await receivedEvents(stack);
     expect(eventBridge).toEqual([
@@ -231,7 +246,7 @@ test('hostile remote names are skipped and reported; an unreachable partner does
   ]);
   try {
     await storeLogin(stack, 'initech', sshd);
-    const deps = { registry: withDeadPartner.registry() };
+    const deps = { config: withDeadPartner };
     await pull(deps);
     const outcomes = await pull(deps);
     expect(outcomes.find((outcome) => outcome.partner === 'initech')).toMatchObject({ outcome: 'failed' });
@@ -292,7 +307,7 @@ test('a failing post-fetch action is retried on later runs and never causes a se
   try {
     const name = 'shipments_2026-11-06.csv.gz';
     publish('globex', name, shipments(800, 2));
-    const deps = { registry: stuck.registry() };
+    const deps = { config: stuck };
     await pull(deps, ['globex']);
     const first = pulled(await pull(deps, ['globex']), 'globex');
     expect(first.fetched.map((entry) => entry.name)).toContain(name);
@@ -318,13 +333,8 @@ test('with little invocation time left no new transfer starts; the next run take
   const name = 'shipments_2026-11-07.csv.gz';
   publish('globex', name, shipments(900, 2));
   await pull({}, ['globex']);
-  const deps = sftpPullDeps(stack.clients, config.registry(), {
-    landingBucket: stack.resources.landingBucket,
-    ledgerTable: stack.resources.ledgerTable,
-    eventsTopicArn: stack.resources.eventsTopicArn,
-    eventBusName: stack.resources.eventBusName,
-  }, logger);
-  const late = await pullAll(deps, { runId: 'late', owner: 'late', remainingMs: () => 30_000, stopMarginMs: 60_000 }, ['globex']);
+  // A run that starts with 30 s left, less than the stop margin.
+  const late = await pull({}, ['globex'], () => () => 30_000);
   expect(pulled(late, 'globex')).toMatchObject({ stoppedEarly: true, fetched: [] });
   expect(pulled(await pull({}, ['globex']), 'globex').fetched.map((entry) => entry.name)).toContain(name);
 });

@@ -7,8 +7,9 @@ import { processFileEvents, type FileEventDeps } from '../../src/ingest/file-eve
 import { batchIdOf } from '../../src/ledger/batch-id';
 import { drainQueue as drainFrom } from '../../src/local/drain-queue';
 import { startLocalStack, type LocalStack } from '../../src/local/local-stack';
-import { pumpOnce } from '../../src/local/queue-pump';
 import { createAjv } from '../../src/records/ajv';
+import { instrumentClients } from './harness/instrument';
+import { pumpAs, type InvokeOptions } from './harness/invoke';
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -17,10 +18,14 @@ export const FAST_BACKOFF = { attempts: 4, baseMs: 1, maxMs: 5 };
 
 export type TestStack = LocalStack;
 
-/** Starts a private moto_server with the stage's resources and two event consumers. */
+/**
+ * Starts a private moto_server with the stage's resources and two event consumers.
+ * Its clients are as strict as AWS (test/support/harness): service limits are
+ * enforced, and the calls each function makes are checked against its packaged role.
+ */
 export function startTestStack(): Promise<TestStack> {
   const logger = new Logger({ serviceName: 'partner-ingest-test', logLevel: (process.env.TEST_LOG_LEVEL ?? 'SILENT') as 'SILENT' });
-  return startLocalStack({ stage: 'test', logger, config: { root: PROJECT_ROOT }, backoff: FAST_BACKOFF });
+  return startLocalStack({ stage: 'test', logger, config: { root: PROJECT_ROOT }, backoff: FAST_BACKOFF, instrument: instrumentClients });
 }
 
 /**
@@ -74,16 +79,18 @@ export async function putInbound(stack: TestStack, key: string, body: string | B
   await stack.clients.s3.send(new PutObjectCommand({ Bucket: stack.resources.landingBucket, Key: key, Body: body }));
 }
 
-/** Runs the ingest handler on the file-events queue until it is empty (like the Lambda event source mapping). */
-export async function drainFileEvents(stack: TestStack, deps: FileEventDeps = stack.deps(), timeoutMs?: number): Promise<number> {
+/**
+ * Runs ingestFile on the file-events queue until it is empty, as its event source
+ * mapping would: one invocation per message, each with ingestFile's packaged timeout.
+ */
+export async function drainFileEvents(stack: TestStack, deps: FileEventDeps = stack.deps(), options: InvokeOptions = {}): Promise<number> {
   let handled = 0;
   for (;;) {
-    const count = await pumpOnce({
-      sqs: stack.clients.sqs,
-      queueUrl: stack.resources.fileEventsQueueUrl,
-      handler: (event, context) => processFileEvents(event, context, deps),
-      ...(timeoutMs ? { timeoutMs } : {}),
-    });
+    const count = await pumpAs(
+      'ingestFile',
+      { sqs: stack.clients.sqs, queueUrl: stack.resources.fileEventsQueueUrl, handler: (event, context) => processFileEvents(event, context, deps) },
+      options,
+    );
     if (!count) return handled;
     handled += count;
   }

@@ -1,0 +1,136 @@
+/**
+ * Least privilege, proven on every call the tests make: each AWS call a
+ * function makes during a test is evaluated against that function's role as
+ * packaged (plus the resource policy of its target) with a real IAM policy
+ * evaluator, @cloud-copilot/iam-simulate. A call the role does not allow fails
+ * the test that made it, naming the function, the action and the resource.
+ * The statements that allowed calls are kept, so the whole run can list the
+ * grants no call used (global-teardown.ts).
+ */
+import { appendFileSync, mkdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { runSimulation } from '@cloud-copilot/iam-simulate';
+import type { FunctionName } from './function-scope';
+import { iamRequestsOf, UnmappedCommandError, type CallFacts, type IamRequest } from './iam-requests';
+import { ACCOUNT, packagedStack, type PackagedStack } from './packaged-stack';
+
+export interface RecordedCall extends CallFacts {
+  readonly function: FunctionName;
+}
+
+/** One grant: an action on a resource pattern, in a statement of a function's role. */
+export interface GrantUse {
+  readonly role: string;
+  readonly statement: string;
+  readonly action: string;
+  readonly resource: string;
+}
+
+const pending: RecordedCall[] = [];
+let configRoot: string | undefined;
+
+/** Called by the clients' middleware for every call made inside a function's invocation. */
+export function recordCall(call: RecordedCall): void {
+  pending.push(call);
+}
+
+/** The partner configuration this test file's functions are packaged with (default: the project's partners/). */
+export function packageRolesWith(root: string | undefined): void {
+  configRoot = root;
+}
+
+/** Where this run's grant uses are collected: one folder per jest run (the main process's pid). */
+export function grantUsageDir(runPid = process.env.JEST_WORKER_ID ? process.ppid : process.pid): string {
+  return path.join(os.tmpdir(), 'partner-ingest-grant-usage', String(runPid));
+}
+
+interface Verdict {
+  readonly allowed: boolean;
+  readonly uses: readonly GrantUse[];
+  readonly detail: string;
+}
+
+const verdicts = new Map<string, Promise<Verdict>>();
+
+function statementsOf(result: any): { statement: any; policyId?: string }[] {
+  return result?.analysis?.identityAnalysis?.allowStatements ?? [];
+}
+
+async function evaluate(stack: PackagedStack, fn: FunctionName, request: IamRequest): Promise<Verdict> {
+  const role = stack.role(fn);
+  const resourcePolicy = stack.resourcePolicy(request.resource);
+  const response: any = await runSimulation(
+    {
+      identityPolicies: role.policies.map(({ name, policy }) => ({ name, policy })),
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+      ...(resourcePolicy ? { resourcePolicy } : {}),
+      request: {
+        action: request.action,
+        principal: role.arn,
+        resource: { resource: request.resource, accountId: ACCOUNT },
+        // The SDK talks to AWS over TLS only; the bucket policy denies anything else.
+        contextVariables: { 'aws:SecureTransport': 'true', 'aws:PrincipalArn': role.arn, 'aws:PrincipalAccount': ACCOUNT },
+      },
+    } as any,
+    {},
+  );
+  if (response.resultType === 'error') {
+    return { allowed: false, uses: [], detail: `the simulator refused the request: ${JSON.stringify(response.errors)}` };
+  }
+  const allowed = response.overallResult === 'Allowed';
+  const uses = statementsOf(response.result).flatMap(({ statement }) => {
+    const resources = ([] as string[]).concat(statement.Resource ?? []);
+    const actions = ([] as string[]).concat(statement.Action ?? []);
+    return actions
+      .filter((action) => action.toLowerCase() === request.action.toLowerCase())
+      .flatMap((action) => resources.filter((pattern) => wildcardMatch(pattern, request.resource)).map((resource) => ({ role: role.logicalId, statement: statement.Sid ?? '(no Sid)', action, resource })));
+  });
+  return { allowed, uses, detail: response.overallResult };
+}
+
+function wildcardMatch(pattern: string, value: string): boolean {
+  return new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`).test(value);
+}
+
+/**
+ * Evaluates the calls recorded since the last check; throws naming every call
+ * a role does not allow. Grants that allowed calls go to this run's usage folder.
+ */
+export async function checkRecordedCalls(): Promise<void> {
+  const calls = pending.splice(0);
+  if (!calls.length) return;
+  const stack = await packagedStack(configRoot);
+  const denied: string[] = [];
+  const uses = new Map<string, GrantUse>();
+  for (const call of calls) {
+    let requests: IamRequest[];
+    try {
+      requests = iamRequestsOf(call);
+    } catch (error) {
+      if (!(error instanceof UnmappedCommandError)) throw error;
+      denied.push(`${call.function}: ${error.message} — the harness does not know which IAM action this call needs (test/support/harness/iam-requests.ts)`);
+      continue;
+    }
+    for (const request of requests) {
+      const key = `${stack.configRoot}\0${call.function}\0${request.action}\0${request.resource}`;
+      let verdict = verdicts.get(key);
+      if (!verdict) verdicts.set(key, (verdict = evaluate(stack, call.function, request)));
+      const { allowed, uses: used, detail } = await verdict;
+      for (const use of used) uses.set(JSON.stringify(use), use);
+      if (!allowed) {
+        const line = `${call.function} (${stack.role(call.function).logicalId}): ${request.action} on ${request.resource} — ${detail}, from ${call.operation}${request.because ? ` (${request.because})` : ''}`;
+        if (!denied.includes(line)) denied.push(line);
+      }
+    }
+  }
+  if (uses.size) {
+    const dir = grantUsageDir();
+    mkdirSync(dir, { recursive: true });
+    appendFileSync(path.join(dir, `${process.pid}.jsonl`), [...uses.values()].map((use) => `${JSON.stringify(use)}\n`).join(''));
+  }
+  if (denied.length) {
+    throw new Error(`AWS would refuse ${denied.length} call(s) this test made, as the roles are packaged:\n  ${denied.join('\n  ')}`);
+  }
+}
