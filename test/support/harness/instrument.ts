@@ -9,7 +9,7 @@ import type { AwsClients } from '../../../src/aws/clients';
 import { currentFunction } from './function-scope';
 import { recordCall } from './iam-check';
 import { ACCOUNT, PARTITION } from './packaged-stack';
-import { checkReturnedItem, checkServiceLimits, QueueSizeLimits } from './service-limits';
+import { checkServiceLimits, QueueSizeLimits } from './service-limits';
 
 /** `S3Client` → `s3`, `EventBridgeClient` → `eventbridge`. */
 const serviceOf = (clientName: string) => clientName.replace(/Client$/, '').toLowerCase();
@@ -38,7 +38,6 @@ function harnessMiddleware(region: () => Promise<string>, queues: QueueSizeLimit
       throw error;
     }
     await record({ output: result.output });
-    checkReturnedItem(service, operation, result.output);
     return result;
   };
 }

@@ -8,11 +8,10 @@
  * - EventBridge: a PutEvents entry at most 1 MB, up to 10 entries (raised from
  *   256 KB on 2026-01-29; entry size as "Calculating PutEvents event entry size").
  * - SNS: a message, body plus attributes, at most 256 KiB.
- * - DynamoDB: an item at most 400 KB, attribute names included.
  * - S3: an object key at most 1,024 bytes of UTF-8.
+ * DynamoDB's 400 KB per item moto enforces itself.
  */
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 
 export const SERVICE_LIMITS = {
   sqsMaxMessageBytes: 1_048_576,
@@ -21,7 +20,6 @@ export const SERVICE_LIMITS = {
   eventBridgeMaxEntryBytes: 1_048_576,
   eventBridgeMaxEntries: 10,
   snsMaxMessageBytes: 262_144,
-  dynamoMaxItemBytes: 409_600,
   s3MaxKeyBytes: 1024,
 } as const;
 
@@ -38,40 +36,6 @@ function attributesBytes(attributes: Record<string, { DataType?: string; StringV
     (sum, [name, value]) => sum + utf8(name) + utf8(value.DataType) + (value.StringValue !== undefined ? utf8(value.StringValue) : (value.BinaryValue?.byteLength ?? 0)),
     0,
   );
-}
-
-/** DynamoDB's item size: attribute names plus values (numbers about one byte per two digits). */
-export function attributeValueBytes(value: AttributeValue): number {
-  if (value.S !== undefined) return utf8(value.S);
-  if (value.N !== undefined) return Math.ceil(value.N.replace(/^-|\.|e.*$/gi, '').replace(/^0+/, '').length / 2) + 1;
-  if (value.B !== undefined) return value.B.byteLength;
-  if (value.BOOL !== undefined || value.NULL !== undefined) return 1;
-  if (value.SS) return value.SS.reduce((sum, item) => sum + utf8(item), 0);
-  if (value.NS) return value.NS.reduce((sum, item) => sum + attributeValueBytes({ N: item }), 0);
-  if (value.BS) return value.BS.reduce((sum, item) => sum + item.byteLength, 0);
-  if (value.L) return 3 + value.L.reduce((sum, item) => sum + attributeValueBytes(item) + 1, 0);
-  if (value.M) return 3 + itemBytes(value.M) + Object.keys(value.M).length;
-  return 0;
-}
-
-export function itemBytes(item: Record<string, AttributeValue>): number {
-  return Object.entries(item).reduce((sum, [name, value]) => sum + utf8(name) + attributeValueBytes(value), 0);
-}
-
-function checkItem(item: Record<string, AttributeValue> | undefined, what: string): void {
-  const bytes = item ? itemBytes(item) : 0;
-  if (bytes > SERVICE_LIMITS.dynamoMaxItemBytes) {
-    throw serviceError('ValidationException', `Item size has exceeded the maximum allowed size (${what}: ${bytes} bytes; at most ${SERVICE_LIMITS.dynamoMaxItemBytes})`);
-  }
-}
-
-/**
- * An update's new values alone (key included) already past 400 KB: AWS refuses it
- * whatever the item held before. (A smaller update that grows a big item past the
- * limit is caught on the returned item when the caller asks for ALL_NEW.)
- */
-function checkUpdate(input: { Key?: Record<string, AttributeValue>; ExpressionAttributeValues?: Record<string, AttributeValue> }, what: string): void {
-  checkItem({ ...(input.Key ?? {}), ...(input.ExpressionAttributeValues ?? {}) }, what);
 }
 
 function checkS3Key(key: string | undefined): void {
@@ -143,46 +107,11 @@ export async function checkServiceLimits(service: string, operation: string, inp
       }
       return;
     }
-    case 'dynamodb:PutItem':
-      return checkItem(input.Item, 'PutItem');
-    case 'dynamodb:UpdateItem':
-      return checkUpdate(input, 'UpdateItem');
-    case 'dynamodb:TransactWriteItems':
-      for (const item of input.TransactItems as Record<string, any>[]) {
-        if (item.Put) checkItem(item.Put.Item, 'TransactWriteItems Put');
-        if (item.Update) checkUpdate(item.Update, 'TransactWriteItems Update');
-      }
-      return;
-    case 'dynamodb:BatchWriteItem':
-      for (const writes of Object.values(input.RequestItems as Record<string, { PutRequest?: { Item: Record<string, AttributeValue> } }[]>)) {
-        for (const write of writes) checkItem(write.PutRequest?.Item, 'BatchWriteItem');
-      }
-      return;
     case 's3:PutObject':
     case 's3:CreateMultipartUpload':
     case 's3:CopyObject':
       return checkS3Key(input.Key);
     default:
       return;
-  }
-}
-
-/** The size of an item as the document client returns it (plain values), by the same rules. */
-function plainValueBytes(value: unknown): number {
-  if (typeof value === 'string') return utf8(value);
-  if (typeof value === 'number' || typeof value === 'bigint') return attributeValueBytes({ N: String(value) });
-  if (typeof value === 'boolean' || value === null || value === undefined) return 1;
-  if (value instanceof Uint8Array) return value.byteLength;
-  if (value instanceof Set) return [...value].reduce((sum: number, item) => sum + plainValueBytes(item), 0);
-  if (Array.isArray(value)) return 3 + value.reduce((sum: number, item) => sum + plainValueBytes(item) + 1, 0);
-  return 3 + Object.entries(value as object).reduce((sum, [name, item]) => sum + utf8(name) + plainValueBytes(item) + 1, 0);
-}
-
-/** An UpdateItem that asked for the new item back: its size is known only now (the write already happened in the emulator). */
-export function checkReturnedItem(service: string, operation: string, output: Record<string, any> | undefined): void {
-  if (service !== 'dynamodb' || operation !== 'UpdateItem' || !output?.Attributes) return;
-  const bytes = Object.entries(output.Attributes as object).reduce((sum, [name, value]) => sum + utf8(name) + plainValueBytes(value), 0);
-  if (bytes > SERVICE_LIMITS.dynamoMaxItemBytes) {
-    throw serviceError('ValidationException', `Item size has exceeded the maximum allowed size (UpdateItem result: ${bytes} bytes; at most ${SERVICE_LIMITS.dynamoMaxItemBytes})`);
   }
 }
