@@ -78,8 +78,33 @@ function keySegment(text: string): string {
   return text.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, '_') || '_';
 }
 
-export function archiveKeyOf(partner: string, receivedAt: string, batchId: string, fileName: string): string {
-  return `archive/${keySegment(partner)}/${receivedAt.slice(0, 10)}/${batchId}/${keySegment(fileName)}`;
+/** S3 object keys take at most 1,024 bytes of UTF-8. */
+export const S3_MAX_KEY_BYTES = 1024;
+/** What stays of the end of a file name cut for its archive key: the extension, e.g. `.csv.gz`. */
+const KEPT_NAME_TAIL = 16;
+
+export interface ArchiveKey {
+  readonly key: string;
+  /** How long the key would be with the whole file name; over S3_MAX_KEY_BYTES, `key` holds a shortened name. */
+  readonly fullKeyBytes: number;
+  /** The longest file name segment this batch's archive key can hold. */
+  readonly maxNameBytes: number;
+}
+
+/**
+ * Where a batch's raw file is kept: `archive/<partner>/<day>/<batchId>/<file name>`.
+ * The archive key is 44 bytes longer than the inbound one, so a name that fits
+ * S3's 1,024 bytes there may not here: then the name is cut (its start and its
+ * last characters, the extension, kept; the batch id folder keeps the key
+ * unique), so the file is still archived, and the batch is REJECTED.
+ */
+export function archiveKeyOf(partner: string, receivedAt: string, batchId: string, fileName: string): ArchiveKey {
+  const folder = `archive/${keySegment(partner)}/${receivedAt.slice(0, 10)}/${batchId}/`;
+  // Segments are ASCII (keySegment): characters are bytes.
+  const name = keySegment(fileName);
+  const maxNameBytes = S3_MAX_KEY_BYTES - folder.length;
+  const kept = name.length <= maxNameBytes ? name : `${name.slice(0, maxNameBytes - KEPT_NAME_TAIL - 1)}~${name.slice(-KEPT_NAME_TAIL)}`;
+  return { key: `${folder}${kept}`, fullKeyBytes: folder.length + name.length, maxNameBytes };
 }
 
 const MIB = 1024 * 1024;

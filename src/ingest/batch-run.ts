@@ -11,7 +11,7 @@ import { enqueueRanges, sendRange, type RangeSendContext } from '../send/range-s
 import { itemsBefore, sendStagedItems } from '../send/work-queue-sender';
 import { readJson, writeChunks } from '../staging/s3-objects';
 import { DEFAULT_CHUNK_LIMITS, manifestKeyOf, StagingWriter, type StagingManifest } from '../staging/staging-writer';
-import { archiveKeyOf, archiveObject, digestObject, openObject, SourceUnavailableError } from './archive';
+import { archiveKeyOf, archiveObject, digestObject, openObject, S3_MAX_KEY_BYTES, SourceUnavailableError } from './archive';
 import { announce } from './announce';
 import type { IngestDeps, IngestResult, Invocation } from './ingest-object';
 import type { CreatedObject } from './s3-event';
@@ -64,11 +64,9 @@ export class BatchRun {
   }
 
   async execute(): Promise<IngestResult> {
+    const archiveKey = archiveKeyOf(this.state.partner, this.state.receivedAt, this.batchId, this.state.file.name);
     if (!this.state.archive) {
-      const archive = {
-        bucket: this.bucket,
-        key: archiveKeyOf(this.state.partner, this.state.receivedAt, this.batchId, this.state.file.name),
-      };
+      const archive = { bucket: this.bucket, key: archiveKey.key };
       if (!this.source) throw new SourceUnavailableError(`batch ${this.batchId} has no archived raw file`);
       // The size HEAD read when the batch was registered spares the archive copy its own HEAD.
       const known = this.state.file.bytes;
@@ -76,7 +74,13 @@ export class BatchRun {
       await this.save({ archive });
       this.logger.info('raw file archived', { archiveKey: archive.key });
     }
-    if (!this.feed) return this.rejectUnroutable();
+    if (archiveKey.fullKeyBytes > S3_MAX_KEY_BYTES) {
+      return this.rejectUnread({
+        code: RejectionCode.FILE_NAME_TOO_LONG,
+        message: `the file name is ${Buffer.byteLength(this.state.file.name)} bytes: its archive key would be ${archiveKey.fullKeyBytes} bytes, over S3's ${S3_MAX_KEY_BYTES} (file names of partner ${this.state.partner} may have at most ${archiveKey.maxNameBytes} bytes); the file is archived as ${archiveKey.key}`,
+      });
+    }
+    if (!this.feed) return this.rejectUnread(this.unroutable());
     if (this.state.feed !== this.feed.id) await this.save({ feed: this.feed.id });
     if (!this.state.validation && !(await this.validate(this.feed))) return this.pause();
     const validation = this.state.validation!;
@@ -84,10 +88,10 @@ export class BatchRun {
     return this.send(this.feed);
   }
 
-  /** Unknown partner or feed: archived and REJECTED, with the file's size and checksum on record. */
-  private async rejectUnroutable(): Promise<IngestResult> {
+  /** Unknown partner or feed. */
+  private unroutable(): BatchReason {
     const known = this.deps.registry.partners.get(this.state.partner);
-    const reason: BatchReason = known
+    return known
       ? {
           code: RejectionCode.UNKNOWN_FEED,
           message: `"${this.state.file.name}" matches no feed of partner ${known.id} (feeds: ${known.feeds
@@ -95,6 +99,10 @@ export class BatchRun {
             .join('; ')})`,
         }
       : { code: RejectionCode.UNKNOWN_PARTNER, message: `no partner "${this.state.partner}" is configured` };
+  }
+
+  /** A file no feed will parse: archived and REJECTED, with its size and checksum on record. */
+  private async rejectUnread(reason: BatchReason): Promise<IngestResult> {
     const digest = await digestObject(this.deps.s3, this.state.archive!);
     await this.save({ file: { ...this.state.file, ...digest } });
     return this.finish(BatchStatus.REJECTED, reason);

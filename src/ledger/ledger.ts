@@ -8,6 +8,7 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { PartnerIngestError } from '../errors/base';
+import { capText } from '../util/text';
 import { BatchStatus, isFinal, type BatchState, type FinalStatus } from './types';
 
 /** The ledger's secondary indexes (sparse: only batch STATE items carry their keys). */
@@ -72,6 +73,23 @@ export function isConditionFailure(error: unknown): boolean {
     (error instanceof TransactionCanceledException &&
       (error.CancellationReasons ?? []).some((reason) => reason.Code === 'ConditionalCheckFailed'))
   );
+}
+
+/**
+ * The human-readable fields of a batch, capped: a reason or an error message can
+ * quote a file (60,000 header names, a 1,000-byte file name) or a long AWS error,
+ * and the item must stay far below DynamoDB's 400 KB (and the event made from it
+ * below SNS's 256 KiB).
+ */
+function capped(fields: Fields): Fields {
+  const capReason = (reason: BatchState['reason']) => reason && { ...reason, message: capText(reason.message) };
+  const validation = fields.validation as BatchState['validation'];
+  return {
+    ...fields,
+    ...(fields.reason ? { reason: capReason(fields.reason as BatchState['reason']) } : {}),
+    ...(validation?.reason ? { validation: { ...validation, reason: capReason(validation.reason) } } : {}),
+    ...(typeof fields.lastError === 'string' ? { lastError: capText(fields.lastError) } : {}),
+  };
 }
 
 /** Builds `SET a = :a, b = :b` with placeholders for every field, and `REMOVE c` for a field set to undefined. */
@@ -180,7 +198,7 @@ export class Ledger {
 
   /** Saves progress of the current attempt; throws LeaseLostError if `owner` no longer holds the lease. */
   async update(batchId: string, owner: string, fields: Partial<BatchState>): Promise<BatchState> {
-    const { expression, names, values } = setExpression({ ...fields, updatedAt: this.now() });
+    const { expression, names, values } = setExpression(capped({ ...fields, updatedAt: this.now() }));
     try {
       const { Attributes } = await this.dynamo.send(
         new UpdateCommand({
@@ -216,12 +234,13 @@ export class Ledger {
     fields: Partial<BatchState>,
   ): Promise<BatchState> {
     const finishedAt = this.now();
-    const { expression, names, values } = setExpression({ ...fields, status, finishedAt, updatedAt: finishedAt });
+    const final = capped({ ...fields, status, finishedAt, updatedAt: finishedAt });
+    const { expression, names, values } = setExpression(final);
     const current = await this.get(batchId);
     if (!current || current.leaseOwner !== owner || current.status !== BatchStatus.PROCESSING) {
       throw new LeaseLostError(batchId);
     }
-    const finished = { ...current, ...fields, status, finishedAt, updatedAt: finishedAt } as BatchState;
+    const finished = { ...current, ...final } as BatchState;
     try {
       await this.dynamo.send(
         new TransactWriteCommand({
@@ -382,6 +401,7 @@ export class Ledger {
           pk: entry.batchId ? pk(entry.batchId) : GLOBAL_AUDIT_PK,
           sk: `AUDIT#${entry.at}#${Math.random().toString(36).slice(2, 10)}`,
           ...entry,
+          outcome: capText(entry.outcome),
         },
       }),
     );

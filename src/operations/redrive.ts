@@ -6,6 +6,7 @@ import {
   type Message,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import { batchesBySize, sqsMessageBytes } from '../aws/sqs-limits';
 import { createdObjectsOf } from '../ingest/s3-event';
 import { batchIdOf } from '../ledger/batch-id';
 import type { Ledger } from '../ledger/ledger';
@@ -65,28 +66,9 @@ export async function redrive(request: RedriveRequest): Promise<RedriveResult> {
     if (!Messages.length) break;
     const selected = Messages.filter((message) => !request.batchId || batchOfMessage(message) === request.batchId);
     kept.push(...Messages.filter((message) => !selected.includes(message)));
-    if (selected.length) {
-      const sent = await sqs.send(
-        new SendMessageBatchCommand({
-          QueueUrl: request.targetUrl,
-          Entries: selected.map((message, index) => ({
-            Id: String(index),
-            MessageBody: message.Body!,
-            ...(message.MessageAttributes ? { MessageAttributes: message.MessageAttributes } : {}),
-          })),
-        }),
-      );
-      // Only what the target accepted leaves the DLQ; the rest reappears there after the visibility timeout.
-      const accepted = (sent.Successful ?? []).map((entry) => selected[Number(entry.Id)]!);
-      if (accepted.length) {
-        await sqs.send(
-          new DeleteMessageBatchCommand({
-            QueueUrl: request.dlqUrl,
-            Entries: accepted.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle! })),
-          }),
-        );
-      }
-      moved += accepted.length;
+    // Ten received messages can hold up to 10 MiB; a send takes 1 MiB in all.
+    for (const batch of batchesBySize(selected, (message) => sqsMessageBytes(message.Body ?? '', message.MessageAttributes))) {
+      moved += await moveBatch(sqs, request, batch);
     }
     request.onProgress?.(moved, kept.length);
   }
@@ -103,6 +85,30 @@ export async function redrive(request: RedriveRequest): Promise<RedriveResult> {
     );
   }
   return { moved, kept: kept.length };
+}
+
+/** Sends `batch` to the target; only what the target accepted leaves the DLQ (the rest reappears there after the visibility timeout). */
+async function moveBatch(sqs: SQSClient, request: RedriveRequest, batch: readonly Message[]): Promise<number> {
+  const sent = await sqs.send(
+    new SendMessageBatchCommand({
+      QueueUrl: request.targetUrl,
+      Entries: batch.map((message, index) => ({
+        Id: String(index),
+        MessageBody: message.Body!,
+        ...(message.MessageAttributes ? { MessageAttributes: message.MessageAttributes } : {}),
+      })),
+    }),
+  );
+  const accepted = (sent.Successful ?? []).map((entry) => batch[Number(entry.Id)]!);
+  if (accepted.length) {
+    await sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: request.dlqUrl,
+        Entries: accepted.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle! })),
+      }),
+    );
+  }
+  return accepted.length;
 }
 
 export const DEAD_LETTER_QUEUES = ['work', 'file-events', 'all'] as const;

@@ -1,4 +1,5 @@
 import { PartnerIngestError } from '../errors/base';
+import { capText } from '../util/text';
 
 /**
  * Stable codes for why a whole file is REJECTED (the file broke its contract).
@@ -17,6 +18,12 @@ export const RejectionCode = {
   MAX_RECORD_SIZE_EXCEEDED: 'MAX_RECORD_SIZE_EXCEEDED',
   HEADER_MISMATCH: 'HEADER_MISMATCH',
   TOO_MANY_INVALID_ROWS: 'TOO_MANY_INVALID_ROWS',
+  /** The file as received (raw bytes, compressed or not) is larger than the feed's limits.maxFileBytes. */
+  FILE_TOO_LARGE: 'FILE_TOO_LARGE',
+  /** Fewer data rows than the feed's errorPolicy.minRecords (e.g. a header-only file when it is 1). */
+  NO_RECORDS: 'NO_RECORDS',
+  /** The object's file name is too long for the keys it is kept under (S3 keys take 1,024 bytes). */
+  FILE_NAME_TOO_LONG: 'FILE_NAME_TOO_LONG',
 } as const;
 export type RejectionCode = (typeof RejectionCode)[keyof typeof RejectionCode];
 
@@ -28,7 +35,12 @@ export interface BatchReason {
   readonly line?: number;
 }
 
-/** Raised inside the validation pass when the file cannot be accepted at all. */
+/**
+ * Raised inside the validation pass when the file cannot be accepted at all.
+ * The message is capped (MAX_MESSAGE_BYTES): parts of it come from the file
+ * (csv-parse quotes a field's value, a header names its columns), and a
+ * reason travels in ledger items and events that hold only so much.
+ */
 export class FileRejectedError extends PartnerIngestError {
   constructor(
     override readonly code: RejectionCode,
@@ -36,7 +48,7 @@ export class FileRejectedError extends PartnerIngestError {
     readonly line?: number,
     options?: { cause?: unknown },
   ) {
-    super(code, message, options);
+    super(code, capText(message), options);
   }
 
   get reason(): BatchReason {

@@ -22,6 +22,7 @@
  * from it by string splicing, with sizes known without encoding them.
  */
 
+import { sqsMessageBytes } from '../aws/sqs-limits';
 import type { FeedConfig } from '../config/types';
 
 export const WORK_ITEM_ENVELOPE_VERSION = 1;
@@ -32,7 +33,14 @@ export const ENVELOPE_ATTRIBUTE = 'envelope';
 export const EnvelopeShape = { ITEM: 'item', PACK: 'pack' } as const;
 export type EnvelopeShape = (typeof EnvelopeShape)[keyof typeof EnvelopeShape];
 
-/** SQS standard queues accept at most 256 KiB per message (body plus attributes); the work queue is set to this. */
+/**
+ * Our cap on a work item message, body plus attributes: the work queue's
+ * MaximumMessageSize (serverless.yml). SQS takes up to 1 MiB since 2025, but the
+ * queue stays at 256 KiB, the size its consumers were built and sized for (a
+ * Lambda consumer's batch of 10 fits its 6 MB payload with room, and a message
+ * can be forwarded to SNS, which still takes 256 KiB). A queue setting and this
+ * constant change together.
+ */
 export const WORK_QUEUE_MAX_MESSAGE_BYTES = 262_144;
 
 export interface WorkItemContext {
@@ -57,10 +65,7 @@ export type MessageAttributes = Readonly<Record<string, MessageAttribute>>;
 
 /** SQS counts attribute names, types and values toward a message's size. */
 export function messageAttributesBytes(attributes: MessageAttributes): number {
-  return Object.entries(attributes).reduce(
-    (sum, [name, value]) => sum + Buffer.byteLength(name) + Buffer.byteLength(value.DataType) + Buffer.byteLength(value.StringValue),
-    0,
-  );
+  return sqsMessageBytes('', attributes);
 }
 
 /** The staged record of record `recordNumber` (1-based data row) starting on physical `line`; `recordJson` is the typed record. */

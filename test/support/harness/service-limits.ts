@@ -12,11 +12,13 @@
  * DynamoDB's 400 KB per item moto enforces itself.
  */
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+// SNS counts a message like SQS: body plus each attribute's name, type and value.
+import { SQS_LIMITS, sqsMessageBytes } from '../../../src/aws/sqs-limits';
 
 export const SERVICE_LIMITS = {
-  sqsMaxMessageBytes: 1_048_576,
-  sqsMaxBatchBytes: 1_048_576,
-  sqsMaxBatchEntries: 10,
+  sqsMaxMessageBytes: SQS_LIMITS.maxMessageBytes,
+  sqsMaxBatchBytes: SQS_LIMITS.maxBatchBytes,
+  sqsMaxBatchEntries: SQS_LIMITS.maxBatchEntries,
   eventBridgeMaxEntryBytes: 1_048_576,
   eventBridgeMaxEntries: 10,
   snsMaxMessageBytes: 262_144,
@@ -29,14 +31,6 @@ export function serviceError(name: string, message: string, httpStatusCode = 400
 }
 
 const utf8 = (text: string | undefined) => (text === undefined ? 0 : Buffer.byteLength(text));
-
-/** SQS and SNS count each attribute's name, data type and value. */
-function attributesBytes(attributes: Record<string, { DataType?: string; StringValue?: string; BinaryValue?: Uint8Array }> | undefined): number {
-  return Object.entries(attributes ?? {}).reduce(
-    (sum, [name, value]) => sum + utf8(name) + utf8(value.DataType) + (value.StringValue !== undefined ? utf8(value.StringValue) : (value.BinaryValue?.byteLength ?? 0)),
-    0,
-  );
-}
 
 function checkS3Key(key: string | undefined): void {
   if (utf8(key) > SERVICE_LIMITS.s3MaxKeyBytes) {
@@ -68,7 +62,7 @@ export async function checkServiceLimits(service: string, operation: string, inp
   switch (`${service}:${operation}`) {
     case 'sqs:SendMessage': {
       const max = await queues.maxBytes(input.QueueUrl);
-      const bytes = utf8(input.MessageBody) + attributesBytes(input.MessageAttributes);
+      const bytes = sqsMessageBytes(input.MessageBody ?? '', input.MessageAttributes);
       if (bytes > max) throw serviceError('InvalidParameterValue', `One or more parameters are invalid. Reason: Message must be shorter than ${max} bytes (it is ${bytes}).`);
       return;
     }
@@ -80,7 +74,7 @@ export async function checkServiceLimits(service: string, operation: string, inp
       const max = await queues.maxBytes(input.QueueUrl);
       let total = 0;
       for (const entry of entries) {
-        const bytes = utf8(entry.MessageBody) + attributesBytes(entry.MessageAttributes);
+        const bytes = sqsMessageBytes(entry.MessageBody ?? '', entry.MessageAttributes);
         if (bytes > max) throw serviceError('InvalidParameterValue', `One or more parameters are invalid. Reason: Message must be shorter than ${max} bytes (an entry is ${bytes}).`);
         total += bytes;
       }
@@ -90,7 +84,7 @@ export async function checkServiceLimits(service: string, operation: string, inp
       return;
     }
     case 'sns:Publish': {
-      const bytes = utf8(input.Message) + attributesBytes(input.MessageAttributes);
+      const bytes = sqsMessageBytes(input.Message ?? '', input.MessageAttributes);
       if (bytes > SERVICE_LIMITS.snsMaxMessageBytes) throw serviceError('InvalidParameter', `Invalid parameter: Message too long (${bytes} bytes; at most ${SERVICE_LIMITS.snsMaxMessageBytes})`);
       return;
     }
