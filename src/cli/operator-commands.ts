@@ -1,4 +1,5 @@
 import { createReadStream, statSync } from 'node:fs';
+import { landingKeyOf } from '../ingest/s3-event';
 import path from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
@@ -266,7 +267,7 @@ export async function dropCommand(argv: string[], output: Output): Promise<numbe
   }
   const stage = await stageFrom(values);
   try {
-    const key = `inbound/${values.partner}/${name}`;
+    const key = landingKeyOf('s3', values.partner, name);
     const upload = new Upload({
       client: stage.clients.s3,
       params: { Bucket: stage.resources.landingBucket, Key: key, Body: createReadStream(file) },

@@ -30,8 +30,12 @@ function isGone(error: unknown): boolean {
   return ['NoSuchKey', 'NotFound', 'NoSuchVersion', 'PreconditionFailed'].includes(name) || status === 404 || status === 412;
 }
 
-/** Object metadata that sftp-pull sets, so a batch names where its file really came from. */
-export const SOURCE_METADATA = { type: 'partner-ingest-source', uri: 'partner-ingest-source-uri' } as const;
+/**
+ * Object metadata sftp-pull sets: where on the partner's server the file was, so
+ * the batch names it. Trusted only on keys under pulled/, which only sftp-pull
+ * may write (s3-event.ts LANDING_PREFIXES).
+ */
+export const SOURCE_URI_METADATA = 'partner-ingest-source-uri';
 
 export interface SourceFacts {
   readonly bytes: number;

@@ -3,15 +3,18 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { PartnerIngestError } from '../errors/base';
 import { recordBatchMetrics } from '../observability/telemetry';
+import { LeaseLostError } from '../ledger/ledger';
 import {
-  AttemptInterruptedError,
   failBatch,
   ingestObject,
+  registerBatch,
+  type AttemptInterruptedError,
   type IngestDeps,
   type IngestResult,
   type Invocation,
+  type ObjectFaultError,
 } from './ingest-object';
-import { createdObjectsOf } from './s3-event';
+import { createdObjectsOf, parseLandingKey, type CreatedObject } from './s3-event';
 
 export interface FileEventDeps extends IngestDeps {
   /** The file-events queue's maxReceiveCount: the last delivery ends a failing batch as FAILED. */
@@ -20,12 +23,16 @@ export interface FileEventDeps extends IngestDeps {
   readonly fileEventsQueueUrl?: string;
   /** First retry delay after a fault; doubles with each delivery. */
   readonly retryBaseSeconds?: number;
+  /** How long a batch another invocation holds waits before it is tried again. */
+  readonly busyRetrySeconds?: number;
 }
 
 const DEFAULT_RETRY_BASE_SECONDS = 30;
-export const BUSY_RETRY_SECONDS = 60;
+const BUSY_RETRY_SECONDS = 60;
 /** ChangeMessageVisibility accepts at most 12 hours; a retry waits no more than 15 minutes. */
 const MAX_RETRY_SECONDS = 900;
+/** SendMessage's DelaySeconds takes at most 15 minutes. */
+const MAX_DELAY_SECONDS = 900;
 
 /** Tells SQS to deliver the message again (busy batch, retryable fault). */
 export class RetryLaterError extends PartnerIngestError {
@@ -56,20 +63,17 @@ async function handleRecord(record: SQSRecord, deps: FileEventDeps, invocation: 
     try {
       result = await ingestObject(object, deps, invocation);
     } catch (error) {
-      if (!(error instanceof AttemptInterruptedError)) throw error;
+      const { batchId, cause } = error as AttemptInterruptedError | ObjectFaultError;
+      // Another invocation took the batch over: it is not this delivery's failure.
+      if (cause instanceof LeaseLostError) {
+        await continueLater(record, deps, busyRetrySeconds(deps));
+        return;
+      }
       if (receiveCount < deps.maxReceiveCount) {
         await redeliverIn(record, deps, retryDelaySeconds(receiveCount, deps));
         throw error;
       }
-      deps.logger.error('retries exhausted; the batch is FAILED and can be replayed', { batchId: error.batchId });
-      const cause = error.cause as { code?: string; name?: string; message?: string } | undefined;
-      const failed = await failBatch(
-        error.batchId,
-        { code: 'INFRASTRUCTURE', message: `${cause?.code ?? cause?.name ?? 'Error'}: ${cause?.message ?? error.message}` },
-        deps,
-        invocation,
-      );
-      if (failed) recordBatchMetrics(failed);
+      await failOnLastDelivery(object, batchId, cause, deps, invocation);
       continue;
     }
     switch (result.outcome) {
@@ -77,10 +81,11 @@ async function handleRecord(record: SQSRecord, deps: FileEventDeps, invocation: 
         recordBatchMetrics(result.state);
         break;
       case 'busy':
-        await redeliverIn(record, deps, BUSY_RETRY_SECONDS);
-        throw new RetryLaterError(`batch ${result.batchId} is being processed elsewhere`);
+        // Not a failure of this delivery: a fresh copy comes back later, so waiting never uses up maxReceiveCount.
+        await continueLater(record, deps, busyRetrySeconds(deps));
+        return;
       case 'paused':
-        await continueInNewMessage(record, deps);
+        await continueLater(record, deps, 0);
         break;
       case 'dispatched':
         break;
@@ -94,14 +99,36 @@ async function handleRecord(record: SQSRecord, deps: FileEventDeps, invocation: 
 }
 
 /**
- * A batch paused for time continues in the next invocation through a fresh
- * copy of its file event. Redelivering the same message instead would count
- * every pause as a failed receive, and a file needing more invocations than
- * the queue's maxReceiveCount would land in the DLQ.
+ * The last delivery failed too: the batch ends FAILED (announced, progress kept,
+ * replayable). A batch not yet in the ledger — its version could not even be
+ * read — is registered under the identity the event announced, so it shows.
  */
-export async function continueInNewMessage(record: SQSRecord, deps: FileEventDeps, queueUrl = deps.fileEventsQueueUrl): Promise<void> {
-  if (!queueUrl) throw new RetryLaterError('paused at a checkpoint; continues when the message comes back');
-  await deps.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: record.body }));
+async function failOnLastDelivery(object: CreatedObject, batchId: string | undefined, cause: unknown, deps: FileEventDeps, invocation: Invocation): Promise<void> {
+  const landing = parseLandingKey(object.key)!;
+  const id = batchId ?? (await registerBatch(object, landing, undefined, deps)).batchId;
+  deps.logger.error('retries exhausted; the batch is FAILED and can be replayed', { batchId: id, error: cause as Error });
+  const named = cause as { code?: string; name?: string; message?: string } | undefined;
+  const failed = await failBatch(id, { code: 'INFRASTRUCTURE', message: `${named?.code ?? named?.name ?? 'Error'}: ${named?.message ?? String(cause)}` }, deps, invocation);
+  if (failed) recordBatchMetrics(failed);
+}
+
+/**
+ * Hands the event on to a later invocation through a fresh copy of its message
+ * (after `delaySeconds`, at most SQS's 15 minutes), and lets this delivery
+ * succeed: a batch paused for time, or waiting on another invocation, continues
+ * without counting as a failed receive — redelivering the same message would,
+ * and a big or busy batch would land in the DLQ with a false "failed every
+ * attempt" alarm.
+ */
+export async function continueLater(record: SQSRecord, deps: FileEventDeps, delaySeconds: number, queueUrl = deps.fileEventsQueueUrl): Promise<void> {
+  if (!queueUrl) throw new RetryLaterError('continues when the message comes back');
+  await deps.sqs.send(
+    new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: record.body, ...(delaySeconds ? { DelaySeconds: Math.min(delaySeconds, MAX_DELAY_SECONDS) } : {}) }),
+  );
+}
+
+export function busyRetrySeconds(deps: FileEventDeps): number {
+  return deps.busyRetrySeconds ?? BUSY_RETRY_SECONDS;
 }
 
 /** Backoff after a fault: doubles with each delivery, at most 15 minutes. */

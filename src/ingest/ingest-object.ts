@@ -10,10 +10,10 @@ import { LeaseLostError, type Ledger } from '../ledger/ledger';
 import type { SendRanges } from '../ledger/send-ranges';
 import { BatchStatus, type BatchSource, type BatchState } from '../ledger/types';
 import type { BatchReason } from '../pipeline/file-rejection';
-import { headSource, SOURCE_METADATA, SourceUnavailableError, type SourceFacts } from './archive';
+import { headSource, SOURCE_URI_METADATA, SourceUnavailableError, type SourceFacts } from './archive';
 import { announce } from './announce';
 import { BatchRun } from './batch-run';
-import { parseInboundKey, type CreatedObject } from './s3-event';
+import { LANDING_PREFIXES, parseLandingKey, type CreatedObject, type LandingKey } from './s3-event';
 
 export interface IngestSettings {
   /** Bucket for archive/, staging/ and rejects/ (the landing bucket). */
@@ -72,66 +72,114 @@ export class AttemptInterruptedError extends PartnerIngestError {
 /** The lease outlives the invocation by this much, so a dead invocation's batch is resumed soon after. */
 const LEASE_GRACE_MS = 30_000;
 
-function sourceOf(object: CreatedObject, facts: SourceFacts | undefined): BatchSource {
-  const viaSftp = facts?.metadata[SOURCE_METADATA.type] === 'sftp';
+/** Where the batch's file came from: the key says how it landed; only a pulled file's metadata names its SFTP path. */
+function sourceOf(object: CreatedObject, landing: LandingKey, facts: SourceFacts | undefined): BatchSource {
+  const s3Uri = `s3://${object.bucket}/${object.key}`;
   return {
-    type: viaSftp ? 'sftp' : 's3',
-    uri: (viaSftp && facts?.metadata[SOURCE_METADATA.uri]) || `s3://${object.bucket}/${object.key}`,
+    type: landing.via,
+    uri: (landing.via === 'sftp' && facts?.metadata[SOURCE_URI_METADATA]) || s3Uri,
     bucket: object.bucket,
     key: object.key,
-    ...(object.versionId ?? facts?.versionId ? { versionId: object.versionId ?? facts?.versionId } : {}),
+    ...(object.versionId ? { versionId: object.versionId } : {}),
     ...(object.etag ?? facts?.etag ? { etag: (object.etag ?? facts?.etag)!.replace(/"/g, '') } : {}),
   };
+}
+
+/** HEAD of the announced version; a vanished object is an answer, not an error. */
+async function describe(deps: IngestDeps, object: CreatedObject): Promise<{ facts?: SourceFacts; unavailable?: SourceUnavailableError }> {
+  try {
+    return { facts: await headSource(deps.s3, object) };
+  } catch (error) {
+    if (error instanceof SourceUnavailableError) return { unavailable: error };
+    throw error;
+  }
+}
+
+/** A fault while handling one object, with the batch it belongs to once that is known. */
+export class ObjectFaultError extends PartnerIngestError {
+  constructor(
+    readonly object: CreatedObject,
+    readonly batchId: string | undefined,
+    cause: unknown,
+  ) {
+    super('OBJECT_FAULT', `${object.key}: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+  }
+}
+
+/**
+ * Records the batch of an announced object in the ledger, the first time it is
+ * seen (false when it was known already). The id is the object's identity as
+ * announced: bucket, key and version (or ETag where there is none).
+ */
+export async function registerBatch(
+  object: CreatedObject,
+  landing: LandingKey,
+  facts: SourceFacts | undefined,
+  deps: Pick<IngestDeps, 'ledger' | 'registry' | 'clock'>,
+): Promise<{ batchId: string; registered: boolean; feed?: FeedConfig }> {
+  const batchId = batchIdOf(object);
+  const known = deps.registry.partners.get(landing.partner);
+  const feed = known ? deps.registry.feedForFile(known, landing.fileName) : undefined;
+  const bytes = object.size ?? facts?.bytes;
+  const registered = await deps.ledger.register({
+    batchId,
+    partner: landing.partner,
+    feed: feed?.id ?? null,
+    source: sourceOf(object, landing, facts),
+    file: { name: landing.fileName, ...(bytes === undefined ? {} : { bytes }) },
+    receivedAt: (deps.clock ?? (() => new Date()))().toISOString(),
+  });
+  return { batchId, registered, ...(feed ? { feed } : {}) };
 }
 
 /**
  * Takes one announced object through its batch: register → lease → archive →
  * validate into staging → decide → send → finish → announce. Every step
  * records its result in the ledger, so a retry or a resumed invocation carries
- * on from the last completed step instead of starting over.
+ * on from the last completed step instead of starting over. The batch is
+ * registered before any call that can fail on the object itself, so a fault
+ * shows in the ledger; any fault surfaces as ObjectFaultError naming the batch.
  */
 export async function ingestObject(object: CreatedObject, deps: IngestDeps, invocation: Invocation): Promise<IngestResult> {
-  const inbound = parseInboundKey(object.key);
-  if (!inbound) return { outcome: 'ignored', reason: `${object.key} is not under inbound/<partner>/` };
-  const clock = deps.clock ?? (() => new Date());
-  let facts: SourceFacts | undefined;
-  let unavailable: SourceUnavailableError | undefined;
+  const landing = parseLandingKey(object.key);
+  if (!landing) return { outcome: 'ignored', reason: `${object.key} is not under ${Object.values(LANDING_PREFIXES).join(' or ')}<partner>/` };
+  let batchId: string | undefined;
   try {
-    facts = await headSource(deps.s3, object);
+    // S3 names the version in events from versioned buckets, as the landing bucket is. Without one
+    // (moto omits it) the version HEAD finds under the announced ETag names the batch, so it comes first.
+    let described = object.versionId ? {} : await describe(deps, object);
+    if (!object.versionId && described.facts?.versionId) object = { ...object, versionId: described.facts.versionId };
+    const batch = await registerBatch(object, landing, described.facts, deps);
+    batchId = batch.batchId;
+    const logger = deps.logger.createChild({ persistentKeys: { batchId, partner: landing.partner, feed: batch.feed?.id } });
+    if (!batch.registered) logger.info('batch already known; checking its state');
+    // A pulled file's source is its path on the partner's server, which only its object metadata says.
+    if (landing.via === 'sftp' && !described.facts && !described.unavailable) {
+      described = await describe(deps, object);
+      if (described.facts) await deps.ledger.describeSource(batchId, sourceOf(object, landing, described.facts));
+    }
+
+    const lease = await deps.ledger.acquire(batchId, invocation.owner, invocation.remainingMs() + LEASE_GRACE_MS);
+    if (lease.outcome === 'busy') {
+      logger.info('batch is being processed by another invocation');
+      return { outcome: 'busy', batchId };
+    }
+    if (lease.outcome === 'finished') {
+      logger.info('duplicate delivery of a finished batch', { status: lease.state.status });
+      await announce(deps, lease.state);
+      return { outcome: 'duplicate', state: lease.state };
+    }
+    return await runLeasedAttempt(lease.state, deps, invocation, logger, object, described.unavailable);
   } catch (error) {
-    if (!(error instanceof SourceUnavailableError)) throw error;
-    unavailable = error;
+    if (error instanceof AttemptInterruptedError || error instanceof ObjectFaultError) throw error;
+    throw new ObjectFaultError(object, batchId, error);
   }
-  // S3 names the version in events from versioned buckets; an emulator may not
-  // (moto omits it), so the version HEAD found under the announced ETag stands in.
-  if (!object.versionId && facts?.versionId) object = { ...object, versionId: facts.versionId };
-  const batchId = batchIdOf(object);
-  const known = deps.registry.partners.get(inbound.partner);
-  const feed = known ? deps.registry.feedForFile(known, inbound.fileName) : undefined;
-  const logger = deps.logger.createChild({ persistentKeys: { batchId, partner: inbound.partner, feed: feed?.id } });
+}
 
-  const registered = await deps.ledger.register({
-    batchId,
-    partner: inbound.partner,
-    feed: feed?.id ?? null,
-    source: sourceOf(object, facts),
-    file: { name: inbound.fileName, ...(facts ? { bytes: facts.bytes } : {}) },
-    receivedAt: clock().toISOString(),
-  });
-  if (!registered) logger.info('batch already known; checking its state');
-
-  const lease = await deps.ledger.acquire(batchId, invocation.owner, invocation.remainingMs() + LEASE_GRACE_MS);
-  if (lease.outcome === 'busy') {
-    logger.info('batch is being processed by another invocation');
-    return { outcome: 'busy', batchId };
-  }
-  if (lease.outcome === 'finished') {
-    logger.info('duplicate delivery of a finished batch', { status: lease.state.status });
-    await announce(deps, lease.state);
-    return { outcome: 'duplicate', state: lease.state };
-  }
-
-  return runLeasedAttempt(lease.state, deps, invocation, logger, object, unavailable);
+/** The feed that owns a batch's file, in the configuration as it is now (undefined: unknown partner or feed). */
+export function feedOfBatch(registry: PartnerRegistry, state: Pick<BatchState, 'partner' | 'file'>): FeedConfig | undefined {
+  const partner = registry.partners.get(state.partner);
+  return partner ? registry.feedForFile(partner, state.file.name) : undefined;
 }
 
 /**
@@ -140,12 +188,6 @@ export async function ingestObject(object: CreatedObject, deps: IngestDeps, invo
  * uses the fix. An infrastructure fault releases the lease (keeping progress)
  * and surfaces as AttemptInterruptedError.
  */
-/** The feed that owns a batch's file, in the configuration as it is now (undefined: unknown partner or feed). */
-export function feedOfBatch(registry: PartnerRegistry, state: Pick<BatchState, 'partner' | 'file'>): FeedConfig | undefined {
-  const partner = registry.partners.get(state.partner);
-  return partner ? registry.feedForFile(partner, state.file.name) : undefined;
-}
-
 export async function runLeasedAttempt(
   state: BatchState,
   deps: IngestDeps,

@@ -1,19 +1,14 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { LeaseLostError } from '../ledger/ledger';
+import { RangeLeaseLostError } from '../ledger/send-ranges';
 import { BatchStatus } from '../ledger/types';
 import { recordBatchMetrics } from '../observability/telemetry';
-import { sendRange, type RangeMessage } from '../send/range-sender';
+import { sendRange, type RangeMessage, type RangeOutcome } from '../send/range-sender';
 import type { StagingManifest } from '../staging/staging-writer';
 import { readJson } from '../staging/s3-objects';
 import { BatchRun, rangeContextOf } from './batch-run';
-import {
-  BUSY_RETRY_SECONDS,
-  continueInNewMessage,
-  redeliverIn,
-  retryDelaySeconds,
-  RetryLaterError,
-  type FileEventDeps,
-} from './file-events';
+import { busyRetrySeconds, continueLater, redeliverIn, retryDelaySeconds, type FileEventDeps } from './file-events';
 import { failBatch, feedOfBatch, type Invocation } from './ingest-object';
 
 const LEASE_GRACE_MS = 30_000;
@@ -41,19 +36,17 @@ async function handleRange(record: SQSRecord, deps: FileEventDeps, invocation: I
   const message = JSON.parse(record.body) as RangeMessage;
   const queueUrl = deps.settings.sendRangesQueueUrl;
   const logger = deps.logger.createChild({ persistentKeys: { batchId: message.batchId, range: message.index } });
-  const state = await deps.ledger.get(message.batchId);
-  if (!state || state.status !== BatchStatus.PROCESSING || state.sendPlan?.plan !== message.plan) {
-    logger.info('stale send-range message: the batch is no longer sending this plan', { status: state?.status });
-    return;
-  }
-  const feed = feedOfBatch(deps.registry, state);
   const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? '1');
-  let outcome;
+  let outcome: RangeOutcome | 'stale' | 'completing';
   try {
-    if (!feed) throw new Error(`partner ${state.partner} has no feed for ${state.file.name} any more`);
-    const manifest = await readJson<StagingManifest>(deps.s3, state.validation!.staging!);
-    outcome = await sendRange(message, feed, manifest, rangeContextOf(deps, invocation));
+    outcome = await sendOneRange(message, deps, invocation, logger);
+    if (outcome === 'done') outcome = await completeBatch(message, deps, invocation);
   } catch (error) {
+    if (error instanceof RangeLeaseLostError || error instanceof LeaseLostError) {
+      // Another invocation has the range (or the batch) now: not this delivery's failure.
+      await continueLater(record, deps, busyRetrySeconds(deps), queueUrl);
+      return;
+    }
     const reason = String((error as Error)?.message ?? error);
     if (receiveCount < deps.maxReceiveCount) {
       logger.error('send range interrupted; retrying it', { error: error as Error });
@@ -68,31 +61,49 @@ async function handleRange(record: SQSRecord, deps: FileEventDeps, invocation: I
   }
   switch (outcome) {
     case 'busy':
-      await redeliverIn(record, deps, BUSY_RETRY_SECONDS, queueUrl);
-      throw new RetryLaterError(`send range ${message.index} of ${message.batchId} is being sent elsewhere`);
+      // Waiting on another invocation never uses up maxReceiveCount: a fresh copy comes back later.
+      await continueLater(record, deps, busyRetrySeconds(deps), queueUrl);
+      return;
+    case 'completing':
+      // The dispatcher or another range holds the batch for a moment: check again soon, or nobody may complete it.
+      await continueLater(record, deps, COMPLETE_RETRY_SECONDS, queueUrl);
+      return;
     case 'paused':
       logger.info('send range paused: invocation time is running out');
-      await continueInNewMessage(record, deps, queueUrl);
+      await continueLater(record, deps, 0, queueUrl);
       return;
     case 'gone':
       logger.info('send range is gone (failed, or planned by another attempt)');
       return;
-    case 'done':
-      await completeBatch(record, message, deps, invocation);
+    default:
+      return;
   }
 }
 
-/** Completes the batch if every range is done; the batch's lease decides who does it. */
-async function completeBatch(record: SQSRecord, message: RangeMessage, deps: FileEventDeps, invocation: Invocation): Promise<void> {
-  const lease = await deps.ledger.acquire(message.batchId, invocation.owner, invocation.remainingMs() + LEASE_GRACE_MS);
-  if (lease.outcome === 'finished') return;
-  if (lease.outcome === 'busy') {
-    // The dispatcher or another range holds it for a moment: check again soon, or nobody may complete the batch.
-    await redeliverIn(record, deps, COMPLETE_RETRY_SECONDS, deps.settings.sendRangesQueueUrl);
-    throw new RetryLaterError(`batch ${message.batchId} is busy; its completion is checked again`);
+/** Sends the range the message names, if its batch is still sending that plan ('stale' otherwise). */
+async function sendOneRange(message: RangeMessage, deps: FileEventDeps, invocation: Invocation, logger: FileEventDeps['logger']): Promise<RangeOutcome | 'stale'> {
+  const state = await deps.ledger.get(message.batchId);
+  if (!state || state.status !== BatchStatus.PROCESSING || state.sendPlan?.plan !== message.plan) {
+    logger.info('stale send-range message: the batch is no longer sending this plan', { status: state?.status });
+    return 'stale';
   }
+  const feed = feedOfBatch(deps.registry, state);
+  if (!feed) throw new Error(`partner ${state.partner} has no feed for ${state.file.name} any more`);
+  const manifest = await readJson<StagingManifest>(deps.s3, state.validation!.staging!);
+  return sendRange(message, feed, manifest, rangeContextOf(deps, invocation));
+}
+
+/**
+ * Completes the batch if every range is done; the batch's lease decides who
+ * does it. 'completing' when another invocation holds the batch for a moment.
+ */
+async function completeBatch(message: RangeMessage, deps: FileEventDeps, invocation: Invocation): Promise<'done' | 'completing'> {
+  const lease = await deps.ledger.acquire(message.batchId, invocation.owner, invocation.remainingMs() + LEASE_GRACE_MS);
+  if (lease.outcome === 'finished') return 'done';
+  if (lease.outcome === 'busy') return 'completing';
   const logger = deps.logger.createChild({ persistentKeys: { batchId: message.batchId } });
   const run = new BatchRun(deps, invocation, logger, lease.state, undefined, feedOfBatch(deps.registry, lease.state));
   const result = await run.completeRanges(lease.state.sendPlan!);
   if (result.outcome === 'finished') recordBatchMetrics(result.state);
+  return 'done';
 }

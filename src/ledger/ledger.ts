@@ -158,6 +158,24 @@ export class Ledger {
     }
   }
 
+  /** Names where a batch's file came from once that is known, while no attempt has started (a no-op after). */
+  async describeSource(batchId: string, source: BatchState['source']): Promise<void> {
+    try {
+      await this.dynamo.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: pk(batchId), sk: STATE_SK },
+          UpdateExpression: 'SET #source = :source',
+          ConditionExpression: '#status = :received',
+          ExpressionAttributeNames: { '#source': 'source', '#status': 'status' },
+          ExpressionAttributeValues: { ':source': source, ':received': BatchStatus.RECEIVED },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
   /**
    * Takes the batch's lease for `owner`: a RECEIVED batch starts its next
    * attempt; a PROCESSING batch whose lease expired (its invocation died) is

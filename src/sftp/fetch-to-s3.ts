@@ -3,7 +3,7 @@ import { PassThrough, Transform, type TransformCallback } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { SFTPWrapper } from 'ssh2';
-import { SOURCE_METADATA } from '../ingest/archive';
+import { SOURCE_URI_METADATA } from '../ingest/archive';
 import { TransferIncompleteError } from './errors';
 import { remoteReadStream } from './remote-read-stream';
 
@@ -68,8 +68,7 @@ export async function fetchToS3(
       Key: target.key,
       Body: body,
       Metadata: {
-        [SOURCE_METADATA.type]: 'sftp',
-        [SOURCE_METADATA.uri]: target.sourceUri,
+        [SOURCE_URI_METADATA]: target.sourceUri,
         'sftp-size': String(size),
         'sftp-mtime': new Date(target.mtime).toISOString(),
       },

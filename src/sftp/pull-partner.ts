@@ -1,4 +1,5 @@
 import type { S3Client } from '@aws-sdk/client-s3';
+import { landingKeyOf } from '../ingest/s3-event';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import SftpClient from 'ssh2-sftp-client';
 import type { PartnerRegistry } from '../config/load-partners';
@@ -149,7 +150,7 @@ export async function pullPartner(partner: PartnerConfig, deps: PullDeps, run: P
           {
             s3: deps.s3,
             bucket: deps.landingBucket,
-            key: `inbound/${partner.id}/${name}`,
+            key: landingKeyOf('sftp', partner.id, name),
             sourceUri: `sftp://${source.host}:${source.port}${version.path}`,
             mtime: version.mtime,
           },

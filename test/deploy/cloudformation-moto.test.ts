@@ -19,7 +19,7 @@
  * - of AWS::S3::Bucket it applies the name and BucketEncryption only (no versioning,
  *   public access block, ownership controls, lifecycle or notifications): the test
  *   applies the template's own NotificationConfiguration through the S3 API and
- *   shows an upload under inbound/ reaching the file-events queue, and nothing else;
+ *   shows uploads under inbound/ and pulled/ reaching the file-events queue, and nothing else;
  * - of AWS::DynamoDB::Table it ignores point-in-time recovery, TTL and SSE; of
  *   AWS::Lambda::Function, Architectures (it reports x86_64) and reserved concurrency;
  * - it needs two equivalent rewrites of the template (motoRewrites, src/local/stack-from-template.ts): Ref of an
@@ -444,7 +444,7 @@ describe('the packaged dev stack in moto_server', () => {
 });
 
 describe('wiring moto does not apply from the template, applied through the service APIs', () => {
-  test('the bucket notification: an upload under inbound/ reaches the file-events queue, other prefixes do not', async () => {
+  test('the bucket notification: uploads under inbound/ and pulled/ reach the file-events queue, other prefixes do not', async () => {
     // moto would run ingestFile (in Docker) on each message: checked above, now off.
     const { EventSourceMappings } = await clients.lambda.send(new ListEventSourceMappingsCommand({}));
     for (const mapping of EventSourceMappings!) {
@@ -464,7 +464,7 @@ describe('wiring moto does not apply from the template, applied through the serv
     await clients.s3.send(
       new PutBucketNotificationConfigurationCommand({ Bucket: LANDING_BUCKET, NotificationConfiguration: { QueueConfigurations } }),
     );
-    for (const key of ['inbound/acme/orders_2026-11-27.csv', 'archive/acme/2026-11-27/x/orders.csv', 'rejects/acme/x/rejects.csv']) {
+    for (const key of ['inbound/acme/orders_2026-11-27.csv', 'pulled/globex/shipments_1.csv.gz', 'archive/acme/2026-11-27/x/orders.csv', 'rejects/acme/x/rejects.csv']) {
       await clients.s3.send(new PutObjectCommand({ Bucket: LANDING_BUCKET, Key: key, Body: 'order_id\n1\n' }));
     }
     const QueueUrl = await queueUrl('FileEventsQueue');
@@ -473,7 +473,7 @@ describe('wiring moto does not apply from the template, applied through the serv
     // S3 sends a test event when the configuration is saved (the function ignores it).
     expect(bodies.filter((body) => body.Event === 's3:TestEvent')).toHaveLength(1);
     const keys = bodies.flatMap((body) => (body.Records ?? []).map((record: Json) => decodeURIComponent(record.s3.object.key)));
-    expect(keys).toEqual(['inbound/acme/orders_2026-11-27.csv']);
+    expect(keys.sort()).toEqual(['inbound/acme/orders_2026-11-27.csv', 'pulled/globex/shipments_1.csv.gz']);
   });
 
   test('consumers: the README\'s SNS filter policy and EventBridge rule receive what the code publishes, and the archive keeps it', async () => {

@@ -223,7 +223,7 @@ beforeAll(async () => {
 afterAll(removeCopies);
 
 describe('sls package --stage dev', () => {
-  test('the function runs on nodejs24.x / arm64 from one SQS file event at a time', () => {
+  test('the function runs on nodejs24.x / arm64 from one SQS file event at a time, at most ingestFileConcurrency at once', () => {
     const fn = ingestFunction(dev.template);
     expect(fn.Properties.Runtime).toBe('nodejs24.x');
     expect(fn.Properties.Architectures).toEqual(['arm64']);
@@ -239,6 +239,9 @@ describe('sls package --stage dev', () => {
     expect(mapping.EventSourceArn).toEqual({ 'Fn::GetAtt': ['FileEventsQueue', 'Arn'] });
     expect(mapping.BatchSize).toBe(1);
     expect(mapping.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
+    // A flood of drops cannot take the account's whole Lambda concurrency.
+    expect(mapping.ScalingConfig).toEqual({ MaximumConcurrency: 10 });
+    expect(resource(prod.template, 'IngestFileEventSourceMappingSQSFileEventsQueue').Properties.ScalingConfig).toEqual({ MaximumConcurrency: 20 });
   });
 
   test('sendRange takes one send range at a time, at most sendRangeConcurrency at once', () => {
@@ -305,7 +308,7 @@ describe('sls package --stage dev', () => {
     });
   });
 
-  test('the landing bucket is encrypted, private, TLS-only and notifies the file-events queue for inbound/', () => {
+  test('the landing bucket is encrypted, private, TLS-only and notifies the file-events queue for inbound/ and pulled/', () => {
     const bucket = resource(dev.template, 'LandingBucket');
     const props = bucket.Properties;
     expect(props.VersioningConfiguration).toEqual({ Status: 'Enabled' });
@@ -318,13 +321,13 @@ describe('sls package --stage dev', () => {
       IgnorePublicAcls: true,
       RestrictPublicBuckets: true,
     });
-    expect(props.NotificationConfiguration.QueueConfigurations).toEqual([
-      {
+    expect(props.NotificationConfiguration.QueueConfigurations).toEqual(
+      ['inbound/', 'pulled/'].map((prefix) => ({
         Event: 's3:ObjectCreated:*',
         Queue: { 'Fn::GetAtt': ['FileEventsQueue', 'Arn'] },
-        Filter: { S3Key: { Rules: [{ Name: 'prefix', Value: 'inbound/' }] } },
-      },
-    ]);
+        Filter: { S3Key: { Rules: [{ Name: 'prefix', Value: prefix }] } },
+      })),
+    );
     // No bucket -> queue policy -> bucket cycle: the policy must exist before the notification.
     expect(asList(bucket.DependsOn)).toContain('FileEventsQueuePolicy');
 
@@ -732,7 +735,7 @@ describe('sftpPull', () => {
     expect(more.map((partner) => partner.schedule)).toEqual(['rate(15 minutes)', 'cron(5 6 * * ? *)']);
   });
 
-  test('its own role: no wildcard action or resource, uploads to inbound/ only, reads only the partner secrets', () => {
+  test('its own role: no wildcard action or resource, uploads to pulled/ only, reads only the partner secrets', () => {
     const statements = roleStatements(resource(dev.template, 'SftpPullRole'));
     for (const statement of statements) {
       const actions = asList(statement.Action) as string[];
@@ -745,11 +748,11 @@ describe('sftpPull', () => {
     const granting = (action: string) => statements.filter((statement) => asList(statement.Action).includes(action));
     const allActions = statements.flatMap((statement) => asList(statement.Action) as string[]);
 
-    // S3: writes into inbound/ and nothing else; reads nothing.
+    // S3: writes into pulled/ (which no partner role may write) and nothing else; reads nothing.
     const landing = 'arn:${AWS::Partition}:s3:::partner-ingest-dev-landing-${AWS::AccountId}-${AWS::Region}';
     for (const action of ['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts']) {
       expect(granting(action).flatMap((statement) => asList(statement.Resource))).toEqual([
-        { 'Fn::Sub': `${landing}/inbound/*` },
+        { 'Fn::Sub': `${landing}/pulled/*` },
       ]);
     }
     expect(allActions.filter((action) => action.startsWith('s3:')).sort()).toEqual(

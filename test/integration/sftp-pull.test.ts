@@ -124,9 +124,9 @@ test('a stable remote file is fetched once, lands in S3, is ingested naming its 
   expect(existsSync(path.join(remoteDir('globex'), 'shipments_2026-11-02.csv.gz'))).toBe(false);
   expect(readdirSync(path.join(remoteDir('globex'), 'processed'))).toEqual(['shipments_2026-11-02.csv.gz']);
   const head = await stack.clients.s3.send(
-    new HeadObjectCommand({ Bucket: stack.resources.landingBucket, Key: 'inbound/globex/shipments_2026-11-02.csv.gz' }),
+    new HeadObjectCommand({ Bucket: stack.resources.landingBucket, Key: 'pulled/globex/shipments_2026-11-02.csv.gz' }),
   );
-  expect(head.Metadata).toMatchObject({ 'partner-ingest-source': 'sftp' });
+  expect(head.Metadata).toMatchObject({ 'partner-ingest-source-uri': `sftp://127.0.0.1:${sshd.port}${remoteDir('globex')}/shipments_2026-11-02.csv.gz` });
 
   // The landed object goes through the same ingest path as an S3 drop.
   await drainFileEvents(stack, stack.deps({ registry: config.registry() }));
@@ -165,7 +165,7 @@ test('a growing file waits until it is stable; a replaced file is fetched again 
   const again = pulled(await pull({}, ['umbrella']), 'umbrella').fetched;
   expect(again).toHaveLength(1);
   const versions = await stack.clients.s3.send(
-    new ListObjectVersionsCommand({ Bucket: stack.resources.landingBucket, Prefix: `inbound/umbrella/${name}` }),
+    new ListObjectVersionsCommand({ Bucket: stack.resources.landingBucket, Prefix: `pulled/umbrella/${name}` }),
   );
   expect(versions.Versions).toHaveLength(2);
   expect(new Set(versions.Versions!.map((version) => version.VersionId)).size).toBe(2);
@@ -200,7 +200,7 @@ test('a host key that is not pinned is refused before authentication, fetches no
         detail: expect.objectContaining({ partner: 'globex', presentedFingerprint: sshd.hostKeyFingerprint }),
       }),
     ]);
-    expect(await objectExists('inbound/globex/shipments_2026-11-04.csv.gz')).toBe(false);
+    expect(await objectExists('pulled/globex/shipments_2026-11-04.csv.gz')).toBe(false);
   } finally {
     wrong.dispose();
   }
@@ -224,14 +224,14 @@ test('a connection dropped mid-transfer leaves no object and no ledger entry; th
   expect(killed).toBe(1);
   expect(interrupted.fetched).toEqual([]);
   expect(interrupted.failed.map((failure) => failure.name)).toEqual([name]);
-  expect(await objectExists(`inbound/umbrella/${name}`)).toBe(false);
+  expect(await objectExists(`pulled/umbrella/${name}`)).toBe(false);
   const file = statSync(path.join(remoteDir('umbrella'), name));
   const files = new RemoteFileLedger(stack.clients.dynamo, stack.resources.ledgerTable);
   expect(await files.fetchRecord({ partner: 'umbrella', path: path.join(remoteDir('umbrella'), name), size: file.size, mtime: Math.floor(file.mtimeMs / 1000) * 1000 })).toBeUndefined();
 
   const resumed = pulled(await pull({}, ['umbrella']), 'umbrella');
   expect(resumed.fetched.map((entry) => [entry.name, entry.bytes])).toEqual([[name, big.length]]);
-  const { Body } = await stack.clients.s3.send(new GetObjectCommand({ Bucket: stack.resources.landingBucket, Key: `inbound/umbrella/${name}` }));
+  const { Body } = await stack.clients.s3.send(new GetObjectCommand({ Bucket: stack.resources.landingBucket, Key: `pulled/umbrella/${name}` }));
   expect(Buffer.from(await Body!.transformToByteArray()).equals(big)).toBe(true);
 }, 60_000);
 
@@ -256,7 +256,7 @@ test('hostile remote names are skipped and reported; an unreachable partner does
       ['shipments_a\u0001b.csv.gz', 'shipments_..evil.csv.gz', 'shipments_a\\b.csv.gz'].sort(),
     );
     const versions = await stack.clients.s3.send(
-      new ListObjectVersionsCommand({ Bucket: stack.resources.landingBucket, Prefix: 'inbound/globex/' }),
+      new ListObjectVersionsCommand({ Bucket: stack.resources.landingBucket, Prefix: 'pulled/globex/' }),
     );
     expect(versions.Versions!.map((version) => version.Key).filter((key) => /\.\.|\\|\u0001/.test(key!))).toEqual([]);
   } finally {
@@ -274,7 +274,7 @@ test('a 200 MB remote file streams into the landing bucket with peak RSS far bel
   const job = {
     endpoint: stack.moto.endpoint,
     bucket: stack.resources.landingBucket,
-    key: 'inbound/umbrella/large_file.bin',
+    key: 'pulled/umbrella/large_file.bin',
     port: sshd.port,
     username: sshd.username,
     privateKey: sshd.privateKey,
@@ -317,7 +317,7 @@ test('a failing post-fetch action is retried on later runs and never causes a se
     expect(second.postFetchFailed).toContain(name); // tried again, still failing
     expect(existsSync(path.join(remoteDir('globex'), name))).toBe(true);
     const versions = await stack.clients.s3.send(
-      new ListObjectVersionsCommand({ Bucket: stack.resources.landingBucket, Prefix: `inbound/globex/${name}` }),
+      new ListObjectVersionsCommand({ Bucket: stack.resources.landingBucket, Prefix: `pulled/globex/${name}` }),
     );
     expect(versions.Versions).toHaveLength(1);
     // Once the action can succeed (here: the default move), the file is moved and nothing is fetched.
