@@ -519,13 +519,20 @@ describe('replay', () => {
     });
   });
 
-  test("its role: ingestFile's pipeline permissions, without consuming file events", () => {
+  test("its role: ingestFile's pipeline permissions, without consuming file events, reading uploads or writing the archive", () => {
     const replay = grants(dev.template, 'ReplayRole');
     const ingest = grants(dev.template, 'IngestFileRole');
     expectNoWildcards(replay.statements);
     const consume = ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ChangeMessageVisibility'];
-    expect(replay.actions).toEqual(ingest.actions.filter((action) => !consume.includes(action)));
-    for (const action of replay.actions.filter((name) => !name.startsWith('logs:') && name !== 'sqs:SendMessage')) {
+    // A replay reads the archived copy of the raw file, never the upload, and never writes the archive.
+    expect(replay.actions).toEqual(ingest.actions.filter((action) => !consume.includes(action) && action !== 's3:GetObjectVersion'));
+    expect(replay.resourcesOf('s3:GetObject').map((resource) => (resource as { 'Fn::Sub': string })['Fn::Sub'])).toEqual(
+      ['archive/*', 'staging/*', 'rejects/*'].map((prefix) => `${LANDING_ARN}/${prefix}`),
+    );
+    expect(replay.resourcesOf('s3:PutObject').map((resource) => (resource as { 'Fn::Sub': string })['Fn::Sub'])).toEqual(
+      ['staging/*', 'rejects/*'].map((prefix) => `${LANDING_ARN}/${prefix}`),
+    );
+    for (const action of replay.actions.filter((name) => !name.startsWith('logs:') && !name.startsWith('s3:') && name !== 'sqs:SendMessage')) {
       expect([action, replay.resourcesOf(action)]).toEqual([action, ingest.resourcesOf(action)]);
     }
     expect(replay.resourcesOf('dynamodb:Query')).toEqual([{ 'Fn::GetAtt': ['LedgerTable', 'Arn'] }]);
@@ -602,7 +609,7 @@ describe('operatorApi', () => {
     expect(onIndexes.flatMap((statement) => asList(statement.Action))).toEqual(['dynamodb:Query']);
 
     const dlqs = [{ 'Fn::GetAtt': ['WorkDLQ', 'Arn'] }, { 'Fn::GetAtt': ['FileEventsDLQ', 'Arn'] }];
-    for (const action of ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes']) {
+    for (const action of ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility']) {
       expect([action, api.resourcesOf(action)]).toEqual([action, dlqs]);
     }
     expect(api.resourcesOf('sqs:SendMessage')).toEqual(
@@ -610,11 +617,9 @@ describe('operatorApi', () => {
     );
     expect(api.resourcesOf('sqs:SendMessage')).not.toContainEqual(expect.objectContaining({ 'Fn::GetAtt': [expect.stringMatching(/DLQ$/), 'Arn'] }));
     expect(api.actions.filter((action) => !replay.actions.includes(action))).toEqual(
-      ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'].sort(),
+      ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:ReceiveMessage'].sort(),
     );
-    expect(api.resourcesOf('s3:PutObject')).toEqual(
-      ['archive', 'staging', 'rejects'].map((prefix) => ({ 'Fn::Sub': `${LANDING_ARN}/${prefix}/*` })),
-    );
+    expect(api.resourcesOf('s3:PutObject')).toEqual(['staging', 'rejects'].map((prefix) => ({ 'Fn::Sub': `${LANDING_ARN}/${prefix}/*` })));
     expect(api.resourcesOf('logs:PutLogEvents')).toEqual([
       {
         'Fn::Sub':
@@ -750,14 +755,12 @@ describe('sftpPull', () => {
 
     // S3: writes into pulled/ (which no partner role may write) and nothing else; reads nothing.
     const landing = 'arn:${AWS::Partition}:s3:::partner-ingest-dev-landing-${AWS::AccountId}-${AWS::Region}';
-    for (const action of ['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts']) {
+    for (const action of ['s3:PutObject', 's3:AbortMultipartUpload']) {
       expect(granting(action).flatMap((statement) => asList(statement.Resource))).toEqual([
         { 'Fn::Sub': `${landing}/pulled/*` },
       ]);
     }
-    expect(allActions.filter((action) => action.startsWith('s3:')).sort()).toEqual(
-      ['s3:AbortMultipartUpload', 's3:ListMultipartUploadParts', 's3:PutObject'].sort(),
-    );
+    expect(allActions.filter((action) => action.startsWith('s3:')).sort()).toEqual(['s3:AbortMultipartUpload', 's3:PutObject']);
 
     // Secrets: the SFTP partners' secrets, by ARN pattern (Secrets Manager's 6-char suffix), nothing else.
     expect(allActions.filter((action) => action.startsWith('secretsmanager:'))).toEqual(['secretsmanager:GetSecretValue']);

@@ -48,6 +48,24 @@ test('an inbound key too long for its archive key is archived under a shortened 
   await expectSingleEvent(stack, 'REJECTED');
 });
 
+/** One request to the operator API, as API Gateway hands it to the operatorApi function. */
+function operatorRequest(method: string, resource: string, body: unknown) {
+  return invoke('operatorApi', (context) =>
+    handleOperatorRequest(
+      {
+        httpMethod: method,
+        resource,
+        pathParameters: null,
+        queryStringParameters: null,
+        body: JSON.stringify(body),
+        isBase64Encoded: false,
+        requestContext: { identity: { userArn: 'arn:aws:sts::123456789012:assumed-role/operators/alice' } },
+      } as unknown as APIGatewayProxyEvent,
+      { ingest: stack.deps(), resources: stack.resources, remainingMs: () => context.getRemainingTimeInMillis() },
+    ),
+  ).then((response) => ({ status: response.statusCode, body: JSON.parse(response.body) }));
+}
+
 test('redrive moves dead-lettered packs of 250 KiB, ten received at once, in requests SQS takes', async () => {
   const batchId = 'c'.repeat(32);
   const pack = (n: number) => JSON.stringify({ envelopeVersion: 1, envelope: 'pack', packId: `${batchId}:${n}`, batchId, items: [], pad: 'p'.repeat(250 * 1024) });
@@ -56,22 +74,20 @@ test('redrive moves dead-lettered packs of 250 KiB, ten received at once, in req
       new SendMessageCommand({ QueueUrl: stack.resources.workDlqUrl, MessageBody: pack(n), MessageAttributes: { batchId: { DataType: 'String', StringValue: batchId } } }),
     );
   }
-  const response = await invoke('operatorApi', (context) =>
-    handleOperatorRequest(
-      {
-        httpMethod: 'POST',
-        resource: '/redrive',
-        pathParameters: null,
-        queryStringParameters: null,
-        body: JSON.stringify({ queue: 'work', batchId }),
-        isBase64Encoded: false,
-        requestContext: { identity: { userArn: 'arn:aws:sts::123456789012:assumed-role/operators/alice' } },
-      } as unknown as APIGatewayProxyEvent,
-      { ingest: stack.deps(), resources: stack.resources, remainingMs: () => context.getRemainingTimeInMillis() },
-    ),
+  // Another batch's work item and file event wait in the DLQs: a redrive of this batch leaves them there.
+  await stack.clients.sqs.send(
+    new SendMessageCommand({ QueueUrl: stack.resources.workDlqUrl, MessageBody: '{}', MessageAttributes: { batchId: { DataType: 'String', StringValue: 'd'.repeat(32) } } }),
   );
-  expect(response.statusCode).toBe(200);
-  expect(JSON.parse(response.body)).toEqual({ results: [{ queue: 'work', moved: 10, kept: 0 }] });
+  const fileEvent = JSON.stringify({ Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: { name: stack.resources.landingBucket }, object: { key: 'inbound/acme/other.csv', eTag: 'e1' } } }] });
+  await stack.clients.sqs.send(new SendMessageCommand({ QueueUrl: stack.resources.fileEventsDlqUrl, MessageBody: fileEvent }));
+
+  expect(await operatorRequest('POST', '/redrive', { queue: 'all', batchId })).toEqual({
+    status: 200,
+    body: { results: [{ queue: 'work', moved: 10, kept: 1 }, { queue: 'file-events', moved: 0, kept: 1 }] },
+  });
   expect(await drainQueue(stack, stack.resources.workQueueUrl)).toHaveLength(10);
-  expect(await drainQueue(stack, stack.resources.workDlqUrl)).toHaveLength(0);
+  expect((await drainQueue(stack, stack.resources.workDlqUrl)).map((message) => message.Body)).toEqual(['{}']);
+  // The file event is back in its DLQ at once, and a redrive of the file-events queue moves it.
+  expect(await operatorRequest('POST', '/redrive', { queue: 'file-events' })).toEqual({ status: 200, body: { results: [{ queue: 'file-events', moved: 1, kept: 0 }] } });
+  expect((await drainQueue(stack, stack.resources.fileEventsQueueUrl)).map((message) => message.Body)).toEqual([fileEvent]);
 });

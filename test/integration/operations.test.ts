@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { SendMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { loadPartnerRegistry } from '../../src/config/load-partners';
 import { OperatorError } from '../../src/operations/errors';
@@ -146,6 +147,23 @@ test('of two concurrent replays of one batch exactly one runs', async () => {
   expect(refused[0]!.reason).toBeInstanceOf(OperatorError);
   expect((refused[0]!.reason as OperatorError).code).toBe('BATCH_BUSY');
   expect((await receivedEvents(stack)).sns).toHaveLength(1);
+});
+
+test('a replay of a batch whose archived raw file is gone is refused, saying so (S3 answers 404, not 403, to the replay role)', async () => {
+  const key = 'inbound/acme/orders_lost.csv';
+  await putInbound(stack, key, ordersFile(3, ['ORD-1,x']));
+  await drainFileEvents(stack);
+  const batchId = await batchIdOfKey(key);
+  const state = (await stack.ledger.get(batchId))!;
+  expect(state.status).toBe('REJECTED');
+  await receivedEvents(stack);
+  await stack.clients.s3.send(new DeleteObjectCommand({ Bucket: state.archive!.bucket, Key: state.archive!.key }));
+  const refused = await invoke('replay', (context) =>
+    replayBatch({ batchId, actor: 'tester' }, stack.deps(), { owner: context.awsRequestId, remainingMs: () => context.getRemainingTimeInMillis() }),
+  ).catch((error: unknown) => error);
+  expect(refused).toBeInstanceOf(OperatorError);
+  expect(refused).toMatchObject({ code: 'RAW_FILE_MISSING', message: `batch ${batchId} has no archived raw file to replay` });
+  expect(await stack.ledger.get(batchId)).toMatchObject({ status: 'REJECTED', attempt: 1 });
 });
 
 test('redrive of one batch moves only its dead letters back; the others stay in the DLQ', async () => {

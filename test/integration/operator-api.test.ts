@@ -1,4 +1,4 @@
-import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { handleOperatorRequest, type OperatorApiDeps } from '../../src/operations/api';
 import { batchIdOf } from '../../src/ledger/batch-id';
@@ -69,4 +69,17 @@ test('bad requests are 4xx with a code and change nothing', async () => {
   expect(await request('POST', '/batches/{batchId}/replay', { path: { batchId: 'a'.repeat(32) } })).toMatchObject({ status: 404 });
   expect(await request('POST', '/redrive', { body: { queue: 'everything' } })).toMatchObject({ status: 400 });
   expect(await request('DELETE', '/batches')).toMatchObject({ status: 404, body: { code: 'NO_ROUTE' } });
+});
+
+test('a replay of a batch whose raw file is gone is a 409 saying so, and changes nothing', async () => {
+  const key = 'inbound/acme/orders_api_lost.csv';
+  await putInbound(stack, key, ordersFile(2, [orderRow(78, { quantity: '0' }), orderRow(79, { quantity: '0' })]));
+  await drainFileEvents(stack);
+  const head = await stack.clients.s3.send(new HeadObjectCommand({ Bucket: stack.resources.landingBucket, Key: key }));
+  const batchId = batchIdOf({ bucket: stack.resources.landingBucket, key, versionId: head.VersionId, etag: head.ETag });
+  const state = (await stack.ledger.get(batchId))!;
+  expect(state.status).toBe('REJECTED');
+  await stack.clients.s3.send(new DeleteObjectCommand({ Bucket: state.archive!.bucket, Key: state.archive!.key }));
+  expect(await request('POST', '/batches/{batchId}/replay', { path: { batchId } })).toMatchObject({ status: 409, body: { code: 'RAW_FILE_MISSING' } });
+  expect(await stack.ledger.get(batchId)).toMatchObject({ status: 'REJECTED', attempt: 1 });
 });

@@ -53,8 +53,23 @@ interface Verdict {
 
 const verdicts = new Map<string, Promise<Verdict>>();
 
-function statementsOf(result: any): { statement: any; policyId?: string }[] {
-  return result?.analysis?.identityAnalysis?.allowStatements ?? [];
+/** The explanation of each identity statement that allowed the request: its Sid, and which of its actions and resources matched. */
+interface StatementExplain {
+  readonly identifier: string;
+  readonly actions?: ActionExplain | readonly ActionExplain[];
+  readonly resources?: ResourceExplain | readonly ResourceExplain[];
+}
+interface ActionExplain {
+  readonly action: string;
+  readonly matches: boolean;
+}
+interface ResourceExplain {
+  readonly resource: string;
+  readonly matches: boolean;
+}
+
+function allowingStatements(result: any): StatementExplain[] {
+  return (result?.analysis?.identityAnalysis?.allowStatements ?? []).map((allow: { explain: StatementExplain }) => allow.explain);
 }
 
 async function evaluate(stack: PackagedStack, fn: FunctionName, request: IamRequest): Promise<Verdict> {
@@ -80,18 +95,18 @@ async function evaluate(stack: PackagedStack, fn: FunctionName, request: IamRequ
     return { allowed: false, uses: [], detail: `the simulator refused the request: ${JSON.stringify(response.errors)}` };
   }
   const allowed = response.overallResult === 'Allowed';
-  const uses = statementsOf(response.result).flatMap(({ statement }) => {
-    const resources = ([] as string[]).concat(statement.Resource ?? []);
-    const actions = ([] as string[]).concat(statement.Action ?? []);
-    return actions
-      .filter((action) => action.toLowerCase() === request.action.toLowerCase())
-      .flatMap((action) => resources.filter((pattern) => wildcardMatch(pattern, request.resource)).map((resource) => ({ role: role.logicalId, statement: statement.Sid ?? '(no Sid)', action, resource })));
-  });
+  // A statement with one action (or resource) explains it as an object, with several as a list.
+  const list = <T>(value: T | readonly T[] | undefined): T[] => ([] as T[]).concat(value ?? []);
+  const uses = allowingStatements(response.result).flatMap((explain) =>
+    list(explain.actions)
+      .filter((action) => action.matches)
+      .flatMap((action) =>
+        list(explain.resources)
+          .filter((resource) => resource.matches)
+          .map((resource) => ({ role: role.logicalId, statement: explain.identifier, action: action.action, resource: resource.resource })),
+      ),
+  );
   return { allowed, uses, detail: response.overallResult };
-}
-
-function wildcardMatch(pattern: string, value: string): boolean {
-  return new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`).test(value);
 }
 
 /**

@@ -1,6 +1,26 @@
 /**
- * Grants of the functions' roles that stay although no test call uses them, each
- * with its reason (serverless.yml says the same beside the statement). Keyed
- * `<role>/<statement Sid>/<action>`.
+ * Grants of the functions' roles that stay although no call of the tests uses
+ * them, each with its reason (serverless.yml says the same beside the
+ * statement). Keyed `<role>/<statement Sid>/<action>`.
  */
-export const KEPT_GRANTS: Readonly<Record<string, string>> = {};
+const LAMBDA_LOGS = "Lambda's runtime writes the function's own log group with its role; no call of the code does";
+const EVENT_SOURCE_MAPPING =
+  "Lambda's SQS event source mapping reads the queue's attributes with the function's role (AWS requires ReceiveMessage, DeleteMessage and GetQueueAttributes); the tests' pump does not";
+const ABORTED_UPLOAD = 'lib-storage aborts a multipart upload of staged rows or of a rejects report that failed, so no parts are left: only a fault reaches it';
+const RESUMED_REPORT = 'a replay that resumes a FAILED batch whose validation had paused continues its rejects report (RejectsReportWriter.continueFrom)';
+
+export const KEPT_GRANTS: Readonly<Record<string, string>> = {
+  ...Object.fromEntries(
+    ['IngestFileRole', 'SendRangeRole', 'SftpPullRole', 'ReplayRole', 'OperatorApiRole'].flatMap((role) => [
+      [`${role}/OwnLogGroup/logs:CreateLogStream`, LAMBDA_LOGS],
+      [`${role}/OwnLogGroup/logs:PutLogEvents`, LAMBDA_LOGS],
+    ]),
+  ),
+  'IngestFileRole/ConsumeFileEvents/sqs:GetQueueAttributes': EVENT_SOURCE_MAPPING,
+  'SendRangeRole/ConsumeSendRanges/sqs:GetQueueAttributes': EVENT_SOURCE_MAPPING,
+  'IngestFileRole/WriteStagingRejects/s3:AbortMultipartUpload': ABORTED_UPLOAD,
+  'ReplayRole/WriteStagingRejects/s3:AbortMultipartUpload': ABORTED_UPLOAD,
+  'OperatorApiRole/WriteStagingRejects/s3:AbortMultipartUpload': ABORTED_UPLOAD,
+  'ReplayRole/ReadServiceFiles/s3:GetObject': RESUMED_REPORT,
+  'OperatorApiRole/ReadServiceFiles/s3:GetObject': `the API runs a replay itself, which reads staged rows to send them, and ${RESUMED_REPORT}`,
+};
