@@ -162,10 +162,9 @@ test('killSessions() drops a live session (and what it runs) but keeps the liste
   // Our ssh client and the remote shell (and briefly its fork for `sleep`, before exec).
   expect(processesMatching(marker).length).toBeGreaterThanOrEqual(2);
 
-  const started = Date.now();
   expect(await server.killSessions()).toBeGreaterThanOrEqual(1);
   const result = await session.done;
-  expect(Date.now() - started).toBeLessThan(5_000);
+  // Ended by the kill, not by the command: the marker after `sleep 30` never came.
   expect(result.code).toBe(255);
   expect(result.stdout).not.toContain(marker);
   expect(processesMatching(marker)).toEqual([]);
@@ -183,7 +182,8 @@ test('a command orphaned by a vanished client is still killed', async () => {
   expect(client).toBeDefined();
   process.kill(Number(client?.split(' ')[0]), 'SIGKILL');
   await session.done;
-  for (let i = 0; i < 50 && processesMatching(marker).length !== 1; i += 1) await sleep(20);
+  // The client's end reaches sshd a moment later: wait for it (up to 10 s, however slow the machine).
+  for (let i = 0; i < 500 && processesMatching(marker).length !== 1; i += 1) await sleep(20);
   expect(processesMatching(marker)).toHaveLength(1); // the remote shell, orphaned
 
   await server.killSessions();
