@@ -1,11 +1,11 @@
 import { createReadStream, statSync } from 'node:fs';
-import { landingKeyOf } from '../ingest/s3-event';
 import path from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { SingleBar } from 'cli-progress';
 import { randomUUID } from 'node:crypto';
+import { landingKeyOf } from '../ingest/s3-event';
 import { Ledger } from '../ledger/ledger';
 import { BATCH_STATUSES, isBatchStatus, type BatchState } from '../ledger/types';
 import { OperatorError } from '../operations/errors';
