@@ -1,42 +1,30 @@
-import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
-import { ingestRuntime } from '../src/ingest/runtime';
-import { metrics } from '../src/observability/telemetry';
 import { OperatorError } from '../src/operations/errors';
-import { replayBatch, type ReplayResult } from '../src/operations/replay';
+import { parseReplayRequest, replayBatch, type ReplayResult } from '../src/operations/replay';
+import { BadRequestError } from '../src/operations/requests';
+import { operatorRuntime } from '../src/operations/runtime';
 
-interface ReplayEvent {
-  readonly batchId?: unknown;
-  readonly force?: unknown;
-  readonly dryRun?: unknown;
-  /** Who is asking, for the audit trail; defaults to this function. */
-  readonly actor?: unknown;
-}
+type Refusal = { refused: { code: string; message: string; hint?: string } };
 
 /**
- * replay, for automation: `sls invoke -f replay --data '{"batchId":"…"}'`.
- * Refusals (unknown batch, busy, needs --force, raw file missing) are returned
- * as `{ refused: { code, message, hint } }`, not thrown, so callers need not retry them.
+ * replay, for automation: `sls invoke -f replay --data '{"batchId":"…"}'` (also
+ * `force`, `dryRun`, `fromScratch`). The attempt is queued for ingestFile and
+ * the answer comes at once: `{"batchId","attempt","status":"QUEUED"}`.
+ * Refusals (bad request, unknown batch, busy, needs force, raw file missing) are
+ * returned as `{ refused: { code, message, hint } }`, not thrown, so callers need
+ * not retry them. The actor recorded is this function (who invoked it, CloudTrail
+ * knows): never a name from the payload.
  */
-export const handler = async (event: ReplayEvent, context: Context): Promise<ReplayResult | { refused: { code: string; message: string; hint: string } }> => {
+export const handler = async (event: unknown, context: Context): Promise<ReplayResult | Refusal> => {
   try {
-    if (typeof event?.batchId !== 'string' || !/^[0-9a-f]{32}$/.test(event.batchId)) {
-      return { refused: { code: 'BAD_REQUEST', message: `batchId must be a 32-hex-digit batch id, got ${JSON.stringify(event?.batchId)}`, hint: 'find batch ids with `partner-ingest batches`' } };
-    }
-    return await replayBatch(
-      {
-        batchId: event.batchId,
-        force: event.force === true,
-        dryRun: event.dryRun === true,
-        actor: typeof event.actor === 'string' ? event.actor : `lambda:${context.functionName}`,
-      },
-      ingestRuntime(),
-      { owner: `replay-${randomUUID()}`, remainingMs: () => context.getRemainingTimeInMillis() },
-    );
+    const request = parseReplayRequest(event);
+    return await replayBatch({ ...request, actor: context.invokedFunctionArn }, operatorRuntime(), {
+      remainingMs: () => context.getRemainingTimeInMillis(),
+      optionStyle: 'json',
+    });
   } catch (error) {
+    if (error instanceof BadRequestError) return { refused: { code: error.code, message: error.message } };
     if (error instanceof OperatorError) return { refused: { code: error.code, message: error.message, hint: error.hint } };
     throw error;
-  } finally {
-    metrics.publishStoredMetrics();
   }
 };

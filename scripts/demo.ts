@@ -136,9 +136,12 @@ async function main(): Promise<DemoSummary> {
     step('the operator replays the FAILED batch (the fault is gone; nothing else changed)');
     const failed = listed.find((batch) => batch.status === 'FAILED');
     if (!failed) throw new Error('the demo expected one FAILED batch');
-    const replay = await replayBatch({ batchId: failed.batchId, actor: 'demo-operator' }, deps, { owner: 'demo', remainingMs: () => 600_000 });
+    const replay = await replayBatch({ batchId: failed.batchId, actor: 'demo-operator' }, stack.operator(), { remainingMs: () => Number.POSITIVE_INFINITY, optionStyle: 'cli' });
     if (replay.dryRun) throw new Error('unexpected dry run');
-    console.log(`  ${failed.file.name}: attempt ${replay.state.attempt} ${replay.state.status}, ${replay.state.counts?.workItemsSent} work items sent`);
+    console.log(`  ${failed.file.name}: attempt ${replay.attempt} queued; ingestFile runs it like any file`);
+    await ingestWaiting(stack, deps);
+    const replayed = (await stack.ledger.get(failed.batchId))!;
+    console.log(`  ${failed.file.name}: attempt ${replayed.attempt} ${replayed.status}, ${replayed.counts?.workItemsSent} work items sent`);
 
     step('completion events, as two consumers received them');
     const events = await consumerEvents(stack);

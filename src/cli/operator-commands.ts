@@ -4,12 +4,11 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { SingleBar } from 'cli-progress';
-import { randomUUID } from 'node:crypto';
 import { landingKeyOf } from '../ingest/s3-event';
 import { Ledger } from '../ledger/ledger';
-import { BATCH_STATUSES, isBatchStatus, type BatchState } from '../ledger/types';
+import { BATCH_STATUSES, BatchStatus, isBatchStatus, type BatchState } from '../ledger/types';
 import { OperatorError } from '../operations/errors';
-import { DEAD_LETTER_QUEUES, isDeadLetterQueue, redriveStage } from '../operations/redrive';
+import { DEAD_LETTER_QUEUES, isDeadLetterQueue, redriveFilter, redriveStage, type RedriveFilter } from '../operations/redrive';
 import { replayBatch } from '../operations/replay';
 import { closeStage, operatorDeps, parseCommand, STAGE_OPTIONS_USAGE, stageFrom } from './stage-options';
 import { renderTable } from './table';
@@ -167,60 +166,119 @@ async function readFirstErrors(s3: import('@aws-sdk/client-s3').S3Client, bucket
   return rows.slice(0, FIRST_ERRORS).map((row) => ({ line: row.line ?? '', column: row.column ?? '', code: row.code ?? '', message: row.message ?? '' }));
 }
 
-export const REPLAY_USAGE = `usage: partner-ingest replay BATCH_ID --stage NAME [--force] [--dry-run] [--from-scratch] [--json]
+export const REPLAY_USAGE = `usage: partner-ingest replay BATCH_ID --stage NAME [--force] [--dry-run] [--from-scratch] [--no-wait] [--json]
 
 Reprocesses a FAILED or REJECTED batch from its archived raw file, with the partner config and schemas as they
-are now, as a new attempt (same work item ids). A COMPLETED batch needs --force. --dry-run shows the decision
-without sending anything. A FAILED batch carries on from what its last attempt validated, staged and sent;
---from-scratch starts it over from the raw file (after a config or schema change).
+are now, as a new attempt (same work item ids). A COMPLETED batch needs --force. The attempt is queued for the
+stage's ingestFile, which runs it as it runs any file; the command then shows its progress until it ends
+(--no-wait: return once it is queued). A FAILED batch carries on from what its last attempt validated, staged
+and sent; --from-scratch starts it over from the raw file (after a config or schema change). A batch left
+PROCESSING with nothing running it (its lease expired) is taken over. --dry-run shows what a replay would
+decide now, changing nothing.
 ${STAGE_OPTIONS_USAGE}`;
+
+/** How often a waiting replay looks at the ledger. */
+const REPLAY_POLL_MS = Number(process.env.PARTNER_INGEST_POLL_MS ?? 1000);
 
 export async function replayCommand(argv: string[], output: Output): Promise<number> {
   const { values, positionals } = parseCommand(argv, {
     force: { type: 'boolean', default: false },
     'dry-run': { type: 'boolean', default: false },
     'from-scratch': { type: 'boolean', default: false },
+    'no-wait': { type: 'boolean', default: false },
   });
   if (positionals.length !== 1) throw new UsageError('expected exactly one BATCH_ID');
+  const batchId = positionals[0]!;
+  if (!/^[0-9a-f]{32}$/.test(batchId)) throw new UsageError(`"${batchId}" is not a batch id (32 hex digits); find batch ids with \`partner-ingest batches\``);
   const stage = await stageFrom(values);
   try {
-    const owner = `cli-${randomUUID()}`;
+    const deps = operatorDeps(stage);
     const result = await replayBatch(
-      { batchId: positionals[0]!, force: values.force, dryRun: values['dry-run'], fromScratch: values['from-scratch'], actor: stage.actor },
-      operatorDeps(stage),
-      { owner, remainingMs: () => 15 * 60_000 },
+      { batchId, force: values.force, dryRun: values['dry-run'], fromScratch: values['from-scratch'], actor: stage.actor },
+      deps,
+      // A dry run on the operator's machine has no invocation to fit in.
+      { remainingMs: () => Number.POSITIVE_INFINITY, optionStyle: 'cli' },
     );
-    if (values.json) {
-      output.stdout(`${JSON.stringify(result.dryRun ? result : { dryRun: false, batchId: result.batchId, status: result.state.status, attempt: result.state.attempt, counts: result.state.counts, reason: result.state.reason ?? null })}\n`);
-    } else if (result.dryRun) {
+    if (result.dryRun) {
       output.stdout(
-        `dry run of ${result.batchId}: would be ${result.status}${result.reason ? ` — ${result.reason.code}: ${result.reason.message}` : ''}\n` +
-          `records ${result.counts.records}, valid ${result.counts.valid}, invalid ${result.counts.invalid}; nothing was sent or changed\n`,
+        values.json
+          ? `${JSON.stringify(result)}\n`
+          : `dry run of ${result.batchId}: would be ${result.status}${result.reason ? ` — ${result.reason.code}: ${result.reason.message}` : ''}\n` +
+              `records ${result.counts.records}, valid ${result.counts.valid}, invalid ${result.counts.invalid}; nothing was sent or changed\n`,
       );
-    } else {
-      const { state } = result;
-      output.stdout(
-        `batch ${state.batchId} attempt ${state.attempt}: ${state.status}${state.reason ? ` — ${state.reason.code}: ${state.reason.message}` : ''}\n` +
-          (state.counts ? `records ${state.counts.records}, valid ${state.counts.valid}, invalid ${state.counts.invalid}, work items sent ${state.counts.workItemsSent}\n` : ''),
-      );
+      return ExitCode.OK;
     }
+    if (values['no-wait']) {
+      output.stdout(values.json ? `${JSON.stringify(result)}\n` : `batch ${result.batchId} attempt ${result.attempt}: QUEUED${result.tookOver ? ' (taken over: its lease had expired)' : ''}\n`);
+      return ExitCode.OK;
+    }
+    const state = await waitForAttempt(deps.ledger, result.batchId, result.attempt, values.json ? undefined : output.stderr);
+    output.stdout(
+      values.json
+        ? `${JSON.stringify({ batchId: state.batchId, status: state.status, attempt: state.attempt, counts: state.counts ?? null, reason: state.reason ?? null })}\n`
+        : `batch ${state.batchId} attempt ${state.attempt}: ${state.status}${state.reason ? ` — ${state.reason.code}: ${state.reason.message}` : ''}\n` +
+            (state.counts ? `records ${state.counts.records}, valid ${state.counts.valid}, invalid ${state.counts.invalid}, work items sent ${state.counts.workItemsSent}\n` : ''),
+    );
     return ExitCode.OK;
   } finally {
     closeStage(stage);
   }
 }
 
-export const REDRIVE_USAGE = `usage: partner-ingest redrive --stage NAME [--queue work|file-events|all] [--batch BATCH_ID] [--json]
+/** Where an attempt stands, in a few words, for a waiting operator. */
+function progressOf(state: BatchState): string {
+  const validated = state.validationProgress?.checkpoint.counts.records;
+  if (state.counts) return `sent ${state.counts.workItemsSent.toLocaleString('en-US')} of ${state.counts.valid.toLocaleString('en-US')} work items`;
+  if (validated !== undefined) return `validated ${validated.toLocaleString('en-US')} records`;
+  return state.archive ? 'validating' : 'queued';
+}
 
-Moves dead-lettered messages back to their source queue (all, or one batch's), reporting how many moved.
-A message is deleted from the DLQ only after its source queue accepted it: an interruption never loses one.
+/**
+ * Follows the batch in the ledger until attempt `attempt` (or a later one) ends,
+ * showing its progress on a terminal. Interrupting it stops only the watching:
+ * the attempt runs on in the stage.
+ */
+async function waitForAttempt(ledger: Ledger, batchId: string, attempt: number, terminal: NodeJS.WriteStream | undefined): Promise<BatchState> {
+  let shown = '';
+  for (;;) {
+    const state = (await ledger.get(batchId))!;
+    if (state.attempt >= attempt && state.status !== BatchStatus.PROCESSING && state.status !== BatchStatus.RECEIVED) {
+      if (shown && terminal?.isTTY) terminal.write('\n');
+      return state;
+    }
+    const line = `batch ${batchId} attempt ${state.attempt}: ${state.status}, ${progressOf(state)}`;
+    if (terminal?.isTTY && line !== shown) terminal.write(`\r${line}\u001b[K`);
+    shown = line;
+    await new Promise((resolve) => setTimeout(resolve, REPLAY_POLL_MS));
+  }
+}
+
+export const REDRIVE_USAGE = `usage: partner-ingest redrive --stage NAME (--batch BATCH_ID | --all) [--queue work|file-events|send-ranges|all] [--dry-run] [--json]
+
+Moves dead-lettered messages back to their source queue: one batch's (--batch), or every one (--all); one of the
+two is required. --dry-run counts what would move, per batch, and moves nothing. A message is deleted from the
+DLQ only after its source queue accepted it: an interruption never loses one. Other batches' messages stay.
 ${STAGE_OPTIONS_USAGE}`;
 
+/** A redrive from the operator's machine stops receiving after this long, whatever is left (run it again). */
+const CLI_REDRIVE_MS = 10 * 60_000;
+
 export async function redriveCommand(argv: string[], output: Output): Promise<number> {
-  const { values, positionals } = parseCommand(argv, { queue: { type: 'string', default: 'all' }, batch: { type: 'string' } });
+  const { values, positionals } = parseCommand(argv, {
+    queue: { type: 'string', default: 'all' },
+    batch: { type: 'string' },
+    all: { type: 'boolean' },
+    'dry-run': { type: 'boolean', default: false },
+  });
   if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   const queue = values.queue;
   if (!isDeadLetterQueue(queue)) throw new UsageError(`--queue must be ${DEAD_LETTER_QUEUES.join(', ')}, got "${queue}"`);
+  let filter: RedriveFilter;
+  try {
+    filter = redriveFilter(values.batch, values.all, { batchId: '--batch', all: '--all' });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
   const stage = await stageFrom(values);
   try {
     const bar = !values.json && output.stderr.isTTY ? new SingleBar({ stream: output.stderr, format: 'redriving {queue}: {value} moved, {kept} left' }) : undefined;
@@ -230,15 +288,24 @@ export async function redriveCommand(argv: string[], output: Output): Promise<nu
       ledger: new Ledger(stage.clients.dynamo, stage.resources.ledgerTable),
       resources: stage.resources,
       queue,
-      ...(values.batch ? { batchId: values.batch } : {}),
+      filter,
+      dryRun: values['dry-run'],
       actor: stage.actor,
+      deadline: Date.now() + CLI_REDRIVE_MS,
       onProgress: (name, moved, kept) => bar?.update(moved, { queue: name, kept }),
     });
     bar?.stop();
+    const verb = values['dry-run'] ? 'would move' : 'moved';
     output.stdout(
       values.json
         ? `${JSON.stringify(results)}\n`
-        : `${results.map((result) => `${result.queue}: moved ${result.moved} message(s) back, ${result.kept} other(s) left in the DLQ`).join('\n')}\n`,
+        : `${results
+            .map(
+              (result) =>
+                `${result.queue}: ${verb} ${result.moved} message(s) back, ${result.kept} other(s) left in the DLQ${result.complete ? '' : ' — stopped before the end, run it again'}` +
+                (result.batches ? Object.entries(result.batches).map(([id, count]) => `\n  ${id}: ${count}`).join('') : ''),
+            )
+            .join('\n')}\n`,
     );
     return ExitCode.OK;
   } finally {

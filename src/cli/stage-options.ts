@@ -1,8 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { Logger } from '@aws-lambda-powertools/logger';
 import { loadPartnerRegistry, defaultConfigLocation } from '../config/load-partners';
-import { ingestDeps } from '../ingest/deps';
-import type { FileEventDeps } from '../ingest/file-events';
+import { operatorDeps as operatorDepsOf, type OperatorDeps } from '../operations/deps';
 import { connectStage, type StageConnection } from '../operations/stage';
 import { UsageError } from './usage-error';
 
@@ -43,10 +41,9 @@ export async function stageFrom(values: StageValues): Promise<StageConnection> {
   return connectStage({ stage, region, ...(values['endpoint-url'] ? { endpoint: values['endpoint-url'] } : {}) });
 }
 
-/** The ingest core over a stage, for commands that run an attempt (replay) from the operator's machine. */
-export function operatorDeps(connection: StageConnection): FileEventDeps {
-  const logger = new Logger({ serviceName: 'partner-ingest-cli', logLevel: (process.env.LOG_LEVEL ?? 'SILENT') as 'SILENT' });
-  return ingestDeps(connection.clients, connection.resources, loadPartnerRegistry(defaultConfigLocation()), logger);
+/** What operator commands need over a stage (replays are queued for the stage's ingestFile, never run here). */
+export function operatorDeps(connection: StageConnection): OperatorDeps {
+  return operatorDepsOf(connection.clients, connection.resources, loadPartnerRegistry(defaultConfigLocation()));
 }
 
 export function closeStage(connection: StageConnection): void {

@@ -4,17 +4,19 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { PartnerIngestError } from '../errors/base';
 import { recordBatchMetrics } from '../observability/telemetry';
 import { LeaseLostError } from '../ledger/ledger';
+import { workOf } from './file-event-messages';
 import {
   failBatch,
   ingestObject,
   registerBatch,
+  resumeBatch,
   type AttemptInterruptedError,
   type IngestDeps,
+  type IngestFaultError,
   type IngestResult,
   type Invocation,
-  type ObjectFaultError,
 } from './ingest-object';
-import { createdObjectsOf, parseLandingKey, type CreatedObject } from './s3-event';
+import { parseLandingKey, type CreatedObject } from './s3-event';
 
 export interface FileEventDeps extends IngestDeps {
   /** The file-events queue's maxReceiveCount: the last delivery ends a failing batch as FAILED. */
@@ -42,9 +44,10 @@ export class RetryLaterError extends PartnerIngestError {
 }
 
 /**
- * The ingest-file function's core: each SQS message carries an S3 event; each
- * announced object is ingested. A message whose batch must be retried is
- * reported as a partial-batch failure, so only it is redelivered.
+ * The ingest-file function's core: each SQS message carries an S3 event, whose
+ * announced objects are ingested, or asks to carry on a batch (a replay). A
+ * message whose batch must be retried is reported as a partial-batch failure,
+ * so only it is redelivered.
  */
 export async function processFileEvents(event: SQSEvent, context: Context, deps: FileEventDeps): Promise<SQSBatchResponse> {
   const invocation: Invocation = { owner: context.awsRequestId, remainingMs: () => context.getRemainingTimeInMillis() };
@@ -58,12 +61,12 @@ export async function processFileEvents(event: SQSEvent, context: Context, deps:
 
 async function handleRecord(record: SQSRecord, deps: FileEventDeps, invocation: Invocation): Promise<void> {
   const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? '1');
-  for (const object of createdObjectsOf(record.body)) {
+  for (const work of workOf(record.body)) {
     let result: IngestResult;
     try {
-      result = await ingestObject(object, deps, invocation);
+      result = work.kind === 'object' ? await ingestObject(work.object, deps, invocation) : await resumeBatch(work.batchId, deps, invocation);
     } catch (error) {
-      const { batchId, cause } = error as AttemptInterruptedError | ObjectFaultError;
+      const { batchId, cause } = error as AttemptInterruptedError | IngestFaultError;
       // Another invocation took the batch over: it is not this delivery's failure.
       if (cause instanceof LeaseLostError) {
         await continueLater(record, deps, busyRetrySeconds(deps));
@@ -73,7 +76,7 @@ async function handleRecord(record: SQSRecord, deps: FileEventDeps, invocation: 
         await redeliverIn(record, deps, retryDelaySeconds(receiveCount, deps));
         throw error;
       }
-      await failOnLastDelivery(object, batchId, cause, deps, invocation);
+      await failOnLastDelivery(work.kind === 'object' ? work.object : undefined, batchId, cause, deps, invocation);
       continue;
     }
     switch (result.outcome) {
@@ -100,12 +103,17 @@ async function handleRecord(record: SQSRecord, deps: FileEventDeps, invocation: 
 
 /**
  * The last delivery failed too: the batch ends FAILED (announced, progress kept,
- * replayable). A batch not yet in the ledger — its version could not even be
- * read — is registered under the identity the event announced, so it shows.
+ * replayable). A batch not yet in the ledger — its object's version could not
+ * even be read — is registered under the identity the event announced, so it shows.
  */
-async function failOnLastDelivery(object: CreatedObject, batchId: string | undefined, cause: unknown, deps: FileEventDeps, invocation: Invocation): Promise<void> {
-  const landing = parseLandingKey(object.key)!;
-  const id = batchId ?? (await registerBatch(object, landing, undefined, deps)).batchId;
+async function failOnLastDelivery(
+  object: CreatedObject | undefined,
+  batchId: string | undefined,
+  cause: unknown,
+  deps: FileEventDeps,
+  invocation: Invocation,
+): Promise<void> {
+  const id = batchId ?? (await registerBatch(object!, parseLandingKey(object!.key)!, undefined, deps)).batchId;
   deps.logger.error('retries exhausted; the batch is FAILED and can be replayed', { batchId: id, error: cause as Error });
   const named = cause as { code?: string; name?: string; message?: string } | undefined;
   const failed = await failBatch(id, { code: 'INFRASTRUCTURE', message: `${named?.code ?? named?.name ?? 'Error'}: ${named?.message ?? String(cause)}` }, deps, invocation);

@@ -95,14 +95,15 @@ async function describe(deps: IngestDeps, object: CreatedObject): Promise<{ fact
   }
 }
 
-/** A fault while handling one object, with the batch it belongs to once that is known. */
-export class ObjectFaultError extends PartnerIngestError {
+/** A fault while ingesting an object or resuming a batch, with the batch it belongs to once that is known. */
+export class IngestFaultError extends PartnerIngestError {
   constructor(
-    readonly object: CreatedObject,
     readonly batchId: string | undefined,
     cause: unknown,
+    /** The announced object, when the work came from an S3 event. */
+    readonly object?: CreatedObject,
   ) {
-    super('OBJECT_FAULT', `${object.key}: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+    super('INGEST_FAULT', `${object?.key ?? `batch ${batchId}`}: ${(cause as Error)?.message ?? String(cause)}`, { cause });
   }
 }
 
@@ -138,7 +139,7 @@ export async function registerBatch(
  * records its result in the ledger, so a retry or a resumed invocation carries
  * on from the last completed step instead of starting over. The batch is
  * registered before any call that can fail on the object itself, so a fault
- * shows in the ledger; any fault surfaces as ObjectFaultError naming the batch.
+ * shows in the ledger; any fault surfaces as IngestFaultError naming the batch.
  */
 export async function ingestObject(object: CreatedObject, deps: IngestDeps, invocation: Invocation): Promise<IngestResult> {
   const landing = parseLandingKey(object.key);
@@ -171,8 +172,30 @@ export async function ingestObject(object: CreatedObject, deps: IngestDeps, invo
     }
     return await runLeasedAttempt(lease.state, deps, invocation, logger, object, described.unavailable);
   } catch (error) {
-    if (error instanceof AttemptInterruptedError || error instanceof ObjectFaultError) throw error;
-    throw new ObjectFaultError(object, batchId, error);
+    if (error instanceof AttemptInterruptedError || error instanceof IngestFaultError) throw error;
+    throw new IngestFaultError(batchId, error, object);
+  }
+}
+
+/**
+ * Carries on a batch already in the ledger — an operator's replay, queued as a
+ * new attempt, or a batch whose lease expired with nothing left to resume it:
+ * takes its lease and runs its current attempt from its progress.
+ */
+export async function resumeBatch(batchId: string, deps: IngestDeps, invocation: Invocation): Promise<IngestResult> {
+  try {
+    const lease = await deps.ledger.acquire(batchId, invocation.owner, invocation.remainingMs() + LEASE_GRACE_MS);
+    const logger = deps.logger.createChild({ persistentKeys: { batchId, partner: lease.state.partner, feed: lease.state.feed ?? undefined } });
+    if (lease.outcome === 'busy') return { outcome: 'busy', batchId };
+    if (lease.outcome === 'finished') {
+      await announce(deps, lease.state);
+      return { outcome: 'duplicate', state: lease.state };
+    }
+    logger.info('resuming the batch', { attempt: lease.state.attempt });
+    return await runLeasedAttempt(lease.state, deps, invocation, logger);
+  } catch (error) {
+    if (error instanceof AttemptInterruptedError || error instanceof IngestFaultError) throw error;
+    throw new IngestFaultError(batchId, error);
   }
 }
 

@@ -377,6 +377,8 @@ export class Ledger {
     from: readonly BatchStatus[],
     /** Keep what the previous attempt validated, staged and sent, so this one carries on from it. */
     keepProgress = false,
+    /** Also take over a RECEIVED or PROCESSING batch whose lease expired before this time (epoch ms). */
+    takeOverExpiredBefore?: number,
   ): Promise<BatchState | undefined> {
     const names: Record<string, string> = { '#status': 'status' };
     const values: Record<string, unknown> = {
@@ -387,6 +389,12 @@ export class Ledger {
       ':until': this.clock().getTime() + leaseMs,
     };
     from.forEach((status, index) => (values[`:from${index}`] = status));
+    let condition = `#status IN (${from.map((_, index) => `:from${index}`).join(', ')})`;
+    if (takeOverExpiredBefore !== undefined) {
+      values[':received'] = BatchStatus.RECEIVED;
+      values[':expired'] = takeOverExpiredBefore;
+      condition = `${condition} OR (#status IN (:received, :processing) AND (attribute_not_exists(leaseExpiresAt) OR leaseExpiresAt < :expired))`;
+    }
     try {
       const { Attributes } = await this.dynamo.send(
         new UpdateCommand({
@@ -397,7 +405,7 @@ export class Ledger {
             (keepProgress
               ? 'REMOVE reason, finishedAt, lastError'
               : 'REMOVE validation, validationProgress, counts, sendCheckpoint, sendPlan, reason, finishedAt, lastError'),
-          ConditionExpression: `#status IN (${from.map((_, index) => `:from${index}`).join(', ')})`,
+          ConditionExpression: condition,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
           ReturnValues: 'ALL_NEW',

@@ -8,6 +8,7 @@ import { defaultConfigLocation, loadPartnerRegistry, type ConfigLocation, type P
 import type { FileEventDeps } from '../ingest/file-events';
 import { ingestDeps } from '../ingest/deps';
 import { Ledger } from '../ledger/ledger';
+import { operatorDeps, type OperatorDeps } from '../operations/deps';
 import type { BackoffOptions } from '../util/backoff';
 import { startMotoServer, type MotoServer } from './moto-server';
 import { provisionStack, type StackResources } from './provision';
@@ -26,6 +27,8 @@ export interface LocalStack {
   readonly eventBridgeConsumerUrl: string;
   /** The ingest function's dependencies against this stack. */
   deps(overrides?: Partial<FileEventDeps>): FileEventDeps;
+  /** The operator functions' (API, replay) and the CLI's dependencies against this stack. */
+  operator(): OperatorDeps;
   stop(): Promise<void>;
 }
 
@@ -94,6 +97,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ...consumers,
       deps(overrides = {}) {
         return { ...ingestDeps(clients, resources, registry, options.logger, options.backoff), ...overrides };
+      },
+      operator() {
+        return operatorDeps(clients, resources, registry);
       },
       async stop() {
         uninstrument?.();

@@ -82,6 +82,8 @@ export async function startServerlessOffline(options: OfflineOptions): Promise<O
         WORK_DLQ_URL: resources.workDlqUrl,
         FILE_EVENTS_QUEUE_URL: resources.fileEventsQueueUrl,
         FILE_EVENTS_DLQ_URL: resources.fileEventsDlqUrl,
+        SEND_RANGES_QUEUE_URL: resources.sendRangesQueueUrl,
+        SEND_RANGES_DLQ_URL: resources.sendRangesDlqUrl,
         LEDGER_TABLE: resources.ledgerTable,
         EVENTS_TOPIC_ARN: resources.eventsTopicArn,
         EVENT_BUS_NAME: resources.eventBusName,

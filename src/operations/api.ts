@@ -1,32 +1,26 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { randomUUID } from 'node:crypto';
-import type { FileEventDeps } from '../ingest/file-events';
-import type { StackResources } from '../local/provision';
 import { BATCH_STATUSES, isBatchStatus } from '../ledger/types';
+import type { OperatorDeps } from './deps';
 import { OperatorError } from './errors';
-import { DEAD_LETTER_QUEUES, isDeadLetterQueue, redriveStage } from './redrive';
-import { replayBatch } from './replay';
-import { PartnerIngestError } from '../errors/base';
+import { parseRedriveRequest, redriveStage } from './redrive';
+import { parseReplayRequest, replayBatch } from './replay';
+import { BadRequestError } from './requests';
 
 export interface OperatorApiDeps {
-  readonly ingest: FileEventDeps;
-  readonly resources: Pick<StackResources, 'workQueueUrl' | 'workDlqUrl' | 'fileEventsQueueUrl' | 'fileEventsDlqUrl'>;
+  readonly operator: OperatorDeps;
+  /** The invocation's remaining time: a redrive and a dry run stop short of it and say how far they got. */
   readonly remainingMs: () => number;
 }
 
 const DEFAULT_WINDOW_MS = 7 * 86_400_000;
-
-class BadRequest extends PartnerIngestError {
-  constructor(message: string) {
-    super('BAD_REQUEST', message);
-  }
-}
+/** Long operations stop this long before the invocation's end, to answer before API Gateway's 29 s run out. */
+const ANSWER_MARGIN_MS = 5_000;
 
 function json(statusCode: number, body: unknown): APIGatewayProxyResult {
   return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
 }
 
-/** The IAM principal API Gateway authenticated (SigV4); recorded as the actor. */
+/** The IAM principal API Gateway authenticated (SigV4); recorded as the actor. Never taken from the request body. */
 function actorOf(event: APIGatewayProxyEvent): string {
   const identity = event.requestContext?.identity;
   return identity?.userArn ?? identity?.caller ?? 'unknown';
@@ -35,41 +29,41 @@ function actorOf(event: APIGatewayProxyEvent): string {
 function isoParam(value: string | undefined, name: string, fallback: string): string {
   if (value === undefined) return fallback;
   const parsed = new Date(value);
-  if (Number.isNaN(parsed.getTime())) throw new BadRequest(`${name} "${value}" is not an ISO-8601 time`);
+  if (Number.isNaN(parsed.getTime())) throw new BadRequestError(`${name} "${value}" is not an ISO-8601 time`);
   return parsed.toISOString();
 }
 
-function body(event: APIGatewayProxyEvent): Record<string, unknown> {
+function body(event: APIGatewayProxyEvent): unknown {
   if (!event.body) return {};
   try {
-    const parsed = JSON.parse(event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body) as unknown;
-    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+    return JSON.parse(event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body) as unknown;
   } catch {
-    // fall through
+    throw new BadRequestError('the request body must be a JSON object');
   }
-  throw new BadRequest('the request body must be a JSON object');
 }
 
 /**
  * The operator HTTP API (IAM-authorized in API Gateway): the CLI's batches,
- * batch, replay and redrive over HTTP. Every error is a JSON body with a
- * stable code, a message and a hint; nothing changes on a 4xx.
+ * batch, replay and redrive over HTTP. A replay is queued for ingestFile and
+ * answered at once (202); a redrive and a dry run stop short of the API's 29 s
+ * and say so. Every error is a JSON body with a stable code, a message and a
+ * hint naming the API's own fields; nothing changes on a 4xx.
  */
 export async function handleOperatorRequest(event: APIGatewayProxyEvent, deps: OperatorApiDeps): Promise<APIGatewayProxyResult> {
-  const { ledger } = deps.ingest;
+  const { ledger } = deps.operator;
   const route = `${event.httpMethod} ${event.resource}`;
   try {
     switch (route) {
       case 'GET /batches': {
         const query = event.queryStringParameters ?? {};
         const status = query.status?.toUpperCase();
-        if (status && !isBatchStatus(status)) throw new BadRequest(`status "${query.status}" is not one of ${BATCH_STATUSES.join(', ')}`);
+        if (status && !isBatchStatus(status)) throw new BadRequestError(`status "${query.status}" is not one of ${BATCH_STATUSES.join(', ')}`);
         const now = new Date();
         const from = isoParam(query.since, 'since', new Date(now.getTime() - DEFAULT_WINDOW_MS).toISOString());
         const to = isoParam(query.until, 'until', now.toISOString());
-        if (from > to) throw new BadRequest(`since (${from}) is after until (${to})`);
+        if (from > to) throw new BadRequestError(`since (${from}) is after until (${to})`);
         const limit = query.limit === undefined ? 50 : Number(query.limit);
-        if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new BadRequest(`limit must be 1–1000, got "${query.limit}"`);
+        if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new BadRequestError(`limit must be 1–1000, got "${query.limit}"`);
         const batches = await ledger.listBatches({
           from,
           to,
@@ -88,31 +82,22 @@ export async function handleOperatorRequest(event: APIGatewayProxyEvent, deps: O
         return json(200, { batch, attempts, audit });
       }
       case 'POST /batches/{batchId}/replay': {
-        const request = body(event);
-        const result = await replayBatch(
-          {
-            batchId: event.pathParameters!.batchId!,
-            force: request.force === true,
-            dryRun: request.dryRun === true,
-            fromScratch: request.fromScratch === true,
-            actor: actorOf(event),
-          },
-          deps.ingest,
-          { owner: `api-${randomUUID()}`, remainingMs: deps.remainingMs },
-        );
-        return json(200, result);
+        const request = parseReplayRequest(body(event), event.pathParameters!.batchId!);
+        const result = await replayBatch({ ...request, actor: actorOf(event) }, deps.operator, {
+          remainingMs: () => deps.remainingMs() - ANSWER_MARGIN_MS,
+          optionStyle: 'json',
+        });
+        return json(result.dryRun ? 200 : 202, result);
       }
       case 'POST /redrive': {
-        const request = body(event);
-        const queue = (request.queue as string | undefined) ?? 'all';
-        if (!isDeadLetterQueue(queue)) throw new BadRequest(`queue must be ${DEAD_LETTER_QUEUES.join(', ')}, got "${queue}"`);
+        const request = parseRedriveRequest(body(event));
         const results = await redriveStage({
-          sqs: deps.ingest.sqs,
+          ...request,
+          sqs: deps.operator.sqs,
           ledger,
-          resources: deps.resources,
-          queue,
-          ...(typeof request.batchId === 'string' ? { batchId: request.batchId } : {}),
+          resources: deps.operator.resources,
           actor: actorOf(event),
+          deadline: Date.now() + deps.remainingMs() - ANSWER_MARGIN_MS,
         });
         return json(200, { results });
       }
@@ -120,7 +105,7 @@ export async function handleOperatorRequest(event: APIGatewayProxyEvent, deps: O
         return json(404, { code: 'NO_ROUTE', message: `no route ${route}` });
     }
   } catch (error) {
-    if (error instanceof BadRequest) return json(400, { code: error.code, message: error.message });
+    if (error instanceof BadRequestError) return json(400, { code: error.code, message: error.message });
     if (error instanceof OperatorError) {
       const status = error.code === 'UNKNOWN_BATCH' ? 404 : 409;
       return json(status, { code: error.code, message: error.message, hint: error.hint });

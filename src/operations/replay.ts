@@ -1,14 +1,17 @@
-import { HeadObjectCommand } from '@aws-sdk/client-s3';
-import { announce } from '../ingest/announce';
-import { feedOfBatch, runLeasedAttempt, type IngestDeps, type Invocation } from '../ingest/ingest-object';
+import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { PartnerRegistry } from '../config/load-partners';
+import { resumeMessageBody } from '../ingest/file-event-messages';
+import { feedOfBatch } from '../ingest/ingest-object';
 import { openObject } from '../ingest/archive';
-import { LeaseLostError } from '../ledger/ledger';
+import type { Ledger } from '../ledger/ledger';
 import { BatchStatus, type BatchState } from '../ledger/types';
 import { RejectionCode, type BatchReason } from '../pipeline/file-rejection';
 import { DiscardingItemSink } from '../pipeline/sinks';
-import { validateFile } from '../pipeline/validate-file';
+import { validateSegment } from '../pipeline/validate-file';
 import { CollectingRejectSink, type ReportedError } from '../report/collecting-reject-sink';
 import { OperatorError } from './errors';
+import { BadRequestError, requestObject } from './requests';
 
 export interface ReplayRequest {
   readonly batchId: string;
@@ -21,9 +24,17 @@ export interface ReplayRequest {
    * configuration or schema change).
    */
   readonly fromScratch?: boolean;
-  /** Who asked (an IAM principal ARN, a user name): recorded in the audit trail. */
+  /** Who asked, as authenticated (an IAM principal ARN): recorded in the audit trail. */
   readonly actor: string;
 }
+
+/** How a refusal's hint names the request's options: the CLI's flags or the API's JSON fields. */
+export type OptionStyle = 'cli' | 'json';
+
+const OPTION_NAMES: Record<OptionStyle, Record<'force' | 'listBatches', string>> = {
+  cli: { force: '--force', listBatches: '`partner-ingest batches`' },
+  json: { force: '{"force":true}', listBatches: 'GET /batches' },
+};
 
 export type ReplayResult =
   | {
@@ -33,39 +44,81 @@ export type ReplayResult =
       readonly reason: BatchReason | null;
       readonly counts: { records: number; valid: number; invalid: number };
       readonly errors: readonly ReportedError[];
+      /** False when the time the caller had ran out first: the counts so far, no decision. */
+      readonly complete: boolean;
     }
-  | { readonly dryRun: false; readonly batchId: string; readonly state: BatchState };
+  | {
+      readonly dryRun: false;
+      readonly batchId: string;
+      readonly attempt: number;
+      readonly status: 'QUEUED';
+      /** True when the replay carries on an attempt whose lease had expired with nothing running it. */
+      readonly tookOver: boolean;
+    };
 
-const LEASE_GRACE_MS = 30_000;
-
-async function replayable(batchId: string, force: boolean, deps: IngestDeps): Promise<BatchState> {
-  const state = await deps.ledger.get(batchId);
-  if (!state) throw new OperatorError('UNKNOWN_BATCH', `no batch ${batchId} in this stage`, 'find batch ids with `partner-ingest batches`');
-  if (state.status === BatchStatus.PROCESSING || state.status === BatchStatus.RECEIVED) {
-    throw new OperatorError('BATCH_BUSY', `batch ${batchId} is ${state.status}`, 'wait for the running attempt to finish, then replay');
-  }
-  if (state.status === BatchStatus.COMPLETED && !force) {
-    throw new OperatorError(
-      'NEEDS_FORCE',
-      `batch ${batchId} is COMPLETED; a replay sends its work items again (with the same item ids)`,
-      'add --force if that is what you want',
-    );
-  }
-  const archive = state.archive;
-  const missing = () =>
-    new OperatorError('RAW_FILE_MISSING', `batch ${batchId} has no archived raw file to replay`, 'ask the partner to send the file again');
-  if (!archive) throw missing();
-  try {
-    await deps.s3.send(new HeadObjectCommand({ Bucket: archive.bucket, Key: archive.key }));
-  } catch (error) {
-    if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) throw missing();
-    throw error;
-  }
-  return state;
+/** What a replay request needs: it only reads and queues; ingestFile does the work. */
+export interface ReplayDeps {
+  readonly s3: S3Client;
+  readonly sqs: SQSClient;
+  readonly ledger: Ledger;
+  readonly registry: PartnerRegistry;
+  /** Where the replayed attempt runs: ingestFile's queue. */
+  readonly fileEventsQueueUrl: string;
+  readonly clock?: () => Date;
 }
 
-/** What a replay would decide, with the configuration as it is now, without sending or changing anything. */
-async function dryRun(state: BatchState, deps: IngestDeps): Promise<ReplayResult> {
+export interface ReplayOptions {
+  /** Time the caller has left (a dry run stops short of it and says so). */
+  readonly remainingMs: () => number;
+  readonly optionStyle: OptionStyle;
+}
+
+/** A lease is only taken over once it has been expired this long, so a continuation on its way is not raced. */
+export const TAKEOVER_GRACE_MS = 30_000;
+/** A dry run stops with this much of the caller's time left, to answer in time. */
+const DRY_RUN_MARGIN_MS = 5_000;
+
+const BATCH_ID = /^[0-9a-f]{32}$/;
+
+/**
+ * The replay request, as the API's body (and path) or the replay function's
+ * event gives it: strictly the known fields, each of its type. `actor` is not
+ * read from it: it comes from the authenticated identity.
+ */
+export function parseReplayRequest(input: unknown, batchIdFromPath?: string): Omit<ReplayRequest, 'actor'> {
+  const body = requestObject(input, ['batchId', 'force', 'dryRun', 'fromScratch']);
+  const batchId = batchIdFromPath ?? body.batchId;
+  if (typeof batchId !== 'string' || !BATCH_ID.test(batchId)) {
+    throw new BadRequestError(`batchId must be a batch id (32 hex digits), got ${JSON.stringify(batchId ?? null)}`);
+  }
+  if (batchIdFromPath !== undefined && body.batchId !== undefined && body.batchId !== batchIdFromPath) {
+    throw new BadRequestError('batchId is in the path; the body must not name another one');
+  }
+  const flag = (name: 'force' | 'dryRun' | 'fromScratch') => {
+    const value = body[name];
+    if (value !== undefined && typeof value !== 'boolean') throw new BadRequestError(`${name} must be true or false, got ${JSON.stringify(value)}`);
+    return value === true;
+  };
+  return { batchId, force: flag('force'), dryRun: flag('dryRun'), fromScratch: flag('fromScratch') };
+}
+
+async function archiveExists(s3: S3Client, state: BatchState): Promise<boolean> {
+  if (!state.archive) return false;
+  try {
+    await s3.send(new HeadObjectCommand({ Bucket: state.archive.bucket, Key: state.archive.key }));
+    return true;
+  } catch (error) {
+    if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return false;
+    throw error;
+  }
+}
+
+/**
+ * What a replay would decide, with the configuration as it is now, without
+ * sending or changing anything; it stops short of the caller's time and then
+ * says how far it got.
+ */
+async function dryRun(state: BatchState, deps: ReplayDeps, options: ReplayOptions): Promise<ReplayResult> {
   const partner = deps.registry.partners.get(state.partner);
   const feed = feedOfBatch(deps.registry, state);
   const empty = { records: 0, valid: 0, invalid: 0 };
@@ -73,88 +126,103 @@ async function dryRun(state: BatchState, deps: IngestDeps): Promise<ReplayResult
     const reason = partner
       ? { code: RejectionCode.UNKNOWN_FEED, message: `"${state.file.name}" matches no feed of partner ${partner.id}` }
       : { code: RejectionCode.UNKNOWN_PARTNER, message: `no partner "${state.partner}" is configured` };
-    return { dryRun: true, batchId: state.batchId, status: 'REJECTED', reason, counts: empty, errors: [] };
+    return { dryRun: true, batchId: state.batchId, status: 'REJECTED', reason, counts: empty, errors: [], complete: true };
   }
   const rejects = new CollectingRejectSink(20);
-  const outcome = await validateFile({
+  const outcome = await validateSegment({
     source: await openObject(deps.s3, state.archive!),
     feed,
     batchId: state.batchId,
     items: new DiscardingItemSink(),
     rejects,
+    shouldPause: () => options.remainingMs() < DRY_RUN_MARGIN_MS,
   });
-  return {
-    dryRun: true,
-    batchId: state.batchId,
-    status: outcome.status,
-    reason: outcome.reason ?? null,
-    counts: outcome.counts,
-    errors: rejects.errors,
-  };
+  if (outcome.status === 'PAUSED') {
+    return { dryRun: true, batchId: state.batchId, status: 'COMPLETED', reason: null, counts: outcome.checkpoint.counts, errors: rejects.errors, complete: false };
+  }
+  return { dryRun: true, batchId: state.batchId, status: outcome.status, reason: outcome.reason ?? null, counts: outcome.counts, errors: rejects.errors, complete: true };
 }
 
 /**
- * Reprocesses a FAILED or REJECTED batch (COMPLETED with `force`) from its
- * archived raw file, as a new attempt of the same batch, with the partner
- * configuration and schemas as they are now. Work item ids are deterministic,
- * so consumers recognise items they already have. One attempt at a time: a
- * concurrent replay, or a running attempt, is refused. Every request, and its
- * outcome, goes to the batch's audit trail.
+ * Replays a batch: a FAILED or REJECTED one (COMPLETED with `force`) as a new
+ * attempt, from its archived raw file, with the partner configuration and
+ * schemas as they are now; work item ids are deterministic, so consumers
+ * recognise items they already have. The attempt is started in the ledger and
+ * handed to ingestFile through its queue, where it runs, pauses and continues
+ * like any ingest — the request answers at once. A PROCESSING batch whose lease
+ * expired with nothing running it is taken over (its attempt carries on); a
+ * live one is refused, saying who holds it until when. Every request and its
+ * outcome go to the batch's audit trail.
  */
-export async function replayBatch(request: ReplayRequest, deps: IngestDeps, invocation: Invocation): Promise<ReplayResult> {
-  const at = () => (deps.clock ?? (() => new Date()))().toISOString();
+export async function replayBatch(request: ReplayRequest, deps: ReplayDeps, options: ReplayOptions): Promise<ReplayResult> {
+  const now = () => (deps.clock ?? (() => new Date()))();
+  const names = OPTION_NAMES[options.optionStyle];
+  const action = request.dryRun ? 'replay --dry-run' : [`replay`, request.force ? '--force' : '', request.fromScratch ? '--from-scratch' : ''].filter(Boolean).join(' ');
   const audit = (outcome: string, details: Record<string, unknown> = {}) =>
-    deps.ledger.audit({
-      at: at(),
-      actor: request.actor,
-      action: request.dryRun ? 'replay --dry-run' : request.force ? 'replay --force' : 'replay',
-      batchId: request.batchId,
-      details,
-      outcome,
-    });
-  let state: BatchState;
-  try {
-    state = await replayable(request.batchId, Boolean(request.force), deps);
-  } catch (error) {
-    if (error instanceof OperatorError && error.code !== 'UNKNOWN_BATCH') await audit(`refused: ${error.code}`);
+    deps.ledger.audit({ at: now().toISOString(), actor: request.actor, action, batchId: request.batchId, details, outcome });
+  const refuse = async (error: OperatorError): Promise<never> => {
+    await audit(`refused: ${error.code}`);
     throw error;
+  };
+
+  const state = await deps.ledger.get(request.batchId);
+  if (!state) throw new OperatorError('UNKNOWN_BATCH', `no batch ${request.batchId} in this stage`, `find batch ids with ${names.listBatches}`);
+  if (!(await archiveExists(deps.s3, state))) {
+    await refuse(new OperatorError('RAW_FILE_MISSING', `batch ${request.batchId} has no archived raw file to replay`, 'ask the partner to send the file again'));
   }
   if (request.dryRun) {
-    const result = await dryRun(state, deps);
-    if (result.dryRun) await audit(`would be ${result.status}`, { counts: result.counts, reason: result.reason });
+    const result = await dryRun(state, deps, options);
+    if (result.dryRun) await audit(result.complete ? `would be ${result.status}` : `dry run stopped after ${result.counts.records} records: time ran out`, { counts: result.counts, reason: result.reason });
     return result;
+  }
+
+  const running = state.status === BatchStatus.PROCESSING || state.status === BatchStatus.RECEIVED;
+  if (running) {
+    const expiredAt = state.leaseExpiresAt ?? 0;
+    if (expiredAt + TAKEOVER_GRACE_MS > now().getTime()) {
+      await refuse(
+        new OperatorError(
+          'BATCH_BUSY',
+          `batch ${request.batchId} is ${state.status}: attempt ${state.attempt} holds its lease${state.leaseOwner ? ` (${state.leaseOwner})` : ''} until ${new Date(expiredAt).toISOString()}`,
+          `wait for that attempt to finish; a lease that expires with nothing running the batch is taken over by a replay ${Math.round(TAKEOVER_GRACE_MS / 1000)} s later`,
+        ),
+      );
+    }
+    if (!request.fromScratch) {
+      await queueAttempt(deps, request.batchId, state.attempt);
+      await audit(`took over attempt ${state.attempt}: its lease had expired${expiredAt ? ` at ${new Date(expiredAt).toISOString()}` : ''}; queued to carry on`);
+      return { dryRun: false, batchId: request.batchId, attempt: state.attempt, status: 'QUEUED', tookOver: true };
+    }
+  } else if (state.status === BatchStatus.COMPLETED && !request.force) {
+    await refuse(
+      new OperatorError(
+        'NEEDS_FORCE',
+        `batch ${request.batchId} is COMPLETED; a replay sends its work items again (with the same item ids)`,
+        `add ${names.force} if that is what you want`,
+      ),
+    );
   }
   const from = request.force ? [BatchStatus.FAILED, BatchStatus.REJECTED, BatchStatus.COMPLETED] : [BatchStatus.FAILED, BatchStatus.REJECTED];
   const resume = state.status === BatchStatus.FAILED && !request.fromScratch && Boolean(state.validation ?? state.validationProgress);
-  const started = await deps.ledger.startAttempt(request.batchId, invocation.owner, invocation.remainingMs() + LEASE_GRACE_MS, from, resume);
+  // The attempt starts with its lease already expired: ingestFile takes it when the message arrives.
+  const started = await deps.ledger.startAttempt(request.batchId, `replay-request:${request.actor}`, 0, from, resume, running ? now().getTime() - TAKEOVER_GRACE_MS : undefined);
   if (!started) {
-    await audit('refused: BATCH_BUSY');
-    throw new OperatorError('BATCH_BUSY', `batch ${request.batchId} is already being replayed or processed`, 'wait for that attempt to finish');
+    await refuse(new OperatorError('BATCH_BUSY', `batch ${request.batchId} is already being replayed or processed`, 'wait for that attempt to finish'));
   }
-  await audit(`started attempt ${started.attempt}${resume ? ' (resuming the previous attempt\'s progress)' : ''}`, {
+  try {
+    await queueAttempt(deps, request.batchId, started!.attempt);
+  } catch (error) {
+    // Nothing runs the attempt: its lease is expired, so the next replay request takes it over.
+    await audit(`attempt ${started!.attempt} started but could not be queued: ${(error as Error).message}`);
+    throw error;
+  }
+  await audit(`queued attempt ${started!.attempt}${resume ? " (resuming the previous attempt's progress)" : ''}`, {
     previousStatus: state.status,
     previousAttempt: state.attempt,
   });
-  const logger = deps.logger.createChild({ persistentKeys: { batchId: request.batchId, replayAttempt: started.attempt } });
-  let current = started;
-  try {
-    for (;;) {
-      const result = await runLeasedAttempt(current, deps, invocation, logger);
-      if (result.outcome !== 'paused') break;
-      // Out of time in this invocation: the lease is free; take it again and carry on from the checkpoint.
-      const lease = await deps.ledger.acquire(request.batchId, invocation.owner, invocation.remainingMs() + LEASE_GRACE_MS);
-      if (lease.outcome !== 'acquired') break;
-      current = lease.state;
-    }
-  } catch (error) {
-    await audit(`attempt ${started.attempt} interrupted: ${(error as Error).message}`);
-    if (error instanceof LeaseLostError) {
-      throw new OperatorError('BATCH_BUSY', `batch ${request.batchId} was taken over by another attempt`, 'check it with `partner-ingest batch`');
-    }
-    throw error;
-  }
-  const finished = (await deps.ledger.get(request.batchId))!;
-  if (finished.status !== BatchStatus.PROCESSING) await announce(deps, finished);
-  await audit(`attempt ${finished.attempt} ${finished.status}`, { counts: finished.counts, reason: finished.reason });
-  return { dryRun: false, batchId: request.batchId, state: finished };
+  return { dryRun: false, batchId: request.batchId, attempt: started!.attempt, status: 'QUEUED', tookOver: false };
+}
+
+async function queueAttempt(deps: ReplayDeps, batchId: string, attempt: number): Promise<void> {
+  await deps.sqs.send(new SendMessageCommand({ QueueUrl: deps.fileEventsQueueUrl, MessageBody: resumeMessageBody(batchId, attempt) }));
 }

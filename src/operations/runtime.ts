@@ -1,17 +1,24 @@
-import { ingestRuntime, requiredEnv } from '../ingest/runtime';
-import type { OperatorApiDeps } from './api';
+import { awsClients } from '../aws/clients';
+import { loadPartnerRegistry } from '../config/load-partners';
+import { requiredEnv } from '../ingest/runtime';
+import { operatorDeps, type OperatorDeps } from './deps';
 
-/** The operator functions' dependencies: the ingest core plus the dead-letter queues, from the environment. */
-export function operatorRuntime(remainingMs: () => number): OperatorApiDeps {
-  const ingest = ingestRuntime();
-  return {
-    ingest,
-    remainingMs,
-    resources: {
-      workQueueUrl: ingest.settings.workQueueUrl,
+let cached: OperatorDeps | undefined;
+
+/** The operator functions' dependencies (operator API, replay), from the environment serverless.yml sets; once per cold start. */
+export function operatorRuntime(): OperatorDeps {
+  cached ??= operatorDeps(
+    awsClients(),
+    {
+      ledgerTable: requiredEnv('LEDGER_TABLE'),
+      workQueueUrl: requiredEnv('WORK_QUEUE_URL'),
       workDlqUrl: requiredEnv('WORK_DLQ_URL'),
       fileEventsQueueUrl: requiredEnv('FILE_EVENTS_QUEUE_URL'),
       fileEventsDlqUrl: requiredEnv('FILE_EVENTS_DLQ_URL'),
+      sendRangesQueueUrl: requiredEnv('SEND_RANGES_QUEUE_URL'),
+      sendRangesDlqUrl: requiredEnv('SEND_RANGES_DLQ_URL'),
     },
-  };
+    loadPartnerRegistry(),
+  );
+  return cached;
 }

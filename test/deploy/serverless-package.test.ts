@@ -63,15 +63,15 @@ const SHELL_RESOURCE_SETTINGS = Object.fromEntries(
   ].map((name) => [name, `from-the-shell-${name.toLowerCase()}`]),
 );
 
-/** ingestFile's environment, which replay shares and operatorApi extends. */
-const INGEST_ENVIRONMENT = {
-  LANDING_BUCKET: { Ref: 'LandingBucket' },
-  WORK_QUEUE_URL: { Ref: 'WorkQueue' },
-  FILE_EVENTS_QUEUE_URL: { Ref: 'FileEventsQueue' },
+/** The replay function's and the operator API's environment (src/operations/runtime.ts). */
+const OPERATOR_ENVIRONMENT = {
   LEDGER_TABLE: { Ref: 'LedgerTable' },
-  EVENTS_TOPIC_ARN: { Ref: 'EventsTopic' },
-  EVENT_BUS_NAME: { Ref: 'EventBus' },
-  MAX_RECEIVE_COUNT: '5',
+  WORK_QUEUE_URL: { Ref: 'WorkQueue' },
+  WORK_DLQ_URL: { Ref: 'WorkDLQ' },
+  FILE_EVENTS_QUEUE_URL: { Ref: 'FileEventsQueue' },
+  FILE_EVENTS_DLQ_URL: { Ref: 'FileEventsDLQ' },
+  SEND_RANGES_QUEUE_URL: { Ref: 'SendRangesQueue' },
+  SEND_RANGES_DLQ_URL: { Ref: 'SendRangesDLQ' },
   STAGE: 'dev',
   POWERTOOLS_SERVICE_NAME: 'partner-ingest',
   POWERTOOLS_METRICS_NAMESPACE: 'PartnerIngest',
@@ -509,38 +509,20 @@ describe('replay', () => {
     expect(triggers).toEqual([]);
   });
 
-  test('gets the same environment as ingestFile', () => {
-    expect(replayFunction(dev.template).Properties.Environment.Variables).toEqual(INGEST_ENVIRONMENT);
-    // Less the send-range queue: a replay sends a batch's open ranges itself.
-    expect(ingestFunction(dev.template).Properties.Environment.Variables).toEqual({
-      ...INGEST_ENVIRONMENT,
-      SEND_RANGES_QUEUE_URL: { Ref: 'SendRangesQueue' },
-      MAX_SEND_RANGES: '4',
-    });
+  test('gets what an operator action needs: the ledger and the queues, no bucket, topic or bus', () => {
+    expect(replayFunction(dev.template).Properties.Environment.Variables).toEqual(OPERATOR_ENVIRONMENT);
   });
 
-  test("its role: ingestFile's pipeline permissions, without consuming file events, reading uploads or writing the archive", () => {
+  test('its role: reads the batch and its archived raw file and queues the attempt for ingestFile, nothing else', () => {
     const replay = grants(dev.template, 'ReplayRole');
-    const ingest = grants(dev.template, 'IngestFileRole');
     expectNoWildcards(replay.statements);
-    const consume = ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ChangeMessageVisibility'];
-    // A replay reads the archived copy of the raw file, never the upload, and never writes the archive.
-    expect(replay.actions).toEqual(ingest.actions.filter((action) => !consume.includes(action) && action !== 's3:GetObjectVersion'));
-    expect(replay.resourcesOf('s3:GetObject').map((resource) => (resource as { 'Fn::Sub': string })['Fn::Sub'])).toEqual(
-      ['archive/*', 'staging/*', 'rejects/*'].map((prefix) => `${LANDING_ARN}/${prefix}`),
+    // (And the landing key under SSE-KMS: see the stage differences.)
+    expect(replay.actions.filter((action) => !action.startsWith('kms:'))).toEqual(
+      ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'logs:CreateLogStream', 'logs:PutLogEvents', 's3:GetObject', 's3:ListBucket', 'sqs:SendMessage'].sort(),
     );
-    expect(replay.resourcesOf('s3:PutObject').map((resource) => (resource as { 'Fn::Sub': string })['Fn::Sub'])).toEqual(
-      ['staging/*', 'rejects/*'].map((prefix) => `${LANDING_ARN}/${prefix}`),
-    );
-    for (const action of replay.actions.filter((name) => !name.startsWith('logs:') && !name.startsWith('s3:') && name !== 'sqs:SendMessage')) {
-      expect([action, replay.resourcesOf(action)]).toEqual([action, ingest.resourcesOf(action)]);
-    }
-    expect(replay.resourcesOf('dynamodb:Query')).toEqual([{ 'Fn::GetAtt': ['LedgerTable', 'Arn'] }]);
-    expect(replay.resourcesOf('sqs:SendMessage')).toEqual([{ 'Fn::GetAtt': ['WorkQueue', 'Arn'] }]);
-    // ingestFile also re-queues the file event of a batch paused for time; a replay carries on in-process.
-    expect(ingest.resourcesOf('sqs:SendMessage')).toEqual(
-      expect.arrayContaining([{ 'Fn::GetAtt': ['WorkQueue', 'Arn'] }, { 'Fn::GetAtt': ['FileEventsQueue', 'Arn'] }]),
-    );
+    expect(replay.resourcesOf('s3:GetObject')).toEqual([{ 'Fn::Sub': `${LANDING_ARN}/archive/*` }]);
+    expect(replay.resourcesOf('dynamodb:UpdateItem')).toEqual([{ 'Fn::GetAtt': ['LedgerTable', 'Arn'] }]);
+    expect(replay.resourcesOf('sqs:SendMessage')).toEqual([{ 'Fn::GetAtt': ['FileEventsQueue', 'Arn'] }]);
     expect(replay.resourcesOf('logs:PutLogEvents')).toEqual([
       {
         'Fn::Sub':
@@ -562,12 +544,8 @@ describe('operatorApi', () => {
     expect(fn.Properties.Role).toEqual({ 'Fn::GetAtt': ['OperatorApiRole', 'Arn'] });
   });
 
-  test("gets replay's environment plus the dead-letter queues", () => {
-    expect(operatorApiFunction(dev.template).Properties.Environment.Variables).toEqual({
-      ...INGEST_ENVIRONMENT,
-      WORK_DLQ_URL: { Ref: 'WorkDLQ' },
-      FILE_EVENTS_DLQ_URL: { Ref: 'FileEventsDLQ' },
-    });
+  test("gets replay's environment", () => {
+    expect(operatorApiFunction(dev.template).Properties.Environment.Variables).toEqual(OPERATOR_ENVIRONMENT);
   });
 
   test('a REST API with the four routes, each a Lambda proxy to the function, IAM-authorized', () => {
@@ -596,7 +574,7 @@ describe('operatorApi', () => {
     const api = grants(dev.template, 'OperatorApiRole');
     const replay = grants(dev.template, 'ReplayRole');
     expectNoWildcards(api.statements);
-    // Everything replay may do (the API runs replays itself), on the same resources.
+    // Everything replay may do (the API queues replays the same way), on the same resources.
     for (const action of replay.actions.filter((name) => !name.startsWith('logs:'))) {
       expect(api.resourcesOf(action)).toEqual(expect.arrayContaining(replay.resourcesOf(action)));
     }
@@ -608,18 +586,20 @@ describe('operatorApi', () => {
     const onIndexes = api.statements.filter((statement) => JSON.stringify(statement.Resource).includes('/index/'));
     expect(onIndexes.flatMap((statement) => asList(statement.Action))).toEqual(['dynamodb:Query']);
 
-    const dlqs = [{ 'Fn::GetAtt': ['WorkDLQ', 'Arn'] }, { 'Fn::GetAtt': ['FileEventsDLQ', 'Arn'] }];
+    const dlqs = [{ 'Fn::GetAtt': ['WorkDLQ', 'Arn'] }, { 'Fn::GetAtt': ['FileEventsDLQ', 'Arn'] }, { 'Fn::GetAtt': ['SendRangesDLQ', 'Arn'] }];
     for (const action of ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility']) {
       expect([action, api.resourcesOf(action)]).toEqual([action, dlqs]);
     }
     expect(api.resourcesOf('sqs:SendMessage')).toEqual(
-      expect.arrayContaining([{ 'Fn::GetAtt': ['WorkQueue', 'Arn'] }, { 'Fn::GetAtt': ['FileEventsQueue', 'Arn'] }]),
+      expect.arrayContaining(['WorkQueue', 'FileEventsQueue', 'SendRangesQueue'].map((queue) => ({ 'Fn::GetAtt': [queue, 'Arn'] }))),
     );
     expect(api.resourcesOf('sqs:SendMessage')).not.toContainEqual(expect.objectContaining({ 'Fn::GetAtt': [expect.stringMatching(/DLQ$/), 'Arn'] }));
     expect(api.actions.filter((action) => !replay.actions.includes(action))).toEqual(
-      ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:ReceiveMessage'].sort(),
+      ['dynamodb:Query', 'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:ReceiveMessage'].sort(),
     );
-    expect(api.resourcesOf('s3:PutObject')).toEqual(['staging', 'rejects'].map((prefix) => ({ 'Fn::Sub': `${LANDING_ARN}/${prefix}/*` })));
+    // It writes no object, publishes no event and sends no work item of its own: ingestFile runs replays.
+    expect(api.resourcesOf('s3:PutObject')).toEqual([]);
+    expect(api.actions.filter((action) => /^(sns|events):/.test(action))).toEqual([]);
     expect(api.resourcesOf('logs:PutLogEvents')).toEqual([
       {
         'Fn::Sub':

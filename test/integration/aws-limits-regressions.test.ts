@@ -61,7 +61,7 @@ function operatorRequest(method: string, resource: string, body: unknown) {
         isBase64Encoded: false,
         requestContext: { identity: { userArn: 'arn:aws:sts::123456789012:assumed-role/operators/alice' } },
       } as unknown as APIGatewayProxyEvent,
-      { ingest: stack.deps(), resources: stack.resources, remainingMs: () => context.getRemainingTimeInMillis() },
+      { operator: stack.operator(), remainingMs: () => context.getRemainingTimeInMillis() },
     ),
   ).then((response) => ({ status: response.statusCode, body: JSON.parse(response.body) }));
 }
@@ -80,14 +80,27 @@ test('redrive moves dead-lettered packs of 250 KiB, ten received at once, in req
   );
   const fileEvent = JSON.stringify({ Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: { name: stack.resources.landingBucket }, object: { key: 'inbound/acme/other.csv', eTag: 'e1' } } }] });
   await stack.clients.sqs.send(new SendMessageCommand({ QueueUrl: stack.resources.fileEventsDlqUrl, MessageBody: fileEvent }));
+  // And one of its send ranges in the send-ranges DLQ: it goes back too.
+  const range = JSON.stringify({ batchId, plan: 1, index: 0 });
+  await stack.clients.sqs.send(new SendMessageCommand({ QueueUrl: stack.resources.sendRangesDlqUrl, MessageBody: range }));
 
   expect(await operatorRequest('POST', '/redrive', { queue: 'all', batchId })).toEqual({
     status: 200,
-    body: { results: [{ queue: 'work', moved: 10, kept: 1 }, { queue: 'file-events', moved: 0, kept: 1 }] },
+    body: {
+      results: [
+        { queue: 'work', moved: 10, kept: 1, complete: true },
+        { queue: 'file-events', moved: 0, kept: 1, complete: true },
+        { queue: 'send-ranges', moved: 1, kept: 0, complete: true },
+      ],
+    },
   });
   expect(await drainQueue(stack, stack.resources.workQueueUrl)).toHaveLength(10);
   expect((await drainQueue(stack, stack.resources.workDlqUrl)).map((message) => message.Body)).toEqual(['{}']);
+  expect((await drainQueue(stack, stack.resources.sendRangesQueueUrl)).map((message) => message.Body)).toEqual([range]);
   // The file event is back in its DLQ at once, and a redrive of the file-events queue moves it.
-  expect(await operatorRequest('POST', '/redrive', { queue: 'file-events' })).toEqual({ status: 200, body: { results: [{ queue: 'file-events', moved: 1, kept: 0 }] } });
+  expect(await operatorRequest('POST', '/redrive', { queue: 'file-events', all: true })).toEqual({
+    status: 200,
+    body: { results: [{ queue: 'file-events', moved: 1, kept: 0, complete: true }] },
+  });
   expect((await drainQueue(stack, stack.resources.fileEventsQueueUrl)).map((message) => message.Body)).toEqual([fileEvent]);
 });

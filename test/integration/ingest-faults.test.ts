@@ -5,7 +5,6 @@ import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { EventPublisher } from '../../src/events/publisher';
 import { processFileEvents } from '../../src/ingest/file-events';
-import { replayBatch } from '../../src/operations/replay';
 import {
   batchIdOfKey as batchIdOfKeyIn,
   drainFileEvents,
@@ -13,12 +12,13 @@ import {
   FAST_BACKOFF,
   putInbound,
   receivedEvents,
+  replayToEnd,
   useTestStack,
   validateEvent,
   workItemIds,
 } from '../support/stack';
 import { awsError, withFault } from '../support/faults';
-import { invoke, pumpAs } from '../support/harness/invoke';
+import { pumpAs } from '../support/harness/invoke';
 import { ordersFile } from '../support/orders';
 
 const stack = useTestStack();
@@ -202,16 +202,13 @@ test('a batch FAILED in the middle of sending keeps its progress; a replay resum
   expect(await stack.ledger.get(batchId)).toMatchObject({ status: 'FAILED', sendCheckpoint: 2, counts: { workItemsSent: 20 } });
   expectExactlyOnce(await itemIds(), batchId, 20);
 
-  const replayed = await invoke('replay', (context) =>
-    replayBatch({ batchId, actor: 'test' }, stack.deps({ settings }), { owner: 'operator', remainingMs: () => context.getRemainingTimeInMillis() }),
-  );
-  expect(replayed.dryRun).toBe(false);
-  expect(!replayed.dryRun && replayed.state).toMatchObject({ status: 'COMPLETED', attempt: 2, sendCheckpoint: 5, counts: { workItemsSent: 50 } });
+  const replayed = await replayToEnd(stack, { batchId }, stack.deps({ settings }));
+  expect(replayed).toMatchObject({ status: 'COMPLETED', attempt: 2, sendCheckpoint: 5, counts: { workItemsSent: 50 } });
   // Only the 30 items the failed attempt had not sent: nothing before the checkpoint again.
   const rest = await itemIds();
   expect(rest.sort()).toEqual(Array.from({ length: 30 }, (_, index) => `${batchId}:${index + 21}`).sort());
   const trail = await stack.ledger.auditTrail(batchId);
-  expect(trail.map((entry) => entry.outcome)).toContain("started attempt 2 (resuming the previous attempt's progress)");
+  expect(trail.map((entry) => entry.outcome)).toContain("queued attempt 2 (resuming the previous attempt's progress)");
 });
 
 test('--from-scratch replays a FAILED batch from the raw file, sending everything again with the same ids', async () => {
@@ -223,10 +220,8 @@ test('--from-scratch replays a FAILED batch from the raw file, sending everythin
   await drainFileEvents(stack, stack.deps({ s3, maxReceiveCount: 2, ...retryNow }));
   const batchId = await batchIdOfKey(key);
   expect(await stack.ledger.get(batchId)).toMatchObject({ status: 'FAILED', validation: { status: 'COMPLETED' } });
-  const replayed = await invoke('replay', (context) =>
-    replayBatch({ batchId, actor: 'test', fromScratch: true }, stack.deps(), { owner: 'operator', remainingMs: () => context.getRemainingTimeInMillis() }),
-  );
-  expect(!replayed.dryRun && replayed.state).toMatchObject({ status: 'COMPLETED', attempt: 2, counts: { workItemsSent: 12 } });
-  expect(!replayed.dryRun && replayed.state.validation!.staging!.key).toContain('/attempt-2/');
+  const replayed = await replayToEnd(stack, { batchId, fromScratch: true });
+  expect(replayed).toMatchObject({ status: 'COMPLETED', attempt: 2, counts: { workItemsSent: 12 } });
+  expect(replayed.validation!.staging!.key).toContain('/attempt-2/');
   expectExactlyOnce(await itemIds(), batchId, 12);
 });

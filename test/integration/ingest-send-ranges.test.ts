@@ -8,12 +8,11 @@
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import type { FileEventDeps } from '../../src/ingest/file-events';
 import { processSendRanges } from '../../src/ingest/send-range-events';
-import { replayBatch } from '../../src/operations/replay';
 import { enqueueRanges } from '../../src/send/range-sender';
 import { awsError, withFault } from '../support/faults';
-import { invoke, pumpAs } from '../support/harness/invoke';
+import { pumpAs } from '../support/harness/invoke';
 import { ordersFile } from '../support/orders';
-import { batchIdOfKey, drainFileEvents, expectExactlyOnce, putInbound, receivedEvents, useTestStack, validateEvent, workItemIds } from '../support/stack';
+import { batchIdOfKey, drainFileEvents, expectExactlyOnce, putInbound, receivedEvents, requestReplay, useTestStack, validateEvent, workItemIds } from '../support/stack';
 
 const stack = useTestStack();
 // Each test drives several invocations against moto (about 25 s alone); a loaded machine doubles that.
@@ -124,13 +123,13 @@ test('a range that keeps failing makes the batch FAILED with every range checkpo
   const events = await receivedEvents(stack);
   expect(events.sns.map((event) => event.detail.status)).toEqual(['FAILED']);
 
-  // The replay carries on from the checkpoints: nothing acknowledged before goes out again. Like the
-  // replay function (which has no range queue), it sends the open ranges itself, one after another.
-  const { sendRangesQueueUrl: _queue, ...inProcess } = stack.deps().settings;
-  const replayed = await invoke('replay', (context) =>
-    replayBatch({ batchId, actor: 'test' }, stack.deps({ settings: inProcess }), { owner: 'operator', remainingMs: () => context.getRemainingTimeInMillis() }),
-  );
-  expect(!replayed.dryRun && replayed.state).toMatchObject({ status: 'COMPLETED', attempt: 2, counts: { workItemsSent: ROWS } });
+  // The replay carries on from the checkpoints: nothing acknowledged before goes out again. ingestFile runs
+  // it, reopening the failed range and queuing the open ranges for the range senders again.
+  const queued = await requestReplay(stack, { batchId });
+  expect(queued).toMatchObject({ dryRun: false, attempt: 2, status: 'QUEUED' });
+  await drainFileEvents(stack, fanOutDeps());
+  await drainSendRanges(fanOutDeps());
+  expect(await stack.ledger.get(batchId)).toMatchObject({ status: 'COMPLETED', attempt: 2, counts: { workItemsSent: ROWS } });
   const resent = await workItemIds(stack);
   expect(resent.filter(range2)).toHaveLength(70);
   expectExactlyOnce([...sentBefore, ...resent], batchId, ROWS);

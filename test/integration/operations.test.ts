@@ -6,9 +6,7 @@ import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { SendMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { loadPartnerRegistry } from '../../src/config/load-partners';
 import { OperatorError } from '../../src/operations/errors';
-import { replayBatch } from '../../src/operations/replay';
 import { awsError, withFault } from '../support/faults';
-import { invoke } from '../support/harness/invoke';
 import { orderRow, ordersFile } from '../support/orders';
 import {
   batchIdOfKey as batchIdOfKeyIn,
@@ -17,7 +15,9 @@ import {
   PROJECT_ROOT,
   putInbound,
   receivedEvents,
+  requestReplay,
   useTestStack,
+  withIngestFileRunning,
   workItemIds,
 } from '../support/stack';
 
@@ -61,7 +61,8 @@ test('a FAILED batch is listed, replayed by the CLI to COMPLETED from its progre
   expect(listed.status).toBe(0);
   expect(JSON.parse(listed.stdout)).toEqual([expect.objectContaining({ batchId, status: 'FAILED', partner: 'acme', sent: 20 })]);
 
-  const replayed = await cli('replay', batchId, '--json');
+  // The CLI queues the attempt for the stage's ingestFile and follows it to its end.
+  const replayed = await withIngestFileRunning(stack, cli('replay', batchId, '--json'));
   expect(replayed.stderr).toBe('');
   expect(JSON.parse(replayed.stdout)).toMatchObject({ batchId, status: 'COMPLETED', attempt: 2, counts: { valid: 50, workItemsSent: 50 } });
   // The replay carried on from the checkpoint: the 30 items SQS never acknowledged, with their ids.
@@ -78,10 +79,7 @@ test('a FAILED batch is listed, replayed by the CLI to COMPLETED from its progre
     [1, 'FAILED'],
     [2, 'COMPLETED'],
   ]);
-  expect(view.audit.map((entry: { action: string; outcome: string }) => entry.outcome)).toEqual([
-    "started attempt 2 (resuming the previous attempt's progress)",
-    'attempt 2 COMPLETED',
-  ]);
+  expect(view.audit.map((entry: { action: string; outcome: string }) => entry.outcome)).toEqual(["queued attempt 2 (resuming the previous attempt's progress)"]);
   expect(view.audit[0].actor).toMatch(/^arn:aws:/);
   expect(view.locations.rawFile).toMatch(/^s3:\/\/.+\/archive\/acme\//);
 
@@ -109,18 +107,18 @@ test('a REJECTED batch replays to COMPLETED once its schema is relaxed; --dry-ru
     const schema = JSON.parse(readFileSync(schemaFile, 'utf8'));
     schema.properties.currency.enum.push('JPY');
     writeFileSync(schemaFile, JSON.stringify(schema));
-    const deps = stack.deps({ registry: loadPartnerRegistry({ root }) });
-    // As the replay function runs them.
-    const replay = (request: Parameters<typeof replayBatch>[0]) =>
-      invoke('replay', (context) => replayBatch(request, deps, { owner: context.awsRequestId, remainingMs: () => context.getRemainingTimeInMillis() }));
+    // The stage deployed with the fix: its functions load the relaxed schema.
+    const registry = loadPartnerRegistry({ root });
+    const operator = { ...stack.operator(), registry };
 
-    const preview = await replay({ batchId, dryRun: true, actor: 'tester' });
+    const preview = await requestReplay(stack, { batchId, dryRun: true }, operator);
     expect(preview).toMatchObject({ dryRun: true, status: 'COMPLETED', counts: { records: 7, valid: 7, invalid: 0 } });
     expect(await itemIds()).toHaveLength(0);
     expect(await stack.ledger.get(batchId)).toMatchObject({ status: 'REJECTED', attempt: 1 });
 
-    const result = await replay({ batchId, actor: 'tester' });
-    expect(result).toMatchObject({ dryRun: false, state: { status: 'COMPLETED', attempt: 2, counts: { valid: 7, workItemsSent: 7 } } });
+    expect(await requestReplay(stack, { batchId }, operator)).toEqual({ dryRun: false, batchId, attempt: 2, status: 'QUEUED', tookOver: false });
+    await drainFileEvents(stack, stack.deps({ registry }));
+    expect(await stack.ledger.get(batchId)).toMatchObject({ status: 'COMPLETED', attempt: 2, counts: { valid: 7, workItemsSent: 7 } });
     expect(await itemIds()).toHaveLength(7);
   } finally {
     rmSync(root, { recursive: true, force: true });
@@ -134,12 +132,8 @@ test('of two concurrent replays of one batch exactly one runs', async () => {
   const batchId = await batchIdOfKey(key);
   expect((await stack.ledger.get(batchId))!.status).toBe('REJECTED');
   await receivedEvents(stack);
-  const deps = stack.deps();
-  const outcomes = await Promise.allSettled(
-    ['one', 'two'].map((owner) =>
-      invoke('replay', (context) => replayBatch({ batchId, actor: owner }, deps, { owner, remainingMs: () => context.getRemainingTimeInMillis() })),
-    ),
-  );
+  const outcomes = await Promise.allSettled([requestReplay(stack, { batchId }), requestReplay(stack, { batchId })]);
+  await drainFileEvents(stack);
   const ran = outcomes.filter((outcome) => outcome.status === 'fulfilled');
   const refused = outcomes.filter((outcome) => outcome.status === 'rejected') as PromiseRejectedResult[];
   expect(ran).toHaveLength(1);
@@ -158,9 +152,7 @@ test('a replay of a batch whose archived raw file is gone is refused, saying so 
   expect(state.status).toBe('REJECTED');
   await receivedEvents(stack);
   await stack.clients.s3.send(new DeleteObjectCommand({ Bucket: state.archive!.bucket, Key: state.archive!.key }));
-  const refused = await invoke('replay', (context) =>
-    replayBatch({ batchId, actor: 'tester' }, stack.deps(), { owner: context.awsRequestId, remainingMs: () => context.getRemainingTimeInMillis() }),
-  ).catch((error: unknown) => error);
+  const refused = await requestReplay(stack, { batchId }).catch((error: unknown) => error);
   expect(refused).toBeInstanceOf(OperatorError);
   expect(refused).toMatchObject({ code: 'RAW_FILE_MISSING', message: `batch ${batchId} has no archived raw file to replay` });
   expect(await stack.ledger.get(batchId)).toMatchObject({ status: 'REJECTED', attempt: 1 });
@@ -177,13 +169,13 @@ test('redrive of one batch moves only its dead letters back; the others stay in 
 
   const moved = await cli('redrive', '--queue', 'work', '--batch', a, '--json');
   expect(moved.stderr).toBe('');
-  expect(JSON.parse(moved.stdout)).toEqual([{ queue: 'work', moved: 8, kept: 4 }]);
+  expect(JSON.parse(moved.stdout)).toEqual([{ queue: 'work', moved: 8, kept: 4, complete: true }]);
   const back = (await drainQueue(stack, stack.resources.workQueueUrl)).map((entry) => JSON.parse(entry.Body!).batchId);
   expect(back).toEqual(Array(8).fill(a));
   const left = (await drainQueue(stack, stack.resources.workDlqUrl)).map((entry) => JSON.parse(entry.Body!).batchId);
   expect(left).toEqual(Array(4).fill(b));
   const audit = await stack.ledger.auditTrail(a);
-  expect(audit.map((entry) => entry.outcome)).toEqual(['moved 8']);
+  expect(audit.map((entry) => entry.outcome)).toEqual(['requested', 'moved 8']);
 });
 
 test('bad operator input is one line, exit code 2, and changes nothing', async () => {

@@ -11,7 +11,7 @@ let deps: OperatorApiDeps;
 
 beforeAll(async () => {
   stack = await startTestStack();
-  deps = { ingest: stack.deps(), resources: stack.resources, remainingMs: () => 0 };
+  deps = { operator: stack.operator(), remainingMs: () => 0 };
 }, 60_000);
 
 afterAll(async () => {
@@ -53,9 +53,13 @@ test('list, show, dry-run and replay a rejected batch over the operator API, aud
   const dry = await request('POST', '/batches/{batchId}/replay', { path: { batchId }, body: { dryRun: true } });
   expect(dry).toMatchObject({ status: 200, body: { dryRun: true, status: 'REJECTED' } });
 
-  const replayed = await request('POST', '/batches/{batchId}/replay', { path: { batchId } });
-  expect(replayed.status).toBe(200);
-  expect(replayed.body.state).toMatchObject({ status: 'REJECTED', attempt: 2 });
+  // Queued for ingestFile, answered at once.
+  expect(await request('POST', '/batches/{batchId}/replay', { path: { batchId } })).toEqual({
+    status: 202,
+    body: { dryRun: false, batchId, attempt: 2, status: 'QUEUED', tookOver: false },
+  });
+  await drainFileEvents(stack);
+  expect(await stack.ledger.get(batchId)).toMatchObject({ status: 'REJECTED', attempt: 2 });
 
   const audit = (await request('GET', '/batches/{batchId}', { path: { batchId } })).body.audit;
   expect(audit.map((entry: { actor: string }) => entry.actor)).toEqual(Array(audit.length).fill(OPERATOR));

@@ -7,9 +7,11 @@ import { processFileEvents, type FileEventDeps } from '../../src/ingest/file-eve
 import { batchIdOf } from '../../src/ledger/batch-id';
 import { drainQueue as drainFrom } from '../../src/local/drain-queue';
 import { startLocalStack, type LocalStack } from '../../src/local/local-stack';
+import { replayBatch, type ReplayRequest, type ReplayResult } from '../../src/operations/replay';
+import type { BatchState } from '../../src/ledger/types';
 import { createAjv } from '../../src/records/ajv';
 import { instrumentClients } from './harness/instrument';
-import { pumpAs, type InvokeOptions } from './harness/invoke';
+import { invoke, pumpAs, type InvokeOptions } from './harness/invoke';
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -94,6 +96,32 @@ export async function drainFileEvents(stack: TestStack, deps: FileEventDeps = st
     if (!count) return handled;
     handled += count;
   }
+}
+
+/** An operator's replay request, as the replay function takes it (queued for ingestFile; answered at once). */
+export function requestReplay(stack: TestStack, request: Omit<ReplayRequest, 'actor'>, operator = stack.operator()): Promise<ReplayResult> {
+  return invoke('replay', (context) =>
+    replayBatch({ ...request, actor: context.invokedFunctionArn }, operator, { remainingMs: () => context.getRemainingTimeInMillis(), optionStyle: 'json' }),
+  );
+}
+
+/** `work` (e.g. the CLI waiting for a replay) with ingestFile consuming its queue meanwhile, as a deployed stage's would. */
+export async function withIngestFileRunning<T>(stack: TestStack, work: Promise<T>, deps: FileEventDeps = stack.deps()): Promise<T> {
+  let done = false;
+  const finished = work.finally(() => (done = true));
+  while (!done) {
+    await drainFileEvents(stack, deps);
+    await Promise.race([finished.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 200))]);
+  }
+  return finished;
+}
+
+/** A replay requested, then run to its end by ingestFile draining its queue with `deps`: the batch as it ended. */
+export async function replayToEnd(stack: TestStack, request: Omit<ReplayRequest, 'actor'>, deps: FileEventDeps = stack.deps()): Promise<BatchState> {
+  const queued = await requestReplay(stack, request);
+  if (queued.dryRun) throw new Error('replayToEnd is for replays that run; use requestReplay for a dry run');
+  await drainFileEvents(stack, deps);
+  return (await stack.ledger.get(request.batchId))!;
 }
 
 /** Receives (and deletes) everything currently on a queue. */

@@ -1,8 +1,9 @@
 /**
  * Makes the emulator's clients as strict as AWS on what matters: one SDK
  * middleware on each client refuses calls that break a service limit (as AWS
- * would, before the emulator sees them) and records every call made inside a
- * function's invocation for the IAM check (iam-check.ts).
+ * would, before the emulator sees them), makes conditional writes atomic, and
+ * records every call made inside a function's invocation for the IAM check
+ * (iam-check.ts).
  */
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { AwsClients } from '../../../src/aws/clients';
@@ -15,6 +16,22 @@ import { checkServiceLimits, QueueSizeLimits } from './service-limits';
 const serviceOf = (clientName: string) => clientName.replace(/Client$/, '').toLowerCase();
 
 type Middleware = (next: (args: any) => Promise<any>, context: any) => (args: any) => Promise<any>;
+
+/**
+ * DynamoDB applies a conditional write atomically: of two racing writes with the
+ * same condition, one fails. moto_server does not (it checks and writes without
+ * a lock, so both can "win"). The harness runs conditional writes one at a
+ * time, which is what DynamoDB guarantees per item.
+ */
+let conditionalWrites: Promise<unknown> = Promise.resolve();
+function isConditionalWrite(service: string, operation: string, input: Record<string, any>): boolean {
+  return service === 'dynamodb' && (operation === 'TransactWriteItems' || (/^(Put|Update|Delete)Item$/.test(operation) && Boolean(input.ConditionExpression)));
+}
+function oneAtATime<T>(work: () => Promise<T>): Promise<T> {
+  const run = conditionalWrites.then(work, work);
+  conditionalWrites = run.catch(() => undefined);
+  return run;
+}
 
 function harnessMiddleware(region: () => Promise<string>, queues: QueueSizeLimits): Middleware {
   return (next, context) => async (args) => {
@@ -32,7 +49,7 @@ function harnessMiddleware(region: () => Promise<string>, queues: QueueSizeLimit
     }
     let result;
     try {
-      result = await next(args);
+      result = await (isConditionalWrite(service, operation, args.input) ? oneAtATime(() => next(args)) : next(args));
     } catch (error) {
       await record({ errorStatus: (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode ?? 0 });
       throw error;

@@ -7,7 +7,6 @@ const LAMBDA_LOGS = "Lambda's runtime writes the function's own log group with i
 const EVENT_SOURCE_MAPPING =
   "Lambda's SQS event source mapping reads the queue's attributes with the function's role (AWS requires ReceiveMessage, DeleteMessage and GetQueueAttributes); the tests' pump does not";
 const ABORTED_UPLOAD = 'lib-storage aborts a multipart upload of staged rows or of a rejects report that failed, so no parts are left: only a fault reaches it';
-const RESUMED_REPORT = 'a replay that resumes a FAILED batch whose validation had paused continues its rejects report (RejectsReportWriter.continueFrom)';
 
 export const KEPT_GRANTS: Readonly<Record<string, string>> = {
   ...Object.fromEntries(
@@ -19,8 +18,4 @@ export const KEPT_GRANTS: Readonly<Record<string, string>> = {
   'IngestFileRole/ConsumeFileEvents/sqs:GetQueueAttributes': EVENT_SOURCE_MAPPING,
   'SendRangeRole/ConsumeSendRanges/sqs:GetQueueAttributes': EVENT_SOURCE_MAPPING,
   'IngestFileRole/WriteStagingRejects/s3:AbortMultipartUpload': ABORTED_UPLOAD,
-  'ReplayRole/WriteStagingRejects/s3:AbortMultipartUpload': ABORTED_UPLOAD,
-  'OperatorApiRole/WriteStagingRejects/s3:AbortMultipartUpload': ABORTED_UPLOAD,
-  'ReplayRole/ReadServiceFiles/s3:GetObject': RESUMED_REPORT,
-  'OperatorApiRole/ReadServiceFiles/s3:GetObject': `the API runs a replay itself, which reads staged rows to send them, and ${RESUMED_REPORT}`,
 };

@@ -1,0 +1,28 @@
+import type { AwsClients } from '../aws/clients';
+import type { PartnerRegistry } from '../config/load-partners';
+import { Ledger } from '../ledger/ledger';
+import type { StackResources } from '../local/provision';
+import type { StageRedriveRequest } from './redrive';
+import type { ReplayDeps } from './replay';
+
+/**
+ * What operator actions need (API, replay function, CLI): the ledger, the
+ * archive (dry runs), and the queues — a replay is handed to ingestFile, never
+ * run here, so nothing that sends work items or publishes events is needed.
+ */
+export interface OperatorDeps extends ReplayDeps {
+  readonly resources: StageRedriveRequest['resources'];
+}
+
+export type OperatorResources = StageRedriveRequest['resources'] & Pick<StackResources, 'ledgerTable'>;
+
+export function operatorDeps(clients: AwsClients, resources: OperatorResources, registry: PartnerRegistry): OperatorDeps {
+  return {
+    s3: clients.s3,
+    sqs: clients.sqs,
+    ledger: new Ledger(clients.dynamo, resources.ledgerTable),
+    registry,
+    fileEventsQueueUrl: resources.fileEventsQueueUrl,
+    resources,
+  };
+}
