@@ -149,8 +149,21 @@ async function validateInvocation(work: string, budgetMs: number, marginMs: numb
   const items = new LocalStagingSink(work, state.batchId, feed, state.staged);
   const rejects = new LocalRejectSink(work, state.segment);
   const recordsBefore = state.checkpoint?.counts.records ?? 0;
+  // Opened where the pass asks, as the ingest function's ranged GET; counted, for the bytes each invocation reads.
+  const read = { from: 0, bytes: 0 };
+  const open = (from: number): Readable => {
+    read.from = from;
+    const file = createReadStream(state.file, { start: from, highWaterMark: HIGH_WATER_MARK });
+    async function* counted(): AsyncGenerator<Buffer> {
+      for await (const chunk of file as AsyncIterable<Buffer>) {
+        read.bytes += chunk.length;
+        yield chunk;
+      }
+    }
+    return Readable.from(counted(), { objectMode: false, highWaterMark: HIGH_WATER_MARK });
+  };
   const outcome = await validateSegment({
-    source: createReadStream(state.file, { highWaterMark: HIGH_WATER_MARK }),
+    source: open,
     feed,
     batchId: state.batchId,
     items,
@@ -164,6 +177,8 @@ async function validateInvocation(work: string, budgetMs: number, marginMs: numb
   const base = {
     segment: state.segment,
     resumedAtOffset: state.checkpoint?.offset ?? 0,
+    enteredAtByte: read.from,
+    bytesRead: read.bytes,
     keysInSet: keys.size,
     keyTableMB: mb(keyTableBytes),
     rssAfterKeyRestoreMB: rssAfterRestoreMB,
@@ -628,6 +643,8 @@ async function parent(options: Options): Promise<void> {
         handlerMs: validateHandlerMs,
         csvMBPerSecond: validateMBps,
         firstSegmentCsvMBPerSecond: firstSegmentMBps,
+        /** Raw bytes of the file the invocations read, all together. */
+        bytesRead: validation.invocations.reduce((sum, invocation) => sum + (Number(invocation.detail.bytesRead) || 0), 0),
         outcome: { status: outcome.status, counts, reason: outcome.reason },
         staged: { chunks: manifest.chunks.length, items: manifest.items, bytes: manifest.bytes },
         runs: validation.invocations,
@@ -710,7 +727,7 @@ function render(result: any, options: Options): string {
     add(
       `validate #${i + 1}`,
       invocation,
-      `${d.status} ${fmt(d.records)} rec; keys ${fmt(d.keysInSet)} in ${fmt(d.keyTableMB)} MB; restore ${s(invocation.steps.restoreKeysMs!)} s, persist ${s(invocation.steps.persistMs!)} s`,
+      `${d.status} ${fmt(d.records)} rec; read ${fmt(mb(d.bytesRead ?? 0))} MiB from ${fmt(mb(d.enteredAtByte ?? 0))} MiB; keys ${fmt(d.keysInSet)} in ${fmt(d.keyTableMB)} MB; restore ${s(invocation.steps.restoreKeysMs!)} s, persist ${s(invocation.steps.persistMs!)} s`,
     );
   });
   for (const send of result.sends) {
@@ -726,7 +743,8 @@ function render(result: any, options: Options): string {
   out.push(
     `validation: ${v.invocations} invocation(s), ${s(v.wallMs)} s wall (${s(v.handlerMs)} s in handlers); ${v.outcome.status}: ` +
       `${fmt(v.outcome.counts.records)} records = ${fmt(v.outcome.counts.valid)} valid + ${fmt(v.outcome.counts.invalid)} invalid; ` +
-      `staged ${fmt(v.staged.items)} items in ${fmt(v.staged.chunks)} chunks, ${fmt(mb(v.staged.bytes))} MiB`,
+      `staged ${fmt(v.staged.items)} items in ${fmt(v.staged.chunks)} chunks, ${fmt(mb(v.staged.bytes))} MiB; ` +
+      `read ${fmt(mb(v.bytesRead))} MiB of the file in all (${(v.bytesRead / result.file.bytes).toFixed(2)}× its size)`,
   );
   out.push(
     `throughput: raw csv-parse ${fmt(result.raw.csvMBPerSecond, 1)} MiB/s (${options.rawMB ? `first ${options.rawMB} MiB` : 'whole file'}); ` +

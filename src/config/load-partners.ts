@@ -22,6 +22,14 @@ export interface ConfigLocation {
 }
 
 const DEFAULT_LIMITS: FeedLimits = {
+  // A backstop, not a tuning knob: far above any real feed (the largest are a
+  // few GiB), so no feed is refused by default, while a runaway file (an
+  // endless upload, a disk image dropped by mistake) stops at a known size
+  // instead of keeping validation busy for as long as it lasts. 256 GiB is 4×
+  // maxDecompressedBytes (a plain file gets at least the room a gzip one has
+  // once inflated) and about 7 hours of validation at ~10 MiB/s. Feeds that
+  // know their sizes set their own.
+  maxFileBytes: 256 * 1024 ** 3,
   maxRecordBytes: 1024 * 1024,
   maxDecompressedBytes: 64 * 1024 ** 3,
   // Real CSV compresses 5–20×; a gzip bomb reaches about 1000×.

@@ -13,9 +13,13 @@ export interface CsvFormat {
 export interface ErrorPolicy {
   readonly maxInvalidRatio?: number;
   readonly maxInvalidCount?: number;
+  /** Fewest data rows a file may have (default 0: a header-only file completes with 0 records). */
+  readonly minRecords?: number;
 }
 
 export interface FeedLimits {
+  /** Largest file accepted as received (raw bytes, compressed or not); a larger one is REJECTED with FILE_TOO_LARGE. */
+  readonly maxFileBytes: number;
   readonly maxRecordBytes: number;
   readonly maxDecompressedBytes: number;
   /** Decompressed ÷ compressed bytes beyond which a compressed file is treated as a bomb. */

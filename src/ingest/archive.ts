@@ -281,8 +281,20 @@ async function copyInParts(
   }
 }
 
-export async function openObject(s3: S3Client, location: ObjectLocation): Promise<Readable> {
-  const { Body } = await s3.send(new GetObjectCommand({ Bucket: location.bucket, Key: location.key }));
+/**
+ * The object's bytes as a stream: all of them, or from byte `fromByte` on (a
+ * ranged GET, `Range: bytes=N-`). A ranged read is checked to start where it
+ * was asked to, because a caller that hashes or parses from that offset would
+ * otherwise go wrong silently.
+ */
+export async function openObject(s3: S3Client, location: ObjectLocation, fromByte = 0): Promise<Readable> {
+  const { Body, ContentRange } = await s3.send(
+    new GetObjectCommand({ Bucket: location.bucket, Key: location.key, ...(fromByte > 0 ? { Range: `bytes=${fromByte}-` } : {}) }),
+  );
+  if (fromByte > 0 && !ContentRange?.startsWith(`bytes ${fromByte}-`)) {
+    (Body as Readable | undefined)?.destroy();
+    throw new PartnerIngestError('RANGE_NOT_HONOURED', `s3://${location.bucket}/${location.key}: asked for bytes ${fromByte}- and got ${ContentRange ?? 'the whole object'}`);
+  }
   return Body as Readable;
 }
 

@@ -4,7 +4,7 @@ import { PartnerIngestError } from '../errors/base';
 import { BatchStatus, type BatchState, type FinalStatus } from '../ledger/types';
 import { RejectionCode, type BatchReason } from '../pipeline/file-rejection';
 import { KeyFingerprintSet } from '../pipeline/key-set';
-import { validateSegment } from '../pipeline/validate-file';
+import { validateSegment, type ValidationOutcome } from '../pipeline/validate-file';
 import { RejectsReportWriter } from '../report/rejects-report';
 import { splitChunks } from '../ledger/send-ranges';
 import { enqueueRanges, sendRange, type RangeSendContext } from '../send/range-sender';
@@ -38,6 +38,31 @@ export function rangeContextOf(deps: IngestDeps, invocation: Invocation): RangeS
     shouldStop: () => timeIsShort(deps, invocation),
     ...(deps.settings.sendConcurrency ? { concurrency: deps.settings.sendConcurrency } : {}),
   };
+}
+
+/**
+ * A file whose size, as HEAD gave it at registration, is already past the
+ * feed's maxFileBytes: REJECTED without reading a byte of it.
+ */
+function tooLargeToRead(file: BatchState['file'], feed: FeedConfig): ValidationOutcome | undefined {
+  const max = feed.limits.maxFileBytes;
+  if (file.bytes === undefined || !(file.bytes > max)) return undefined;
+  return {
+    status: 'REJECTED',
+    reason: { code: RejectionCode.FILE_TOO_LARGE, message: `the file is ${file.bytes} bytes, larger than the feed's maxFileBytes (${max}); it was not read` },
+    counts: { records: 0, valid: 0, invalid: 0 },
+    file: { bytes: file.bytes, compressed: file.compressed ?? false },
+  };
+}
+
+/**
+ * The file facts to keep after validation. A pass that stopped reading early
+ * (FILE_TOO_LARGE) knows neither the whole size nor the checksum: the size
+ * HEAD gave stays, and nothing is claimed about the rest.
+ */
+function fileFactsOf(known: BatchState['file'], read: ValidationOutcome['file']): BatchState['file'] {
+  if (read.sha256 === undefined) return { ...known, bytes: known.bytes ?? read.bytes };
+  return { ...known, bytes: read.bytes, sha256: read.sha256, compressed: read.compressed };
 }
 
 /** One invocation's work on one leased batch. */
@@ -141,8 +166,12 @@ export class BatchRun {
     try {
       if (progress?.rejects) await rejects.continueFrom(progress.rejects);
       const keys = progress?.keys ? await KeyFingerprintSet.fromChunks(await openObject(this.deps.s3, progress.keys)) : new KeyFingerprintSet();
-      const outcome = await validateSegment({
-        source: await openObject(this.deps.s3, this.state.archive!),
+      const unread = progress ? undefined : tooLargeToRead(this.state.file, feed);
+      if (unread) rejects.fileRejected(unread.reason!);
+      const archive = this.state.archive!;
+      const outcome = unread ?? (await validateSegment({
+        // Opened where the pass asks: a resumed segment of a plain file starts at its checkpoint (a ranged GET).
+        source: (fromByte) => openObject(this.deps.s3, archive, fromByte),
         feed,
         batchId: this.batchId,
         items: staging,
@@ -150,7 +179,7 @@ export class BatchRun {
         keys,
         shouldPause: () => this.timeIsShort(),
         ...(progress ? { resume: progress.checkpoint } : {}),
-      });
+      }));
       if (outcome.status === 'PAUSED') {
         const staged = await staging.closeSegment();
         const report = await rejects.close();
@@ -169,6 +198,7 @@ export class BatchRun {
           segment,
           ...outcome.checkpoint.counts,
           offset: outcome.checkpoint.offset,
+          hashedBytes: outcome.checkpoint.hashedBytes,
           ms: Date.now() - started,
         });
         return false;
@@ -177,7 +207,7 @@ export class BatchRun {
       const report = (await rejects.close()) ?? progress?.rejects;
       const { records, valid, invalid } = outcome.counts;
       await this.save({
-        file: { ...this.state.file, bytes: outcome.file.bytes, sha256: outcome.file.sha256, compressed: outcome.file.compressed },
+        file: fileFactsOf(this.state.file, outcome.file),
         schema: { id: feed.schema.id, version: feed.schema.version },
         validation: {
           status: outcome.status,

@@ -60,6 +60,12 @@ export interface ValidationRecord {
 export interface ValidationProgress {
   /** Where the attempt that started the pass stages its output. */
   readonly prefix: string;
+  /**
+   * Where the next record starts, and (after the second segment) the file's
+   * SHA-256 state so far with the raw bytes it covers (`hashState`, base64 of
+   * about 156 characters, and `hashedBytes`): the next segment hashes only what
+   * lies past them and enters a plain file at the checkpoint.
+   */
   readonly checkpoint: ValidationCheckpoint;
   /** What the segments so far staged. */
   readonly staged: StagedSegment;

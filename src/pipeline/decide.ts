@@ -24,12 +24,21 @@ function decimalFraction(value: number): { numerator: bigint; denominator: bigin
 
 /**
  * Applies a feed's error policy once the whole file has been read. Returns the
- * rejection reason, or undefined when the batch may complete. The ratio is
+ * rejection reason, or undefined when the batch may complete. Too few data
+ * rows (`minRecords`) is checked first: a short file is rejected as such,
+ * whatever its rows hold. The ratio is
  * compared exactly, in integers, so "exactly 10%" never flips on float rounding
  * and ratios finer than a millionth are honoured as written.
  */
 export function applyErrorPolicy(policy: ErrorPolicy, counts: RecordCounts): BatchReason | undefined {
   const { records, invalid } = counts;
+  const minRecords = policy.minRecords ?? 0;
+  if (records < minRecords) {
+    return {
+      code: RejectionCode.NO_RECORDS,
+      message: `the file has ${records} data row${records === 1 ? '' : 's'}; the feed requires at least ${minRecords} (errorPolicy.minRecords)`,
+    };
+  }
   if (policy.maxInvalidCount !== undefined && invalid > policy.maxInvalidCount) {
     return {
       code: RejectionCode.TOO_MANY_INVALID_ROWS,

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
@@ -6,8 +5,10 @@ import { CsvError, Parser } from 'csv-parse';
 import type { FeedConfig } from '../config/types';
 import { coerceRecord } from '../records/coerce';
 import { RecordErrorCode, type FieldError } from '../records/error-codes';
+import { joinCapped } from '../util/text';
 import { applyErrorPolicy, type RecordCounts } from './decide';
 import { EncodingGuard } from './encoding-guard';
+import { fileHasher } from './file-hash';
 import { FileRejectedError, RejectionCode, type BatchReason } from './file-rejection';
 import { InflateGuard } from './inflate-guard';
 import { KeyFingerprintSet } from './key-set';
@@ -18,12 +19,27 @@ export interface ValidationOutcome {
   readonly status: 'COMPLETED' | 'REJECTED';
   readonly reason?: BatchReason;
   readonly counts: RecordCounts;
-  readonly file: { readonly bytes: number; readonly sha256: string; readonly compressed: boolean };
+  /**
+   * The raw file's size and SHA-256. When the pass stops reading early
+   * (FILE_TOO_LARGE) `bytes` is how far it read — the file is at least that
+   * big — and there is no `sha256`.
+   */
+  readonly file: { readonly bytes: number; readonly sha256?: string; readonly compressed: boolean };
 }
 
+/**
+ * Opens the raw file at byte `fromByte` (0: all of it) — a ranged GET, a file
+ * stream with `start`. It must start exactly there.
+ */
+export type SourceOpener = (fromByte: number) => Promise<Readable> | Readable;
+
 export interface ValidationInput {
-  /** The raw file bytes (e.g. an S3 GetObject body or a local file stream). */
-  readonly source: AsyncIterable<Buffer> & Readable;
+  /**
+   * The raw file bytes: a stream of the whole file (an S3 GetObject body, a
+   * local file stream), or a function that opens it at a byte offset, which
+   * lets a resumed segment of a plain file start reading at its checkpoint.
+   */
+  readonly source: (AsyncIterable<Buffer> & Readable) | SourceOpener;
   readonly feed: FeedConfig;
   readonly batchId: string;
   readonly items: ItemSink;
@@ -51,15 +67,32 @@ export interface ValidationCheckpoint {
    * before it was kept: those segments detect it again).
    */
   readonly recordDelimiter?: string;
+  /**
+   * Whether the file is gzip: a resumed segment may then enter a plain file
+   * at `offset` without seeing its first bytes (absent in older checkpoints).
+   */
+  readonly compressed?: boolean;
+  /**
+   * The resumable SHA-256 (hash-wasm's saved state, base64) over the file's
+   * first `hashedBytes` raw bytes, so the next segment hashes only what lies
+   * past them. Absent after the first segment: node's native hash, which it
+   * uses for speed, cannot be saved.
+   */
+  readonly hashState?: string;
+  /** Raw bytes `hashState` covers (a multiple of 64; the reader runs ahead of the parse, so usually past `offset`). */
+  readonly hashedBytes?: number;
 }
 
 export interface SegmentInput extends ValidationInput {
   /** Asked every few thousand records; true pauses the pass at the next record boundary. */
   readonly shouldPause: () => boolean;
   /**
-   * Where an earlier segment paused. The file is read again from byte 0 — to
-   * hash all of it, and because gzip cannot be entered mid-stream — and the
-   * decompressed bytes before the checkpoint are skipped, not parsed.
+   * Where an earlier segment paused. A plain file whose hash state the
+   * checkpoint carries is read from the checkpoint on (when `source` can be
+   * opened at an offset). Otherwise the file is read from byte 0 — gzip cannot
+   * be entered mid-stream, and the second segment has no hash state to carry
+   * on from — and the decompressed bytes before the checkpoint are skipped,
+   * not parsed; bytes the saved hash already covers are not hashed again.
    */
   readonly resume?: ValidationCheckpoint;
   /** Key values seen by earlier segments (restored by the caller). */
@@ -96,22 +129,51 @@ function shown(text: string): string {
   return JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text);
 }
 
-/** Compares the header with the schema's columns: exactly these names, in any order. */
+/**
+ * `names`, shown, as a capped list ("…and N more columns"). Each shown name
+ * takes at least 4 bytes with its separator, so only the first `maxBytes / 4
+ * + 2` can fit: only those are formatted — a header may hold millions of
+ * names — and the array keeps `names.length` (one entry set at its far end, a
+ * sparse array that costs nothing) so joinCapped counts the rest.
+ */
+function listed(names: readonly string[], maxBytes: number): string {
+  const fit = Math.floor(maxBytes / 4) + 2;
+  const items = names.slice(0, fit).map(shown);
+  if (names.length > fit) items[names.length - 1] = '';
+  return joinCapped(items, 'columns', maxBytes);
+}
+
+/** Bytes of a header-mismatch reason for the lists of names (split between those present) and for the expected columns. */
+const HEADER_LISTS_BYTES = 1300;
+const EXPECTED_COLUMNS_BYTES = 300;
+
+/**
+ * Compares the header with the schema's columns: exactly these names, in any
+ * order. The reason lists each problem name once and stays within
+ * MAX_MESSAGE_BYTES however wide the header is.
+ */
 function checkHeader(header: readonly string[], columns: readonly string[]): void {
   const expected = new Set(columns);
   const seen = new Set<string>();
-  const duplicate = header.filter((name) => (seen.has(name) ? true : (seen.add(name), false)));
+  const repeated = new Set<string>();
+  for (const name of header) {
+    if (seen.has(name)) repeated.add(name);
+    else seen.add(name);
+  }
   const missing = columns.filter((name) => !seen.has(name));
-  const unexpected = header.filter((name) => !expected.has(name));
-  if (!missing.length && !unexpected.length && !duplicate.length) return;
-  const parts = [
-    missing.length ? `missing ${missing.map(shown).join(', ')}` : '',
-    unexpected.length ? `unexpected ${unexpected.map(shown).join(', ')}` : '',
-    duplicate.length ? `repeated ${duplicate.map(shown).join(', ')}` : '',
-  ].filter(Boolean);
+  const unexpected = [...seen].filter((name) => !expected.has(name));
+  if (!missing.length && !unexpected.length && !repeated.size) return;
+  const lists = [
+    ['missing', missing],
+    ['unexpected', unexpected],
+    ['repeated', [...repeated]],
+  ] as const;
+  const present = lists.filter(([, names]) => names.length > 0);
+  const share = Math.floor(HEADER_LISTS_BYTES / present.length);
+  const parts = present.map(([what, names]) => `${what} ${listed(names, share)}`);
   throw new FileRejectedError(
     RejectionCode.HEADER_MISMATCH,
-    `header does not match the feed's columns: ${parts.join('; ')} (expected ${columns.join(', ')})`,
+    `header does not match the feed's columns: ${parts.join('; ')} (expected ${joinCapped(columns, 'columns', EXPECTED_COLUMNS_BYTES)})`,
     1,
   );
 }
@@ -136,21 +198,32 @@ export function validateFile(input: ValidationInput): Promise<ValidationOutcome>
  * function validates a file too big for one invocation in several segments.
  */
 export async function validateSegment(input: SegmentInput): Promise<ValidationOutcome | PausedValidation> {
-  const { feed, items, rejects } = input;
-  const hash = createHash('sha256');
-  let rawBytes = 0;
-  let compressed = false;
+  const { feed, items, rejects, resume } = input;
+  const saved =
+    resume?.hashState !== undefined && resume.hashedBytes !== undefined ? { state: resume.hashState, bytes: resume.hashedBytes } : undefined;
+  const hash = await fileHasher(resume !== undefined, saved);
+  // A plain file is entered where the parse or the saved hash stands, whichever
+  // is first; a gzip file, or one whose bytes before the checkpoint are not all
+  // hashed yet, is read from byte 0.
+  const enterAt =
+    resume && resume.compressed === false && typeof input.source === 'function' ? Math.min(resume.offset, hash.position) : 0;
+  const source = typeof input.source === 'function' ? await input.source(enterAt) : input.source;
+  const maxFileBytes = feed.limits.maxFileBytes;
+  let rawBytes = enterAt;
+  let compressed = enterAt > 0 ? false : (resume?.compressed ?? false);
   const envelopes = new WorkItemEnvelopes(workItemContext(input.batchId, feed));
-  const state = new RecordLoop(feed, envelopes, items, rejects, input.keys ?? new KeyFingerprintSet(), input.shouldPause, input.resume);
+  const state = new RecordLoop(feed, envelopes, items, rejects, input.keys ?? new KeyFingerprintSet(), input.shouldPause, resume);
 
   let chainInput: PassThrough | undefined;
   let chainDone: Promise<unknown> | undefined;
   let chainError: unknown;
+  let tooLarge = false;
 
-  const startChain = (head: Buffer): PassThrough => {
-    compressed = isGzip(head, feed.format.compression);
+  const startChain = (head: Buffer | undefined): PassThrough => {
+    if (head) compressed = isGzip(head, feed.format.compression);
     const chain = new PassThrough();
-    chainDone = runChain(chain, compressed, feed, state, input.resume).catch((error: unknown) => {
+    const skip = resume ? resume.offset - enterAt : 0;
+    chainDone = runChain(chain, compressed, feed, state, resume, skip).catch((error: unknown) => {
       chainError = error;
     });
     return chain;
@@ -160,25 +233,48 @@ export async function validateSegment(input: SegmentInput): Promise<ValidationOu
 
   // The raw bytes are read by this loop, not by the parse chain, so the size and
   // SHA-256 of the whole file are known even when parsing stops early.
-  for await (const chunk of input.source) {
+  for await (const chunk of source as AsyncIterable<Buffer>) {
     if (chainError instanceof PauseSignal) break;
-    hash.update(chunk);
+    if (rawBytes + chunk.length > maxFileBytes) {
+      // Past the feed's limit nothing more is read: the file is rejected whatever the rest holds.
+      if (!chainInput && enterAt === 0) compressed = isGzip(head ? Buffer.concat([head, chunk]) : chunk, feed.format.compression);
+      rawBytes += chunk.length;
+      tooLarge = true;
+      break;
+    }
+    hash.update(chunk, rawBytes);
     rawBytes += chunk.length;
     input.onProgress?.(rawBytes);
     if (chainError !== undefined) continue;
     let bytes: Buffer = chunk;
     if (!chainInput) {
-      bytes = head ? Buffer.concat([head, chunk]) : chunk;
-      if (bytes.length < GZIP_MAGIC.length) {
-        head = bytes;
-        continue;
+      if (enterAt === 0) {
+        bytes = head ? Buffer.concat([head, chunk]) : chunk;
+        if (bytes.length < GZIP_MAGIC.length) {
+          head = bytes;
+          continue;
+        }
+        head = undefined;
+        chainInput = startChain(bytes);
+      } else {
+        chainInput = startChain(undefined);
       }
-      head = undefined;
-      chainInput = startChain(bytes);
     }
     if (!chainInput.write(bytes)) {
       await Promise.race([new Promise((resolve) => chainInput!.once('drain', resolve)), chainDone]);
     }
+  }
+  if (tooLarge) {
+    source.destroy(); // an unread GetObject body would hold its socket
+    chainInput?.destroy();
+    await chainDone;
+    const reason = new FileRejectedError(
+      RejectionCode.FILE_TOO_LARGE,
+      `the file is larger than ${maxFileBytes} bytes (the feed's maxFileBytes); reading stopped at byte ${rawBytes}`,
+    ).reason;
+    rejects.fileRejected(reason);
+    await rejects.flush();
+    return { status: 'REJECTED', reason, counts: state.counts, file: { bytes: rawBytes, compressed } };
   }
   if (!chainInput && head) {
     chainInput = startChain(head);
@@ -190,11 +286,15 @@ export async function validateSegment(input: SegmentInput): Promise<ValidationOu
   }
 
   if (chainError instanceof PauseSignal) {
-    input.source.destroy(); // an unread GetObject body would hold its socket
+    source.destroy(); // an unread GetObject body would hold its socket
     await state.flush();
-    return { status: 'PAUSED', checkpoint: state.checkpoint() };
+    const hashed = hash.save();
+    return {
+      status: 'PAUSED',
+      checkpoint: { ...state.checkpoint(), compressed, ...(hashed ? { hashState: hashed.state, hashedBytes: hashed.bytes } : {}) },
+    };
   }
-  const file = { bytes: rawBytes, sha256: hash.digest('hex'), compressed };
+  const file = { bytes: rawBytes, sha256: hash.digest(), compressed };
   let reason: BatchReason | undefined;
   if (chainError !== undefined) {
     reason = classify(chainError, state).reason;
@@ -217,6 +317,8 @@ async function runChain(
   feed: FeedConfig,
   state: RecordLoop,
   resume: ValidationCheckpoint | undefined,
+  /** Bytes before the checkpoint that reach the chain (decompressed): skipped, not parsed. */
+  skip: number,
 ): Promise<void> {
   const { format, limits } = feed;
   const stages: Transform[] = [];
@@ -225,7 +327,7 @@ async function runChain(
     const gunzip = createGunzip();
     stages.push(gunzip, new InflateGuard(gunzip, limits.maxCompressionRatio));
   }
-  if (resume) stages.push(new SkipBytes(resume.offset));
+  if (skip > 0) stages.push(new SkipBytes(skip));
   stages.push(
     new EncodingGuard(format.encoding, compressed ? limits.maxDecompressedBytes : Number.POSITIVE_INFINITY, {
       offset: resume?.offset ?? 0,
@@ -240,7 +342,6 @@ async function runChain(
     escape: format.quote,
     encoding: format.encoding === 'utf-8' ? 'utf8' : 'latin1',
     bom: true,
-    relax_column_count: true,
     max_record_size: limits.maxRecordBytes,
     ...(resume?.recordDelimiter ? { record_delimiter: resume.recordDelimiter } : {}),
   });
@@ -249,7 +350,7 @@ async function runChain(
   try {
     await (pipeline as (...streams: unknown[]) => Promise<void>)(input, ...stages, parser);
   } catch (error) {
-    if (error instanceof CsvError) throw new ParseError(error, parser.nextLine);
+    if (error instanceof CsvError) throw new ParseError(error, parser.errorLine());
     throw error;
   }
 }
@@ -278,25 +379,42 @@ class PauseSignal extends Error {}
 /** Input is parsed in slices of at most this many bytes, so the records of one slice bound what sinks buffer past their backlog. */
 const PARSE_SLICE_BYTES = 64 * 1024;
 
+/** The parts of csv-parse's parser state RecordParser reads or overrides (not in its typings). */
+interface ParserInternals {
+  readonly api: {
+    __onRecord(push: unknown): unknown;
+    __autoDiscoverRecordDelimiter(buf: Buffer, pos: number): number;
+  };
+  readonly state: { expectedRecordLength?: number; recordDelimiterMaxLength: number; record: string[] };
+  readonly info: { readonly lines: number; readonly bytes: number; readonly empty_lines: number };
+  readonly options: { readonly record_delimiter?: Buffer[] };
+}
+
 /**
  * csv-parse's Parser, handing each record straight to the record loop with
- * the physical line it starts on, the file offset where it ends and its raw
- * bytes — no object-mode stream hop per record. csv-parse's live `info.lines`
- * and `info.bytes` (free to read, unlike the per-record snapshot of the `info`
- * option) say where a record ends and whether it spanned more than one line;
- * only then are its fields scanned, because csv-parse counts a CRLF inside a
- * quoted field as two lines. Blank lines are handed over too (as one empty
- * field; skip_empty_lines would hide them from the count) and skipped by the
- * record loop.
+ * the physical line it starts on, the file offsets where it starts and ends
+ * and its raw bytes — no object-mode stream hop per record. csv-parse's live
+ * `info.lines` and `info.bytes` (free to read, unlike the per-record snapshot
+ * of the `info` option) say where a record ends and whether it spanned more
+ * than one line; only then are its fields scanned, because csv-parse counts a
+ * CRLF inside a quoted field as two lines.
+ *
+ * Blank lines are skipped by csv-parse itself (`skip_empty_lines`: a byte
+ * test, no record). Each is exactly one record delimiter, counted in
+ * `info.empty_lines` and in `info.lines`, so the parser moves the next
+ * record's start and line past them (`passBlankLines`). Whitespace-only lines
+ * are records of one field; the record loop skips those.
  *
  * Backpressure: after each slice of input the parser waits while a sink is
  * backlogged. When the loop pauses or fails, the rest of the slice is parsed
  * but not taken, and the slice ends the stream with the pause or the error.
  */
 class RecordParser extends Parser {
-  /** The physical line the next record starts on: after a parse error, the line of the record that failed. */
-  nextLine = 1;
+  /** The physical line the next record starts on. */
+  private nextLine = 1;
   private parsedLines = 0;
+  /** csv-parse's count of skipped blank lines, as far as they have been passed. */
+  private blankLines = 0;
   /** Offset of this parser's first byte in the decompressed file (after an earlier segment). */
   private baseOffset = 0;
   /** Why records are no longer taken (a pause, a rejection, a failing sink). */
@@ -314,7 +432,40 @@ class RecordParser extends Parser {
     private readonly loop: RecordLoop,
     options: ConstructorParameters<typeof Parser>[0],
   ) {
-    super(options);
+    // relax_column_count keeps a record whose field count differs from the first
+    // one's (the record loop reports COLUMN_COUNT against the header itself).
+    super({ ...options, skip_empty_lines: true, relax_column_count: true });
+    const { api, state } = this as unknown as ParserInternals;
+    // Even relaxed, csv-parse 7's __onRecord builds a CsvError — stack trace and
+    // an info snapshot — for every record whose field count differs from the
+    // first record's, before deciding to keep it: 4 MiB of blank lines after a
+    // header took 200 s or more. It compares `record.length` with
+    // `state.expectedRecordLength` (set from the first record, read nowhere
+    // else without `columns`); set to the current record's length just before,
+    // the comparison never fails and no error is built. (A getter on the state
+    // would do the same, but turns csv-parse's hot state object slow: 3× the
+    // time per byte.)
+    const onRecord = api.__onRecord;
+    api.__onRecord = function (this: Pick<ParserInternals, 'state'>, push: unknown): unknown {
+      this.state.expectedRecordLength = this.state.record.length;
+      return onRecord.call(this, push);
+    };
+    // Until it has seen a line break, csv-parse tries every byte against "\r\n",
+    // "\n" and "\r" (three new Buffers a byte) and sizes its look-ahead with one
+    // more: a wide header, or a file with no line break at all, cost a second
+    // per 400 KB. The tries all start with CR or LF (one byte each in the feed
+    // encodings), so any other byte is spared them; the look-ahead gets the
+    // size it would compute, CRLF's, up front.
+    const discover = api.__autoDiscoverRecordDelimiter;
+    api.__autoDiscoverRecordDelimiter = function (buf: Buffer, pos: number): number {
+      const byte = buf[pos];
+      return byte === 0x0a || byte === 0x0d ? discover.call(this, buf, pos) : 0;
+    };
+    if (state.recordDelimiterMaxLength === 0) state.recordDelimiterMaxLength = 2;
+  }
+
+  private get internals(): ParserInternals {
+    return this as unknown as ParserInternals;
   }
 
   /** Continues numbering lines and offsets from where an earlier segment stopped. */
@@ -323,21 +474,31 @@ class RecordParser extends Parser {
     this.nextLine = line;
   }
 
+  /** The physical line of the record a parse error stopped in. */
+  errorLine(): number {
+    this.passBlankLines();
+    return this.nextLine;
+  }
+
   override push(record: string[] | null): boolean {
     if (record === null) return super.push(null);
+    this.passBlankLines();
     const line = this.nextLine;
-    const lines = (this.info as { lines: number }).lines;
-    let breaks = 0;
-    if (lines - this.parsedLines > 1) for (const field of record) breaks += countLineBreaks(field);
-    this.parsedLines = lines;
-    this.nextLine += 1 + breaks;
+    const { lines, bytes: end } = this.internals.info;
     // csv-parse's live byte count stands just past the record's line break here.
-    const end = (this.info as { bytes: number }).bytes;
+    const start = this.recordStart;
     const raw = this.rawRecord(end);
     this.recordStart = end;
+    let breaks = 0;
+    if (lines - this.parsedLines > 1) {
+      for (const field of record) breaks += countLineBreaks(field);
+      breaks -= this.crlfAcrossDelimiter(raw);
+    }
+    this.parsedLines = lines;
+    this.nextLine += 1 + breaks;
     if (this.stopped) return true;
     try {
-      if (!this.loop.take(record, line, this.baseOffset + end, raw)) this.stopped = new PauseSignal();
+      if (!this.loop.take(record, line, this.baseOffset + start, this.baseOffset + end, raw)) this.stopped = new PauseSignal();
       else if (this.loop.needsLayout) this.loop.sendLayout(this.recordDelimiter());
     } catch (error) {
       this.stopped = error as Error;
@@ -353,9 +514,40 @@ class RecordParser extends Parser {
     super._flush((error?: Error | null) => this.afterSlice(error, callback));
   }
 
+  /**
+   * Moves the next record's start and line past the blank lines csv-parse
+   * skipped since the last record: each is one record delimiter (it is known
+   * by then: a line is only blank once a delimiter ends it). Returns how many.
+   */
+  private passBlankLines(): number {
+    const skipped = this.internals.info.empty_lines - this.blankLines;
+    if (skipped === 0) return 0;
+    this.blankLines += skipped;
+    this.recordStart += skipped * this.internals.options.record_delimiter![0]!.length;
+    this.nextLine += skipped;
+    this.parsedLines += skipped;
+    return skipped;
+  }
+
+  /**
+   * 1 when a field's CR and the record delimiter make one CRLF line break
+   * between them, which the field scan counts as a break of its own: a CRLF
+   * line in an LF file (its last field ends in CR), or one in a CR file (the
+   * next record's first field starts with LF). Mixed line endings are common
+   * enough that lines must not drift on them.
+   */
+  private crlfAcrossDelimiter(raw: RawRecord): number {
+    const delimiter = this.internals.options.record_delimiter?.[0];
+    if (delimiter?.length !== 1) return 0;
+    const { bytes, start, end } = raw;
+    if (delimiter[0] === 0x0a) return end - start >= 2 && bytes[end - 1] === 0x0a && bytes[end - 2] === 0x0d ? 1 : 0;
+    if (delimiter[0] === 0x0d) return end > start && bytes[start] === 0x0a ? 1 : 0;
+    return 0;
+  }
+
   /** The line break csv-parse detected (or was given), '' while none has been seen. */
   private recordDelimiter(): string {
-    const found = (this.options as { record_delimiter?: Buffer[] }).record_delimiter?.[0];
+    const found = this.internals.options.record_delimiter?.[0];
     return found ? found.toString('latin1') : '';
   }
 
@@ -395,8 +587,18 @@ class RecordParser extends Parser {
     });
   }
 
-  /** Keeps the unfinished record's bytes (a copy: at most maxRecordBytes) and moves on to `slice`. */
+  /**
+   * Keeps the unfinished record's bytes (a copy: at most maxRecordBytes) and
+   * moves on to `slice`. Blank lines skipped so far are passed first: they are
+   * no part of the record, and a long run of them would otherwise be carried
+   * from slice to slice. They count toward the loop's pause check, so a file
+   * of blank lines pauses too.
+   */
   private enterSlice(slice: Buffer): void {
+    const blank = this.passBlankLines();
+    if (blank && !this.stopped && !this.loop.passBlank(blank, this.baseOffset + this.recordStart, this.nextLine)) {
+      this.stopped = new PauseSignal();
+    }
     const sliceEnd = this.sliceStart + this.slice.length;
     const unfinished = sliceEnd - this.recordStart;
     if (unfinished <= 0) this.carried = EMPTY;
@@ -528,20 +730,38 @@ class RecordLoop {
   }
 
   /**
-   * Takes one parsed record, starting on physical `line` and ending at file
-   * offset `end`. Returns false, taking nothing, when the pass pauses here:
-   * the checkpoint then points at this record.
+   * Takes one parsed record, starting on physical `line` at file offset
+   * `start` and ending at `end`. Returns false, taking nothing, when the pass
+   * pauses here: the checkpoint then points at this record.
    */
-  take(record: string[], line: number, end: number, raw: RawRecord): boolean {
-    if (--this.untilPauseCheck === 0) {
-      this.untilPauseCheck = PAUSE_CHECK_RECORDS;
-      if (this.shouldPause()) {
-        this.resumeLine = line;
-        return false;
-      }
-    }
+  take(record: string[], line: number, start: number, end: number, raw: RawRecord): boolean {
+    if (--this.untilPauseCheck <= 0 && this.pausesAt(start, line)) return false;
     this.accept(record, line, raw);
     this.resumeOffset = end;
+    return true;
+  }
+
+  /**
+   * Counts `count` blank lines csv-parse skipped toward the pause check, as
+   * if they were records. Returns false when the pass pauses after them: the
+   * checkpoint then points at `offset`, the start of the line after them.
+   */
+  passBlank(count: number, offset: number, line: number): boolean {
+    this.untilPauseCheck -= count;
+    return !(this.untilPauseCheck <= 0 && this.pausesAt(offset, line));
+  }
+
+  /**
+   * Asks whether to pause at the record boundary (`offset`, `line`), and if
+   * so makes it the checkpoint. Never before the header is known: a resumed
+   * segment takes the header from the checkpoint.
+   */
+  private pausesAt(offset: number, line: number): boolean {
+    if (!this.headerSeen) return false;
+    this.untilPauseCheck = PAUSE_CHECK_RECORDS;
+    if (!this.shouldPause()) return false;
+    this.resumeOffset = offset;
+    this.resumeLine = line;
     return true;
   }
 

@@ -1,5 +1,6 @@
 import type Ajv2020 from 'ajv/dist/2020';
 import type { ErrorObject, ValidateFunction } from 'ajv';
+import { capText, joinCapped } from '../util/text';
 import { COERCERS, isColumnType, type Coercer, type ColumnType } from './coerce';
 import { RecordErrorCode, type FieldError } from './error-codes';
 
@@ -71,7 +72,8 @@ function describe(error: ErrorObject): string {
     case 'pattern':
       return `must match ${String(params.pattern)}`;
     case 'enum':
-      return `must be one of ${(params.allowedValues as unknown[]).join(', ')}`;
+      // A schema may list thousands of values; the message names the first ones.
+      return `must be one of ${joinCapped((params.allowedValues as unknown[]).map(String), 'values')}`;
     case 'format':
       return `must be a valid ${String(params.format)}`;
     default:
@@ -87,7 +89,9 @@ function toFieldError(error: ErrorObject, rawValue: (column: string) => string |
   return {
     column,
     code: CODE_BY_KEYWORD[error.keyword] ?? RecordErrorCode.INVALID_VALUE,
-    message: `${describe(error)}${shown}`,
+    // The value is shown cut to 40 characters, but the schema's side (a long
+    // pattern, a decimal bound) is not: the cap holds for any message.
+    message: capText(`${describe(error)}${shown}`),
   };
 }
 

@@ -204,6 +204,36 @@ describe('validate: a broken config exits 2 naming file and field', () => {
   });
 });
 
+describe('validate: the feed limits on a whole file (limits.maxFileBytes, errorPolicy.minRecords)', () => {
+  let root: string;
+  let cleanupRoot: () => void;
+  beforeAll(() => {
+    ({ dir: root, cleanup: cleanupRoot } = tempDir('partner-ingest-cli-limits-'));
+    cpSync(path.join(REPO_ROOT, 'partners'), path.join(root, 'partners'), { recursive: true });
+    cpSync(path.join(REPO_ROOT, 'schemas'), path.join(root, 'schemas'), { recursive: true });
+    const acme = path.join(root, 'partners', 'acme.yml');
+    const yml = readFileSync(acme, 'utf8').replace(/ {4}errorPolicy:\n {6}maxInvalidRatio: 0.10\n/, '    errorPolicy: { maxInvalidRatio: 0.1, minRecords: 1 }\n');
+    writeFileSync(acme, `${yml.trimEnd()}\n    limits: { maxFileBytes: 2000 }\n`);
+    files.big = writeTemp(dir, 'orders_big.csv', ordersCsv(100));
+    files.headerOnly = writeTemp(dir, 'orders_header_only.csv', `${HEADER}\n`);
+  });
+  afterAll(() => cleanupRoot());
+
+  it('exits 1 with FILE_TOO_LARGE for a file past maxFileBytes', async () => {
+    const run = await cli(...validateArgs(files.big!, '--json', '--config-root', root));
+    expect(run.code).toBe(1);
+    expect(JSON.parse(run.stdout)).toEqual(expect.objectContaining({ status: 'REJECTED', reasonCode: 'FILE_TOO_LARGE' }));
+  });
+
+  it('exits 1 with NO_RECORDS for a header-only file when the feed wants at least one row', async () => {
+    const run = await cli(...validateArgs(files.headerOnly!, '--json', '--config-root', root));
+    expect(run.code).toBe(1);
+    expect(JSON.parse(run.stdout)).toEqual(expect.objectContaining({ status: 'REJECTED', reasonCode: 'NO_RECORDS', counts: { records: 0, valid: 0, invalid: 0 } }));
+    // The shipped feed (no minRecords) completes it.
+    expect((await cli(...validateArgs(files.headerOnly!, '--json'))).code).toBe(0);
+  });
+});
+
 describe('validate agrees with validateFile', () => {
   const corpus = ['valid', 'tooMany', 'header', 'gzip', 'manyErrors', 'badUtf8', 'unclosed', 'empty'];
   it.concurrent.each(corpus)('on %s', async (name) => {

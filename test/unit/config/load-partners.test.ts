@@ -32,6 +32,7 @@ describe('loadPartnerRegistry: the shipped config', () => {
     expect(orders.schema.columns).toEqual(['order_id', 'customer_id', 'sku', 'quantity', 'unit_price', 'currency', 'order_date', 'email']);
     expect(orders.schema.columnTypes.quantity).toBe('integer');
     expect(orders.limits).toEqual({
+      maxFileBytes: 256 * 1024 ** 3,
       maxRecordBytes: 1024 * 1024,
       maxDecompressedBytes: 64 * 1024 ** 3,
       maxCompressionRatio: 200,
@@ -118,6 +119,20 @@ describe('loadPartnerRegistry: broken configs fail with file, field and reason',
     writePartner(`${ACME_YML.trimEnd()}\n    limits: { maxCompressionRatio: 1 }\n`);
     error = loadError();
     expect(error.field).toBe('feeds[0].limits.maxCompressionRatio');
+  });
+
+  it('takes limits.maxFileBytes and errorPolicy.minRecords, and refuses them below their minimum', () => {
+    writePartner(
+      `${ACME_YML.replace(/ {4}errorPolicy:\n {6}maxInvalidRatio: 0.10\n/, '    errorPolicy: { maxInvalidRatio: 0.1, minRecords: 1 }\n').trimEnd()}\n    limits: { maxFileBytes: 1048576 }\n`,
+    );
+    const feed = loadPartnerRegistry({ root }).partners.get('acme')!.feeds[0]!;
+    expect(feed.limits.maxFileBytes).toBe(1048576);
+    expect(feed.limits.maxRecordBytes).toBe(1024 * 1024);
+    expect(feed.errorPolicy).toEqual({ maxInvalidRatio: 0.1, minRecords: 1 });
+    writePartner(`${ACME_YML.trimEnd()}\n    limits: { maxFileBytes: 0 }\n`);
+    expect(loadError().field).toBe('feeds[0].limits.maxFileBytes');
+    writePartner(ACME_YML.replace(/ {4}errorPolicy:\n {6}maxInvalidRatio: 0.10\n/, '    errorPolicy: { maxInvalidRatio: 0.1, minRecords: -1 }\n'));
+    expect(loadError().field).toBe('feeds[0].errorPolicy.minRecords');
   });
 
   it('a missing required field', () => {

@@ -80,3 +80,28 @@ describe('applyErrorPolicy: maxInvalidCount', () => {
     expect(applyErrorPolicy({}, counts(10, 10))).toBeUndefined();
   });
 });
+
+describe('applyErrorPolicy: minRecords', () => {
+  it('allows a file with no data rows by default (0)', () => {
+    expect(applyErrorPolicy({ maxInvalidRatio: 0.1 }, counts(0, 0))).toBeUndefined();
+    expect(applyErrorPolicy({ maxInvalidRatio: 0.1, minRecords: 0 }, counts(0, 0))).toBeUndefined();
+  });
+
+  it('rejects fewer data rows than minRecords as NO_RECORDS', () => {
+    expect(applyErrorPolicy({ maxInvalidRatio: 0.1, minRecords: 1 }, counts(0, 0))).toEqual({
+      code: RejectionCode.NO_RECORDS,
+      message: 'the file has 0 data rows; the feed requires at least 1 (errorPolicy.minRecords)',
+    });
+    expect(applyErrorPolicy({ maxInvalidCount: 5, minRecords: 100 }, counts(99, 0))?.message).toBe(
+      'the file has 99 data rows; the feed requires at least 100 (errorPolicy.minRecords)',
+    );
+    expect(applyErrorPolicy({ maxInvalidCount: 5, minRecords: 2 }, counts(1, 0))?.message).toContain('has 1 data row;');
+    expect(applyErrorPolicy({ maxInvalidCount: 5, minRecords: 100 }, counts(100, 0))).toBeUndefined();
+  });
+
+  it('counts invalid rows as data rows, and says too few before too many invalid', () => {
+    expect(applyErrorPolicy({ maxInvalidRatio: 1, minRecords: 3 }, counts(3, 3))).toBeUndefined();
+    expect(applyErrorPolicy({ maxInvalidCount: 0, minRecords: 3 }, counts(2, 2))?.code).toBe(RejectionCode.NO_RECORDS);
+    expect(applyErrorPolicy({ maxInvalidCount: 0, minRecords: 3 }, counts(3, 1))?.code).toBe(RejectionCode.TOO_MANY_INVALID_ROWS);
+  });
+});

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { createAjv } from '../../../src/records/ajv';
 import { RecordErrorCode } from '../../../src/records/error-codes';
 import { compileRecordSchema, RecordSchemaError, type CompiledRecordSchema } from '../../../src/records/record-schema';
+import { MAX_MESSAGE_BYTES } from '../../../src/util/text';
 import { REPO_ROOT } from '../../support/csv-cases';
 
 const ordersDocument = () =>
@@ -98,6 +99,43 @@ describe('compileRecordSchema: error mapping', () => {
     expect(errors.map((error) => error.code).sort()).toEqual(
       [RecordErrorCode.MISSING_VALUE, RecordErrorCode.TOO_SHORT, RecordErrorCode.NOT_ALLOWED, RecordErrorCode.INVALID_DECIMAL].sort(),
     );
+  });
+});
+
+describe('compileRecordSchema: messages stay within MAX_MESSAGE_BYTES', () => {
+  const values = Array.from({ length: 5000 }, (_, n) => `value-${n}`);
+  const document = {
+    $id: 'urn:test:wide-messages',
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      choice: { type: 'string', enum: values },
+      code: { type: 'string', pattern: `^(${values.join('|')})$` },
+      amount: { type: 'string', decimal: { maximum: `1${'0'.repeat(4000)}` } },
+    },
+  };
+  const schema = compileRecordSchema(createAjv(), 'wide', 1, document);
+
+  it('names the first allowed values of a long enumeration and counts the rest', () => {
+    const [error] = check(schema, { choice: 'nope' });
+    expect(error!.code).toBe(RecordErrorCode.NOT_ALLOWED);
+    expect(Buffer.byteLength(error!.message)).toBeLessThanOrEqual(MAX_MESSAGE_BYTES);
+    expect(error!.message).toMatch(/^must be one of value-0, value-1, value-2, .*…and [\d,]+ more values \(got "nope"\)$/);
+    const shown = (error!.message.match(/value-\d+/g) ?? []).length;
+    const more = Number(/…and ([\d,]+) more values/.exec(error!.message)![1]!.replace(/,/g, ''));
+    expect(shown + more).toBe(values.length);
+  });
+
+  it('cuts a message built from a long pattern or bound, whatever the value', () => {
+    for (const [column, value, code] of [
+      ['code', 'nope', RecordErrorCode.PATTERN_MISMATCH],
+      ['amount', `2${'0'.repeat(4000)}`, RecordErrorCode.INVALID_DECIMAL],
+    ] as const) {
+      const [error] = check(schema, { [column]: value });
+      expect(error!.code).toBe(code);
+      expect(Buffer.byteLength(error!.message)).toBeLessThanOrEqual(MAX_MESSAGE_BYTES);
+      expect(error!.message).toMatch(/…and [\d,]+ more bytes$/);
+    }
   });
 });
 
