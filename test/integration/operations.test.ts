@@ -83,6 +83,14 @@ test('a FAILED batch is listed, replayed by the CLI to COMPLETED from its progre
   expect(view.audit[0].actor).toMatch(/^arn:aws:/);
   expect(view.locations.rawFile).toMatch(/^s3:\/\/.+\/archive\/acme\//);
 
+  // --no-wait: queued, and the CLI returns at once.
+  const forced = await cli('replay', batchId, '--force', '--no-wait', '--json');
+  expect(JSON.parse(forced.stdout)).toEqual({ dryRun: false, batchId, attempt: 3, status: 'QUEUED', tookOver: false });
+  await drainFileEvents(stack);
+  expect(await stack.ledger.get(batchId)).toMatchObject({ status: 'COMPLETED', attempt: 3 });
+  expect(await itemIds()).toHaveLength(50);
+  await receivedEvents(stack);
+
   const again = await cli('replay', batchId);
   expect(again.status).toBe(2);
   expect(again.stderr.trim().split('\n')).toHaveLength(1);

@@ -5,7 +5,7 @@
  * queued for ingestFile and answered at once; ingestFile runs it like any file,
  * so it always finishes, with the same item ids and one completion event per attempt.
  */
-import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -190,14 +190,17 @@ test('the replay function resumes a big batch that FAILED mid-validation: more s
 }, 300_000);
 
 test('a replay whose run was lost is taken over once its lease has expired; a live lease is refused, naming holder and expiry', async () => {
+  // A batch FAILED before sending anything: the work queue refused every send.
+  const sqs = withFault(stack.clients.sqs, (command) =>
+    command instanceof SendMessageBatchCommand && command.input.QueueUrl === stack.resources.workQueueUrl ? Promise.reject(awsError('AccessDenied', 403)) : undefined,
+  );
   const key = 'inbound/acme/orders_lost_run.csv';
-  await putInbound(stack, key, ordersFile(6, [orderRow(60, { quantity: '0' }), orderRow(61, { quantity: '0' })]));
-  await drainFileEvents(stack);
+  await putInbound(stack, key, ordersFile(6));
+  await drainFileEvents(stack, stack.deps({ sqs, maxReceiveCount: 1 }));
   const batchId = await batchIdOfKey(stack, key);
-  expect((await stack.ledger.get(batchId))!.status).toBe('REJECTED');
-  await announced();
+  expect(await stack.ledger.get(batchId)).toMatchObject({ status: 'FAILED', counts: { workItemsSent: 0 } });
 
-  // Queued, then lost: the message never reaches ingestFile (as if the invocation that took it died).
+  // Replayed, then lost: the message never reaches ingestFile (as if the invocation that took it died).
   expect(await api('POST', '/batches/{batchId}/replay', { path: { batchId } })).toMatchObject({ status: 202, body: { attempt: 2 } });
   const { Messages = [] } = await stack.clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: stack.resources.fileEventsQueueUrl, WaitTimeSeconds: 1 }));
   expect(Messages).toHaveLength(1);
@@ -208,7 +211,7 @@ test('a replay whose run was lost is taken over once its lease has expired; a li
   const early = await api('POST', '/batches/{batchId}/replay', { path: { batchId } });
   expect(early).toMatchObject({ status: 409, body: { code: 'BATCH_BUSY', message: expect.stringMatching(/attempt 2 holds its lease \(replay-request:.*\) until \d{4}-\d\d-\d\dT/) } });
 
-  // Past the grace: taken over, and ingestFile finishes the attempt.
+  // Past the grace (the operator's clock a minute later): taken over, and ingestFile finishes the attempt.
   const later = { ...stack.operator(), clock: () => new Date(Date.now() + 60_000) };
   expect(await replayBatch({ batchId, actor: OPERATOR }, later, { remainingMs: () => 29_000, optionStyle: 'json' })).toEqual({
     dryRun: false,
@@ -218,10 +221,14 @@ test('a replay whose run was lost is taken over once its lease has expired; a li
     tookOver: true,
   });
   await drainFileEvents(stack);
-  expect(await stack.ledger.get(batchId)).toMatchObject({ status: 'REJECTED', attempt: 2 });
-  expect(await announced()).toEqual([['REJECTED', 2]]);
+  expect(await stack.ledger.get(batchId)).toMatchObject({ status: 'COMPLETED', attempt: 2, counts: { workItemsSent: 6 } });
+  expectExactlyOnce(await workItemIds(stack), batchId, 6);
+  expect(await announced()).toEqual([
+    ['FAILED', 1],
+    ['COMPLETED', 2],
+  ]);
   expect((await stack.ledger.auditTrail(batchId)).map((entry) => entry.outcome)).toEqual([
-    'queued attempt 2',
+    "queued attempt 2 (resuming the previous attempt's progress)",
     'refused: BATCH_BUSY',
     expect.stringMatching(/^took over attempt 2: its lease had expired at .*; queued to carry on$/),
   ]);
