@@ -25,6 +25,26 @@ export interface StackResources {
   readonly maxReceiveCount: number;
 }
 
+/**
+ * The resource settings serverless.yml gives the functions (custom.resourceSettings),
+ * for a stack's resources: what `sls offline` with `resourceSettings=environment`
+ * reads, and what the handlers read at cold start.
+ */
+export function resourceEnvironment(resources: StackResources): Record<string, string> {
+  return {
+    LANDING_BUCKET: resources.landingBucket,
+    WORK_QUEUE_URL: resources.workQueueUrl,
+    WORK_DLQ_URL: resources.workDlqUrl,
+    FILE_EVENTS_QUEUE_URL: resources.fileEventsQueueUrl,
+    FILE_EVENTS_DLQ_URL: resources.fileEventsDlqUrl,
+    SEND_RANGES_QUEUE_URL: resources.sendRangesQueueUrl,
+    SEND_RANGES_DLQ_URL: resources.sendRangesDlqUrl,
+    LEDGER_TABLE: resources.ledgerTable,
+    EVENTS_TOPIC_ARN: resources.eventsTopicArn,
+    EVENT_BUS_NAME: resources.eventBusName,
+  };
+}
+
 /** What the local stack takes from the deployed stack's resources: the data path, no IAM, alarms or policies. */
 function localResource(logicalId: string, resource: CfnResource): boolean {
   switch (resource.Type) {

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { freePort } from './ports';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { StackResources } from './provision';
+import { resourceEnvironment, type StackResources } from './provision';
 
 export interface OfflineServer {
   /** The operator REST API (API Gateway emulation). */
@@ -77,16 +77,7 @@ export async function startServerlessOffline(options: OfflineOptions): Promise<O
         AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/credentials',
         AWS_CONFIG_FILE: '/nonexistent/config',
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-        LANDING_BUCKET: resources.landingBucket,
-        WORK_QUEUE_URL: resources.workQueueUrl,
-        WORK_DLQ_URL: resources.workDlqUrl,
-        FILE_EVENTS_QUEUE_URL: resources.fileEventsQueueUrl,
-        FILE_EVENTS_DLQ_URL: resources.fileEventsDlqUrl,
-        SEND_RANGES_QUEUE_URL: resources.sendRangesQueueUrl,
-        SEND_RANGES_DLQ_URL: resources.sendRangesDlqUrl,
-        LEDGER_TABLE: resources.ledgerTable,
-        EVENTS_TOPIC_ARN: resources.eventsTopicArn,
-        EVENT_BUS_NAME: resources.eventBusName,
+        ...resourceEnvironment(resources),
         PARTNER_INGEST_CONFIG_ROOT: options.configRoot,
         POWERTOOLS_METRICS_DISABLED: 'true',
         SLS_TELEMETRY_DISABLED: '1',

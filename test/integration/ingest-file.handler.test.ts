@@ -1,6 +1,7 @@
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import { awsClients } from '../../src/aws/clients';
+import { resourceEnvironment } from '../../src/local/provision';
 import { instrumentClients } from '../support/harness/instrument';
 import { invoke } from '../support/harness/invoke';
 import { drainQueue, putInbound, receivedEvents, startTestStack, type TestStack } from '../support/stack';
@@ -21,16 +22,7 @@ afterAll(async () => {
 // The deployed entry point, wired only through the environment serverless.yml sets.
 test('the Lambda handler builds its dependencies from the environment and ingests a file', async () => {
   const { resources } = stack;
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL: stack.moto.endpoint,
-    LANDING_BUCKET: resources.landingBucket,
-    WORK_QUEUE_URL: resources.workQueueUrl,
-    FILE_EVENTS_QUEUE_URL: resources.fileEventsQueueUrl,
-    LEDGER_TABLE: resources.ledgerTable,
-    EVENTS_TOPIC_ARN: resources.eventsTopicArn,
-    EVENT_BUS_NAME: resources.eventBusName,
-    MAX_RECEIVE_COUNT: String(resources.maxReceiveCount),
-  });
+  Object.assign(process.env, { AWS_ENDPOINT_URL: stack.moto.endpoint, ...resourceEnvironment(resources), MAX_RECEIVE_COUNT: String(resources.maxReceiveCount) });
   const { handler } = await import('../../functions/ingest-file');
   // The handler's own clients (built from the environment), held to AWS's rules like the test stack's.
   uninstrument = instrumentClients(awsClients(), stack.moto.endpoint);

@@ -10,30 +10,16 @@
  */
 import { createHash } from 'node:crypto';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
-import { loadPartnerRegistry } from '../../src/config/load-partners';
 import { processFileEvents } from '../../src/ingest/file-events';
 import { tempDir } from '../support/csv-cases';
 import { pumpAs, spendPerRead } from '../support/harness/invoke';
-import { ORDERS_HEADER, orderRow } from '../support/orders';
-import { batchIdOfKey, drainQueue, putInbound, receivedEvents, useTestStack, validateEvent, PROJECT_ROOT } from '../support/stack';
+import { ORDERS_HEADER, orderRow, packedOrdersRegistry } from '../support/orders';
+import { batchIdOfKey, drainQueue, putInbound, receivedEvents, useTestStack, validateEvent } from '../support/stack';
 
 const stack = useTestStack();
 const config = tempDir();
 
 afterAll(() => config.cleanup());
-
-/** The shipped configuration, with acme's orders packed 1000 records per message (moto's SQS takes ~200 messages/s). */
-function packedRegistry() {
-  for (const folder of ['partners', 'schemas', 'schemas/records']) mkdirSync(path.join(config.dir, folder), { recursive: true });
-  for (const file of ['schemas/partner.schema.json', 'schemas/records/orders.v1.schema.json', 'schemas/records/shipments.v1.schema.json']) {
-    copyFileSync(path.join(PROJECT_ROOT, file), path.join(config.dir, file));
-  }
-  const acme = readFileSync(path.join(PROJECT_ROOT, 'partners/acme.yml'), 'utf-8');
-  writeFileSync(path.join(config.dir, 'partners/acme.yml'), `${acme.trimEnd()}\n    workItems: { recordsPerMessage: 1000 }\n`);
-  return loadPartnerRegistry({ root: config.dir });
-}
 
 const ROWS = 200_000;
 /** Every 1000th row is invalid (quantity "many"); the feed allows 10%. */
@@ -53,7 +39,7 @@ test('a 200,000-row file completes across several invocations with exact counts,
   await putInbound(stack, key, file);
   const batchId = await batchIdOfKey(stack, key);
   const deps = stack.deps({
-    registry: packedRegistry(),
+    registry: packedOrdersRegistry(config.dir),
     retryBaseSeconds: 0,
     settings: { ...stack.deps().settings, chunkItems: 2000 },
   });

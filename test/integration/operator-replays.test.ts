@@ -7,11 +7,9 @@
  */
 import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { awsClients } from '../../src/aws/clients';
-import { loadPartnerRegistry } from '../../src/config/load-partners';
+import { resourceEnvironment } from '../../src/local/provision';
 import type { FileEventDeps } from '../../src/ingest/file-events';
 import { replayBatch } from '../../src/operations/replay';
 import { processSendRanges } from '../../src/ingest/send-range-events';
@@ -19,13 +17,12 @@ import { tempDir } from '../support/csv-cases';
 import { awsError, withFault } from '../support/faults';
 import { instrumentClients } from '../support/harness/instrument';
 import { invoke, pumpAs, spendPerRead } from '../support/harness/invoke';
-import { orderRow, ordersFile, ORDERS_HEADER } from '../support/orders';
+import { orderRow, ordersFile, ORDERS_HEADER, packedOrdersRegistry } from '../support/orders';
 import {
   batchIdOfKey,
   drainFileEvents,
   drainQueue,
   expectExactlyOnce,
-  PROJECT_ROOT,
   putInbound,
   receivedEvents,
   useTestStack,
@@ -40,18 +37,8 @@ let operatorApi: (event: APIGatewayProxyEvent, context: Context) => Promise<{ st
 let replayFunction: (event: unknown, context: Context) => Promise<unknown>;
 
 beforeAll(async () => {
-  const { resources } = stack;
   // What serverless.yml gives the operator functions, pointing at this stack.
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL: stack.moto.endpoint,
-    LEDGER_TABLE: resources.ledgerTable,
-    WORK_QUEUE_URL: resources.workQueueUrl,
-    WORK_DLQ_URL: resources.workDlqUrl,
-    FILE_EVENTS_QUEUE_URL: resources.fileEventsQueueUrl,
-    FILE_EVENTS_DLQ_URL: resources.fileEventsDlqUrl,
-    SEND_RANGES_QUEUE_URL: resources.sendRangesQueueUrl,
-    SEND_RANGES_DLQ_URL: resources.sendRangesDlqUrl,
-  });
+  Object.assign(process.env, { AWS_ENDPOINT_URL: stack.moto.endpoint, ...resourceEnvironment(stack.resources) });
   uninstrument = instrumentClients(awsClients(), stack.moto.endpoint);
   ({ handler: operatorApi } = await import('../../functions/operator-api'));
   ({ handler: replayFunction } = await import('../../functions/replay'));
@@ -130,22 +117,11 @@ test('bad replay requests are 400s naming the field, and change nothing', async 
   expect(await drainQueue(stack, stack.resources.fileEventsQueueUrl)).toEqual([]);
 });
 
-/** acme's configuration with orders packed 1,000 records per message (moto's SQS takes about 200 messages a second). */
-function packedRegistry(config: ReturnType<typeof tempDir>) {
-  for (const folder of ['partners', 'schemas', 'schemas/records']) mkdirSync(path.join(config.dir, folder), { recursive: true });
-  for (const file of ['schemas/partner.schema.json', 'schemas/records/orders.v1.schema.json', 'schemas/records/shipments.v1.schema.json']) {
-    copyFileSync(path.join(PROJECT_ROOT, file), path.join(config.dir, file));
-  }
-  const acme = readFileSync(path.join(PROJECT_ROOT, 'partners/acme.yml'), 'utf-8');
-  writeFileSync(path.join(config.dir, 'partners/acme.yml'), `${acme.trimEnd()}\n    workItems: { recordsPerMessage: 1000 }\n`);
-  return loadPartnerRegistry({ root: config.dir });
-}
-
 test('the replay function resumes a big batch that FAILED mid-validation: more segments, parallel ranges, COMPLETED', async () => {
   const config = tempDir();
   try {
     const ROWS = 12_000;
-    const registry = packedRegistry(config);
+    const registry = packedOrdersRegistry(config.dir);
     const key = 'inbound/acme/orders_big_failed.csv';
     await putInbound(stack, key, `${[ORDERS_HEADER, ...Array.from({ length: ROWS }, (_, index) => orderRow(index + 1))].join('\n')}\n`);
     const batchId = await batchIdOfKey(stack, key);

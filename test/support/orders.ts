@@ -1,4 +1,7 @@
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { loadPartnerRegistry, type PartnerRegistry } from '../../src/config/load-partners';
 
 export const ORDERS_HEADER = 'order_id,customer_id,sku,quantity,unit_price,currency,order_date,email';
 
@@ -25,4 +28,19 @@ export function ordersFile(valid: number, badRows: string[] = [], eol = '\n'): s
 
 export function gzip(text: string): Buffer {
   return gzipSync(Buffer.from(text));
+}
+
+/**
+ * The shipped configuration in `dir`, with acme's orders packed 1,000 records per
+ * message (moto's SQS takes about 200 messages a second): for big files in tests.
+ */
+export function packedOrdersRegistry(dir: string): PartnerRegistry {
+  const root = path.resolve(__dirname, '..', '..');
+  for (const folder of ['partners', 'schemas', 'schemas/records']) mkdirSync(path.join(dir, folder), { recursive: true });
+  for (const file of ['schemas/partner.schema.json', 'schemas/records/orders.v1.schema.json', 'schemas/records/shipments.v1.schema.json']) {
+    copyFileSync(path.join(root, file), path.join(dir, file));
+  }
+  const acme = readFileSync(path.join(root, 'partners/acme.yml'), 'utf-8');
+  writeFileSync(path.join(dir, 'partners/acme.yml'), `${acme.trimEnd()}\n    workItems: { recordsPerMessage: 1000 }\n`);
+  return loadPartnerRegistry({ root: dir });
 }
