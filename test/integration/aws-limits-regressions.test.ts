@@ -80,9 +80,10 @@ test('redrive moves dead-lettered packs of 250 KiB, ten received at once, in req
   );
   const fileEvent = JSON.stringify({ Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: { name: stack.resources.landingBucket }, object: { key: 'inbound/acme/other.csv', eTag: 'e1' } } }] });
   await stack.clients.sqs.send(new SendMessageCommand({ QueueUrl: stack.resources.fileEventsDlqUrl, MessageBody: fileEvent }));
-  // And one of its send ranges in the send-ranges DLQ: it goes back too.
+  // And one of its send ranges in the send-ranges DLQ, which goes back too, next to another batch's, which stays.
   const range = JSON.stringify({ batchId, plan: 1, index: 0 });
-  await stack.clients.sqs.send(new SendMessageCommand({ QueueUrl: stack.resources.sendRangesDlqUrl, MessageBody: range }));
+  const otherRange = JSON.stringify({ batchId: 'd'.repeat(32), plan: 1, index: 0 });
+  for (const body of [range, otherRange]) await stack.clients.sqs.send(new SendMessageCommand({ QueueUrl: stack.resources.sendRangesDlqUrl, MessageBody: body }));
 
   expect(await operatorRequest('POST', '/redrive', { queue: 'all', batchId })).toEqual({
     status: 200,
@@ -90,13 +91,14 @@ test('redrive moves dead-lettered packs of 250 KiB, ten received at once, in req
       results: [
         { queue: 'work', moved: 10, kept: 1, complete: true },
         { queue: 'file-events', moved: 0, kept: 1, complete: true },
-        { queue: 'send-ranges', moved: 1, kept: 0, complete: true },
+        { queue: 'send-ranges', moved: 1, kept: 1, complete: true },
       ],
     },
   });
   expect(await drainQueue(stack, stack.resources.workQueueUrl)).toHaveLength(10);
   expect((await drainQueue(stack, stack.resources.workDlqUrl)).map((message) => message.Body)).toEqual(['{}']);
   expect((await drainQueue(stack, stack.resources.sendRangesQueueUrl)).map((message) => message.Body)).toEqual([range]);
+  expect((await drainQueue(stack, stack.resources.sendRangesDlqUrl)).map((message) => message.Body)).toEqual([otherRange]);
   // The file event is back in its DLQ at once, and a redrive of the file-events queue moves it.
   expect(await operatorRequest('POST', '/redrive', { queue: 'file-events', all: true })).toEqual({
     status: 200,
