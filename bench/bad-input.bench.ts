@@ -14,9 +14,9 @@ import { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { createGzip } from 'node:zlib';
 import { loadPartnerRegistry } from '../src/config/load-partners';
-import { DiscardingItemSink } from '../src/pipeline/sinks';
-import { validateFile, type ValidationOutcome } from '../src/pipeline/validate-file';
-import { CollectingRejectSink } from '../src/report/collecting-reject-sink';
+import { DiscardingItemSink } from '../src/validate/sinks';
+import { validateFile, type ValidationOutcome } from '../src/validate/validate-file';
+import { CollectingRejectSink } from '../src/validate/collecting-reject-sink';
 import { log, machine, median, table } from './report';
 
 const MiB = 1024 * 1024;

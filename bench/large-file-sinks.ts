@@ -8,10 +8,10 @@
 import { closeSync, createWriteStream, openSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
-import type { BatchReason } from '../src/pipeline/file-rejection';
-import type { InvalidRow, RejectSink } from '../src/pipeline/sinks';
+import type { BatchReason } from '../src/validate/errors';
+import type { InvalidRow, RejectSink } from '../src/validate/sinks';
 import type { FeedConfig } from '../src/config/types';
-import { TextWriter } from '../src/staging/s3-text-writer';
+import { TextWriter } from '../src/platform/s3-text-writer';
 import {
   DEFAULT_CHUNK_LIMITS,
   rowsKeyOf,
@@ -20,7 +20,7 @@ import {
   type ChunkLimits,
   type StagedChunk,
   type StagingManifest,
-} from '../src/staging/staging-writer';
+} from '../src/work-items/staging-writer';
 
 /** A TextWriter (the buffering the ingest function's S3 writers use) into a local file. */
 function localTextWriter(file: string): TextWriter {

@@ -19,11 +19,11 @@ import { createReadStream } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { loadPartnerRegistry } from '../src/config/load-partners';
-import { validateFile } from '../src/pipeline/validate-file';
-import { CollectingRejectSink } from '../src/report/collecting-reject-sink';
-import { sendStagedItems } from '../src/send/work-queue-sender';
-import { DEFAULT_CHUNK_LIMITS } from '../src/staging/staging-writer';
-import { memoryS3, MemoryStagingSink } from '../test/unit/send/staged-fixture';
+import { validateFile } from '../src/validate/validate-file';
+import { CollectingRejectSink } from '../src/validate/collecting-reject-sink';
+import { sendStagedItems } from '../src/work-items/sender';
+import { DEFAULT_CHUNK_LIMITS } from '../src/work-items/staging-writer';
+import { memoryS3, MemoryStagingSink } from '../test/unit/work-items/staged-fixture';
 import { generateOrders } from './generate-orders';
 import { log, machine, peakRssMB, table } from './report';
 

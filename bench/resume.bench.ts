@@ -19,10 +19,10 @@ import { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { createSHA256 } from 'hash-wasm';
 import { loadPartnerRegistry } from '../src/config/load-partners';
-import { KeyFingerprintSet } from '../src/pipeline/key-set';
-import { DiscardingItemSink } from '../src/pipeline/sinks';
-import { validateSegment, type ValidationCheckpoint } from '../src/pipeline/validate-file';
-import { CollectingRejectSink } from '../src/report/collecting-reject-sink';
+import { KeyFingerprintSet } from '../src/validate/key-set';
+import { DiscardingItemSink } from '../src/validate/sinks';
+import { validateSegment, type ValidationCheckpoint } from '../src/validate/validate-file';
+import { CollectingRejectSink } from '../src/validate/collecting-reject-sink';
 import { DEFAULT_OPTIONS, generateOrders } from './generate-orders';
 import { log, machine, table } from './report';
 

@@ -18,9 +18,9 @@ import { parseArgs } from 'node:util';
 import { createGunzip } from 'node:zlib';
 import { parse } from 'csv-parse';
 import { loadPartnerRegistry } from '../src/config/load-partners';
-import { DiscardingItemSink } from '../src/pipeline/sinks';
-import { validateFile } from '../src/pipeline/validate-file';
-import { CollectingRejectSink } from '../src/report/collecting-reject-sink';
+import { DiscardingItemSink } from '../src/validate/sinks';
+import { validateFile } from '../src/validate/validate-file';
+import { CollectingRejectSink } from '../src/validate/collecting-reject-sink';
 import { DATA_DIR, DEFAULT_OPTIONS, generateOrders, type GeneratedFile } from './generate-orders';
 import { log, machine, median, peakRssMB, table } from './report';
 

@@ -1,7 +1,7 @@
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { processFileEvents } from '../src/ingest/file-events';
+import { processFileEvents } from '../src/ingest/on-file-event';
 import { ingestRuntime } from '../src/ingest/runtime';
-import { metrics } from '../src/observability/telemetry';
+import { metrics } from '../src/platform/telemetry';
 
 /** ingest-file: S3 ObjectCreated → file-events queue → this function (partial batch responses). */
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {

@@ -1,7 +1,7 @@
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { ingestRuntime } from '../src/ingest/runtime';
-import { processSendRanges } from '../src/ingest/send-range-events';
-import { metrics } from '../src/observability/telemetry';
+import { processSendRanges } from '../src/ingest/on-send-range';
+import { metrics } from '../src/platform/telemetry';
 
 /** send-range: one range of a big batch's staged work items per message, sent in parallel with the others. */
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {

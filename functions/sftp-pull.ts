@@ -1,5 +1,5 @@
 import type { Context } from 'aws-lambda';
-import { metrics } from '../src/observability/telemetry';
+import { metrics } from '../src/platform/telemetry';
 import { pullAll, SFTP_PULL_STOP_MARGIN_MS, type PartnerOutcome } from '../src/sftp/pull-all';
 import { sftpPullRuntime } from '../src/sftp/runtime';
 

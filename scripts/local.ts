@@ -16,12 +16,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { renderTable } from '../src/cli/table';
-import type { CompletionEventDetail } from '../src/events/completion-event';
-import { startServerlessOffline, type OfflineServer } from '../src/local/serverless-offline';
-import { drainQueue } from '../src/local/drain-queue';
-import { startLocalSftpPartner, type LocalSftpPartner } from '../src/local/local-sftp';
-import { startLocalStack, type LocalStack } from '../src/local/local-stack';
-import { MissingPrerequisiteError } from '../src/local/moto-server';
+import type { CompletionEventDetail } from '../src/completion/completion-event';
+import { startServerlessOffline, type OfflineServer } from '../dev/serverless-offline';
+import { drainQueue } from '../dev/drain-queue';
+import { startLocalSftpPartner, type LocalSftpPartner } from '../dev/local-sftp';
+import { startLocalStack, type LocalStack } from '../dev/local-stack';
+import { MissingPrerequisiteError } from '../dev/moto-server';
 
 const ROOT = path.resolve(__dirname, '..');
 const STAGE = 'local';

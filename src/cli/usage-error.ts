@@ -1,4 +1,4 @@
-import { PartnerIngestError } from '../errors/base';
+import { PartnerIngestError } from '../platform/errors';
 
 /** Bad command-line usage: exit code 2 with a one-line explanation. */
 export class UsageError extends PartnerIngestError {

@@ -3,9 +3,9 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { SingleBar } from 'cli-progress';
 import { defaultConfigLocation, loadPartnerRegistry } from '../config/load-partners';
-import { DiscardingItemSink } from '../pipeline/sinks';
-import { validateFile, type ValidationOutcome } from '../pipeline/validate-file';
-import { CollectingRejectSink, type ReportedError } from '../report/collecting-reject-sink';
+import { DiscardingItemSink } from '../validate/sinks';
+import { validateFile, type ValidationOutcome } from '../validate/validate-file';
+import { CollectingRejectSink, type ReportedError } from '../validate/collecting-reject-sink';
 import { ExitCode, UsageError } from './usage-error';
 
 export const VALIDATE_USAGE = `usage: partner-ingest validate --partner ID [--feed ID] FILE [--json] [--max-errors N]

@@ -1,4 +1,4 @@
-import { PartnerIngestError } from '../errors/base';
+import { PartnerIngestError } from '../platform/errors';
 
 /** A partner file or record schema that cannot be used. The message names file, field and reason. */
 export class ConfigError extends PartnerIngestError {

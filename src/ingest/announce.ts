@@ -1,4 +1,4 @@
-import { completionEventOf } from '../events/completion-event';
+import { completionEventOf } from '../completion/completion-event';
 import type { BatchState } from '../ledger/types';
 import type { IngestDeps } from './ingest-object';
 

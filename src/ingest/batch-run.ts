@@ -1,20 +1,20 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { FeedConfig } from '../config/types';
-import { PartnerIngestError } from '../errors/base';
+import { PartnerIngestError } from '../platform/errors';
 import { BatchStatus, type BatchState, type FinalStatus } from '../ledger/types';
-import { RejectionCode, type BatchReason } from '../pipeline/file-rejection';
-import { KeyFingerprintSet } from '../pipeline/key-set';
-import { validateSegment, type ValidationOutcome } from '../pipeline/validate-file';
-import { RejectsReportWriter } from '../report/rejects-report';
+import { RejectionCode, type BatchReason } from '../validate/errors';
+import { KeyFingerprintSet } from '../validate/key-set';
+import { validateSegment, type ValidationOutcome } from '../validate/validate-file';
+import { RejectsReportWriter } from '../validate/rejects-report';
 import { splitChunks } from '../ledger/send-ranges';
-import { enqueueRanges, sendRange, type RangeSendContext } from '../send/range-sender';
-import { itemsBefore, sendStagedItems } from '../send/work-queue-sender';
-import { readJson, writeChunks } from '../staging/s3-objects';
-import { DEFAULT_CHUNK_LIMITS, manifestKeyOf, StagingWriter, type StagingManifest } from '../staging/staging-writer';
-import { archiveKeyOf, archiveObject, digestObject, openObject, S3_MAX_KEY_BYTES, SourceUnavailableError } from './archive';
+import { enqueueRanges, sendRange, type RangeSendContext } from '../work-items/range-sender';
+import { itemsBefore, sendStagedItems } from '../work-items/sender';
+import { readJson, writeChunks } from '../landing/objects';
+import { DEFAULT_CHUNK_LIMITS, manifestKeyOf, StagingWriter, type StagingManifest } from '../work-items/staging-writer';
+import { archiveKeyOf, archiveObject, digestObject, openObject, S3_MAX_KEY_BYTES, SourceUnavailableError } from '../landing/archive';
 import { announce } from './announce';
 import type { IngestDeps, IngestResult, Invocation } from './ingest-object';
-import type { CreatedObject } from './s3-event';
+import type { CreatedObject } from '../landing/s3-event';
 
 const DEFAULT_STOP_MARGIN_MS = 60_000;
 /** A range is worth its own invocation from this many chunks (20,000 items at the default chunk size). */

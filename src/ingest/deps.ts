@@ -1,12 +1,12 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { AwsClients } from '../aws/clients';
+import type { AwsClients } from '../platform/aws-clients';
 import type { PartnerRegistry } from '../config/load-partners';
-import { EventPublisher } from '../events/publisher';
+import { EventPublisher } from '../completion/publisher';
 import { Ledger } from '../ledger/ledger';
 import { SendRanges } from '../ledger/send-ranges';
-import type { StackResources } from '../local/provision';
-import type { BackoffOptions } from '../util/backoff';
-import type { FileEventDeps } from './file-events';
+import type { StackResources } from '../platform/stage-resources';
+import type { BackoffOptions } from '../platform/backoff';
+import type { FileEventDeps } from './on-file-event';
 
 /** The ingest core's dependencies over one stage's resources — in Lambda, the local stack or the operator CLI. */
 export function ingestDeps(

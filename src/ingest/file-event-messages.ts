@@ -1,4 +1,4 @@
-import { createdObjectsOf, type CreatedObject } from './s3-event';
+import { createdObjectsOf, type CreatedObject } from '../landing/s3-event';
 
 /**
  * What one message on the file-events queue asks ingestFile to do: ingest the

@@ -3,17 +3,17 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { PartnerRegistry } from '../config/load-partners';
 import type { FeedConfig } from '../config/types';
-import { PartnerIngestError } from '../errors/base';
-import type { EventPublisher } from '../events/publisher';
+import { PartnerIngestError } from '../platform/errors';
+import type { EventPublisher } from '../completion/publisher';
 import { batchIdOf } from '../ledger/batch-id';
 import { LeaseLostError, type Ledger } from '../ledger/ledger';
 import type { SendRanges } from '../ledger/send-ranges';
 import { BatchStatus, type BatchSource, type BatchState } from '../ledger/types';
-import type { BatchReason } from '../pipeline/file-rejection';
-import { headSource, SOURCE_URI_METADATA, SourceUnavailableError, type SourceFacts } from './archive';
+import type { BatchReason } from '../validate/errors';
+import { headSource, SOURCE_URI_METADATA, SourceUnavailableError, type SourceFacts } from '../landing/archive';
 import { announce } from './announce';
 import { BatchRun } from './batch-run';
-import { LANDING_PREFIXES, parseLandingKey, type CreatedObject, type LandingKey } from './s3-event';
+import { LANDING_PREFIXES, parseLandingKey, type CreatedObject, type LandingKey } from '../landing/s3-event';
 
 export interface IngestSettings {
   /** Bucket for archive/, staging/ and rejects/ (the landing bucket). */

@@ -1,8 +1,8 @@
-import { awsClients } from '../aws/clients';
+import { awsClients } from '../platform/aws-clients';
 import { loadPartnerRegistry } from '../config/load-partners';
 import { ingestDeps } from './deps';
-import { logger } from '../observability/telemetry';
-import type { FileEventDeps } from './file-events';
+import { logger } from '../platform/telemetry';
+import type { FileEventDeps } from './on-file-event';
 
 /** A setting serverless.yml must provide; a missing one fails the cold start by name. */
 export function requiredEnv(name: string): string {

@@ -7,8 +7,8 @@ import {
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import { PartnerIngestError } from '../errors/base';
-import { capText } from '../util/text';
+import { PartnerIngestError } from '../platform/errors';
+import { capText } from '../platform/text';
 import { BatchStatus, isFinal, type BatchState, type FinalStatus } from './types';
 
 /** The ledger's secondary indexes (sparse: only batch STATE items carry their keys). */

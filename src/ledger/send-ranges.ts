@@ -1,5 +1,5 @@
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { PartnerIngestError } from '../errors/base';
+import { PartnerIngestError } from '../platform/errors';
 import { isConditionFailure, pk } from './ledger';
 
 /**

@@ -1,6 +1,6 @@
-import type { BatchReason } from '../pipeline/file-rejection';
-import type { ValidationCheckpoint } from '../pipeline/validate-file';
-import type { StagedSegment } from '../staging/staging-writer';
+import type { BatchReason } from '../validate/errors';
+import type { ValidationCheckpoint } from '../validate/validate-file';
+import type { StagedSegment } from '../work-items/staging-writer';
 
 export const BatchStatus = {
   RECEIVED: 'RECEIVED',

@@ -1,7 +1,7 @@
-import type { AwsClients } from '../aws/clients';
+import type { AwsClients } from '../platform/aws-clients';
 import type { PartnerRegistry } from '../config/load-partners';
 import { Ledger } from '../ledger/ledger';
-import type { StackResources } from '../local/provision';
+import type { StackResources } from '../platform/stage-resources';
 import type { StageRedriveRequest } from './redrive';
 import type { ReplayDeps } from './replay';
 

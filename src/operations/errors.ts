@@ -1,4 +1,4 @@
-import { PartnerIngestError } from '../errors/base';
+import { PartnerIngestError } from '../platform/errors';
 
 /** An operator request that cannot be carried out: what is wrong, and what to do about it. Nothing was changed. */
 export class OperatorError extends PartnerIngestError {

@@ -6,11 +6,11 @@ import {
   type Message,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { batchesBySize, sqsMessageBytes } from '../aws/sqs-limits';
+import { batchesBySize, sqsMessageBytes } from '../platform/sqs-limits';
 import { workOf } from '../ingest/file-event-messages';
 import { batchIdOf } from '../ledger/batch-id';
 import type { Ledger } from '../ledger/ledger';
-import type { StackResources } from '../local/provision';
+import type { StackResources } from '../platform/stage-resources';
 import { BadRequestError, requestObject } from './requests';
 
 /** Which messages a redrive takes: exactly one batch's, or all of them — never "all" by omission. */

@@ -3,13 +3,13 @@ import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { PartnerRegistry } from '../config/load-partners';
 import { resumeMessageBody } from '../ingest/file-event-messages';
 import { feedOfBatch } from '../ingest/ingest-object';
-import { openObject } from '../ingest/archive';
+import { openObject } from '../landing/archive';
 import type { Ledger } from '../ledger/ledger';
 import { BatchStatus, type BatchState } from '../ledger/types';
-import { RejectionCode, type BatchReason } from '../pipeline/file-rejection';
-import { DiscardingItemSink } from '../pipeline/sinks';
-import { validateSegment } from '../pipeline/validate-file';
-import { CollectingRejectSink, type ReportedError } from '../report/collecting-reject-sink';
+import { RejectionCode, type BatchReason } from '../validate/errors';
+import { DiscardingItemSink } from '../validate/sinks';
+import { validateSegment } from '../validate/validate-file';
+import { CollectingRejectSink, type ReportedError } from '../validate/collecting-reject-sink';
 import { OperatorError } from './errors';
 import { BadRequestError, requestObject } from './requests';
 

@@ -1,4 +1,4 @@
-import { PartnerIngestError } from '../errors/base';
+import { PartnerIngestError } from '../platform/errors';
 
 /** A malformed operator request (API body, replay event): what is wrong with which field. Nothing was changed. */
 export class BadRequestError extends PartnerIngestError {

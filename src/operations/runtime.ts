@@ -1,4 +1,4 @@
-import { awsClients } from '../aws/clients';
+import { awsClients } from '../platform/aws-clients';
 import { loadPartnerRegistry } from '../config/load-partners';
 import { requiredEnv } from '../ingest/runtime';
 import { operatorDeps, type OperatorDeps } from './deps';

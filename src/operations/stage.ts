@@ -1,8 +1,8 @@
 import { DescribeTableCommand, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
-import { createAwsClients, type AwsClients } from '../aws/clients';
-import type { StackResources } from '../local/provision';
+import { createAwsClients, type AwsClients } from '../platform/aws-clients';
+import type { StackResources } from '../platform/stage-resources';
 import { OperatorError } from './errors';
 
 export interface StageRequest {

@@ -1,6 +1,6 @@
 import type Ajv2020 from 'ajv/dist/2020';
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import { capText, joinCapped } from '../util/text';
+import { capText, joinCapped } from '../platform/text';
 import { COERCERS, isColumnType, type Coercer, type ColumnType } from './coerce';
 import { RecordErrorCode, type FieldError } from './error-codes';
 

@@ -1,4 +1,4 @@
-import { PartnerIngestError } from '../errors/base';
+import { PartnerIngestError } from '../platform/errors';
 
 /** The server presented a host key that is not pinned for the partner: refused before authentication. */
 export class HostKeyMismatchError extends PartnerIngestError {

@@ -3,7 +3,7 @@ import { PassThrough, Transform, type TransformCallback } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { SFTPWrapper } from 'ssh2';
-import { SOURCE_URI_METADATA } from '../ingest/archive';
+import { SOURCE_URI_METADATA } from '../landing/archive';
 import { TransferIncompleteError } from './errors';
 import { remoteReadStream } from './remote-read-stream';
 

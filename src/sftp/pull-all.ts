@@ -1,6 +1,6 @@
-import type { EventPublisher } from '../events/publisher';
-import { emit } from '../observability/telemetry';
-import { mapConcurrently } from '../util/concurrency';
+import type { EventPublisher } from '../completion/publisher';
+import { emit } from '../platform/telemetry';
+import { mapConcurrently } from '../platform/concurrency';
 import { HostKeyMismatchError } from './errors';
 import { pullPartner, type PartnerPullResult, type PullDeps, type PullRun } from './pull-partner';
 

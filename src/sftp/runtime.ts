@@ -1,9 +1,9 @@
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
-import { awsClients, type AwsClients } from '../aws/clients';
+import { awsClients, type AwsClients } from '../platform/aws-clients';
 import { loadPartnerRegistry, type PartnerRegistry } from '../config/load-partners';
-import { EventPublisher } from '../events/publisher';
+import { EventPublisher } from '../completion/publisher';
 import { requiredEnv } from '../ingest/runtime';
-import { logger } from '../observability/telemetry';
+import { logger } from '../platform/telemetry';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { loadSftpLogin } from './credentials';
 import type { PullAllDeps } from './pull-all';

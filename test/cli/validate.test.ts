@@ -6,9 +6,9 @@ import { execFile } from 'node:child_process';
 import { cpSync, createReadStream, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { DiscardingItemSink } from '../../src/pipeline/sinks';
-import { validateFile } from '../../src/pipeline/validate-file';
-import { CollectingRejectSink } from '../../src/report/collecting-reject-sink';
+import { DiscardingItemSink } from '../../src/validate/sinks';
+import { validateFile } from '../../src/validate/validate-file';
+import { CollectingRejectSink } from '../../src/validate/collecting-reject-sink';
 import { HEADER, REPO_ROOT, line, order, ordersCsv, ordersFeed, tempDir, writeTemp } from '../support/csv-cases';
 
 interface Run {

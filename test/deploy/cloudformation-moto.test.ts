@@ -22,7 +22,7 @@
  *   shows uploads under inbound/ and pulled/ reaching the file-events queue, and nothing else;
  * - of AWS::DynamoDB::Table it ignores point-in-time recovery, TTL and SSE; of
  *   AWS::Lambda::Function, Architectures (it reports x86_64) and reserved concurrency;
- * - it needs two equivalent rewrites of the template (motoRewrites, src/local/stack-from-template.ts): Ref of an
+ * - it needs two equivalent rewrites of the template (motoRewrites, dev/stack-from-template.ts): Ref of an
  *   AWS::Events::EventBus resolves to an internal object, not the bus name, and an
  *   AWS::Events::Archive EventPattern must be a JSON string, not an object;
  * - it keeps an `Fn::If` -> `AWS::NoValue` policy statement as null and returns that
@@ -73,10 +73,10 @@ import {
 } from '@aws-sdk/client-s3';
 import { GetTopicAttributesCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, GetQueueUrlCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import type { CompletionEventDetail } from '../../src/events/completion-event';
-import { EventPublisher } from '../../src/events/publisher';
-import { startMotoServer, type MotoServer } from '../../src/local/moto-server';
-import { evaluateConditions, motoRewrites } from '../../src/local/stack-from-template';
+import type { CompletionEventDetail } from '../../src/completion/completion-event';
+import { EventPublisher } from '../../src/completion/publisher';
+import { startMotoServer, type MotoServer } from '../../dev/moto-server';
+import { evaluateConditions, motoRewrites } from '../../dev/stack-from-template';
 import { type CfnTemplate, output, PACKAGE_TIMEOUT_MS, type Packaged, removeCopies, slsPackage } from './packaging';
 
 const STACK = 'partner-ingest-dev';

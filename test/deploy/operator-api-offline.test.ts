@@ -21,12 +21,12 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
-import { startServerlessOffline, type OfflineServer } from '../../src/local/serverless-offline';
+import { startServerlessOffline, type OfflineServer } from '../../dev/serverless-offline';
 import { ordersFile } from '../support/orders';
 import { batchIdOfKey, drainFileEvents, drainQueue, putInbound, useTestStack } from '../support/stack';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
-const PROJECT_ENTRIES = ['serverless.yml', 'package.json', 'tsconfig.json', 'functions', 'src', 'partners', 'schemas', 'scripts', 'bin'];
+const PROJECT_ENTRIES = ['serverless.yml', 'package.json', 'tsconfig.json', 'functions', 'src', 'dev', 'partners', 'schemas', 'scripts', 'bin'];
 /** osls start-up, the partner registry and esbuild bundling four functions. */
 const OFFLINE_START_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 5_000;

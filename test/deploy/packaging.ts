@@ -16,6 +16,7 @@ const PROJECT_ENTRIES = [
   'tsconfig.json',
   'functions',
   'src',
+  'dev',
   'partners',
   'schemas',
   'scripts',

@@ -10,7 +10,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { EVENT_SOURCE } from '../../src/events/completion-event';
+import { EVENT_SOURCE } from '../../src/completion/completion-event';
 import { LEDGER_INDEXES } from '../../src/ledger/ledger';
 import {
   type CfnResource,
@@ -1121,7 +1121,7 @@ describe('alarms', () => {
     // replaced by one that fails the key check). A CloudWatch metric is its namespace,
     // name and exact set of dimensions: each alarm must name one the code emits.
     const batchMetrics = await emittedMetrics(environment, async (load) => {
-      const { recordBatchMetrics } = load<typeof import('../../src/observability/telemetry')>('../../src/observability/telemetry');
+      const { recordBatchMetrics } = load<typeof import('../../src/platform/telemetry')>('../../src/platform/telemetry');
       for (const status of ['FAILED', 'REJECTED'] as const) recordBatchMetrics({ status, partner: 'acme' } as never);
     });
     const sftpEnvironment = sftpPullFunction(dev.template).Properties.Environment.Variables as Record<string, unknown>;
@@ -1197,7 +1197,7 @@ describe('event archive', () => {
       ArchiveName: 'partner-ingest-dev',
       Description: expect.any(String),
       SourceArn: { 'Fn::GetAtt': ['EventBus', 'Arn'] },
-      // The source every event of the code carries (src/events/completion-event.ts).
+      // The source every event of the code carries (src/completion/completion-event.ts).
       EventPattern: { source: [EVENT_SOURCE] },
       RetentionDays: 14,
     });

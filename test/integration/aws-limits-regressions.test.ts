@@ -7,7 +7,7 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { handleOperatorRequest } from '../../src/operations/api';
-import { MAX_MESSAGE_BYTES } from '../../src/util/text';
+import { MAX_MESSAGE_BYTES } from '../../src/platform/text';
 import { invoke } from '../support/harness/invoke';
 import { ORDERS_HEADER, ordersFile } from '../support/orders';
 import { batchIdOfKey, drainFileEvents, drainQueue, expectSingleEvent, putInbound, useTestStack, workItemIds } from '../support/stack';

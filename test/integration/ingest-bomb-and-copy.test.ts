@@ -17,8 +17,8 @@ import {
   UploadPartCopyCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { archiveObject, SourceUnavailableError } from '../../src/ingest/archive';
-import type { CreatedObject } from '../../src/ingest/s3-event';
+import { archiveObject, SourceUnavailableError } from '../../src/landing/archive';
+import type { CreatedObject } from '../../src/landing/s3-event';
 import { awsError, withFault } from '../support/faults';
 import { ordersGzipBomb } from '../support/gzip-bomb';
 import { gzip, ordersFile } from '../support/orders';

@@ -3,8 +3,8 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { SendMessageBatchCommand, type SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { PublishCommand } from '@aws-sdk/client-sns';
-import { EventPublisher } from '../../src/events/publisher';
-import { processFileEvents } from '../../src/ingest/file-events';
+import { EventPublisher } from '../../src/completion/publisher';
+import { processFileEvents } from '../../src/ingest/on-file-event';
 import {
   batchIdOfKey as batchIdOfKeyIn,
   drainFileEvents,

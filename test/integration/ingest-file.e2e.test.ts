@@ -1,6 +1,6 @@
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
-import { processFileEvents } from '../../src/ingest/file-events';
+import { processFileEvents } from '../../src/ingest/on-file-event';
 import { invoke } from '../support/harness/invoke';
 import {
   batchIdOfKey as batchIdOfKeyIn,

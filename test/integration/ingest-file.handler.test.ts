@@ -1,7 +1,7 @@
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
-import { awsClients } from '../../src/aws/clients';
-import { resourceEnvironment } from '../../src/local/provision';
+import { awsClients } from '../../src/platform/aws-clients';
+import { resourceEnvironment } from '../../src/platform/stage-resources';
 import { instrumentClients } from '../support/harness/instrument';
 import { invoke } from '../support/harness/invoke';
 import { drainQueue, putInbound, receivedEvents, startTestStack, type TestStack } from '../support/stack';

@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { processFileEvents } from '../../src/ingest/file-events';
+import { processFileEvents } from '../../src/ingest/on-file-event';
 import { tempDir } from '../support/csv-cases';
 import { pumpAs, spendPerRead } from '../support/harness/invoke';
 import { ORDERS_HEADER, orderRow, packedOrdersRegistry } from '../support/orders';

@@ -7,7 +7,7 @@
 import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { processFileEvents } from '../../src/ingest/file-events';
+import { processFileEvents } from '../../src/ingest/on-file-event';
 import { batchIdOf } from '../../src/ledger/batch-id';
 import { Ledger } from '../../src/ledger/ledger';
 import { awsError, withFault } from '../support/faults';

@@ -6,9 +6,9 @@
  * progress kept, and a replay resumes from it.
  */
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
-import type { FileEventDeps } from '../../src/ingest/file-events';
-import { processSendRanges } from '../../src/ingest/send-range-events';
-import { enqueueRanges } from '../../src/send/range-sender';
+import type { FileEventDeps } from '../../src/ingest/on-file-event';
+import { processSendRanges } from '../../src/ingest/on-send-range';
+import { enqueueRanges } from '../../src/work-items/range-sender';
 import { awsError, withFault } from '../support/faults';
 import { pumpAs } from '../support/harness/invoke';
 import { ordersFile } from '../support/orders';

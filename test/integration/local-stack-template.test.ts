@@ -7,8 +7,8 @@ import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { GetBucketNotificationConfigurationCommand, GetBucketVersioningCommand } from '@aws-sdk/client-s3';
 import { GetTopicAttributesCommand } from '@aws-sdk/client-sns';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { localTemplate } from '../../src/local/provision';
-import { evaluateConditions, resolveIfs, subsetForMoto, type CfnTemplate } from '../../src/local/stack-from-template';
+import { localTemplate } from '../../dev/provision';
+import { evaluateConditions, resolveIfs, subsetForMoto, type CfnTemplate } from '../../dev/stack-from-template';
 import { useTestStack } from '../support/stack';
 
 const stack = useTestStack();

@@ -3,7 +3,7 @@ import { copyFileSync, cpSync, existsSync, readdirSync, readFileSync } from 'nod
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { createAwsClients } from '../../src/aws/clients';
+import { createAwsClients } from '../../src/platform/aws-clients';
 import { Ledger } from '../../src/ledger/ledger';
 import { projectCopy, removeCopies } from '../deploy/packaging';
 import { PROJECT_ROOT } from '../support/stack';

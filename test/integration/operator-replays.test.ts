@@ -8,11 +8,11 @@
 import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { awsClients } from '../../src/aws/clients';
-import { resourceEnvironment } from '../../src/local/provision';
-import type { FileEventDeps } from '../../src/ingest/file-events';
+import { awsClients } from '../../src/platform/aws-clients';
+import { resourceEnvironment } from '../../src/platform/stage-resources';
+import type { FileEventDeps } from '../../src/ingest/on-file-event';
 import { replayBatch } from '../../src/operations/replay';
-import { processSendRanges } from '../../src/ingest/send-range-events';
+import { processSendRanges } from '../../src/ingest/on-send-range';
 import { tempDir } from '../support/csv-cases';
 import { awsError, withFault } from '../support/faults';
 import { instrumentClients } from '../support/harness/instrument';

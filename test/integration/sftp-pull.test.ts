@@ -5,7 +5,7 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { GetObjectCommand, HeadObjectCommand, ListObjectVersionsCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { startSshd, type SshdServer } from '../../src/local/sshd';
+import { startSshd, type SshdServer } from '../../dev/sshd';
 import { pullAll, SFTP_PULL_STOP_MARGIN_MS, type PartnerOutcome } from '../../src/sftp/pull-all';
 import { RemoteFileLedger } from '../../src/sftp/remote-file-ledger';
 import { sftpPullDeps } from '../../src/sftp/runtime';

@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startSshd, type SshdServer } from '../../src/local/sshd';
+import { startSshd, type SshdServer } from '../../dev/sshd';
 
 // Proves the sshd harness with the real OpenSSH client tools only (ssh, sftp, ssh-keygen).
 

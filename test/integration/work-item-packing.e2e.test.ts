@@ -7,7 +7,7 @@ import { loadPartnerRegistry, type PartnerRegistry } from '../../src/config/load
 import { awsError, withFault } from '../support/faults';
 import { orderRow, ordersFile } from '../support/orders';
 import { batchIdOfKey, drainFileEvents, drainQueue, putInbound, PROJECT_ROOT, receivedEvents, useTestStack, validateEvent } from '../support/stack';
-import { itemIdsOf } from '../unit/send/staged-fixture';
+import { itemIdsOf } from '../unit/work-items/staged-fixture';
 
 const stack = useTestStack();
 

@@ -4,11 +4,11 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { loadPartnerRegistry } from '../../src/config/load-partners';
 import type { FeedConfig } from '../../src/config/types';
-import type { ItemSink, RawRecord } from '../../src/pipeline/sinks';
-import { validateFile, type ValidationOutcome } from '../../src/pipeline/validate-file';
-import { workItemContext, WorkItemEnvelopes, type StagedRecord } from '../../src/pipeline/work-item';
-import { StagedRowDecoder, stagedRowFormat, stagedRowPrefix, textEncodingOf, type StagedRowFormat } from '../../src/staging/staged-rows';
-import { CollectingRejectSink } from '../../src/report/collecting-reject-sink';
+import type { ItemSink, RawRecord } from '../../src/validate/sinks';
+import { validateFile, type ValidationOutcome } from '../../src/validate/validate-file';
+import { workItemContext, WorkItemEnvelopes, type StagedRecord } from '../../src/work-items/envelopes';
+import { StagedRowDecoder, stagedRowFormat, stagedRowPrefix, textEncodingOf, type StagedRowFormat } from '../../src/work-items/staged-rows';
+import { CollectingRejectSink } from '../../src/validate/collecting-reject-sink';
 
 /** The checkout's root: partners/, schemas/ and bin/ live here. */
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');

@@ -1,7 +1,7 @@
 // Runs one SFTP → S3 fetch in its own process and prints its peak RSS, so a
 // test can check that memory stays bounded whatever the file size.
 import SftpClient from 'ssh2-sftp-client';
-import { createAwsClients } from '../../src/aws/clients';
+import { createAwsClients } from '../../src/platform/aws-clients';
 import { fetchToS3 } from '../../src/sftp/fetch-to-s3';
 import { pinnedHostVerifier } from '../../src/sftp/host-key';
 

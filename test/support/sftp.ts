@@ -4,8 +4,8 @@ import path from 'node:path';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { stringify } from 'yaml';
 import { loadPartnerRegistry, type PartnerRegistry } from '../../src/config/load-partners';
-import type { SshdServer } from '../../src/local/sshd';
-import type { LocalStack } from '../../src/local/local-stack';
+import type { SshdServer } from '../../dev/sshd';
+import type { LocalStack } from '../../dev/local-stack';
 import { PROJECT_ROOT } from './stack';
 
 export interface SftpPartnerSpec {

@@ -1,7 +1,13 @@
-/** Before the run: an empty folder for this run's grant uses (see global-teardown.ts). */
+/**
+ * Before the run: an empty folder for this run's grant uses (see
+ * global-teardown.ts), and the stack packaged once (about 10 s, then cached per
+ * content of serverless.yml and the partner files), so no test pays for it.
+ */
 import { rmSync } from 'node:fs';
 import { grantUsageDir } from './iam-check';
+import { packagedStack } from './packaged-stack';
 
-export default function globalSetup(): void {
+export default async function globalSetup(): Promise<void> {
   rmSync(grantUsageDir(process.pid), { recursive: true, force: true });
+  await packagedStack();
 }

@@ -6,7 +6,7 @@
  * (iam-check.ts).
  */
 import { SQSClient } from '@aws-sdk/client-sqs';
-import type { AwsClients } from '../../../src/aws/clients';
+import type { AwsClients } from '../../../src/platform/aws-clients';
 import { currentFunction } from './function-scope';
 import { recordCall } from './iam-check';
 import { ACCOUNT, PARTITION } from './packaged-stack';

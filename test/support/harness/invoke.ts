@@ -6,7 +6,7 @@
  * clock that advances with the work (`spendPerRead`), never the machine's speed.
  */
 import type { Context } from 'aws-lambda';
-import { localContext, pumpOnce, type PumpOptions } from '../../../src/local/queue-pump';
+import { localContext, pumpOnce, type PumpOptions } from '../../../dev/queue-pump';
 import { withinFunction, type FunctionName } from './function-scope';
 import { packageRolesWith } from './iam-check';
 import { packagedStack } from './packaged-stack';
@@ -38,9 +38,9 @@ export interface InvokeOptions {
   readonly configRoot?: string;
 }
 
-/** A context for one invocation of `name`, with its packaged timeout. */
+/** A context for one invocation of `name`, with its packaged timeout (which no partner file changes). */
 export async function contextOf(name: FunctionName, options: InvokeOptions = {}): Promise<Context> {
-  const timeoutMs = (await packagedStack(options.configRoot)).timeoutMs(name);
+  const timeoutMs = (await packagedStack()).timeoutMs(name);
   return localContext(name, timeoutMs, (options.clock ?? realClock)(timeoutMs));
 }
 

@@ -8,7 +8,7 @@
  */
 import { cpSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { cachedJson, definitionsHash, evaluateConditions, resolveIfs, type CfnTemplate, type Json } from '../../../src/local/stack-from-template';
+import { cachedJson, definitionsHash, evaluateConditions, resolveIfs, type CfnTemplate, type Json } from '../../../dev/stack-from-template';
 import { output, removeCopies, slsPackage } from '../../deploy/packaging';
 import type { FunctionName } from './function-scope';
 

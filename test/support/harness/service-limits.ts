@@ -13,7 +13,7 @@
  */
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 // SNS counts a message like SQS: body plus each attribute's name, type and value.
-import { SQS_LIMITS, sqsMessageBytes } from '../../../src/aws/sqs-limits';
+import { SQS_LIMITS, sqsMessageBytes } from '../../../src/platform/sqs-limits';
 
 export const SERVICE_LIMITS = {
   sqsMaxMessageBytes: SQS_LIMITS.maxMessageBytes,

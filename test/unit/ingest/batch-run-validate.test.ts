@@ -24,7 +24,7 @@ import type { FeedConfig } from '../../../src/config/types';
 import { BatchRun } from '../../../src/ingest/batch-run';
 import type { IngestDeps } from '../../../src/ingest/ingest-object';
 import type { BatchState } from '../../../src/ledger/types';
-import { RejectionCode } from '../../../src/pipeline/file-rejection';
+import { RejectionCode } from '../../../src/validate/errors';
 import { HEADER, line, order, ordersFeedWith } from '../../support/csv-cases';
 
 const BUCKET = 'landing';

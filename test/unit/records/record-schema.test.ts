@@ -3,7 +3,7 @@ import path from 'node:path';
 import { createAjv } from '../../../src/records/ajv';
 import { RecordErrorCode } from '../../../src/records/error-codes';
 import { compileRecordSchema, RecordSchemaError, type CompiledRecordSchema } from '../../../src/records/record-schema';
-import { MAX_MESSAGE_BYTES } from '../../../src/util/text';
+import { MAX_MESSAGE_BYTES } from '../../../src/platform/text';
 import { REPO_ROOT } from '../../support/csv-cases';
 
 const ordersDocument = () =>

@@ -1,0 +1,57 @@
+import { PartnerIngestError } from '../platform/errors';
+import { capText } from '../platform/text';
+
+/**
+ * Stable codes for why a whole file is REJECTED (the file broke its contract).
+ * They appear in the ledger, completion events and the validate command.
+ */
+export const RejectionCode = {
+  UNKNOWN_PARTNER: 'UNKNOWN_PARTNER',
+  UNKNOWN_FEED: 'UNKNOWN_FEED',
+  EMPTY_FILE: 'EMPTY_FILE',
+  DECOMPRESSION_FAILED: 'DECOMPRESSION_FAILED',
+  DECOMPRESSED_TOO_LARGE: 'DECOMPRESSED_TOO_LARGE',
+  /** Decompressed ÷ compressed bytes beyond the feed's maxCompressionRatio (past a 16 MiB floor). */
+  DECOMPRESSION_BOMB: 'DECOMPRESSION_BOMB',
+  INVALID_ENCODING: 'INVALID_ENCODING',
+  MALFORMED_CSV: 'MALFORMED_CSV',
+  MAX_RECORD_SIZE_EXCEEDED: 'MAX_RECORD_SIZE_EXCEEDED',
+  HEADER_MISMATCH: 'HEADER_MISMATCH',
+  TOO_MANY_INVALID_ROWS: 'TOO_MANY_INVALID_ROWS',
+  /** The file as received (raw bytes, compressed or not) is larger than the feed's limits.maxFileBytes. */
+  FILE_TOO_LARGE: 'FILE_TOO_LARGE',
+  /** Fewer data rows than the feed's errorPolicy.minRecords (e.g. a header-only file when it is 1). */
+  NO_RECORDS: 'NO_RECORDS',
+  /** The object's file name is too long for the keys it is kept under (S3 keys take 1,024 bytes). */
+  FILE_NAME_TOO_LONG: 'FILE_NAME_TOO_LONG',
+} as const;
+export type RejectionCode = (typeof RejectionCode)[keyof typeof RejectionCode];
+
+/** Why a batch ended REJECTED or FAILED: a stable code, a message for people, and where. */
+export interface BatchReason {
+  readonly code: string;
+  readonly message: string;
+  /** 1-based physical line the problem starts on, when there is one. */
+  readonly line?: number;
+}
+
+/**
+ * Raised inside the validation pass when the file cannot be accepted at all.
+ * The message is capped (MAX_MESSAGE_BYTES): parts of it come from the file
+ * (csv-parse quotes a field's value, a header names its columns), and a
+ * reason travels in ledger items and events that hold only so much.
+ */
+export class FileRejectedError extends PartnerIngestError {
+  constructor(
+    override readonly code: RejectionCode,
+    message: string,
+    readonly line?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(code, capText(message), options);
+  }
+
+  get reason(): BatchReason {
+    return { code: this.code, message: this.message, ...(this.line === undefined ? {} : { line: this.line }) };
+  }
+}

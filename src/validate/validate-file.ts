@@ -1,0 +1,865 @@
+import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import { CsvError, Parser } from 'csv-parse';
+import type { FeedConfig } from '../config/types';
+import { coerceRecord } from '../records/coerce';
+import { RecordErrorCode, type FieldError } from '../records/error-codes';
+import { joinCapped } from '../platform/text';
+import { applyErrorPolicy, type RecordCounts } from './decide';
+import { EncodingGuard } from './encoding-guard';
+import { fileHasher } from './file-hash';
+import { FileRejectedError, RejectionCode, type BatchReason } from './errors';
+import { InflateGuard } from './inflate-guard';
+import { KeyFingerprintSet } from './key-set';
+import type { ItemSink, RawRecord, RejectSink } from './sinks';
+import { WORK_QUEUE_MAX_MESSAGE_BYTES, workItemContext, WorkItemEnvelopes } from '../work-items/envelopes';
+
+export interface ValidationOutcome {
+  readonly status: 'COMPLETED' | 'REJECTED';
+  readonly reason?: BatchReason;
+  readonly counts: RecordCounts;
+  /**
+   * The raw file's size and SHA-256. When the pass stops reading early
+   * (FILE_TOO_LARGE) `bytes` is how far it read — the file is at least that
+   * big — and there is no `sha256`.
+   */
+  readonly file: { readonly bytes: number; readonly sha256?: string; readonly compressed: boolean };
+}
+
+/**
+ * Opens the raw file at byte `fromByte` (0: all of it) — a ranged GET, a file
+ * stream with `start`. It must start exactly there.
+ */
+export type SourceOpener = (fromByte: number) => Promise<Readable> | Readable;
+
+export interface ValidationInput {
+  /**
+   * The raw file bytes: a stream of the whole file (an S3 GetObject body, a
+   * local file stream), or a function that opens it at a byte offset, which
+   * lets a resumed segment of a plain file start reading at its checkpoint.
+   */
+  readonly source: (AsyncIterable<Buffer> & Readable) | SourceOpener;
+  readonly feed: FeedConfig;
+  readonly batchId: string;
+  readonly items: ItemSink;
+  readonly rejects: RejectSink;
+  /** Called with the raw byte count as the file is read, for progress display. */
+  readonly onProgress?: (rawBytes: number) => void;
+}
+
+/**
+ * Where a paused validation pass stands: what the next invocation needs to
+ * carry on at the next record. The sinks' and key set's own state is kept by
+ * the caller next to it.
+ */
+export interface ValidationCheckpoint {
+  /** Offset in the decompressed bytes where the next record starts. */
+  readonly offset: number;
+  /** Physical line the next record starts on. */
+  readonly nextLine: number;
+  readonly counts: RecordCounts;
+  /** The file's header row. */
+  readonly header: readonly string[];
+  /**
+   * The line break csv-parse found in the header row, so a resumed segment
+   * splits records exactly as the first did (absent in checkpoints written
+   * before it was kept: those segments detect it again).
+   */
+  readonly recordDelimiter?: string;
+  /**
+   * Whether the file is gzip: a resumed segment may then enter a plain file
+   * at `offset` without seeing its first bytes (absent in older checkpoints).
+   */
+  readonly compressed?: boolean;
+  /**
+   * The resumable SHA-256 (hash-wasm's saved state, base64) over the file's
+   * first `hashedBytes` raw bytes, so the next segment hashes only what lies
+   * past them. Absent after the first segment: node's native hash, which it
+   * uses for speed, cannot be saved.
+   */
+  readonly hashState?: string;
+  /** Raw bytes `hashState` covers (a multiple of 64; the reader runs ahead of the parse, so usually past `offset`). */
+  readonly hashedBytes?: number;
+}
+
+export interface SegmentInput extends ValidationInput {
+  /** Asked every few thousand records; true pauses the pass at the next record boundary. */
+  readonly shouldPause: () => boolean;
+  /**
+   * Where an earlier segment paused. A plain file whose hash state the
+   * checkpoint carries is read from the checkpoint on (when `source` can be
+   * opened at an offset). Otherwise the file is read from byte 0 — gzip cannot
+   * be entered mid-stream, and the second segment has no hash state to carry
+   * on from — and the decompressed bytes before the checkpoint are skipped,
+   * not parsed; bytes the saved hash already covers are not hashed again.
+   */
+  readonly resume?: ValidationCheckpoint;
+  /** Key values seen by earlier segments (restored by the caller). */
+  readonly keys?: KeyFingerprintSet;
+}
+
+export interface PausedValidation {
+  readonly status: 'PAUSED';
+  readonly checkpoint: ValidationCheckpoint;
+}
+
+/** Records between two `shouldPause` questions; also the least a segment validates, so a pass always progresses. */
+const PAUSE_CHECK_RECORDS = 4096;
+
+const GZIP_MAGIC = [0x1f, 0x8b];
+
+function isGzip(head: Buffer, compression: FeedConfig['format']['compression']): boolean {
+  if (compression === 'none') return false;
+  if (compression === 'gzip') return true;
+  return head.length >= 2 && head[0] === GZIP_MAGIC[0] && head[1] === GZIP_MAGIC[1];
+}
+
+/** Line breaks in a field: CRLF, LF or a lone CR each end one physical line. */
+function countLineBreaks(text: string): number {
+  let count = 0;
+  for (let at = 0; at < text.length; at++) {
+    const char = text.charCodeAt(at);
+    if (char === 0x0a || (char === 0x0d && text.charCodeAt(at + 1) !== 0x0a)) count++;
+  }
+  return count;
+}
+
+function shown(text: string): string {
+  return JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text);
+}
+
+/**
+ * `names`, shown, as a capped list ("…and N more columns"). Each shown name
+ * takes at least 4 bytes with its separator, so only the first `maxBytes / 4
+ * + 2` can fit: only those are formatted — a header may hold millions of
+ * names — and the array keeps `names.length` (one entry set at its far end, a
+ * sparse array that costs nothing) so joinCapped counts the rest.
+ */
+function listed(names: readonly string[], maxBytes: number): string {
+  const fit = Math.floor(maxBytes / 4) + 2;
+  const items = names.slice(0, fit).map(shown);
+  if (names.length > fit) items[names.length - 1] = '';
+  return joinCapped(items, 'columns', maxBytes);
+}
+
+/** Bytes of a header-mismatch reason for the lists of names (split between those present) and for the expected columns. */
+const HEADER_LISTS_BYTES = 1300;
+const EXPECTED_COLUMNS_BYTES = 300;
+
+/**
+ * Compares the header with the schema's columns: exactly these names, in any
+ * order. The reason lists each problem name once and stays within
+ * MAX_MESSAGE_BYTES however wide the header is.
+ */
+function checkHeader(header: readonly string[], columns: readonly string[]): void {
+  const expected = new Set(columns);
+  const seen = new Set<string>();
+  const repeated = new Set<string>();
+  for (const name of header) {
+    if (seen.has(name)) repeated.add(name);
+    else seen.add(name);
+  }
+  const missing = columns.filter((name) => !seen.has(name));
+  const unexpected = [...seen].filter((name) => !expected.has(name));
+  if (!missing.length && !unexpected.length && !repeated.size) return;
+  const lists = [
+    ['missing', missing],
+    ['unexpected', unexpected],
+    ['repeated', [...repeated]],
+  ] as const;
+  const present = lists.filter(([, names]) => names.length > 0);
+  const share = Math.floor(HEADER_LISTS_BYTES / present.length);
+  const parts = present.map(([what, names]) => `${what} ${listed(names, share)}`);
+  throw new FileRejectedError(
+    RejectionCode.HEADER_MISMATCH,
+    `header does not match the feed's columns: ${parts.join('; ')} (expected ${joinCapped(columns, 'columns', EXPECTED_COLUMNS_BYTES)})`,
+    1,
+  );
+}
+
+/**
+ * The validation pass over one file, shared by the ingest function and the
+ * `validate` command: read raw bytes (hashing them) → gunzip → prove the
+ * encoding → csv-parse → check the header → coerce, validate and de-duplicate
+ * each record → valid records go to `items` as their raw bytes, invalid rows
+ * go to `rejects`. Nothing is sent from here; the caller acts on the outcome.
+ *
+ * File-level problems end as a REJECTED outcome; anything else (a failing read,
+ * a failing sink) is thrown for the caller to treat as an infrastructure fault.
+ */
+export function validateFile(input: ValidationInput): Promise<ValidationOutcome> {
+  return validateSegment({ ...input, shouldPause: () => false }) as Promise<ValidationOutcome>;
+}
+
+/**
+ * The validation pass, able to stop at a record boundary when `shouldPause`
+ * says so and to carry on later from the checkpoint it returns: the ingest
+ * function validates a file too big for one invocation in several segments.
+ */
+export async function validateSegment(input: SegmentInput): Promise<ValidationOutcome | PausedValidation> {
+  const { feed, items, rejects, resume } = input;
+  const saved =
+    resume?.hashState !== undefined && resume.hashedBytes !== undefined ? { state: resume.hashState, bytes: resume.hashedBytes } : undefined;
+  const hash = await fileHasher(resume !== undefined, saved);
+  // A plain file is entered where the parse or the saved hash stands, whichever
+  // is first; a gzip file, or one whose bytes before the checkpoint are not all
+  // hashed yet, is read from byte 0.
+  const enterAt =
+    resume && resume.compressed === false && typeof input.source === 'function' ? Math.min(resume.offset, hash.position) : 0;
+  const source = typeof input.source === 'function' ? await input.source(enterAt) : input.source;
+  const maxFileBytes = feed.limits.maxFileBytes;
+  let rawBytes = enterAt;
+  let compressed = enterAt > 0 ? false : (resume?.compressed ?? false);
+  const envelopes = new WorkItemEnvelopes(workItemContext(input.batchId, feed));
+  const state = new RecordLoop(feed, envelopes, items, rejects, input.keys ?? new KeyFingerprintSet(), input.shouldPause, resume);
+
+  let chainInput: PassThrough | undefined;
+  let chainDone: Promise<unknown> | undefined;
+  let chainError: unknown;
+  let tooLarge = false;
+
+  const startChain = (head: Buffer | undefined): PassThrough => {
+    if (head) compressed = isGzip(head, feed.format.compression);
+    const chain = new PassThrough();
+    const skip = resume ? resume.offset - enterAt : 0;
+    chainDone = runChain(chain, compressed, feed, state, resume, skip).catch((error: unknown) => {
+      chainError = error;
+    });
+    return chain;
+  };
+  // The gzip magic may arrive split over the first chunks: hold them until it can be seen.
+  let head: Buffer | undefined;
+
+  // The raw bytes are read by this loop, not by the parse chain, so the size and
+  // SHA-256 of the whole file are known even when parsing stops early.
+  for await (const chunk of source as AsyncIterable<Buffer>) {
+    if (chainError instanceof PauseSignal) break;
+    if (rawBytes + chunk.length > maxFileBytes) {
+      // Past the feed's limit nothing more is read: the file is rejected whatever the rest holds.
+      if (!chainInput && enterAt === 0) compressed = isGzip(head ? Buffer.concat([head, chunk]) : chunk, feed.format.compression);
+      rawBytes += chunk.length;
+      tooLarge = true;
+      break;
+    }
+    hash.update(chunk, rawBytes);
+    rawBytes += chunk.length;
+    input.onProgress?.(rawBytes);
+    if (chainError !== undefined) continue;
+    let bytes: Buffer = chunk;
+    if (!chainInput) {
+      if (enterAt === 0) {
+        bytes = head ? Buffer.concat([head, chunk]) : chunk;
+        if (bytes.length < GZIP_MAGIC.length) {
+          head = bytes;
+          continue;
+        }
+        head = undefined;
+        chainInput = startChain(bytes);
+      } else {
+        chainInput = startChain(undefined);
+      }
+    }
+    if (!chainInput.write(bytes)) {
+      await Promise.race([new Promise((resolve) => chainInput!.once('drain', resolve)), chainDone]);
+    }
+  }
+  if (tooLarge) {
+    source.destroy(); // an unread GetObject body would hold its socket
+    chainInput?.destroy();
+    await chainDone;
+    const reason = new FileRejectedError(
+      RejectionCode.FILE_TOO_LARGE,
+      `the file is larger than ${maxFileBytes} bytes (the feed's maxFileBytes); reading stopped at byte ${rawBytes}`,
+    ).reason;
+    rejects.fileRejected(reason);
+    await rejects.flush();
+    return { status: 'REJECTED', reason, counts: state.counts, file: { bytes: rawBytes, compressed } };
+  }
+  if (!chainInput && head) {
+    chainInput = startChain(head);
+    chainInput.write(head);
+  }
+  if (chainInput && chainError === undefined) {
+    chainInput.end();
+    await chainDone;
+  }
+
+  if (chainError instanceof PauseSignal) {
+    source.destroy(); // an unread GetObject body would hold its socket
+    await state.flush();
+    const hashed = hash.save();
+    return {
+      status: 'PAUSED',
+      checkpoint: { ...state.checkpoint(), compressed, ...(hashed ? { hashState: hashed.state, hashedBytes: hashed.bytes } : {}) },
+    };
+  }
+  const file = { bytes: rawBytes, sha256: hash.digest(), compressed };
+  let reason: BatchReason | undefined;
+  if (chainError !== undefined) {
+    reason = classify(chainError, state).reason;
+  } else if (!state.headerSeen) {
+    reason = { code: RejectionCode.EMPTY_FILE, message: 'the file has no header row (it is empty or blank)' };
+  } else {
+    await state.flush();
+    reason = applyErrorPolicy(feed.errorPolicy, state.counts);
+  }
+  if (reason) {
+    rejects.fileRejected(reason);
+    await rejects.flush();
+  }
+  return { status: reason ? 'REJECTED' : 'COMPLETED', ...(reason ? { reason } : {}), counts: state.counts, file };
+}
+
+async function runChain(
+  input: PassThrough,
+  compressed: boolean,
+  feed: FeedConfig,
+  state: RecordLoop,
+  resume: ValidationCheckpoint | undefined,
+  /** Bytes before the checkpoint that reach the chain (decompressed): skipped, not parsed. */
+  skip: number,
+): Promise<void> {
+  const { format, limits } = feed;
+  const stages: Transform[] = [];
+  if (compressed) {
+    // The guard reads how much compressed input gunzip has consumed, to stop a bomb by its ratio.
+    const gunzip = createGunzip();
+    stages.push(gunzip, new InflateGuard(gunzip, limits.maxCompressionRatio));
+  }
+  if (skip > 0) stages.push(new SkipBytes(skip));
+  stages.push(
+    new EncodingGuard(format.encoding, compressed ? limits.maxDecompressedBytes : Number.POSITIVE_INFINITY, {
+      offset: resume?.offset ?? 0,
+      line: resume?.nextLine ?? 1,
+    }),
+  );
+  // No `info`/`on_record`: csv-parse copies its state into a new object per
+  // record for those, which halves throughput. RecordParser counts lines.
+  const parser = new RecordParser(state, {
+    delimiter: format.delimiter,
+    quote: format.quote,
+    escape: format.quote,
+    encoding: format.encoding === 'utf-8' ? 'utf8' : 'latin1',
+    bom: true,
+    max_record_size: limits.maxRecordBytes,
+    ...(resume?.recordDelimiter ? { record_delimiter: resume.recordDelimiter } : {}),
+  });
+  if (resume) parser.startAt(resume.offset, resume.nextLine);
+  // pipeline's typings have no overload for a spread of stages.
+  try {
+    await (pipeline as (...streams: unknown[]) => Promise<void>)(input, ...stages, parser);
+  } catch (error) {
+    if (error instanceof CsvError) throw new ParseError(error, parser.errorLine());
+    throw error;
+  }
+}
+
+/** Drops the first `count` bytes: the part of the file earlier segments validated. */
+class SkipBytes extends Transform {
+  constructor(private remaining: number) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    if (this.remaining >= chunk.length) {
+      this.remaining -= chunk.length;
+      callback();
+      return;
+    }
+    const rest = this.remaining ? chunk.subarray(this.remaining) : chunk;
+    this.remaining = 0;
+    callback(null, rest);
+  }
+}
+
+/** Stops the parse chain when the pass pauses; never reaches the caller. */
+class PauseSignal extends Error {}
+
+/** Input is parsed in slices of at most this many bytes, so the records of one slice bound what sinks buffer past their backlog. */
+const PARSE_SLICE_BYTES = 64 * 1024;
+
+/** The parts of csv-parse's parser state RecordParser reads or overrides (not in its typings). */
+interface ParserInternals {
+  readonly api: {
+    __onRecord(push: unknown): unknown;
+    __autoDiscoverRecordDelimiter(buf: Buffer, pos: number): number;
+  };
+  readonly state: { expectedRecordLength?: number; recordDelimiterMaxLength: number; record: string[] };
+  readonly info: { readonly lines: number; readonly bytes: number; readonly empty_lines: number };
+  readonly options: { readonly record_delimiter?: Buffer[] };
+}
+
+/**
+ * csv-parse's Parser, handing each record straight to the record loop with
+ * the physical line it starts on, the file offsets where it starts and ends
+ * and its raw bytes — no object-mode stream hop per record. csv-parse's live
+ * `info.lines` and `info.bytes` (free to read, unlike the per-record snapshot
+ * of the `info` option) say where a record ends and whether it spanned more
+ * than one line; only then are its fields scanned, because csv-parse counts a
+ * CRLF inside a quoted field as two lines.
+ *
+ * Blank lines are skipped by csv-parse itself (`skip_empty_lines`: a byte
+ * test, no record). Each is exactly one record delimiter, counted in
+ * `info.empty_lines` and in `info.lines`, so the parser moves the next
+ * record's start and line past them (`passBlankLines`). Whitespace-only lines
+ * are records of one field; the record loop skips those.
+ *
+ * Backpressure: after each slice of input the parser waits while a sink is
+ * backlogged. When the loop pauses or fails, the rest of the slice is parsed
+ * but not taken, and the slice ends the stream with the pause or the error.
+ */
+class RecordParser extends Parser {
+  /** The physical line the next record starts on. */
+  private nextLine = 1;
+  private parsedLines = 0;
+  /** csv-parse's count of skipped blank lines, as far as they have been passed. */
+  private blankLines = 0;
+  /** Offset of this parser's first byte in the decompressed file (after an earlier segment). */
+  private baseOffset = 0;
+  /** Why records are no longer taken (a pause, a rejection, a failing sink). */
+  private stopped: Error | undefined;
+  /** The slice being parsed, the parser's offset of its first byte, and the start of the record being parsed. */
+  private slice: Buffer = EMPTY;
+  private sliceStart = 0;
+  private recordStart = 0;
+  /** The bytes of a record begun in an earlier slice (from `recordStart` to `sliceStart`). */
+  private carried: Buffer = EMPTY;
+  /** The record being handed over (one object, refilled for every record). */
+  private readonly raw: { bytes: Buffer; start: number; end: number } = { bytes: EMPTY, start: 0, end: 0 };
+
+  constructor(
+    private readonly loop: RecordLoop,
+    options: ConstructorParameters<typeof Parser>[0],
+  ) {
+    // relax_column_count keeps a record whose field count differs from the first
+    // one's (the record loop reports COLUMN_COUNT against the header itself).
+    super({ ...options, skip_empty_lines: true, relax_column_count: true });
+    const { api, state } = this as unknown as ParserInternals;
+    // Even relaxed, csv-parse 7's __onRecord builds a CsvError — stack trace and
+    // an info snapshot — for every record whose field count differs from the
+    // first record's, before deciding to keep it: 4 MiB of blank lines after a
+    // header took 200 s or more. It compares `record.length` with
+    // `state.expectedRecordLength` (set from the first record, read nowhere
+    // else without `columns`); set to the current record's length just before,
+    // the comparison never fails and no error is built. (A getter on the state
+    // would do the same, but turns csv-parse's hot state object slow: 3× the
+    // time per byte.)
+    const onRecord = api.__onRecord;
+    api.__onRecord = function (this: Pick<ParserInternals, 'state'>, push: unknown): unknown {
+      this.state.expectedRecordLength = this.state.record.length;
+      return onRecord.call(this, push);
+    };
+    // Until it has seen a line break, csv-parse tries every byte against "\r\n",
+    // "\n" and "\r" (three new Buffers a byte) and sizes its look-ahead with one
+    // more: a wide header, or a file with no line break at all, cost a second
+    // per 400 KB. The tries all start with CR or LF (one byte each in the feed
+    // encodings), so any other byte is spared them; the look-ahead gets the
+    // size it would compute, CRLF's, up front.
+    const discover = api.__autoDiscoverRecordDelimiter;
+    api.__autoDiscoverRecordDelimiter = function (buf: Buffer, pos: number): number {
+      const byte = buf[pos];
+      return byte === 0x0a || byte === 0x0d ? discover.call(this, buf, pos) : 0;
+    };
+    if (state.recordDelimiterMaxLength === 0) state.recordDelimiterMaxLength = 2;
+  }
+
+  private get internals(): ParserInternals {
+    return this as unknown as ParserInternals;
+  }
+
+  /** Continues numbering lines and offsets from where an earlier segment stopped. */
+  startAt(offset: number, line: number): void {
+    this.baseOffset = offset;
+    this.nextLine = line;
+  }
+
+  /** The physical line of the record a parse error stopped in. */
+  errorLine(): number {
+    this.passBlankLines();
+    return this.nextLine;
+  }
+
+  override push(record: string[] | null): boolean {
+    if (record === null) return super.push(null);
+    this.passBlankLines();
+    const line = this.nextLine;
+    const { lines, bytes: end } = this.internals.info;
+    // csv-parse's live byte count stands just past the record's line break here.
+    const start = this.recordStart;
+    const raw = this.rawRecord(end);
+    this.recordStart = end;
+    let breaks = 0;
+    if (lines - this.parsedLines > 1) {
+      for (const field of record) breaks += countLineBreaks(field);
+      breaks -= this.crlfAcrossDelimiter(raw);
+    }
+    this.parsedLines = lines;
+    this.nextLine += 1 + breaks;
+    if (this.stopped) return true;
+    try {
+      if (!this.loop.take(record, line, this.baseOffset + start, this.baseOffset + end, raw)) this.stopped = new PauseSignal();
+      else if (this.loop.needsLayout) this.loop.sendLayout(this.recordDelimiter());
+    } catch (error) {
+      this.stopped = error as Error;
+    }
+    return true;
+  }
+
+  override _transform(chunk: Buffer, encoding: BufferEncoding, callback: TransformCallback): void {
+    this.parseSlices(chunk, 0, encoding, callback);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    super._flush((error?: Error | null) => this.afterSlice(error, callback));
+  }
+
+  /**
+   * Moves the next record's start and line past the blank lines csv-parse
+   * skipped since the last record: each is one record delimiter (it is known
+   * by then: a line is only blank once a delimiter ends it). Returns how many.
+   */
+  private passBlankLines(): number {
+    const skipped = this.internals.info.empty_lines - this.blankLines;
+    if (skipped === 0) return 0;
+    this.blankLines += skipped;
+    this.recordStart += skipped * this.internals.options.record_delimiter![0]!.length;
+    this.nextLine += skipped;
+    this.parsedLines += skipped;
+    return skipped;
+  }
+
+  /**
+   * 1 when a field's CR and the record delimiter make one CRLF line break
+   * between them, which the field scan counts as a break of its own: a CRLF
+   * line in an LF file (its last field ends in CR), or one in a CR file (the
+   * next record's first field starts with LF). Mixed line endings are common
+   * enough that lines must not drift on them.
+   */
+  private crlfAcrossDelimiter(raw: RawRecord): number {
+    const delimiter = this.internals.options.record_delimiter?.[0];
+    if (delimiter?.length !== 1) return 0;
+    const { bytes, start, end } = raw;
+    if (delimiter[0] === 0x0a) return end - start >= 2 && bytes[end - 1] === 0x0a && bytes[end - 2] === 0x0d ? 1 : 0;
+    if (delimiter[0] === 0x0d) return end > start && bytes[start] === 0x0a ? 1 : 0;
+    return 0;
+  }
+
+  /** The line break csv-parse detected (or was given), '' while none has been seen. */
+  private recordDelimiter(): string {
+    const found = this.internals.options.record_delimiter?.[0];
+    return found ? found.toString('latin1') : '';
+  }
+
+  /**
+   * The bytes of the record ending at parser offset `end`: a view, or a copy
+   * when it began in an earlier slice. csv-parse may hold a slice's last bytes
+   * back until the next one (it looks ahead for line breaks and quotes), so a
+   * record can also end before the slice it is emitted in.
+   */
+  private rawRecord(end: number): RawRecord {
+    const { recordStart, sliceStart, carried, raw } = this;
+    if (recordStart >= sliceStart) return this.view(this.slice, recordStart - sliceStart, end - sliceStart);
+    const carriedStart = sliceStart - carried.length;
+    if (end <= sliceStart) return this.view(carried, recordStart - carriedStart, end - carriedStart);
+    raw.bytes = Buffer.concat([carried.subarray(recordStart - carriedStart), this.slice.subarray(0, end - sliceStart)]);
+    raw.start = 0;
+    raw.end = raw.bytes.length;
+    return raw;
+  }
+
+  private view(bytes: Buffer, start: number, end: number): RawRecord {
+    this.raw.bytes = bytes;
+    this.raw.start = start;
+    this.raw.end = end;
+    return this.raw;
+  }
+
+  private parseSlices(chunk: Buffer, from: number, encoding: BufferEncoding, callback: TransformCallback): void {
+    const to = Math.min(chunk.length, from + PARSE_SLICE_BYTES);
+    this.enterSlice(chunk.subarray(from, to));
+    super._transform(this.slice, encoding, (error?: Error | null) => {
+      if (to < chunk.length && !error && !this.stopped) {
+        this.afterSlice(null, () => this.parseSlices(chunk, to, encoding, callback), callback);
+      } else {
+        this.afterSlice(error, callback);
+      }
+    });
+  }
+
+  /**
+   * Keeps the unfinished record's bytes (a copy: at most maxRecordBytes) and
+   * moves on to `slice`. Blank lines skipped so far are passed first: they are
+   * no part of the record, and a long run of them would otherwise be carried
+   * from slice to slice. They count toward the loop's pause check, so a file
+   * of blank lines pauses too.
+   */
+  private enterSlice(slice: Buffer): void {
+    const blank = this.passBlankLines();
+    if (blank && !this.stopped && !this.loop.passBlank(blank, this.baseOffset + this.recordStart, this.nextLine)) {
+      this.stopped = new PauseSignal();
+    }
+    const sliceEnd = this.sliceStart + this.slice.length;
+    const unfinished = sliceEnd - this.recordStart;
+    if (unfinished <= 0) this.carried = EMPTY;
+    else if (unfinished <= this.slice.length) this.carried = Buffer.from(this.slice.subarray(this.slice.length - unfinished));
+    else this.carried = Buffer.concat([this.carried.subarray(this.carried.length - (unfinished - this.slice.length)), this.slice]);
+    this.sliceStart = sliceEnd;
+    this.slice = slice;
+  }
+
+  /** Waits for backlogged sinks, then continues — or ends the stream with a parse error, the pause or the loop's failure. */
+  private afterSlice(error: Error | null | undefined, next: () => void, fail: TransformCallback = next): void {
+    const stop = error ?? this.stopped;
+    if (stop) {
+      fail(stop);
+      return;
+    }
+    if (!this.loop.backlogged) {
+      next();
+      return;
+    }
+    this.loop.flush().then(next, fail);
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** A csv-parse error with the physical line of the record it stopped in. */
+class ParseError extends Error {
+  constructor(
+    readonly csvError: CsvError,
+    readonly line: number,
+  ) {
+    super(csvError.message, { cause: csvError });
+  }
+}
+
+/** Maps what stopped the parse chain to a file rejection; anything unexpected is rethrown. */
+function classify(error: unknown, state: RecordLoop): FileRejectedError {
+  if (error instanceof FileRejectedError) return error;
+  if (error instanceof ParseError) {
+    const { line, csvError } = error;
+    switch (csvError.code) {
+      case 'CSV_QUOTE_NOT_CLOSED':
+        return new FileRejectedError(RejectionCode.MALFORMED_CSV, 'a quoted field is never closed', line, { cause: csvError });
+      case 'CSV_MAX_RECORD_SIZE':
+        return new FileRejectedError(
+          RejectionCode.MAX_RECORD_SIZE_EXCEEDED,
+          `a record is larger than ${state.maxRecordBytes} bytes (the feed's maxRecordBytes)`,
+          line,
+          { cause: csvError },
+        );
+      default:
+        return new FileRejectedError(RejectionCode.MALFORMED_CSV, csvError.message, line, { cause: csvError });
+    }
+  }
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && code.startsWith('Z_')) {
+    return new FileRejectedError(
+      RejectionCode.DECOMPRESSION_FAILED,
+      `the gzip data is corrupt or truncated (${(error as Error).message})`,
+      undefined,
+      { cause: error },
+    );
+  }
+  throw error;
+}
+
+/** The per-record work of the validation pass, with the state it carries between records. */
+class RecordLoop {
+  readonly maxRecordBytes: number;
+  headerSeen = false;
+  private records = 0;
+  private valid = 0;
+  private invalid = 0;
+  /** For each schema column, its position in the file's header. */
+  private positions: number[] = [];
+  private width = 0;
+  private keyPosition = -1;
+  private header: readonly string[] = [];
+  private readonly maxBodyBytes: number;
+  private readonly recordJsonFrameBytes: number;
+  /** A record JSON this long fits in a work item whatever its record and line numbers. */
+  private readonly maxSureJsonBytes: number;
+  /** The coerced form of the record being checked. */
+  private current: Record<string, unknown> = {};
+  /** Where the record after the last one taken starts: a pause resumes there. */
+  private resumeOffset: number;
+  private resumeLine: number;
+  private untilPauseCheck = PAUSE_CHECK_RECORDS;
+  private recordDelimiter = '';
+  private layoutSent = false;
+
+  constructor(
+    private readonly feed: FeedConfig,
+    private readonly envelopes: WorkItemEnvelopes,
+    private readonly items: ItemSink,
+    private readonly rejects: RejectSink,
+    private readonly keys: KeyFingerprintSet,
+    private readonly shouldPause: () => boolean,
+    resume: ValidationCheckpoint | undefined,
+  ) {
+    this.maxRecordBytes = feed.limits.maxRecordBytes;
+    this.maxBodyBytes = WORK_QUEUE_MAX_MESSAGE_BYTES - envelopes.itemAttributesBytes;
+    // `{}`, and `"column":` and a comma per column.
+    this.recordJsonFrameBytes = feed.schema.columns.reduce((sum, column) => sum + Buffer.byteLength(JSON.stringify(column)) + 2, 2);
+    this.maxSureJsonBytes = this.maxBodyBytes - envelopes.itemBytes(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, 0);
+    this.resumeOffset = resume?.offset ?? 0;
+    this.resumeLine = resume?.nextLine ?? 1;
+    if (resume) {
+      ({ records: this.records, valid: this.valid, invalid: this.invalid } = resume.counts);
+      this.readHeader([...resume.header]);
+      this.sendLayout(resume.recordDelimiter ?? '');
+    }
+  }
+
+  /** Where the pass stands after the last record taken. */
+  checkpoint(): ValidationCheckpoint {
+    return {
+      offset: this.resumeOffset,
+      nextLine: this.resumeLine,
+      counts: this.counts,
+      header: this.header,
+      ...(this.recordDelimiter ? { recordDelimiter: this.recordDelimiter } : {}),
+    };
+  }
+
+  get counts(): RecordCounts {
+    return { records: this.records, valid: this.valid, invalid: this.invalid };
+  }
+
+  /**
+   * Takes one parsed record, starting on physical `line` at file offset
+   * `start` and ending at `end`. Returns false, taking nothing, when the pass
+   * pauses here: the checkpoint then points at this record.
+   */
+  take(record: string[], line: number, start: number, end: number, raw: RawRecord): boolean {
+    if (--this.untilPauseCheck <= 0 && this.pausesAt(start, line)) return false;
+    this.accept(record, line, raw);
+    this.resumeOffset = end;
+    return true;
+  }
+
+  /**
+   * Counts `count` blank lines csv-parse skipped toward the pause check, as
+   * if they were records. Returns false when the pass pauses after them: the
+   * checkpoint then points at `offset`, the start of the line after them.
+   */
+  passBlank(count: number, offset: number, line: number): boolean {
+    this.untilPauseCheck -= count;
+    return !(this.untilPauseCheck <= 0 && this.pausesAt(offset, line));
+  }
+
+  /**
+   * Asks whether to pause at the record boundary (`offset`, `line`), and if
+   * so makes it the checkpoint. Never before the header is known: a resumed
+   * segment takes the header from the checkpoint.
+   */
+  private pausesAt(offset: number, line: number): boolean {
+    if (!this.headerSeen) return false;
+    this.untilPauseCheck = PAUSE_CHECK_RECORDS;
+    if (!this.shouldPause()) return false;
+    this.resumeOffset = offset;
+    this.resumeLine = line;
+    return true;
+  }
+
+  /** True once the header is known and the item sink has not been told it. */
+  get needsLayout(): boolean {
+    return this.headerSeen && !this.layoutSent;
+  }
+
+  /**
+   * Tells the item sink the file's header and line break: right after the
+   * header row, or at the start of a resumed segment (from the checkpoint).
+   */
+  sendLayout(recordDelimiter: string): void {
+    this.layoutSent = true;
+    this.recordDelimiter = recordDelimiter;
+    this.items.layout(this.header, recordDelimiter);
+  }
+
+  get backlogged(): boolean {
+    return this.items.backlogged || this.rejects.backlogged;
+  }
+
+  private accept(record: string[], line: number, raw: RawRecord): void {
+    if (record.length === 1 && record[0]!.trim() === '') return;
+    if (!this.headerSeen) this.readHeader(record);
+    else this.check(record, line, raw);
+  }
+
+  async flush(): Promise<void> {
+    await Promise.all([this.items.flush(), this.rejects.flush()]);
+  }
+
+  private readHeader(header: string[]): void {
+    const columns = this.feed.schema.columns;
+    checkHeader(header, columns);
+    this.headerSeen = true;
+    this.header = header;
+    this.width = header.length;
+    this.positions = columns.map((column) => header.indexOf(column));
+    this.keyPosition = this.feed.key === undefined ? -1 : header.indexOf(this.feed.key);
+  }
+
+  private check(fields: string[], line: number, raw: RawRecord): void {
+    const recordNumber = ++this.records;
+    const errors = this.findErrors(fields);
+    if (!errors.length) {
+      // The work item is built when sending; its size is only worked out here
+      // when a cheap bound says the record might not fit.
+      const bytes = this.recordJsonUpperBound(fields) > this.maxSureJsonBytes ? this.itemBytes(recordNumber, line) : 0;
+      if (bytes <= this.maxBodyBytes) {
+        this.valid++;
+        this.items.write(recordNumber, line, raw);
+        return;
+      }
+      errors.push({
+        column: '',
+        code: RecordErrorCode.RECORD_TOO_LARGE,
+        message: `its work item would be ${bytes + this.envelopes.itemAttributesBytes} bytes; the work queue accepts ${WORK_QUEUE_MAX_MESSAGE_BYTES}`,
+      });
+    }
+    this.invalid++;
+    this.rejects.write({ recordNumber, line, errors, fields });
+  }
+
+  /** The exact size of the current record's item envelope. */
+  private itemBytes(recordNumber: number, line: number): number {
+    return this.envelopes.itemBytes(recordNumber, line, Buffer.byteLength(JSON.stringify(this.current)));
+  }
+
+  /**
+   * A cheap upper bound of a record's JSON size from its CSV fields: JSON
+   * encodes one UTF-16 unit of text (or a coerced number) in at most 6 bytes.
+   */
+  private recordJsonUpperBound(fields: readonly string[]): number {
+    let bound = this.recordJsonFrameBytes;
+    for (const field of fields) bound += field.length * 6;
+    return bound;
+  }
+
+  private findErrors(fields: string[]): FieldError[] {
+    if (fields.length !== this.width) {
+      return [
+        { column: '', code: RecordErrorCode.COLUMN_COUNT, message: `has ${fields.length} fields; the header has ${this.width}` },
+      ];
+    }
+    this.current = coerceRecord(fields, this.positions, this.feed.schema.columns, this.feed.schema.coercers);
+    const found = this.feed.schema.validate(this.current, fields, this.positions);
+    const errors = found.length ? [...found] : [];
+    if (this.keyPosition >= 0) {
+      const key = fields[this.keyPosition]!;
+      if (key !== '' && !this.keys.add(key)) {
+        errors.push({
+          column: this.feed.key!,
+          code: RecordErrorCode.DUPLICATE_KEY,
+          message: `repeats ${shown(key)} from an earlier row of this file`,
+        });
+      }
+    }
+    return errors;
+  }
+}
