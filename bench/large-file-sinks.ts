@@ -12,9 +12,9 @@ import type { BatchReason } from '../src/validate/errors';
 import type { InvalidRow, RejectSink } from '../src/validate/sinks';
 import type { FeedConfig } from '../src/config/types';
 import { TextWriter } from '../src/platform/s3-text-writer';
+import { rowsKeyOf } from '../src/landing/layout';
 import {
   DEFAULT_CHUNK_LIMITS,
-  rowsKeyOf,
   StagedRowsSink,
   stagingManifest,
   type ChunkLimits,

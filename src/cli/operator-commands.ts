@@ -4,7 +4,7 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { SingleBar } from 'cli-progress';
-import { landingKeyOf } from '../landing/s3-event';
+import { landingKeyOf } from '../landing/layout';
 import { Ledger } from '../ledger/ledger';
 import { BATCH_STATUSES, BatchStatus, isBatchStatus, type BatchState } from '../ledger/types';
 import { OperatorError } from '../operations/errors';

@@ -1,4 +1,5 @@
-import type { BatchState, FinalStatus, ObjectLocation } from '../ledger/types';
+import type { ObjectLocation } from '../landing/objects';
+import type { BatchState, FinalStatus } from '../ledger/types';
 
 export const EVENT_SOURCE = 'partner-ingest';
 export const EVENT_SCHEMA_VERSION = '1.0';

@@ -10,8 +10,10 @@ import { splitChunks } from '../ledger/send-ranges';
 import { enqueueRanges, sendRange, type RangeSendContext } from '../work-items/range-sender';
 import { itemsBefore, sendStagedItems } from '../work-items/sender';
 import { readJson, writeChunks } from '../landing/objects';
-import { DEFAULT_CHUNK_LIMITS, manifestKeyOf, StagingWriter, type StagingManifest } from '../work-items/staging-writer';
-import { archiveKeyOf, archiveObject, digestObject, openObject, S3_MAX_KEY_BYTES, SourceUnavailableError } from '../landing/archive';
+import { DEFAULT_CHUNK_LIMITS, StagingWriter, type StagingManifest } from '../work-items/staging-writer';
+import { archiveObject, SourceUnavailableError } from '../landing/archive';
+import { archiveKeyOf, keySetKeyOf, manifestKeyOf, rejectsKeyOf, S3_MAX_KEY_BYTES, stagingPrefixOf } from '../landing/layout';
+import { digestObject, openObject } from '../landing/objects';
 import { announce } from './announce';
 import type { IngestDeps, IngestResult, Invocation } from './ingest-object';
 import type { CreatedObject } from '../landing/s3-event';
@@ -143,8 +145,7 @@ export class BatchRun {
     const { partner, attempt } = this.state;
     const progress = this.state.validationProgress;
     const segment = progress?.staged.next ?? 0;
-    const prefix = progress?.prefix ?? `staging/${partner}/${this.batchId}/attempt-${attempt}/`;
-    const suffix = segment ? `.${segment}` : '';
+    const prefix = progress?.prefix ?? stagingPrefixOf(partner, this.batchId, attempt);
     const chunkItems = this.deps.settings.chunkItems;
     const staging = new StagingWriter(
       this.deps.s3,
@@ -158,7 +159,7 @@ export class BatchRun {
     const rejects = new RejectsReportWriter(
       this.deps.s3,
       this.bucket,
-      `rejects/${partner}/${this.batchId}/attempt-${attempt}/rejects${suffix}.csv`,
+      rejectsKeyOf(partner, this.batchId, attempt, segment),
       feed.format.delimiter,
       feed.limits.maxReportedErrors,
     );
@@ -183,7 +184,7 @@ export class BatchRun {
       if (outcome.status === 'PAUSED') {
         const staged = await staging.closeSegment();
         const report = await rejects.close();
-        const keysAt = feed.key ? { bucket: this.bucket, key: `${prefix}keys${suffix}.bin` } : undefined;
+        const keysAt = feed.key ? { bucket: this.bucket, key: keySetKeyOf(prefix, segment) } : undefined;
         if (keysAt) await writeChunks(this.deps.s3, keysAt, keys.toChunks());
         await this.save({
           validationProgress: {

@@ -13,7 +13,8 @@ import type { BatchReason } from '../validate/errors';
 import { headSource, SOURCE_URI_METADATA, SourceUnavailableError, type SourceFacts } from '../landing/archive';
 import { announce } from './announce';
 import { BatchRun } from './batch-run';
-import { LANDING_PREFIXES, parseLandingKey, type CreatedObject, type LandingKey } from '../landing/s3-event';
+import { LANDING_PREFIXES, parseLandingKey, type LandingKey } from '../landing/layout';
+import type { CreatedObject } from '../landing/s3-event';
 
 export interface IngestSettings {
   /** Bucket for archive/, staging/ and rejects/ (the landing bucket). */

@@ -16,7 +16,8 @@ import {
   type IngestResult,
   type Invocation,
 } from './ingest-object';
-import { parseLandingKey, type CreatedObject } from '../landing/s3-event';
+import { parseLandingKey } from '../landing/layout';
+import type { CreatedObject } from '../landing/s3-event';
 
 export interface FileEventDeps extends IngestDeps {
   /** The file-events queue's maxReceiveCount: the last delivery ends a failing batch as FAILED. */

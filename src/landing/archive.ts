@@ -1,11 +1,8 @@
-import { createHash } from 'node:crypto';
-import type { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateMultipartUploadCommand,
-  GetObjectCommand,
   HeadObjectCommand,
   UploadPartCopyCommand,
   type CompletedPart,
@@ -13,7 +10,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { PartnerIngestError } from '../platform/errors';
-import type { ObjectLocation } from '../ledger/types';
+import type { ObjectLocation } from './objects';
 import { mapConcurrently } from '../platform/concurrency';
 import type { CreatedObject } from './s3-event';
 
@@ -75,40 +72,6 @@ export async function headSource(s3: S3Client, object: CreatedObject): Promise<S
     if (isGone(error)) throw new SourceUnavailableError(`s3://${object.bucket}/${object.key} no longer exists in the announced version`, { cause: error });
     throw error;
   }
-}
-
-/** Safe as one S3 key segment: partner segments and file names come from outside. */
-function keySegment(text: string): string {
-  return text.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, '_') || '_';
-}
-
-/** S3 object keys take at most 1,024 bytes of UTF-8. */
-export const S3_MAX_KEY_BYTES = 1024;
-/** What stays of the end of a file name cut for its archive key: the extension, e.g. `.csv.gz`. */
-const KEPT_NAME_TAIL = 16;
-
-export interface ArchiveKey {
-  readonly key: string;
-  /** How long the key would be with the whole file name; over S3_MAX_KEY_BYTES, `key` holds a shortened name. */
-  readonly fullKeyBytes: number;
-  /** The longest file name segment this batch's archive key can hold. */
-  readonly maxNameBytes: number;
-}
-
-/**
- * Where a batch's raw file is kept: `archive/<partner>/<day>/<batchId>/<file name>`.
- * The archive key is 44 bytes longer than the inbound one, so a name that fits
- * S3's 1,024 bytes there may not here: then the name is cut (its start and its
- * last characters, the extension, kept; the batch id folder keeps the key
- * unique), so the file is still archived, and the batch is REJECTED.
- */
-export function archiveKeyOf(partner: string, receivedAt: string, batchId: string, fileName: string): ArchiveKey {
-  const folder = `archive/${keySegment(partner)}/${receivedAt.slice(0, 10)}/${batchId}/`;
-  // Segments are ASCII (keySegment): characters are bytes.
-  const name = keySegment(fileName);
-  const maxNameBytes = S3_MAX_KEY_BYTES - folder.length;
-  const kept = name.length <= maxNameBytes ? name : `${name.slice(0, maxNameBytes - KEPT_NAME_TAIL - 1)}~${name.slice(-KEPT_NAME_TAIL)}`;
-  return { key: `${folder}${kept}`, fullKeyBytes: folder.length + name.length, maxNameBytes };
 }
 
 const MIB = 1024 * 1024;
@@ -281,30 +244,3 @@ async function copyInParts(
   }
 }
 
-/**
- * The object's bytes as a stream: all of them, or from byte `fromByte` on (a
- * ranged GET, `Range: bytes=N-`). A ranged read is checked to start where it
- * was asked to, because a caller that hashes or parses from that offset would
- * otherwise go wrong silently.
- */
-export async function openObject(s3: S3Client, location: ObjectLocation, fromByte = 0): Promise<Readable> {
-  const { Body, ContentRange } = await s3.send(
-    new GetObjectCommand({ Bucket: location.bucket, Key: location.key, ...(fromByte > 0 ? { Range: `bytes=${fromByte}-` } : {}) }),
-  );
-  if (fromByte > 0 && !ContentRange?.startsWith(`bytes ${fromByte}-`)) {
-    (Body as Readable | undefined)?.destroy();
-    throw new PartnerIngestError('RANGE_NOT_HONOURED', `s3://${location.bucket}/${location.key}: asked for bytes ${fromByte}- and got ${ContentRange ?? 'the whole object'}`);
-  }
-  return Body as Readable;
-}
-
-/** Size and SHA-256 of an object, streamed (for files no feed will parse). */
-export async function digestObject(s3: S3Client, location: ObjectLocation): Promise<{ bytes: number; sha256: string }> {
-  const hash = createHash('sha256');
-  let bytes = 0;
-  for await (const chunk of await openObject(s3, location)) {
-    hash.update(chunk as Buffer);
-    bytes += (chunk as Buffer).length;
-  }
-  return { bytes, sha256: hash.digest('hex') };
-}

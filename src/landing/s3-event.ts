@@ -32,36 +32,3 @@ export function createdObjectsOf(body: string): CreatedObject[] {
     ...(record.s3.object.size === undefined ? {} : { size: record.s3.object.size }),
   }));
 }
-
-/**
- * Where partner files land in the landing bucket, by how they came. Partners
- * upload into `inbound/<partner>/` themselves; sftp-pull writes what it fetched
- * from their SFTP servers into `pulled/<partner>/`, which only its role may
- * write (partners' roles are scoped to their own inbound/ prefix). So the key
- * alone says, with IAM's guarantee, whether a file came over SFTP: object
- * metadata, which any uploader can set, never does.
- */
-export const LANDING_PREFIXES = { s3: 'inbound/', sftp: 'pulled/' } as const;
-export type LandingVia = keyof typeof LANDING_PREFIXES;
-
-export interface LandingKey {
-  readonly via: LandingVia;
-  readonly partner: string;
-  /** The file name (it may hold further slashes). */
-  readonly fileName: string;
-}
-
-/** `inbound/<partner>/<file>` or `pulled/<partner>/<file>`; undefined for any other key. */
-export function parseLandingKey(key: string): LandingKey | undefined {
-  for (const via of Object.keys(LANDING_PREFIXES) as LandingVia[]) {
-    const prefix = LANDING_PREFIXES[via];
-    if (!key.startsWith(prefix)) continue;
-    const match = /^([^/]+)\/(.+)$/.exec(key.slice(prefix.length));
-    return match ? { via, partner: match[1]!, fileName: match[2]! } : undefined;
-  }
-  return undefined;
-}
-
-export function landingKeyOf(via: LandingVia, partner: string, fileName: string): string {
-  return `${LANDING_PREFIXES[via]}${partner}/${fileName}`;
-}

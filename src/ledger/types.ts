@@ -1,3 +1,4 @@
+import type { ObjectLocation } from '../landing/objects';
 import type { BatchReason } from '../validate/errors';
 import type { ValidationCheckpoint } from '../validate/validate-file';
 import type { StagedSegment } from '../work-items/staging-writer';
@@ -20,11 +21,6 @@ export type FinalStatus = typeof BatchStatus.COMPLETED | typeof BatchStatus.REJE
 
 export function isFinal(status: BatchStatus): status is FinalStatus {
   return status === BatchStatus.COMPLETED || status === BatchStatus.REJECTED || status === BatchStatus.FAILED;
-}
-
-export interface ObjectLocation {
-  readonly bucket: string;
-  readonly key: string;
 }
 
 export interface BatchSource {

@@ -3,7 +3,7 @@ import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { PartnerRegistry } from '../config/load-partners';
 import { resumeMessageBody } from '../ingest/file-event-messages';
 import { feedOfBatch } from '../ingest/ingest-object';
-import { openObject } from '../landing/archive';
+import { openObject } from '../landing/objects';
 import type { Ledger } from '../ledger/ledger';
 import { BatchStatus, type BatchState } from '../ledger/types';
 import { RejectionCode, type BatchReason } from '../validate/errors';

@@ -3,7 +3,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import SftpClient from 'ssh2-sftp-client';
 import type { PartnerRegistry } from '../config/load-partners';
 import type { PartnerConfig, SftpSource } from '../config/types';
-import { landingKeyOf } from '../landing/s3-event';
+import { landingKeyOf } from '../landing/layout';
 import type { SftpLogin } from './credentials';
 import { HostKeyMismatchError, within } from './errors';
 import { fetchToS3 } from './fetch-to-s3';

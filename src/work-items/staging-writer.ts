@@ -1,4 +1,5 @@
 import type { S3Client } from '@aws-sdk/client-s3';
+import { manifestKeyOf, rowsKeyOf, segmentKeyOf } from '../landing/layout';
 import { readJson, writeJson } from '../landing/objects';
 import type { FeedConfig } from '../config/types';
 import type { ItemSink, RawRecord } from '../validate/sinks';
@@ -62,11 +63,6 @@ export interface ChunkLimits {
 }
 
 export const DEFAULT_CHUNK_LIMITS: ChunkLimits = { maxItems: 1000, maxBytes: 4 * 1024 * 1024 };
-
-/** The rows object of validation segment `segment`: `rows.csv`, then `rows.<n>.csv`. */
-export function rowsKeyOf(prefix: string, segment: number): string {
-  return `${prefix}rows${segment ? `.${segment}` : ''}.csv`;
-}
 
 /**
  * Cuts the rows of one rows object into chunks — at most `maxItems` items
@@ -220,12 +216,4 @@ export class StagingWriter extends StagedRowsSink {
   private put(key: string, value: unknown): Promise<void> {
     return writeJson(this.s3, { bucket: this.bucket, key }, value);
   }
-}
-
-export function manifestKeyOf(prefix: string): string {
-  return `${prefix}manifest.json`;
-}
-
-function segmentKeyOf(prefix: string, segment: number): string {
-  return `${prefix}segment.${segment}.json`;
 }
