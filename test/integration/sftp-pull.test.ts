@@ -264,7 +264,7 @@ test('hostile remote names are skipped and reported; an unreachable partner does
   }
 }, 60_000);
 
-test('a 200 MB remote file streams into the landing bucket with peak RSS far below its size', async () => {
+test('a 200 MB remote file streams into the landing bucket holding far less than its size in memory', async () => {
   const size = 200 * 1024 * 1024;
   const file = path.join(remoteDir('umbrella'), 'large_file.bin');
   const handle = openSync(file, 'w');
@@ -282,7 +282,7 @@ test('a 200 MB remote file streams into the landing bucket with peak RSS far bel
     path: file,
     size,
   };
-  const child = spawnSync(process.execPath, ['bin/run-ts.js', 'test/support/fetch-child.ts'], {
+  const child = spawnSync(process.execPath, ['--expose-gc', 'bin/run-ts.js', 'test/support/fetch-child.ts'], {
     cwd: PROJECT_ROOT,
     env: { ...process.env, FETCH_JOB: JSON.stringify(job) },
     encoding: 'utf8',
@@ -290,14 +290,15 @@ test('a 200 MB remote file streams into the landing bucket with peak RSS far bel
   });
   rmSync(file);
   expect(child.stderr).toBe('');
-  const result = JSON.parse(child.stdout) as { bytes: number; baselineRss: number; maxRssBytes: number };
+  const result = JSON.parse(child.stdout) as { bytes: number; baselineLive: number; peakLive: number };
   expect(result.bytes).toBe(size);
   const head = await stack.clients.s3.send(new HeadObjectCommand({ Bucket: stack.resources.landingBucket, Key: job.key }));
   expect(head.ContentLength).toBe(size);
-  // What the transfer adds on top of the process (Node, tsx, the SDK): three 8 MiB
-  // parts, the READ window, and buffers waiting for the garbage collector — a
-  // bound that does not grow with the file.
-  expect(result.maxRssBytes - result.baselineRss).toBeLessThan(128 * 1024 * 1024);
+  // What the transfer holds on top of the process: the multipart upload's 8 MiB
+  // parts (two in flight, one filling, lib-storage's concatenation copies) and
+  // the READ window — 50–70 MiB measured for files of 40–400 MB. Buffering the
+  // file would hold all 200 MiB.
+  expect(result.peakLive - result.baselineLive).toBeLessThan(96 * 1024 * 1024);
 }, 300_000);
 
 test('a failing post-fetch action is retried on later runs and never causes a second fetch', async () => {

@@ -1,5 +1,8 @@
-// Runs one SFTP → S3 fetch in its own process and prints its peak RSS, so a
-// test can check that memory stays bounded whatever the file size.
+// Runs one SFTP → S3 fetch in its own process (node --expose-gc) and prints the
+// peak of what it holds live, so a test can check that memory stays bounded
+// whatever the file size. Live memory (heap + buffers, sampled after a forced
+// collection) rather than RSS: RSS also counts garbage not yet collected, which
+// depends on the machine's load and heap sizing, not on the code.
 import SftpClient from 'ssh2-sftp-client';
 import { createAwsClients } from '../../src/platform/aws-clients';
 import { fetchToS3 } from '../../src/sftp/fetch-to-s3';
@@ -20,7 +23,16 @@ interface Job {
 async function main(): Promise<void> {
   const job = JSON.parse(process.env.FETCH_JOB!) as Job;
   const clients = createAwsClients({ endpoint: job.endpoint, region: 'eu-west-1' });
-  const baselineRss = process.memoryUsage().rss;
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('run with node --expose-gc');
+  const live = () => {
+    gc();
+    const usage = process.memoryUsage();
+    return usage.heapUsed + usage.external;
+  };
+  const baselineLive = live();
+  let peakLive = baselineLive;
+  const sampler = setInterval(() => (peakLive = Math.max(peakLive, live())), 50);
   const client = new SftpClient('fetch-child');
   await client.connect({
     host: '127.0.0.1',
@@ -36,8 +48,9 @@ async function main(): Promise<void> {
     { s3: clients.s3, bucket: job.bucket, key: job.key, sourceUri: `sftp://127.0.0.1${job.path}`, mtime: Date.now() },
     { stallSeconds: 30 },
   );
+  clearInterval(sampler);
   await client.end();
-  process.stdout.write(JSON.stringify({ bytes: fetched.bytes, baselineRss, maxRssBytes: process.resourceUsage().maxRSS * 1024 }));
+  process.stdout.write(JSON.stringify({ bytes: fetched.bytes, baselineLive, peakLive, maxRssBytes: process.resourceUsage().maxRSS * 1024 }));
   for (const aws of Object.values(clients)) aws.destroy();
 }
 

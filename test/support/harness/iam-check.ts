@@ -27,17 +27,22 @@ export interface GrantUse {
   readonly resource: string;
 }
 
-const pending: RecordedCall[] = [];
-let configRoot: string | undefined;
+/** Calls since the last check, each with the stack its invocation was packaged with. */
+const pending: { readonly call: RecordedCall; readonly stack: Promise<PackagedStack> }[] = [];
+let packaged: Promise<PackagedStack> | undefined;
 
 /** Called by the clients' middleware for every call made inside a function's invocation. */
 export function recordCall(call: RecordedCall): void {
-  pending.push(call);
+  pending.push({ call, stack: packaged ?? packagedStack() });
 }
 
-/** The partner configuration this test file's functions are packaged with (default: the project's partners/). */
-export function packageRolesWith(root: string | undefined): void {
-  configRoot = root;
+/**
+ * The partner configuration the functions invoked from now on are packaged with
+ * (default: the project's partners/). Packaged here, while the folder exists: a
+ * test may remove it before its calls are checked.
+ */
+export function packageRolesWith(root: string | undefined): Promise<PackagedStack> {
+  return (packaged = packagedStack(root));
 }
 
 /** Where this run's grant uses are collected: one folder per jest run (the main process's pid). */
@@ -115,11 +120,10 @@ async function evaluate(stack: PackagedStack, fn: FunctionName, request: IamRequ
  */
 export async function checkRecordedCalls(): Promise<void> {
   const calls = pending.splice(0);
-  if (!calls.length) return;
-  const stack = await packagedStack(configRoot);
   const denied: string[] = [];
   const uses = new Map<string, GrantUse>();
-  for (const call of calls) {
+  for (const { call, stack: packagedWith } of calls) {
+    const stack = await packagedWith;
     let requests: IamRequest[];
     try {
       requests = iamRequestsOf(call);
