@@ -1,14 +1,8 @@
 import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
-import { PartnerIngestError } from '../platform/errors';
+import { EventPublishError } from './errors';
 import { backoffDelay, DEFAULT_BACKOFF, withRetries, type BackoffOptions } from '../platform/backoff';
 import { DETAIL_TYPE, EVENT_SOURCE, type CompletionEventDetail } from './completion-event';
-
-export class EventPublishError extends PartnerIngestError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('EVENT_PUBLISH_FAILED', message, options);
-  }
-}
 
 export interface PublisherTargets {
   readonly topicArn: string;

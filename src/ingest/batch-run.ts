@@ -11,7 +11,8 @@ import { enqueueRanges, sendRange, type RangeSendContext } from '../work-items/r
 import { itemsBefore, sendStagedItems } from '../work-items/sender';
 import { readJson, writeChunks } from '../landing/objects';
 import { DEFAULT_CHUNK_LIMITS, StagingWriter, type StagingManifest } from '../work-items/staging-writer';
-import { archiveObject, SourceUnavailableError } from '../landing/archive';
+import { archiveObject } from '../landing/archive';
+import { SourceUnavailableError } from '../landing/errors';
 import { archiveKeyOf, keySetKeyOf, manifestKeyOf, rejectsKeyOf, S3_MAX_KEY_BYTES, stagingPrefixOf } from '../landing/layout';
 import { digestObject, openObject } from '../landing/objects';
 import { announce } from './announce';

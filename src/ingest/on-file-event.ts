@@ -3,7 +3,7 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { PartnerIngestError } from '../platform/errors';
 import { recordBatchMetrics } from '../platform/telemetry';
-import { LeaseLostError } from '../ledger/ledger';
+import { LeaseLostError } from '../ledger/errors';
 import { workOf } from './file-event-messages';
 import {
   failBatch,

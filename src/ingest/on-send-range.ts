@@ -1,7 +1,6 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { LeaseLostError } from '../ledger/ledger';
-import { RangeLeaseLostError } from '../ledger/send-ranges';
+import { LeaseLostError, RangeLeaseLostError } from '../ledger/errors';
 import { BatchStatus } from '../ledger/types';
 import { recordBatchMetrics } from '../platform/telemetry';
 import { sendRange, type RangeMessage, type RangeOutcome } from '../work-items/range-sender';

@@ -9,17 +9,10 @@ import {
   type HeadObjectCommandOutput,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { PartnerIngestError } from '../platform/errors';
+import { SourceUnavailableError } from './errors';
 import type { ObjectLocation } from './objects';
 import { mapConcurrently } from '../platform/concurrency';
 import type { CreatedObject } from './s3-event';
-
-/** The announced object can no longer be read (deleted or replaced before we archived it). */
-export class SourceUnavailableError extends PartnerIngestError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('SOURCE_UNAVAILABLE', message, options);
-  }
-}
 
 function isGone(error: unknown): boolean {
   const name = (error as { name?: string }).name ?? '';

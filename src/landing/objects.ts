@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { PartnerIngestError } from '../platform/errors';
+import { RangeNotHonouredError } from './errors';
 
 /** Where an object is. */
 export interface ObjectLocation {
@@ -49,7 +49,7 @@ export async function openObject(s3: S3Client, location: ObjectLocation, fromByt
   );
   if (fromByte > 0 && !ContentRange?.startsWith(`bytes ${fromByte}-`)) {
     (Body as Readable | undefined)?.destroy();
-    throw new PartnerIngestError('RANGE_NOT_HONOURED', `s3://${location.bucket}/${location.key}: asked for bytes ${fromByte}- and got ${ContentRange ?? 'the whole object'}`);
+    throw new RangeNotHonouredError(`s3://${location.bucket}/${location.key}`, fromByte, ContentRange);
   }
   return Body as Readable;
 }

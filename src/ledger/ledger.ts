@@ -7,7 +7,7 @@ import {
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import { PartnerIngestError } from '../platform/errors';
+import { LeaseLostError, LedgerMissingError } from './errors';
 import { capText } from '../platform/text';
 import { BatchStatus, isFinal, type BatchState, type FinalStatus } from './types';
 
@@ -48,13 +48,6 @@ export interface AuditEntry {
 }
 
 const GLOBAL_AUDIT_PK = 'AUDIT';
-
-/** Another invocation took the batch over (our lease expired); stop without writing anything more. */
-export class LeaseLostError extends PartnerIngestError {
-  constructor(batchId: string) {
-    super('LEASE_LOST', `batch ${batchId} is now processed by another invocation`);
-  }
-}
 
 export type AcquireResult =
   | { readonly outcome: 'acquired'; readonly state: BatchState; readonly resumed: boolean }
@@ -186,7 +179,7 @@ export class Ledger {
     const started = await this.startAttempt(batchId, owner, leaseMs, [BatchStatus.RECEIVED]);
     if (started) return { outcome: 'acquired', state: started, resumed: false };
     const state = await this.get(batchId);
-    if (!state) throw new PartnerIngestError('LEDGER_MISSING', `batch ${batchId} is not in the ledger`);
+    if (!state) throw new LedgerMissingError(batchId);
     if (isFinal(state.status)) return { outcome: 'finished', state };
     if (state.status !== BatchStatus.PROCESSING || (state.leaseExpiresAt ?? 0) > nowMs) return { outcome: 'busy', state };
     try {

@@ -1,5 +1,5 @@
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { PartnerIngestError } from '../platform/errors';
+import { RangeLeaseLostError } from './errors';
 import { isConditionFailure, pk } from './ledger';
 
 /**
@@ -182,13 +182,6 @@ export class SendRanges {
       if (isConditionFailure(error)) throw new RangeLeaseLostError(range);
       throw error;
     }
-  }
-}
-
-/** Another invocation took the range over; stop without sending more. */
-export class RangeLeaseLostError extends PartnerIngestError {
-  constructor(range: SendRange) {
-    super('RANGE_LEASE_LOST', `send range ${range.index} of batch ${range.batchId} is now sent by another invocation`);
   }
 }
 

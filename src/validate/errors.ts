@@ -27,6 +27,9 @@ export const RejectionCode = {
 } as const;
 export type RejectionCode = (typeof RejectionCode)[keyof typeof RejectionCode];
 
+/** Codes of the validation pass's own faults (not the file's): the stage is retried, nothing is rejected. */
+export type ValidateFaultCode = 'HASH_GAP' | 'KEY_SET_UNREADABLE';
+
 /** Why a batch ended REJECTED or FAILED: a stable code, a message for people, and where. */
 export interface BatchReason {
   readonly code: string;
@@ -41,7 +44,7 @@ export interface BatchReason {
  * (csv-parse quotes a field's value, a header names its columns), and a
  * reason travels in ledger items and events that hold only so much.
  */
-export class FileRejectedError extends PartnerIngestError {
+export class FileRejectedError extends PartnerIngestError<RejectionCode> {
   constructor(
     override readonly code: RejectionCode,
     message: string,
@@ -53,5 +56,19 @@ export class FileRejectedError extends PartnerIngestError {
 
   get reason(): BatchReason {
     return { code: this.code, message: this.message, ...(this.line === undefined ? {} : { line: this.line }) };
+  }
+}
+
+/** Bytes reached the hasher out of order: a source did not start where it was asked to. */
+export class HashGapError extends PartnerIngestError<ValidateFaultCode> {
+  constructor(hashed: number, at: number) {
+    super('HASH_GAP', `bytes ${hashed}–${at} of the file were never hashed`);
+  }
+}
+
+/** Bytes that are not a key set this code wrote (or not a whole one). */
+export class KeySetError extends PartnerIngestError<ValidateFaultCode> {
+  constructor(message: string) {
+    super('KEY_SET_UNREADABLE', message);
   }
 }

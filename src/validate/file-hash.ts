@@ -1,6 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import { createSHA256, type IHasher } from 'hash-wasm';
-import { PartnerIngestError } from '../platform/errors';
+import { HashGapError } from './errors';
 
 /** Where a resumable SHA-256 stands: its state after the file's first `bytes` raw bytes. */
 export interface SavedHash {
@@ -20,13 +20,6 @@ export interface FileHasher {
   digest(): string;
   /** The state to carry on from in a later segment, or undefined when this hasher cannot save one. */
   save(): SavedHash | undefined;
-}
-
-/** Bytes reached the hasher out of order: a source did not start where it was asked to. */
-export class HashGapError extends PartnerIngestError {
-  constructor(hashed: number, at: number) {
-    super('HASH_GAP', `bytes ${hashed}–${at} of the file were never hashed`);
-  }
 }
 
 /**

@@ -1,4 +1,4 @@
-import { PartnerIngestError } from '../platform/errors';
+import { KeySetError } from './errors';
 
 /**
  * Remembers which key values a file has used, in about 10 bytes per key instead
@@ -42,13 +42,6 @@ const VERSION = 2;
 /** Magic, version, keys, then the slots of each table. */
 const HEADER_WORDS = 3 + SHARDS;
 const HEADER_BYTES = HEADER_WORDS * 4;
-
-/** Bytes that are not a key set this code wrote (or not a whole one). */
-export class KeySetError extends PartnerIngestError {
-  constructor(message: string) {
-    super('KEY_SET_UNREADABLE', message);
-  }
-}
 
 export class KeyFingerprintSet {
   private readonly tables: Uint32Array[];

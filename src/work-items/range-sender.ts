@@ -1,7 +1,8 @@
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { FeedConfig } from '../config/types';
-import { PartnerIngestError } from '../platform/errors';
-import { RangeLeaseLostError, type SendRange, type SendRanges } from '../ledger/send-ranges';
+import { RangeQueueError } from './errors';
+import { RangeLeaseLostError } from '../ledger/errors';
+import type { SendRange, SendRanges } from '../ledger/send-ranges';
 import type { StagingManifest } from './staging-writer';
 import { sendStagedItems, type SendOptions } from './sender';
 
@@ -79,7 +80,7 @@ export async function enqueueRanges(sqs: SQSClient, queueUrl: string, messages: 
       }),
     );
     if (Failed.length) {
-      throw new PartnerIngestError('RANGE_QUEUE_FAILED', `could not queue send ranges ${Failed.map((failure) => failure.Id).join(', ')}: ${Failed[0]!.Code}`);
+      throw new RangeQueueError(Failed.map((failure) => String(failure.Id)), Failed[0]!.Code);
     }
   }
 }

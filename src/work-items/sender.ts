@@ -4,7 +4,7 @@ import {
   type SendMessageBatchRequestEntry,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { PartnerIngestError } from '../platform/errors';
+import { WorkQueueSendError } from './errors';
 import {
   WORK_QUEUE_MAX_MESSAGE_BYTES,
   WorkItemEnvelopes,
@@ -26,13 +26,6 @@ import { backoffDelay, DEFAULT_BACKOFF, withRetries, type BackoffOptions } from 
 export const SEND_BATCH_MAX_BYTES = 262_144;
 /** The feed setting's bounds (schemas/partner.schema.json `workItems.recordsPerMessage`). */
 export const MAX_RECORDS_PER_MESSAGE = 1000;
-
-/** Work items could not be sent (a non-retryable entry failure, or retries exhausted). */
-export class WorkQueueSendError extends PartnerIngestError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('WORK_QUEUE_SEND_FAILED', message, options);
-  }
-}
 
 export interface SendOptions {
   readonly s3: S3Client;

@@ -17,7 +17,8 @@ import {
   UploadPartCopyCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { archiveObject, SourceUnavailableError } from '../../src/landing/archive';
+import { archiveObject } from '../../src/landing/archive';
+import { SourceUnavailableError } from '../../src/landing/errors';
 import type { CreatedObject } from '../../src/landing/s3-event';
 import { awsError, withFault } from '../support/faults';
 import { ordersGzipBomb } from '../support/gzip-bomb';

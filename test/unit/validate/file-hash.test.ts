@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { fileHasher, HashGapError, type SavedHash } from '../../../src/validate/file-hash';
+import { HashGapError } from '../../../src/validate/errors';
+import { fileHasher, type SavedHash } from '../../../src/validate/file-hash';
 
 /** Deterministic bytes (xorshift). */
 function bytesOf(length: number, seed: number): Buffer {

@@ -7,7 +7,8 @@ import {
 } from '../../../src/work-items/envelopes';
 import type { ChunkLimits, StagingManifest } from '../../../src/work-items/staging-writer';
 import { ordersFeed } from '../../support/csv-cases';
-import { sendStagedItems, WorkQueueSendError, type SendOptions } from '../../../src/work-items/sender';
+import { WorkQueueSendError } from '../../../src/work-items/errors';
+import { sendStagedItems, type SendOptions } from '../../../src/work-items/sender';
 import { csvRowOf, itemIdsOf, memoryS3, MemoryStagingSink, rawOf, recordingSqs, type SentMessage } from './staged-fixture';
 
 const BATCH_ID = '0123456789abcdef0123456789abcdef';
