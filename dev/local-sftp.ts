@@ -11,6 +11,7 @@ import { pullAll, type PartnerOutcome } from '../src/sftp/pull-all';
 import { sftpPullDeps } from '../src/sftp/runtime';
 import type { LocalStack } from './local-stack';
 import { startSshd, type SshdServer } from './sshd';
+import { createMetrics } from '../src/platform/telemetry';
 
 /**
  * The registry with one SFTP partner pointed at a local sshd: same feeds and
@@ -103,7 +104,7 @@ export async function startLocalSftpPartner(stack: LocalStack, partnerId: string
     const registry = withLocalSftpPartner(stack.registry, partnerId, sshd, outbound);
     const secretRef = registry.partners.get(partnerId)!.sources.sftp!.credentials.secretRef;
     await stack.clients.secrets.send(new CreateSecretCommand({ Name: secretRef, SecretString: JSON.stringify({ privateKey: sshd.privateKey }) }));
-    const deps = sftpPullDeps(stack.clients, registry, stack.resources, logger);
+    const deps = sftpPullDeps(stack.clients, registry, stack.resources, logger, createMetrics());
     const configRoot = await writeLocalConfigRoot(stack.configRoot, partnerId, sshd, outbound);
     let runs = 0;
     return {

@@ -5,7 +5,7 @@ import { CreateQueueCommand, GetQueueAttributesCommand, PurgeQueueCommand } from
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { createAwsClients, type AwsClients } from '../src/platform/aws-clients';
 import { defaultConfigLocation, loadPartnerRegistry, type ConfigLocation, type PartnerRegistry } from '../src/config/load-partners';
-import type { FileEventDeps } from '../src/ingest/on-file-event';
+import type { FileEventDeps } from '../src/ingest/types';
 import { ingestDeps } from '../src/ingest/deps';
 import { Ledger } from '../src/ledger/ledger';
 import { operatorDeps, type OperatorDeps } from '../src/operations/deps';
@@ -13,6 +13,7 @@ import type { BackoffOptions } from '../src/platform/backoff';
 import { startMotoServer, type MotoServer } from './moto-server';
 import type { StackResources } from '../src/platform/stage-resources';
 import { provisionStack } from './provision';
+import { createMetrics } from '../src/platform/telemetry';
 
 /** The whole service on loopback: moto_server with the stage's resources, plus two example consumers. */
 export interface LocalStack {
@@ -88,6 +89,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await clients.sqs.send(new PurgeQueueCommand({ QueueUrl: resources.fileEventsQueueUrl }));
     const config = options.config ?? defaultConfigLocation();
     const registry = loadPartnerRegistry(config);
+    const metrics = createMetrics();
     return {
       moto,
       clients,
@@ -97,7 +99,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ledger: new Ledger(clients.dynamo, resources.ledgerTable),
       ...consumers,
       deps(overrides = {}) {
-        return { ...ingestDeps(clients, resources, registry, options.logger, options.backoff), ...overrides };
+        return { ...ingestDeps(clients, resources, registry, options.logger, metrics, options.backoff), ...overrides };
       },
       operator() {
         return operatorDeps(clients, resources, registry);

@@ -1,13 +1,12 @@
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { processFileEvents } from '../src/ingest/on-file-event';
 import { ingestRuntime } from '../src/ingest/runtime';
-import { metrics } from '../src/platform/telemetry';
 
 /** ingest-file: S3 ObjectCreated → file-events queue → this function (partial batch responses). */
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
   try {
     return await processFileEvents(event, context, ingestRuntime());
   } finally {
-    metrics.publishStoredMetrics();
+    ingestRuntime().metrics.publishStoredMetrics();
   }
 };

@@ -1,13 +1,12 @@
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { ingestRuntime } from '../src/ingest/runtime';
 import { processSendRanges } from '../src/ingest/on-send-range';
-import { metrics } from '../src/platform/telemetry';
 
 /** send-range: one range of a big batch's staged work items per message, sent in parallel with the others. */
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
   try {
     return await processSendRanges(event, context, ingestRuntime());
   } finally {
-    metrics.publishStoredMetrics();
+    ingestRuntime().metrics.publishStoredMetrics();
   }
 };

@@ -1,5 +1,4 @@
 import type { Context } from 'aws-lambda';
-import { metrics } from '../src/platform/telemetry';
 import { pullAll, SFTP_PULL_STOP_MARGIN_MS, type PartnerOutcome } from '../src/sftp/pull-all';
 import { sftpPullRuntime } from '../src/sftp/runtime';
 
@@ -20,6 +19,6 @@ export const handler = async (event: { partners?: string[] } | undefined, contex
       event?.partners,
     );
   } finally {
-    metrics.publishStoredMetrics();
+    sftpPullRuntime().metrics.publishStoredMetrics();
   }
 };

@@ -11,7 +11,7 @@ import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { renderTable } from '../src/cli/table';
 import { processFileEvents } from '../src/ingest/on-file-event';
-import type { FileEventDeps } from '../src/ingest/on-file-event';
+import type { FileEventDeps } from '../src/ingest/types';
 import { startLocalStack, type LocalStack } from '../dev/local-stack';
 import { startLocalSftpPartner, type LocalSftpPartner } from '../dev/local-sftp';
 import { MissingPrerequisiteError } from '../dev/moto-server';

@@ -1,6 +1,6 @@
 import { completionEventOf } from '../completion/completion-event';
 import type { BatchState } from '../ledger/types';
-import type { IngestDeps } from './ingest-object';
+import type { IngestDeps } from './types';
 
 /** Publishes the completion event on every channel that has not yet accepted it. */
 export async function announce(deps: Pick<IngestDeps, 'ledger' | 'publisher'>, state: BatchState): Promise<void> {

@@ -16,13 +16,11 @@ import { SourceUnavailableError } from '../landing/errors';
 import { archiveKeyOf, keySetKeyOf, manifestKeyOf, rejectsKeyOf, S3_MAX_KEY_BYTES, stagingPrefixOf } from '../landing/layout';
 import { digestObject, openObject } from '../landing/objects';
 import { announce } from './announce';
-import type { IngestDeps, IngestResult, Invocation } from './ingest-object';
+import { DEFAULT_MIN_CHUNKS_PER_RANGE, DEFAULT_STOP_MARGIN_MS, LEASE_GRACE_MS } from './constants';
+import { CountMismatchError, RangeUnavailableError } from './errors';
+import { routeBatch } from './routing';
+import type { IngestDeps, IngestResult, Invocation } from './types';
 import type { CreatedObject } from '../landing/s3-event';
-
-const DEFAULT_STOP_MARGIN_MS = 60_000;
-/** A range is worth its own invocation from this many chunks (20,000 items at the default chunk size). */
-const DEFAULT_MIN_CHUNKS_PER_RANGE = 20;
-const RANGE_LEASE_GRACE_MS = 30_000;
 
 /** Less than the stop margin left: stop at the next record or chunk boundary, and continue in a new invocation. */
 function timeIsShort(deps: IngestDeps, invocation: Invocation): boolean {
@@ -37,7 +35,7 @@ export function rangeContextOf(deps: IngestDeps, invocation: Invocation): RangeS
     ranges: deps.ranges,
     workQueueUrl: deps.settings.workQueueUrl,
     owner: invocation.owner,
-    leaseMs: invocation.remainingMs() + RANGE_LEASE_GRACE_MS,
+    leaseMs: invocation.remainingMs() + LEASE_GRACE_MS,
     shouldStop: () => timeIsShort(deps, invocation),
     ...(deps.settings.sendConcurrency ? { concurrency: deps.settings.sendConcurrency } : {}),
   };
@@ -108,25 +106,12 @@ export class BatchRun {
         message: `the file name is ${Buffer.byteLength(this.state.file.name)} bytes: its archive key would be ${archiveKey.fullKeyBytes} bytes, over S3's ${S3_MAX_KEY_BYTES} (file names of partner ${this.state.partner} may have at most ${archiveKey.maxNameBytes} bytes); the file is archived as ${archiveKey.key}`,
       });
     }
-    if (!this.feed) return this.rejectUnread(this.unroutable());
+    if (!this.feed) return this.rejectUnread(routeBatch(this.deps.registry, this.state).reason!);
     if (this.state.feed !== this.feed.id) await this.save({ feed: this.feed.id });
     if (!this.state.validation && !(await this.validate(this.feed))) return this.pause();
     const validation = this.state.validation!;
     if (validation.status === 'REJECTED') return this.finish(BatchStatus.REJECTED, validation.reason!);
     return this.send(this.feed);
-  }
-
-  /** Unknown partner or feed. */
-  private unroutable(): BatchReason {
-    const known = this.deps.registry.partners.get(this.state.partner);
-    return known
-      ? {
-          code: RejectionCode.UNKNOWN_FEED,
-          message: `"${this.state.file.name}" matches no feed of partner ${known.id} (feeds: ${known.feeds
-            .map((feed) => `${feed.id} ${feed.files.join(' ')}`)
-            .join('; ')})`,
-        }
-      : { code: RejectionCode.UNKNOWN_PARTNER, message: `no partner "${this.state.partner}" is configured` };
   }
 
   /** A file no feed will parse: archived and REJECTED, with its size and checksum on record. */
@@ -164,7 +149,7 @@ export class BatchRun {
       feed.format.delimiter,
       feed.limits.maxReportedErrors,
     );
-    const started = Date.now();
+    const started = performance.now();
     try {
       if (progress?.rejects) await rejects.continueFrom(progress.rejects);
       const keys = progress?.keys ? await KeyFingerprintSet.fromChunks(await openObject(this.deps.s3, progress.keys)) : new KeyFingerprintSet();
@@ -201,7 +186,7 @@ export class BatchRun {
           ...outcome.checkpoint.counts,
           offset: outcome.checkpoint.offset,
           hashedBytes: outcome.checkpoint.hashedBytes,
-          ms: Date.now() - started,
+          ms: Math.round(performance.now() - started),
         });
         return false;
       }
@@ -226,7 +211,7 @@ export class BatchRun {
         sendCheckpoint: 0,
         validationProgress: undefined,
       });
-      this.logger.info('file validated', { status: outcome.status, segments: segment + 1, ...outcome.counts, ms: Date.now() - started });
+      this.logger.info('file validated', { status: outcome.status, segments: segment + 1, ...outcome.counts, ms: Math.round(performance.now() - started) });
       return true;
     } catch (error) {
       staging.abort(error as Error);
@@ -302,7 +287,7 @@ export class BatchRun {
     for (const message of messages) {
       const outcome = await sendRange(message, feed, manifest, rangeContextOf(this.deps, this.invocation));
       if (outcome === 'paused') return this.pause();
-      if (outcome !== 'done') throw new PartnerIngestError('RANGE_UNAVAILABLE', `send range ${message.index} is ${outcome}; retrying later`);
+      if (outcome !== 'done') throw new RangeUnavailableError(message.index, outcome);
     }
     return this.completeRanges(plan);
   }
@@ -322,7 +307,7 @@ export class BatchRun {
 
   private completeSent(itemsSent: number): Promise<IngestResult> {
     if (itemsSent !== this.state.counts!.valid) {
-      throw new PartnerIngestError('COUNT_MISMATCH', `sent ${itemsSent} work items but validated ${this.state.counts!.valid} records`);
+      throw new CountMismatchError(itemsSent, this.state.counts!.valid);
     }
     return this.finish(BatchStatus.COMPLETED);
   }

@@ -6,7 +6,8 @@ import { Ledger } from '../ledger/ledger';
 import { SendRanges } from '../ledger/send-ranges';
 import type { StackResources } from '../platform/stage-resources';
 import type { BackoffOptions } from '../platform/backoff';
-import type { FileEventDeps } from './on-file-event';
+import type { BatchMetrics } from '../platform/telemetry';
+import type { FileEventDeps } from './types';
 
 /** The ingest core's dependencies over one stage's resources — in Lambda, the local stack or the operator CLI. */
 export function ingestDeps(
@@ -18,6 +19,7 @@ export function ingestDeps(
   },
   registry: PartnerRegistry,
   logger: Logger,
+  metrics: BatchMetrics,
   backoff?: BackoffOptions,
 ): FileEventDeps {
   return {
@@ -34,6 +36,7 @@ export function ingestDeps(
       ...(resources.maxSendRanges ? { maxSendRanges: resources.maxSendRanges } : {}),
     },
     logger,
+    metrics,
     maxReceiveCount: resources.maxReceiveCount,
     fileEventsQueueUrl: resources.fileEventsQueueUrl,
   };

@@ -1,79 +1,21 @@
-import type { S3Client } from '@aws-sdk/client-s3';
-import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { PartnerRegistry } from '../config/load-partners';
 import type { FeedConfig } from '../config/types';
-import { PartnerIngestError } from '../platform/errors';
-import type { EventPublisher } from '../completion/publisher';
+import { messageOf } from '../platform/errors';
+import { systemClock } from '../platform/clock';
 import { batchIdOf } from '../ledger/batch-id';
-import type { Ledger } from '../ledger/ledger';
 import { LeaseLostError } from '../ledger/errors';
-import type { SendRanges } from '../ledger/send-ranges';
 import { BatchStatus, type BatchSource, type BatchState } from '../ledger/types';
 import type { BatchReason } from '../validate/errors';
 import { headSource, SOURCE_URI_METADATA, type SourceFacts } from '../landing/archive';
 import { SourceUnavailableError } from '../landing/errors';
-import { announce } from './announce';
-import { BatchRun } from './batch-run';
 import { LANDING_PREFIXES, parseLandingKey, type LandingKey } from '../landing/layout';
 import type { CreatedObject } from '../landing/s3-event';
-
-export interface IngestSettings {
-  /** Bucket for archive/, staging/ and rejects/ (the landing bucket). */
-  readonly landingBucket: string;
-  readonly workQueueUrl: string;
-  /** Stop sending when less than this much invocation time is left. */
-  readonly stopMarginMs?: number;
-  readonly sendConcurrency?: number;
-  /** Work items per staged chunk (the unit of checkpointing); tests make it small. */
-  readonly chunkItems?: number;
-  /** Where send ranges are queued; without it one invocation at a time sends a batch. */
-  readonly sendRangesQueueUrl?: string;
-  /** Most ranges a batch's send phase is split into (the stage's parallel senders). */
-  readonly maxSendRanges?: number;
-  /** Fewest chunks worth a range of their own. */
-  readonly minChunksPerRange?: number;
-}
-
-export interface IngestDeps {
-  readonly s3: S3Client;
-  readonly sqs: SQSClient;
-  readonly ledger: Ledger;
-  readonly ranges: SendRanges;
-  readonly publisher: EventPublisher;
-  readonly registry: PartnerRegistry;
-  readonly settings: IngestSettings;
-  readonly logger: Logger;
-  readonly clock?: () => Date;
-}
-
-/** The invocation doing the work: it owns the lease while it runs. */
-export interface Invocation {
-  readonly owner: string;
-  readonly remainingMs: () => number;
-}
-
-export type IngestResult =
-  | { readonly outcome: 'finished'; readonly state: BatchState }
-  | { readonly outcome: 'duplicate'; readonly state: BatchState }
-  | { readonly outcome: 'busy'; readonly batchId: string }
-  | { readonly outcome: 'paused'; readonly state: BatchState }
-  /** The send phase was handed to parallel range invocations; they finish the batch. */
-  | { readonly outcome: 'dispatched'; readonly state: BatchState }
-  | { readonly outcome: 'ignored'; readonly reason: string };
-
-/** The attempt hit an infrastructure fault; the lease was released so a retry resumes it. */
-export class AttemptInterruptedError extends PartnerIngestError {
-  constructor(
-    readonly batchId: string,
-    cause: unknown,
-  ) {
-    super('ATTEMPT_INTERRUPTED', `batch ${batchId}: ${(cause as Error)?.message ?? String(cause)}`, { cause });
-  }
-}
-
-/** The lease outlives the invocation by this much, so a dead invocation's batch is resumed soon after. */
-const LEASE_GRACE_MS = 30_000;
+import { announce } from './announce';
+import { BatchRun } from './batch-run';
+import { LEASE_GRACE_MS } from './constants';
+import { AttemptInterruptedError, IngestFaultError } from './errors';
+import { feedOfBatch, routeBatch } from './routing';
+import type { IngestDeps, IngestResult, Invocation } from './types';
 
 /** Where the batch's file came from: the key says how it landed; only a pulled file's metadata names its SFTP path. */
 function sourceOf(object: CreatedObject, landing: LandingKey, facts: SourceFacts | undefined): BatchSource {
@@ -98,18 +40,6 @@ async function describe(deps: IngestDeps, object: CreatedObject): Promise<{ fact
   }
 }
 
-/** A fault while ingesting an object or resuming a batch, with the batch it belongs to once that is known. */
-export class IngestFaultError extends PartnerIngestError {
-  constructor(
-    readonly batchId: string | undefined,
-    cause: unknown,
-    /** The announced object, when the work came from an S3 event. */
-    readonly object?: CreatedObject,
-  ) {
-    super('INGEST_FAULT', `${object?.key ?? `batch ${batchId}`}: ${(cause as Error)?.message ?? String(cause)}`, { cause });
-  }
-}
-
 /**
  * Records the batch of an announced object in the ledger, the first time it is
  * seen (false when it was known already). The id is the object's identity as
@@ -122,8 +52,7 @@ export async function registerBatch(
   deps: Pick<IngestDeps, 'ledger' | 'registry' | 'clock'>,
 ): Promise<{ batchId: string; registered: boolean; feed?: FeedConfig }> {
   const batchId = batchIdOf(object);
-  const known = deps.registry.partners.get(landing.partner);
-  const feed = known ? deps.registry.feedForFile(known, landing.fileName) : undefined;
+  const { feed } = routeBatch(deps.registry, { partner: landing.partner, file: { name: landing.fileName } });
   const bytes = object.size ?? facts?.bytes;
   const registered = await deps.ledger.register({
     batchId,
@@ -131,7 +60,7 @@ export async function registerBatch(
     feed: feed?.id ?? null,
     source: sourceOf(object, landing, facts),
     file: { name: landing.fileName, ...(bytes === undefined ? {} : { bytes }) },
-    receivedAt: (deps.clock ?? (() => new Date()))().toISOString(),
+    receivedAt: (deps.clock ?? systemClock)().toISOString(),
   });
   return { batchId, registered, ...(feed ? { feed } : {}) };
 }
@@ -149,8 +78,8 @@ export async function ingestObject(object: CreatedObject, deps: IngestDeps, invo
   if (!landing) return { outcome: 'ignored', reason: `${object.key} is not under ${Object.values(LANDING_PREFIXES).join(' or ')}<partner>/` };
   let batchId: string | undefined;
   try {
-    // S3 names the version in events from versioned buckets, as the landing bucket is. Without one
-    // (moto omits it) the version HEAD finds under the announced ETag names the batch, so it comes first.
+    // An event that names no version (S3 omits it while a bucket's versioning is suspended) gets the
+    // one HEAD finds under the announced ETag: the batch id must name a version, so HEAD comes first.
     let described = object.versionId ? {} : await describe(deps, object);
     if (!object.versionId && described.facts?.versionId) object = { ...object, versionId: described.facts.versionId };
     const batch = await registerBatch(object, landing, described.facts, deps);
@@ -202,12 +131,6 @@ export async function resumeBatch(batchId: string, deps: IngestDeps, invocation:
   }
 }
 
-/** The feed that owns a batch's file, in the configuration as it is now (undefined: unknown partner or feed). */
-export function feedOfBatch(registry: PartnerRegistry, state: Pick<BatchState, 'partner' | 'file'>): FeedConfig | undefined {
-  const partner = registry.partners.get(state.partner);
-  return partner ? registry.feedForFile(partner, state.file.name) : undefined;
-}
-
 /**
  * Carries the leased attempt of a batch as far as it goes. The partner and feed
  * are resolved from the configuration as it is now, so a replay after a fix
@@ -230,7 +153,7 @@ export async function runLeasedAttempt(
     if (error instanceof LeaseLostError) throw error;
     if (error instanceof SourceUnavailableError) return run.finish(BatchStatus.FAILED, error);
     logger.error('attempt interrupted; releasing the batch for a retry', { error: error as Error });
-    await deps.ledger.release(state.batchId, invocation.owner, String((error as Error)?.message ?? error)).catch(() => undefined);
+    await deps.ledger.release(state.batchId, invocation.owner, messageOf(error)).catch(() => undefined);
     throw new AttemptInterruptedError(state.batchId, error);
   }
 }

@@ -1,18 +1,18 @@
-import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { LeaseLostError, RangeLeaseLostError } from '../ledger/errors';
 import { BatchStatus } from '../ledger/types';
+import { messageOf } from '../platform/errors';
 import { recordBatchMetrics } from '../platform/telemetry';
 import { sendRange, type RangeMessage, type RangeOutcome } from '../work-items/range-sender';
 import type { StagingManifest } from '../work-items/staging-writer';
 import { readJson } from '../landing/objects';
 import { BatchRun, rangeContextOf } from './batch-run';
-import { busyRetrySeconds, continueLater, redeliverIn, retryDelaySeconds, type FileEventDeps } from './on-file-event';
-import { failBatch, feedOfBatch, type Invocation } from './ingest-object';
-
-const LEASE_GRACE_MS = 30_000;
-/** How soon the last range retries completing its batch when the batch's lease is briefly held. */
-const COMPLETE_RETRY_SECONDS = 5;
+import { COMPLETE_RETRY_SECONDS, LEASE_GRACE_MS } from './constants';
+import { FeedGoneError, INFRASTRUCTURE_FAILURE } from './errors';
+import { failBatch } from './ingest-object';
+import { routeBatch } from './routing';
+import { busyRetrySeconds, continueLater, eachMessage, receiveCountOf, redeliverIn, retryDelaySeconds } from './sqs-retry';
+import type { FileEventDeps, Invocation } from './types';
 
 /**
  * The send-range function's core: each message names one range of a batch's
@@ -22,20 +22,15 @@ const COMPLETE_RETRY_SECONDS = 5;
  * backoff; on its last delivery the range and the batch become FAILED, keeping
  * every range's checkpoint for a replay.
  */
-export async function processSendRanges(event: SQSEvent, context: Context, deps: FileEventDeps): Promise<SQSBatchResponse> {
-  const invocation: Invocation = { owner: context.awsRequestId, remainingMs: () => context.getRemainingTimeInMillis() };
-  return processPartialResponse(event, (record: SQSRecord) => handleRange(record, deps, invocation), new BatchProcessor(EventType.SQS), {
-    context,
-    processInParallel: false,
-    throwOnFullBatchFailure: false,
-  });
+export function processSendRanges(event: SQSEvent, context: Context, deps: FileEventDeps): Promise<SQSBatchResponse> {
+  return eachMessage(event, context, (record, invocation) => handleRange(record, deps, invocation));
 }
 
 async function handleRange(record: SQSRecord, deps: FileEventDeps, invocation: Invocation): Promise<void> {
   const message = JSON.parse(record.body) as RangeMessage;
   const queueUrl = deps.settings.sendRangesQueueUrl;
   const logger = deps.logger.createChild({ persistentKeys: { batchId: message.batchId, range: message.index } });
-  const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? '1');
+  const receiveCount = receiveCountOf(record);
   let outcome: RangeOutcome | 'stale' | 'completing';
   try {
     outcome = await sendOneRange(message, deps, invocation, logger);
@@ -46,7 +41,7 @@ async function handleRange(record: SQSRecord, deps: FileEventDeps, invocation: I
       await continueLater(record, deps, busyRetrySeconds(deps), queueUrl);
       return;
     }
-    const reason = String((error as Error)?.message ?? error);
+    const reason = messageOf(error);
     if (receiveCount < deps.maxReceiveCount) {
       logger.error('send range interrupted; retrying it', { error: error as Error });
       await redeliverIn(record, deps, retryDelaySeconds(receiveCount, deps), queueUrl);
@@ -54,8 +49,8 @@ async function handleRange(record: SQSRecord, deps: FileEventDeps, invocation: I
     }
     logger.error('send range failed on its last delivery; the batch is FAILED and can be replayed', { error: error as Error });
     await deps.ranges.fail(message, reason);
-    const failed = await failBatch(message.batchId, { code: 'INFRASTRUCTURE', message: `send range ${message.index}: ${reason}` }, deps, invocation);
-    if (failed) recordBatchMetrics(failed);
+    const failed = await failBatch(message.batchId, { code: INFRASTRUCTURE_FAILURE, message: `send range ${message.index}: ${reason}` }, deps, invocation);
+    if (failed) recordBatchMetrics(deps.metrics, failed);
     return;
   }
   switch (outcome) {
@@ -86,10 +81,10 @@ async function sendOneRange(message: RangeMessage, deps: FileEventDeps, invocati
     logger.info('stale send-range message: the batch is no longer sending this plan', { status: state?.status });
     return 'stale';
   }
-  const feed = feedOfBatch(deps.registry, state);
-  if (!feed) throw new Error(`partner ${state.partner} has no feed for ${state.file.name} any more`);
+  const route = routeBatch(deps.registry, state);
+  if (!route.feed) throw new FeedGoneError(route.reason.message);
   const manifest = await readJson<StagingManifest>(deps.s3, state.validation!.staging!);
-  return sendRange(message, feed, manifest, rangeContextOf(deps, invocation));
+  return sendRange(message, route.feed, manifest, rangeContextOf(deps, invocation));
 }
 
 /**
@@ -101,8 +96,8 @@ async function completeBatch(message: RangeMessage, deps: FileEventDeps, invocat
   if (lease.outcome === 'finished') return 'done';
   if (lease.outcome === 'busy') return 'completing';
   const logger = deps.logger.createChild({ persistentKeys: { batchId: message.batchId } });
-  const run = new BatchRun(deps, invocation, logger, lease.state, undefined, feedOfBatch(deps.registry, lease.state));
+  const run = new BatchRun(deps, invocation, logger, lease.state, undefined, routeBatch(deps.registry, lease.state).feed);
   const result = await run.completeRanges(lease.state.sendPlan!);
-  if (result.outcome === 'finished') recordBatchMetrics(result.state);
+  if (result.outcome === 'finished') recordBatchMetrics(deps.metrics, result.state);
   return 'done';
 }

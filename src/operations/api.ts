@@ -1,3 +1,4 @@
+import { systemClock } from '../platform/clock';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { BATCH_STATUSES, isBatchStatus } from '../ledger/types';
 import type { OperatorDeps } from './deps';
@@ -58,7 +59,7 @@ export async function handleOperatorRequest(event: APIGatewayProxyEvent, deps: O
         const query = event.queryStringParameters ?? {};
         const status = query.status?.toUpperCase();
         if (status && !isBatchStatus(status)) throw new BadRequestError(`status "${query.status}" is not one of ${BATCH_STATUSES.join(', ')}`);
-        const now = new Date();
+        const now = (deps.operator.clock ?? systemClock)();
         const from = isoParam(query.since, 'since', new Date(now.getTime() - DEFAULT_WINDOW_MS).toISOString());
         const to = isoParam(query.until, 'until', now.toISOString());
         if (from > to) throw new BadRequestError(`since (${from}) is after until (${to})`);
@@ -97,7 +98,8 @@ export async function handleOperatorRequest(event: APIGatewayProxyEvent, deps: O
           ledger,
           resources: deps.operator.resources,
           actor: actorOf(event),
-          deadline: Date.now() + deps.remainingMs() - ANSWER_MARGIN_MS,
+          deadline: (deps.operator.clock ?? systemClock)().getTime() + deps.remainingMs() - ANSWER_MARGIN_MS,
+          ...(deps.operator.clock ? { clock: deps.operator.clock } : {}),
         });
         return json(200, { results });
       }

@@ -12,6 +12,7 @@ import { batchIdOf } from '../ledger/batch-id';
 import type { Ledger } from '../ledger/ledger';
 import type { StackResources } from '../platform/stage-resources';
 import { BadRequestError, requestObject } from './requests';
+import { systemClock, type Clock } from '../platform/clock';
 
 /** Which messages a redrive takes: exactly one batch's, or all of them — never "all" by omission. */
 export type RedriveFilter = { readonly batchId: string } | { readonly all: true };
@@ -28,6 +29,7 @@ export interface RedriveRequest {
   /** The most ReceiveMessage calls it makes (10 messages each). */
   readonly maxReceives?: number;
   readonly onProgress?: (moved: number, kept: number) => void;
+  readonly clock?: Clock;
 }
 
 export interface RedriveResult {
@@ -73,14 +75,15 @@ const HIDE_PAST_DEADLINE_SECONDS = 30;
  */
 export async function redrive(request: RedriveRequest): Promise<RedriveResult> {
   const { sqs } = request;
+  const now = () => (request.clock ?? systemClock)().getTime();
   let moved = 0;
   const kept: Message[] = [];
   const counted: Record<string, number> = {};
   let complete = false;
   try {
     for (let receives = 0; receives < (request.maxReceives ?? DEFAULT_MAX_RECEIVES); receives++) {
-      const hideSeconds = Math.ceil(Math.max(0, request.deadline - Date.now()) / 1000) + HIDE_PAST_DEADLINE_SECONDS;
-      if (Date.now() >= request.deadline) break;
+      const hideSeconds = Math.ceil(Math.max(0, request.deadline - now()) / 1000) + HIDE_PAST_DEADLINE_SECONDS;
+      if (now() >= request.deadline) break;
       const { Messages = [] } = await sqs.send(
         new ReceiveMessageCommand({
           QueueUrl: request.dlqUrl,
@@ -198,6 +201,7 @@ export interface StageRedriveRequest extends StageRedrive {
   readonly actor: string;
   readonly deadline: number;
   readonly onProgress?: (queue: string, moved: number, kept: number) => void;
+  readonly clock?: Clock;
 }
 
 export type StageRedriveResult = RedriveResult & { readonly queue: string };
@@ -218,7 +222,7 @@ export async function redriveStage(request: StageRedriveRequest): Promise<StageR
   const batchId = 'batchId' in filter ? filter.batchId : undefined;
   const audit = (outcome: string, details: Record<string, unknown>) =>
     request.ledger.audit({
-      at: new Date().toISOString(),
+      at: (request.clock ?? systemClock)().toISOString(),
       actor: request.actor,
       action: `redrive --queue ${queue} ${batchId ? `--batch ${batchId}` : '--all'}${request.dryRun ? ' --dry-run' : ''}`,
       ...(batchId ? { batchId } : {}),
@@ -237,6 +241,7 @@ export async function redriveStage(request: StageRedriveRequest): Promise<StageR
         dryRun: request.dryRun,
         deadline: request.deadline,
         onProgress: (moved, kept) => request.onProgress?.(pair.queue, moved, kept),
+        ...(request.clock ? { clock: request.clock } : {}),
       });
       results.push({ queue: pair.queue, ...result });
     }

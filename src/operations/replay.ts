@@ -2,11 +2,12 @@ import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { PartnerRegistry } from '../config/load-partners';
 import { resumeMessageBody } from '../ingest/file-event-messages';
-import { feedOfBatch } from '../ingest/ingest-object';
+import { routeBatch } from '../ingest/routing';
+import { systemClock, type Clock } from '../platform/clock';
 import { openObject } from '../landing/objects';
 import type { Ledger } from '../ledger/ledger';
 import { BatchStatus, type BatchState } from '../ledger/types';
-import { RejectionCode, type BatchReason } from '../validate/errors';
+import type { BatchReason } from '../validate/errors';
 import { DiscardingItemSink } from '../validate/sinks';
 import { validateSegment } from '../validate/validate-file';
 import { CollectingRejectSink, type ReportedError } from '../validate/collecting-reject-sink';
@@ -64,7 +65,7 @@ export interface ReplayDeps {
   readonly registry: PartnerRegistry;
   /** Where the replayed attempt runs: ingestFile's queue. */
   readonly fileEventsQueueUrl: string;
-  readonly clock?: () => Date;
+  readonly clock?: Clock;
 }
 
 export interface ReplayOptions {
@@ -119,13 +120,9 @@ async function archiveExists(s3: S3Client, state: BatchState): Promise<boolean> 
  * says how far it got.
  */
 async function dryRun(state: BatchState, deps: ReplayDeps, options: ReplayOptions): Promise<ReplayResult> {
-  const partner = deps.registry.partners.get(state.partner);
-  const feed = feedOfBatch(deps.registry, state);
+  const { feed, reason } = routeBatch(deps.registry, state);
   const empty = { records: 0, valid: 0, invalid: 0 };
   if (!feed) {
-    const reason = partner
-      ? { code: RejectionCode.UNKNOWN_FEED, message: `"${state.file.name}" matches no feed of partner ${partner.id}` }
-      : { code: RejectionCode.UNKNOWN_PARTNER, message: `no partner "${state.partner}" is configured` };
     return { dryRun: true, batchId: state.batchId, status: 'REJECTED', reason, counts: empty, errors: [], complete: true };
   }
   const rejects = new CollectingRejectSink(20);
@@ -155,7 +152,7 @@ async function dryRun(state: BatchState, deps: ReplayDeps, options: ReplayOption
  * outcome go to the batch's audit trail.
  */
 export async function replayBatch(request: ReplayRequest, deps: ReplayDeps, options: ReplayOptions): Promise<ReplayResult> {
-  const now = () => (deps.clock ?? (() => new Date()))();
+  const now = deps.clock ?? systemClock;
   const names = OPTION_NAMES[options.optionStyle];
   const action = request.dryRun ? 'replay --dry-run' : [`replay`, request.force ? '--force' : '', request.fromScratch ? '--from-scratch' : ''].filter(Boolean).join(' ');
   const audit = (outcome: string, details: Record<string, unknown> = {}) =>

@@ -1,6 +1,6 @@
 import { awsClients } from '../platform/aws-clients';
 import { loadPartnerRegistry } from '../config/load-partners';
-import { requiredEnv } from '../ingest/runtime';
+import { requiredEnv } from '../platform/env';
 import { operatorDeps, type OperatorDeps } from './deps';
 
 let cached: OperatorDeps | undefined;

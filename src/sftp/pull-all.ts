@@ -1,5 +1,6 @@
 import type { EventPublisher } from '../completion/publisher';
-import { emit } from '../platform/telemetry';
+import { emit, type BatchMetrics } from '../platform/telemetry';
+import { systemClock } from '../platform/clock';
 import { mapConcurrently } from '../platform/concurrency';
 import { HostKeyMismatchError } from './errors';
 import { pullPartner, type PartnerPullResult, type PullDeps, type PullRun } from './pull-partner';
@@ -13,15 +14,13 @@ export interface PullAllDeps extends PullDeps {
   readonly publisher: Pick<EventPublisher, 'publishAlert'>;
   /** Partners pulled at once; each also bounds its own transfers. */
   readonly partnerConcurrency?: number;
+  readonly metrics: BatchMetrics;
 }
 
 export type PartnerOutcome =
   | ({ readonly outcome: 'pulled' } & PartnerPullResult)
   | { readonly outcome: 'failed'; readonly partner: string; readonly code: string; readonly error: string };
 
-function count(name: string, partner: string, value = 1): void {
-  emit(name, value, { partner });
-}
 
 /**
  * sftp-pull's core: pulls every partner with an SFTP source (or the ones
@@ -30,6 +29,7 @@ function count(name: string, partner: string, value = 1): void {
  * EventBridge event operators can alert on.
  */
 export async function pullAll(deps: PullAllDeps, run: PullRun, only?: readonly string[]): Promise<PartnerOutcome[]> {
+  const count = (name: string, partner: string, value = 1) => emit(deps.metrics, name, value, { partner });
   const partners = [...deps.registry.partners.values()].filter(
     (partner) => partner.sources.sftp && (!only || only.includes(partner.id)),
   );
@@ -49,7 +49,7 @@ export async function pullAll(deps: PullAllDeps, run: PullRun, only?: readonly s
           pinned: error.pinned,
         });
         count('SftpHostKeyMismatch', partner.id);
-        emit('SftpHostKeyMismatch', 1, {}); // the alarm's metric: any partner
+        emit(deps.metrics, 'SftpHostKeyMismatch', 1, {}); // the alarm's metric: any partner
 
         const source = partner.sources.sftp!;
         await deps.publisher
@@ -59,7 +59,7 @@ export async function pullAll(deps: PullAllDeps, run: PullRun, only?: readonly s
             port: source.port,
             presentedFingerprint: error.presented,
             pinnedFingerprints: error.pinned,
-            at: new Date().toISOString(),
+            at: (deps.clock ?? systemClock)().toISOString(),
           })
           .catch((alertError: unknown) => deps.logger.error('could not publish the host key alert', { error: alertError as Error }));
       } else {

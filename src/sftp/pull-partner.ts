@@ -7,6 +7,8 @@ import { landingKeyOf } from '../landing/layout';
 import type { SftpLogin } from './credentials';
 import { HostKeyMismatchError, within } from './errors';
 import { fetchToS3 } from './fetch-to-s3';
+import { mapConcurrently } from '../platform/concurrency';
+import { systemClock, type Clock } from '../platform/clock';
 import { pinnedHostVerifier } from './host-key';
 import type { RemoteFileLedger, RemoteVersion } from './remote-file-ledger';
 import { unsafeNameReason } from './remote-names';
@@ -18,7 +20,7 @@ export interface PullDeps {
   readonly registry: PartnerRegistry;
   readonly login: (secretRef: string) => Promise<SftpLogin>;
   readonly logger: Logger;
-  readonly clock?: () => Date;
+  readonly clock?: Clock;
 }
 
 export interface PullRun {
@@ -47,15 +49,6 @@ const CLAIM_GRACE_MS = 60_000;
 
 function joinRemote(dir: string, name: string): string {
   return `${dir === '/' ? '' : dir}/${name}`;
-}
-
-async function runBounded<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) await work(items[next++]!);
-    }),
-  );
 }
 
 /**
@@ -114,7 +107,7 @@ export async function pullPartner(partner: PartnerConfig, deps: PullDeps, run: P
       candidates.push({ partner: partner.id, path: joinRemote(source.remoteDir, entry.name), size: entry.size, mtime: entry.modifyTime });
     }
     const sftp = (client as unknown as { sftp: import('ssh2').SFTPWrapper }).sftp;
-    await runBounded(candidates, source.maxConcurrentTransfers, async (version) => {
+    await mapConcurrently(candidates, source.maxConcurrentTransfers, async (version) => {
       const name = version.path.slice(version.path.lastIndexOf('/') + 1);
       try {
         await handleVersion(version, name);
@@ -214,6 +207,6 @@ async function isStable(version: RemoteVersion, source: SftpSource, run: PullRun
     return false;
   }
   if (previous.runId === run.runId) return false;
-  const now = (deps.clock ?? (() => new Date()))().getTime();
+  const now = (deps.clock ?? systemClock)().getTime();
   return now - version.mtime >= source.minAgeSeconds * 1000;
 }

@@ -1,4 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { systemClock, type Clock } from '../platform/clock';
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 /** One version of a remote file: the same path with another size or mtime is another version. */
@@ -43,7 +44,7 @@ export class RemoteFileLedger {
   constructor(
     private readonly dynamo: DynamoDBDocumentClient,
     private readonly table: string,
-    private readonly clock: () => Date = () => new Date(),
+    private readonly clock: Clock = systemClock,
   ) {}
 
   async listing(partner: string, path: string): Promise<ListingMemory | undefined> {

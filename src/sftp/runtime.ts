@@ -2,8 +2,8 @@ import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { awsClients, type AwsClients } from '../platform/aws-clients';
 import { loadPartnerRegistry, type PartnerRegistry } from '../config/load-partners';
 import { EventPublisher } from '../completion/publisher';
-import { requiredEnv } from '../ingest/runtime';
-import { logger } from '../platform/telemetry';
+import { requiredEnv } from '../platform/env';
+import { createMetrics, logger, type BatchMetrics } from '../platform/telemetry';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { loadSftpLogin } from './credentials';
 import type { PullAllDeps } from './pull-all';
@@ -17,7 +17,7 @@ export interface SftpPullSettings {
 }
 
 /** sftp-pull's dependencies over a set of clients (the Lambda's, or a local stack's). */
-export function sftpPullDeps(clients: AwsClients, registry: PartnerRegistry, settings: SftpPullSettings, log: Logger): PullAllDeps {
+export function sftpPullDeps(clients: AwsClients, registry: PartnerRegistry, settings: SftpPullSettings, log: Logger, metrics: BatchMetrics): PullAllDeps {
   const secrets = new SecretsProvider({ awsSdkV3Client: clients.secrets });
   return {
     s3: clients.s3,
@@ -26,6 +26,7 @@ export function sftpPullDeps(clients: AwsClients, registry: PartnerRegistry, set
     registry,
     login: (secretRef) => loadSftpLogin(secrets, secretRef),
     logger: log,
+    metrics,
     publisher: new EventPublisher(clients.sns, clients.eventBridge, { topicArn: settings.eventsTopicArn, busName: settings.eventBusName }),
   };
 }
@@ -44,6 +45,7 @@ export function sftpPullRuntime(): PullAllDeps {
       eventBusName: requiredEnv('EVENT_BUS_NAME'),
     },
     logger,
+    createMetrics(),
   );
   return cached;
 }

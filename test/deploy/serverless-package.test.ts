@@ -908,7 +908,7 @@ interface EmittedMetric {
 /**
  * The EMF metrics the code writes to stdout while `action` runs, with Powertools
  * configured from a function's environment in the template (a fresh module
- * registry, so the telemetry module reads that environment when it loads).
+ * registry; createMetrics reads that environment, as a cold start does).
  */
 async function emittedMetrics(
   fnEnvironment: Record<string, unknown>,
@@ -1121,8 +1121,9 @@ describe('alarms', () => {
     // replaced by one that fails the key check). A CloudWatch metric is its namespace,
     // name and exact set of dimensions: each alarm must name one the code emits.
     const batchMetrics = await emittedMetrics(environment, async (load) => {
-      const { recordBatchMetrics } = load<typeof import('../../src/platform/telemetry')>('../../src/platform/telemetry');
-      for (const status of ['FAILED', 'REJECTED'] as const) recordBatchMetrics({ status, partner: 'acme' } as never);
+      const { createMetrics, recordBatchMetrics } = load<typeof import('../../src/platform/telemetry')>('../../src/platform/telemetry');
+      const metrics = createMetrics();
+      for (const status of ['FAILED', 'REJECTED'] as const) recordBatchMetrics(metrics, { status, partner: 'acme' } as never);
     });
     const sftpEnvironment = sftpPullFunction(dev.template).Properties.Environment.Variables as Record<string, unknown>;
     const hostKeyMetrics = await emittedMetrics(sftpEnvironment, async (load) => {
@@ -1136,12 +1137,14 @@ describe('alarms', () => {
       });
       try {
         const { pullAll } = load<typeof import('../../src/sftp/pull-all')>('../../src/sftp/pull-all');
+        const { createMetrics } = load<typeof import('../../src/platform/telemetry')>('../../src/platform/telemetry');
         const globex = { id: 'globex', sources: { sftp: { host: 'sftp.globex.example', port: 22 } } };
         const outcomes = await pullAll(
           {
             registry: { partners: new Map([['globex', globex]]) },
             logger: { error: () => undefined },
             publisher: { publishAlert: async () => undefined },
+            metrics: createMetrics(),
           } as never,
           {} as never,
         );

@@ -6,7 +6,7 @@
  * progress kept, and a replay resumes from it.
  */
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
-import type { FileEventDeps } from '../../src/ingest/on-file-event';
+import type { FileEventDeps } from '../../src/ingest/types';
 import { processSendRanges } from '../../src/ingest/on-send-range';
 import { enqueueRanges } from '../../src/work-items/range-sender';
 import { awsError, withFault } from '../support/faults';

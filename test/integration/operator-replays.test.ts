@@ -10,7 +10,7 @@ import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { awsClients } from '../../src/platform/aws-clients';
 import { resourceEnvironment } from '../../src/platform/stage-resources';
-import type { FileEventDeps } from '../../src/ingest/on-file-event';
+import type { FileEventDeps } from '../../src/ingest/types';
 import { replayBatch } from '../../src/operations/replay';
 import { processSendRanges } from '../../src/ingest/on-send-range';
 import { tempDir } from '../support/csv-cases';

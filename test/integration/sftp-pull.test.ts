@@ -13,6 +13,7 @@ import { withFault } from '../support/faults';
 import { invoke, type Clock } from '../support/harness/invoke';
 import { sftpConfigRoot, storeLogin } from '../support/sftp';
 import { drainFileEvents, drainQueue, PROJECT_ROOT, receivedEvents, startTestStack, type TestStack } from '../support/stack';
+import { createMetrics } from '../../src/platform/telemetry';
 
 let stack: TestStack;
 let sshd: SshdServer;
@@ -62,7 +63,7 @@ async function pull(
       ledgerTable: stack.resources.ledgerTable,
       eventsTopicArn: stack.resources.eventsTopicArn,
       eventBusName: stack.resources.eventBusName,
-    }, logger),
+    }, logger, createMetrics()),
     ...rest,
   };
   const id = `run-${++runs}`;

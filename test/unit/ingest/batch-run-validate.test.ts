@@ -22,7 +22,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { FeedConfig } from '../../../src/config/types';
 import { BatchRun } from '../../../src/ingest/batch-run';
-import type { IngestDeps } from '../../../src/ingest/ingest-object';
+import type { IngestDeps } from '../../../src/ingest/types';
 import type { BatchState } from '../../../src/ledger/types';
 import { RejectionCode } from '../../../src/validate/errors';
 import { HEADER, line, order, ordersFeedWith } from '../../support/csv-cases';
