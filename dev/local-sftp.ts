@@ -10,14 +10,27 @@ import type { PartnerConfig } from '../src/config/types';
 import { pullAll, type PartnerOutcome } from '../src/sftp/pull-all';
 import { sftpPullDeps } from '../src/sftp/runtime';
 import type { LocalStack } from './local-stack';
-import { startSshd, type SshdServer } from './sshd';
 import { createMetrics } from '../src/platform/telemetry';
+import { startSshd, type SshdServer } from './sshd';
 
 /**
- * The registry with one SFTP partner pointed at a local sshd: same feeds and
- * rules, but this server's address, pinned host key and folder, and no minimum
- * age (a demo does not wait two minutes).
+ * What a local SFTP partner changes in its partner's SFTP source: this sshd's
+ * address, login and pinned host key, its folder, and no minimum age (a demo
+ * does not wait two minutes). Used in memory and written into partner files.
  */
+function localSftpSettings(sshd: SshdServer, remoteDir: string) {
+  return {
+    host: sshd.host,
+    port: sshd.port,
+    username: sshd.username,
+    hostKeys: [sshd.hostKeyFingerprint],
+    remoteDir,
+    minAgeSeconds: 0,
+    postFetch: { action: 'move' as const, to: `${remoteDir}/processed` },
+  };
+}
+
+/** The registry with one SFTP partner pointed at a local sshd: same feeds and rules, the local settings above. */
 export function withLocalSftpPartner(registry: PartnerRegistry, partnerId: string, sshd: SshdServer, remoteDir: string): PartnerRegistry {
   const partner = registry.partners.get(partnerId);
   if (!partner?.sources.sftp) throw new Error(`partner ${partnerId} has no SFTP source`);
@@ -25,16 +38,7 @@ export function withLocalSftpPartner(registry: PartnerRegistry, partnerId: strin
     ...partner,
     sources: {
       ...partner.sources,
-      sftp: {
-        ...partner.sources.sftp,
-        host: sshd.host,
-        port: sshd.port,
-        username: sshd.username,
-        hostKeys: [sshd.hostKeyFingerprint],
-        remoteDir,
-        minAgeSeconds: 0,
-        postFetch: { action: 'move', to: `${remoteDir}/processed` },
-      },
+      sftp: { ...partner.sources.sftp, ...localSftpSettings(sshd, remoteDir) },
     },
   };
   return { ...registry, partners: new Map([...registry.partners, [partnerId, local]]) };
@@ -43,7 +47,7 @@ export function withLocalSftpPartner(registry: PartnerRegistry, partnerId: strin
 /**
  * A config root (partners/ and schemas/, what PARTNER_INGEST_CONFIG_ROOT names)
  * for functions run outside this process, i.e. by serverless-offline: `root`'s
- * partner files with the same local settings as withLocalSftpPartner for one
+ * partner files with the same local settings (localSftpSettings) for one
  * partner, schemas/ linked. Validated like any config root before it is used.
  */
 export async function writeLocalConfigRoot(root: string, partnerId: string, sshd: SshdServer, remoteDir: string): Promise<string> {
@@ -54,14 +58,7 @@ export async function writeLocalConfigRoot(root: string, partnerId: string, sshd
       let text = readFileSync(path.join(root, 'partners', name), 'utf8');
       if (name === `${partnerId}.yml` || name === `${partnerId}.yaml`) {
         const document = parseDocument(text);
-        const sftp = ['sources', 'sftp'];
-        document.setIn([...sftp, 'host'], sshd.host);
-        document.setIn([...sftp, 'port'], sshd.port);
-        document.setIn([...sftp, 'username'], sshd.username);
-        document.setIn([...sftp, 'hostKeys'], [sshd.hostKeyFingerprint]);
-        document.setIn([...sftp, 'remoteDir'], remoteDir);
-        document.setIn([...sftp, 'minAgeSeconds'], 0);
-        document.setIn([...sftp, 'postFetch'], { action: 'move', to: `${remoteDir}/processed` });
+        for (const [key, value] of Object.entries(localSftpSettings(sshd, remoteDir))) document.setIn(['sources', 'sftp', key], value);
         text = document.toString();
       }
       writeFileSync(path.join(dir, 'partners', name), text);

@@ -1,7 +1,6 @@
 import type { Context } from 'aws-lambda';
-import { OperatorError } from '../src/operations/errors';
+import { BadRequestError, OperatorError } from '../src/operations/errors';
 import { parseReplayRequest, replayBatch, type ReplayResult } from '../src/operations/replay';
-import { BadRequestError } from '../src/operations/requests';
 import { operatorRuntime } from '../src/operations/runtime';
 
 type Refusal = { refused: { code: string; message: string; hint?: string } };

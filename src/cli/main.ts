@@ -12,7 +12,7 @@ import {
   REPLAY_USAGE,
   replayCommand,
 } from './operator-commands';
-import { ExitCode, UsageError } from './usage-error';
+import { ExitCode, UsageError } from './errors';
 import { VALIDATE_USAGE, validateCommand } from './validate-command';
 
 const USAGE = `usage: partner-ingest <command> [options]

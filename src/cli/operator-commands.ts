@@ -13,7 +13,7 @@ import { replayBatch } from '../operations/replay';
 import { closeStage, operatorDeps, parseCommand, STAGE_OPTIONS_USAGE, stageFrom } from './stage-options';
 import { renderTable } from './table';
 import { parseRange } from './time-range';
-import { ExitCode, UsageError } from './usage-error';
+import { ExitCode, UsageError } from './errors';
 
 export interface Output {
   stdout(text: string): void;

@@ -2,7 +2,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { loadPartnerRegistry, defaultConfigLocation } from '../config/load-partners';
 import { operatorDeps as operatorDepsOf, type OperatorDeps } from '../operations/deps';
 import { connectStage, type StageConnection } from '../operations/stage';
-import { UsageError } from './usage-error';
+import { UsageError } from './errors';
 
 export const STAGE_OPTIONS_USAGE = `  --stage NAME         the deployed stage (or PARTNER_INGEST_STAGE)
   --region REGION      AWS region (default: AWS_REGION)

@@ -1,4 +1,4 @@
-import { UsageError } from './usage-error';
+import { UsageError } from './errors';
 
 const RELATIVE = /^(\d+)(m|h|d)$/;
 const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;

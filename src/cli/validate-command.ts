@@ -6,7 +6,7 @@ import { defaultConfigLocation, loadPartnerRegistry } from '../config/load-partn
 import { DiscardingItemSink } from '../validate/sinks';
 import { validateFile, type ValidationOutcome } from '../validate/validate-file';
 import { CollectingRejectSink, type ReportedError } from '../validate/collecting-reject-sink';
-import { ExitCode, UsageError } from './usage-error';
+import { ExitCode, UsageError } from './errors';
 
 export const VALIDATE_USAGE = `usage: partner-ingest validate --partner ID [--feed ID] FILE [--json] [--max-errors N]
 

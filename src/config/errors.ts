@@ -1,7 +1,7 @@
 import { PartnerIngestError } from '../platform/errors';
 
 /** A partner file or record schema that cannot be used. The message names file, field and reason. */
-export class ConfigError extends PartnerIngestError {
+export class ConfigError extends PartnerIngestError<'CONFIG_INVALID'> {
   constructor(
     readonly file: string,
     readonly field: string,

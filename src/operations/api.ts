@@ -1,11 +1,10 @@
-import { systemClock } from '../platform/clock';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { systemClock } from '../platform/clock';
 import { BATCH_STATUSES, isBatchStatus } from '../ledger/types';
 import type { OperatorDeps } from './deps';
-import { OperatorError } from './errors';
+import { BadRequestError, OperatorError } from './errors';
 import { parseRedriveRequest, redriveStage } from './redrive';
 import { parseReplayRequest, replayBatch } from './replay';
-import { BadRequestError } from './requests';
 
 export interface OperatorApiDeps {
   readonly operator: OperatorDeps;

@@ -11,7 +11,8 @@ import { workOf } from '../ingest/file-event-messages';
 import { batchIdOf } from '../ledger/batch-id';
 import type { Ledger } from '../ledger/ledger';
 import type { StackResources } from '../platform/stage-resources';
-import { BadRequestError, requestObject } from './requests';
+import { BadRequestError } from './errors';
+import { requestObject } from './requests';
 import { systemClock, type Clock } from '../platform/clock';
 
 /** Which messages a redrive takes: exactly one batch's, or all of them — never "all" by omission. */

@@ -11,8 +11,8 @@ import type { BatchReason } from '../validate/errors';
 import { DiscardingItemSink } from '../validate/sinks';
 import { validateSegment } from '../validate/validate-file';
 import { CollectingRejectSink, type ReportedError } from '../validate/collecting-reject-sink';
-import { OperatorError } from './errors';
-import { BadRequestError, requestObject } from './requests';
+import { BadRequestError, OperatorError } from './errors';
+import { requestObject } from './requests';
 
 export interface ReplayRequest {
   readonly batchId: string;

@@ -1,11 +1,4 @@
-import { PartnerIngestError } from '../platform/errors';
-
-/** A malformed operator request (API body, replay event): what is wrong with which field. Nothing was changed. */
-export class BadRequestError extends PartnerIngestError {
-  constructor(message: string) {
-    super('BAD_REQUEST', message);
-  }
-}
+import { BadRequestError } from './errors';
 
 /**
  * A request body as a plain object holding only `allowed` fields: an unknown

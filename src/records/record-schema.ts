@@ -3,6 +3,7 @@ import type { ErrorObject, ValidateFunction } from 'ajv';
 import { capText, joinCapped } from '../platform/text';
 import { COERCERS, isColumnType, type Coercer, type ColumnType } from './coerce';
 import { RecordErrorCode, type FieldError } from './error-codes';
+import { RecordSchemaError } from './errors';
 
 /** A record schema ready for use: its columns, how to coerce each, and the compiled validator. */
 export interface CompiledRecordSchema {
@@ -18,16 +19,6 @@ export interface CompiledRecordSchema {
    * each schema column) give the original text for messages; only read on errors.
    */
   validate(record: Record<string, unknown>, fields: readonly string[], positions: readonly number[]): readonly FieldError[];
-}
-
-/** Thrown by `compileRecordSchema` with the JSON path of the offending part. */
-export class RecordSchemaError extends Error {
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 interface RecordSchemaDocument {

@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { systemClock, type Clock } from '../platform/clock';
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { systemClock, type Clock } from '../platform/clock';
 
 /** One version of a remote file: the same path with another size or mtime is another version. */
 export interface RemoteVersion {

@@ -176,13 +176,3 @@ function stagedRecordBytes(recordNumber: number, line: number, recordJsonBytes: 
 function digits(value: number): number {
   return String(value).length;
 }
-
-/** The message id of a pack, as carried in its envelope. */
-export function packIdOf(batchId: string, firstRecord: number, lastRecord: number): string {
-  return `${batchId}:${firstRecord}-${lastRecord}`;
-}
-
-/** The item id of a record, as carried in its envelope. */
-export function itemIdOf(batchId: string, recordNumber: number): string {
-  return `${batchId}:${recordNumber}`;
-}

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createAjv } from '../../../src/records/ajv';
 import { RecordErrorCode } from '../../../src/records/error-codes';
-import { compileRecordSchema, RecordSchemaError, type CompiledRecordSchema } from '../../../src/records/record-schema';
+import { RecordSchemaError } from '../../../src/records/errors';
+import { compileRecordSchema, type CompiledRecordSchema } from '../../../src/records/record-schema';
 import { MAX_MESSAGE_BYTES } from '../../../src/platform/text';
 import { REPO_ROOT } from '../../support/csv-cases';
 

@@ -1,7 +1,7 @@
 import { PartnerIngestError } from '../platform/errors';
 
 /** Bad command-line usage: exit code 2 with a one-line explanation. */
-export class UsageError extends PartnerIngestError {
+export class UsageError extends PartnerIngestError<'USAGE'> {
   constructor(message: string) {
     super('USAGE', message);
   }
