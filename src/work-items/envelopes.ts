@@ -16,7 +16,7 @@
  * resend after a crash carries the same ids and consumers drop duplicates per record.
  * Schemas: schemas/work-items/.
  *
- * The sender turns each staged row (staging/staged-rows.ts) into a *staged
+ * The sender turns each staged row (staged-rows.ts) into a *staged
  * record*: the record-specific tail of its item envelope, as a JSON object of
  * its own — {"recordNumber":7,"line":8,"record":{…}}. Both envelopes are built
  * from it by string splicing, with sizes known without encoding them.

@@ -5,12 +5,8 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { WorkQueueSendError } from './errors';
-import {
-  WORK_QUEUE_MAX_MESSAGE_BYTES,
-  WorkItemEnvelopes,
-  type MessageAttributes,
-  type StagedRecord,
-} from './envelopes';
+import { WorkItemEnvelopes, type StagedRecord } from './envelopes';
+import { MessageShapes, type OutgoingMessage } from './packing';
 import { StagedRowDecoder } from './staged-rows';
 import { STAGING_MANIFEST_VERSION, type StagedChunk, type StagingManifest } from './staging-writer';
 import { batchesBySize } from '../platform/sqs-limits';
@@ -62,14 +58,6 @@ export interface SendProgress {
   readonly requests: number;
 }
 
-/** One work queue message, ready to send. */
-interface OutgoingMessage {
-  readonly body: string;
-  /** Body plus attributes, as SQS counts a message's size. */
-  readonly bytes: number;
-  readonly attributes: MessageAttributes;
-}
-
 /** Items in chunks before `chunk`: sent counts derive from the checkpoint, so resumes never double-count. */
 export function itemsBefore(manifest: StagingManifest, chunk: number): number {
   return manifest.chunks.slice(0, chunk).reduce((sum, staged) => sum + staged.items, 0);
@@ -118,61 +106,6 @@ export async function sendStagedItems(options: SendOptions): Promise<SendProgres
     await options.onChunkSent(index + 1, itemsSent);
   }
   return { nextChunk: toChunk, itemsSent, done: true, messagesSent, requests: counters.requests };
-}
-
-/**
- * Turns one chunk's staged records into messages. Deterministic: the messages
- * depend only on the chunk, the batch's envelope fields and
- * `recordsPerMessage`. A run of records is cut when it holds
- * `recordsPerMessage` records or the next record would take the pack (with its
- * attributes) over the queue's limit; a run of one record goes out as its item
- * envelope — which the validation pass proved fits.
- */
-class MessageShapes {
-  private readonly packLimit: number;
-
-  constructor(
-    private readonly envelopes: WorkItemEnvelopes,
-    private readonly recordsPerMessage: number,
-  ) {
-    this.packLimit = WORK_QUEUE_MAX_MESSAGE_BYTES - envelopes.packAttributesBytes;
-  }
-
-  messagesOf(records: readonly StagedRecord[]): OutgoingMessage[] {
-    if (this.recordsPerMessage === 1) return records.map((staged) => this.item(staged));
-    const { envelopes } = this;
-    const messages: OutgoingMessage[] = [];
-    let run: StagedRecord[] = [];
-    let runEntryBytes = 0;
-    const close = () => {
-      if (run.length === 1) messages.push(this.item(run[0]!));
-      else if (run.length > 1) {
-        const body = envelopes.pack(run);
-        const bytes = envelopes.packBytes(run[0]!.recordNumber, run[run.length - 1]!.recordNumber, run.length, runEntryBytes);
-        messages.push({ body, bytes: bytes + envelopes.packAttributesBytes, attributes: envelopes.packAttributes });
-      }
-      run = [];
-      runEntryBytes = 0;
-    };
-    for (const staged of records) {
-      const entryBytes = envelopes.entryBytes(staged);
-      if (
-        run.length === this.recordsPerMessage ||
-        (run.length && envelopes.packBytes(run[0]!.recordNumber, staged.recordNumber, run.length + 1, runEntryBytes + entryBytes) > this.packLimit)
-      ) {
-        close();
-      }
-      run.push(staged);
-      runEntryBytes += entryBytes;
-    }
-    close();
-    return messages;
-  }
-
-  private item(staged: StagedRecord): OutgoingMessage {
-    const { envelopes } = this;
-    return { body: envelopes.item(staged), bytes: envelopes.itemBodyBytes(staged) + envelopes.itemAttributesBytes, attributes: envelopes.itemAttributes };
-  }
 }
 
 /** The staged records of one chunk: its rows, read with a ranged GET and turned back into typed records. */
