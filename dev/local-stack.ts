@@ -7,7 +7,7 @@ import { createAwsClients, type AwsClients } from '../src/platform/aws-clients';
 import { defaultConfigLocation, loadPartnerRegistry, type ConfigLocation, type PartnerRegistry } from '../src/config/load-partners';
 import type { FileEventDeps } from '../src/ingest/types';
 import { ingestDeps } from '../src/ingest/deps';
-import { Ledger } from '../src/ledger/ledger';
+import { Ledger } from '../src/ledger/batches';
 import { operatorDeps, type OperatorDeps } from '../src/operations/deps';
 import type { BackoffOptions } from '../src/platform/backoff';
 import { startMotoServer, type MotoServer } from './moto-server';

@@ -5,7 +5,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { SingleBar } from 'cli-progress';
 import { landingKeyOf } from '../landing/layout';
-import { Ledger } from '../ledger/ledger';
+import { Ledger } from '../ledger/batches';
 import { BATCH_STATUSES, BatchStatus, isBatchStatus, type BatchState } from '../ledger/types';
 import { OperatorError } from '../operations/errors';
 import { DEAD_LETTER_QUEUES, isDeadLetterQueue, redriveFilter, redriveStage, type RedriveFilter } from '../operations/redrive';

@@ -2,7 +2,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { AwsClients } from '../platform/aws-clients';
 import type { PartnerRegistry } from '../config/load-partners';
 import { EventPublisher } from '../completion/publisher';
-import { Ledger } from '../ledger/ledger';
+import { Ledger } from '../ledger/batches';
 import { SendRanges } from '../ledger/send-ranges';
 import type { StackResources } from '../platform/stage-resources';
 import type { BackoffOptions } from '../platform/backoff';

@@ -3,7 +3,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { PartnerRegistry } from '../config/load-partners';
 import type { EventPublisher } from '../completion/publisher';
-import type { Ledger } from '../ledger/ledger';
+import type { Ledger } from '../ledger/batches';
 import type { SendRanges } from '../ledger/send-ranges';
 import type { BatchState } from '../ledger/types';
 import type { Clock } from '../platform/clock';

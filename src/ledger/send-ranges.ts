@@ -1,6 +1,6 @@
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { RangeLeaseLostError } from './errors';
-import { isConditionFailure, pk } from './ledger';
+import { isConditionFailure, pk, rangePrefix, rangeSk, stripKeys } from './table';
 
 /**
  * One slice of a batch's staged chunks, sent by its own invocation: the send
@@ -29,8 +29,6 @@ export type RangeLease =
   | { readonly outcome: 'acquired'; readonly range: SendRange }
   | { readonly outcome: 'done'; readonly range: SendRange }
   | { readonly outcome: 'busy' | 'failed' | 'missing' };
-
-const rangeSk = (plan: number, index: number) => `RANGE#${String(plan).padStart(4, '0')}#${String(index).padStart(4, '0')}`;
 
 /** Splits chunks [0, chunks) into at most `ranges` contiguous ranges of near-equal size. */
 export function splitChunks(chunks: number, ranges: number): { fromChunk: number; toChunk: number }[] {
@@ -73,7 +71,7 @@ export class SendRanges {
       new QueryCommand({
         TableName: this.table,
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-        ExpressionAttributeValues: { ':pk': pk(batchId), ':prefix': `RANGE#${String(plan).padStart(4, '0')}#` },
+        ExpressionAttributeValues: { ':pk': pk(batchId), ':prefix': rangePrefix(plan) },
         ConsistentRead: true,
       }),
     );
@@ -185,7 +183,4 @@ export class SendRanges {
   }
 }
 
-function strip(item: Record<string, unknown>): SendRange {
-  const { pk: _pk, sk: _sk, ...range } = item;
-  return range as unknown as SendRange;
-}
+const strip = (item: Record<string, unknown>) => stripKeys<SendRange>(item);

@@ -1,6 +1,6 @@
 import type { AwsClients } from '../platform/aws-clients';
 import type { PartnerRegistry } from '../config/load-partners';
-import { Ledger } from '../ledger/ledger';
+import { Ledger } from '../ledger/batches';
 import type { StackResources } from '../platform/stage-resources';
 import type { StageRedriveRequest } from './redrive';
 import type { ReplayDeps } from './replay';

@@ -9,7 +9,7 @@ import {
 import { batchesBySize, sqsMessageBytes } from '../platform/sqs-limits';
 import { workOf } from '../ingest/file-event-messages';
 import { batchIdOf } from '../ledger/batch-id';
-import type { Ledger } from '../ledger/ledger';
+import type { Ledger } from '../ledger/batches';
 import type { StackResources } from '../platform/stage-resources';
 import { BadRequestError } from './errors';
 import { requestObject } from './requests';

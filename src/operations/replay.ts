@@ -5,7 +5,7 @@ import { resumeMessageBody } from '../ingest/file-event-messages';
 import { routeBatch } from '../ingest/routing';
 import { systemClock, type Clock } from '../platform/clock';
 import { openObject } from '../landing/objects';
-import type { Ledger } from '../ledger/ledger';
+import type { Ledger } from '../ledger/batches';
 import { BatchStatus, type BatchState } from '../ledger/types';
 import type { BatchReason } from '../validate/errors';
 import { DiscardingItemSink } from '../validate/sinks';

@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFile
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { EVENT_SOURCE } from '../../src/completion/completion-event';
-import { LEDGER_INDEXES } from '../../src/ledger/ledger';
+import { LEDGER_INDEXES } from '../../src/ledger/table';
 import {
   type CfnResource,
   type CfnTemplate,
@@ -407,7 +407,7 @@ describe('sls package --stage dev', () => {
     expect(table.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
   });
 
-  test('the ledger has the indexes the code queries (src/ledger/ledger.ts), keyed as it expects', () => {
+  test('the ledger has the indexes the code queries (src/ledger/table.ts), keyed as it expects', () => {
     const indexes = resource(dev.template, 'LedgerTable').Properties.GlobalSecondaryIndexes as Record<string, any>[];
     const keys = (hash: string) => [
       { AttributeName: hash, KeyType: 'HASH' },

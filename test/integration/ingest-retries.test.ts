@@ -9,7 +9,7 @@ import { DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCom
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { processFileEvents } from '../../src/ingest/on-file-event';
 import { batchIdOf } from '../../src/ledger/batch-id';
-import { Ledger } from '../../src/ledger/ledger';
+import { Ledger } from '../../src/ledger/batches';
 import { awsError, withFault } from '../support/faults';
 import { pumpAs } from '../support/harness/invoke';
 import { ordersFile } from '../support/orders';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { createAwsClients } from '../../src/platform/aws-clients';
-import { Ledger } from '../../src/ledger/ledger';
+import { Ledger } from '../../src/ledger/batches';
 import { projectCopy, removeCopies } from '../deploy/packaging';
 import { PROJECT_ROOT } from '../support/stack';
 

@@ -1,72 +1,15 @@
-import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import {
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  TransactWriteCommand,
-  UpdateCommand,
-  type DynamoDBDocumentClient,
-} from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { LeaseLostError, LedgerMissingError } from './errors';
+import * as history from './history';
+import type { AttemptRecord, AuditEntry, BatchQuery } from './history';
+import { attemptSk, isConditionFailure, pk, receivedDayOf, setExpression, stateKey, stripKeys, type Fields, type LedgerTable } from './table';
 import { capText } from '../platform/text';
 import { BatchStatus, isFinal, type BatchState, type FinalStatus } from './types';
-
-/** The ledger's secondary indexes (sparse: only batch STATE items carry their keys). */
-export const LEDGER_INDEXES = {
-  byStatus: { name: 'byStatus', partitionKey: 'status', sortKey: 'receivedAt' },
-  byPartner: { name: 'byPartner', partitionKey: 'partner', sortKey: 'receivedAt' },
-  byDay: { name: 'byDay', partitionKey: 'receivedDay', sortKey: 'receivedAt' },
-} as const;
-
-export interface BatchQuery {
-  readonly status?: string;
-  readonly partner?: string;
-  readonly feed?: string;
-  /** Inclusive ISO-8601 bounds on receivedAt. */
-  readonly from: string;
-  readonly to: string;
-  readonly limit: number;
-}
-
-export interface AttemptRecord {
-  readonly attempt: number;
-  readonly status: string;
-  readonly reason?: BatchState['reason'];
-  readonly counts?: BatchState['counts'];
-  readonly startedAt?: string;
-  readonly finishedAt: string;
-  readonly trigger?: string;
-}
-
-export interface AuditEntry {
-  readonly at: string;
-  readonly actor: string;
-  readonly action: string;
-  readonly batchId?: string;
-  readonly details?: Record<string, unknown>;
-  readonly outcome: string;
-}
-
-const GLOBAL_AUDIT_PK = 'AUDIT';
 
 export type AcquireResult =
   | { readonly outcome: 'acquired'; readonly state: BatchState; readonly resumed: boolean }
   | { readonly outcome: 'finished'; readonly state: BatchState }
   | { readonly outcome: 'busy'; readonly state: BatchState };
-
-const STATE_SK = 'STATE';
-export const pk = (batchId: string) => `BATCH#${batchId}`;
-const attemptSk = (attempt: number) => `ATTEMPT#${String(attempt).padStart(4, '0')}`;
-
-type Fields = Record<string, unknown>;
-
-export function isConditionFailure(error: unknown): boolean {
-  return (
-    error instanceof ConditionalCheckFailedException ||
-    (error instanceof TransactionCanceledException &&
-      (error.CancellationReasons ?? []).some((reason) => reason.Code === 'ConditionalCheckFailed'))
-  );
-}
 
 /**
  * The human-readable fields of a batch, capped: a reason or an error message can
@@ -85,28 +28,12 @@ function capped(fields: Fields): Fields {
   };
 }
 
-/** Builds `SET a = :a, b = :b` with placeholders for every field, and `REMOVE c` for a field set to undefined. */
-function setExpression(fields: Fields): { expression: string; names: Record<string, string>; values: Fields } {
-  const names: Record<string, string> = {};
-  const values: Fields = {};
-  const set: string[] = [];
-  const remove: string[] = [];
-  Object.entries(fields).forEach(([name, value], index) => {
-    names[`#f${index}`] = name;
-    if (value === undefined) {
-      remove.push(`#f${index}`);
-      return;
-    }
-    values[`:f${index}`] = value;
-    set.push(`#f${index} = :f${index}`);
-  });
-  return { expression: `SET ${set.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`, names, values };
-}
-
 /**
  * The DynamoDB ledger: one STATE item per batch plus one item per finished
- * attempt. Every write made while processing is conditional on holding the
- * batch's lease, so two invocations never both act on one batch.
+ * attempt. This file is the batch's lease state machine; every write made while
+ * processing is conditional on holding the batch's lease, so two invocations
+ * never both act on one batch. Reads of a batch's history are in history.ts,
+ * the table's keys and expression helpers in table.ts.
  */
 export class Ledger {
   constructor(
@@ -115,15 +42,18 @@ export class Ledger {
     private readonly clock: () => Date = () => new Date(),
   ) {}
 
+  /** The table, for the reads in history.ts. */
+  private get at(): LedgerTable {
+    return { dynamo: this.dynamo, name: this.table };
+  }
+
   private now(): string {
     return this.clock().toISOString();
   }
 
   async get(batchId: string): Promise<BatchState | undefined> {
-    const { Item } = await this.dynamo.send(
-      new GetCommand({ TableName: this.table, Key: { pk: pk(batchId), sk: STATE_SK }, ConsistentRead: true }),
-    );
-    return Item ? stripKeys(Item) : undefined;
+    const { Item } = await this.dynamo.send(new GetCommand({ TableName: this.table, Key: stateKey(batchId), ConsistentRead: true }));
+    return Item ? stripKeys<BatchState>(Item) : undefined;
   }
 
   /** Records a batch the first time its file is seen; a later sighting changes nothing. */
@@ -133,10 +63,9 @@ export class Ledger {
         new PutCommand({
           TableName: this.table,
           Item: {
-            pk: pk(batch.batchId),
-            sk: STATE_SK,
+            ...stateKey(batch.batchId),
             ...batch,
-            receivedDay: batch.receivedAt.slice(0, 10),
+            receivedDay: receivedDayOf(batch.receivedAt),
             status: BatchStatus.RECEIVED,
             attempt: 0,
             updatedAt: this.now(),
@@ -157,7 +86,7 @@ export class Ledger {
       await this.dynamo.send(
         new UpdateCommand({
           TableName: this.table,
-          Key: { pk: pk(batchId), sk: STATE_SK },
+          Key: stateKey(batchId),
           UpdateExpression: 'SET #source = :source',
           ConditionExpression: '#status = :received',
           ExpressionAttributeNames: { '#source': 'source', '#status': 'status' },
@@ -186,7 +115,7 @@ export class Ledger {
       const { Attributes } = await this.dynamo.send(
         new UpdateCommand({
           TableName: this.table,
-          Key: { pk: pk(batchId), sk: STATE_SK },
+          Key: stateKey(batchId),
           UpdateExpression: 'SET leaseOwner = :owner, leaseExpiresAt = :until, updatedAt = :now',
           ConditionExpression: '#status = :processing AND leaseExpiresAt = :seen',
           ExpressionAttributeNames: { '#status': 'status' },
@@ -200,7 +129,7 @@ export class Ledger {
           ReturnValues: 'ALL_NEW',
         }),
       );
-      return { outcome: 'acquired', state: stripKeys(Attributes!), resumed: true };
+      return { outcome: 'acquired', state: stripKeys<BatchState>(Attributes!), resumed: true };
     } catch (error) {
       if (isConditionFailure(error)) return { outcome: 'busy', state };
       throw error;
@@ -214,7 +143,7 @@ export class Ledger {
       const { Attributes } = await this.dynamo.send(
         new UpdateCommand({
           TableName: this.table,
-          Key: { pk: pk(batchId), sk: STATE_SK },
+          Key: stateKey(batchId),
           UpdateExpression: expression,
           ConditionExpression: 'leaseOwner = :owner AND #status = :processing',
           ExpressionAttributeNames: { ...names, '#status': 'status' },
@@ -222,7 +151,7 @@ export class Ledger {
           ReturnValues: 'ALL_NEW',
         }),
       );
-      return stripKeys(Attributes!);
+      return stripKeys<BatchState>(Attributes!);
     } catch (error) {
       if (isConditionFailure(error)) throw new LeaseLostError(batchId);
       throw error;
@@ -259,7 +188,7 @@ export class Ledger {
             {
               Update: {
                 TableName: this.table,
-                Key: { pk: pk(batchId), sk: STATE_SK },
+                Key: stateKey(batchId),
                 UpdateExpression: `${expression} REMOVE leaseOwner, leaseExpiresAt`,
                 ConditionExpression: 'leaseOwner = :owner AND #status = :processing',
                 ExpressionAttributeNames: { ...names, '#status': 'status' },
@@ -290,71 +219,6 @@ export class Ledger {
     }
     const { leaseOwner: _owner, leaseExpiresAt: _until, ...rest } = finished;
     return rest;
-  }
-
-  /**
-   * Batches received between `from` and `to`, newest first, through the index
-   * that fits the filter best (status, then partner, else day by day); the
-   * remaining filters apply within it. Never a table scan.
-   */
-  async listBatches(query: BatchQuery): Promise<BatchState[]> {
-    const filters: string[] = [];
-    const names: Record<string, string> = { '#received': 'receivedAt' };
-    const values: Record<string, unknown> = { ':from': query.from, ':to': query.to };
-    const filterOn = (field: 'status' | 'partner' | 'feed', value: string | undefined) => {
-      if (value === undefined) return;
-      names[`#${field}`] = field;
-      values[`:${field}`] = value;
-      filters.push(`#${field} = :${field}`);
-    };
-    let index: (typeof LEDGER_INDEXES)[keyof typeof LEDGER_INDEXES];
-    let partitions: string[];
-    if (query.status) {
-      index = LEDGER_INDEXES.byStatus;
-      partitions = [query.status];
-      filterOn('partner', query.partner);
-    } else if (query.partner) {
-      index = LEDGER_INDEXES.byPartner;
-      partitions = [query.partner];
-    } else {
-      index = LEDGER_INDEXES.byDay;
-      partitions = daysBetween(query.from, query.to);
-    }
-    filterOn('feed', query.feed);
-    const found: BatchState[] = [];
-    for (const partition of partitions) {
-      let startKey: Record<string, unknown> | undefined;
-      do {
-        const page = await this.dynamo.send(
-          new QueryCommand({
-            TableName: this.table,
-            IndexName: index.name,
-            KeyConditionExpression: `#partition = :partition AND #received BETWEEN :from AND :to`,
-            ...(filters.length ? { FilterExpression: filters.join(' AND ') } : {}),
-            ExpressionAttributeNames: { ...names, '#partition': index.partitionKey },
-            ExpressionAttributeValues: { ...values, ':partition': partition },
-            ScanIndexForward: false,
-            ExclusiveStartKey: startKey,
-          }),
-        );
-        found.push(...(page.Items ?? []).map(stripKeys));
-        startKey = page.LastEvaluatedKey;
-      } while (startKey && found.length < query.limit);
-      if (found.length >= query.limit) break;
-    }
-    return found.slice(0, query.limit);
-  }
-
-  /** The batch's finished attempts, oldest first. */
-  async attempts(batchId: string): Promise<AttemptRecord[]> {
-    const { Items = [] } = await this.dynamo.send(
-      new QueryCommand({
-        TableName: this.table,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-        ExpressionAttributeValues: { ':pk': pk(batchId), ':prefix': 'ATTEMPT#' },
-      }),
-    );
-    return Items.map((item) => stripKeys(item) as unknown as AttemptRecord);
   }
 
   /**
@@ -392,7 +256,7 @@ export class Ledger {
       const { Attributes } = await this.dynamo.send(
         new UpdateCommand({
           TableName: this.table,
-          Key: { pk: pk(batchId), sk: STATE_SK },
+          Key: stateKey(batchId),
           UpdateExpression:
             'SET #status = :processing, attempt = attempt + :one, startedAt = :now, updatedAt = :now, leaseOwner = :owner, leaseExpiresAt = :until ' +
             (keepProgress
@@ -404,38 +268,11 @@ export class Ledger {
           ReturnValues: 'ALL_NEW',
         }),
       );
-      return stripKeys(Attributes!);
+      return stripKeys<BatchState>(Attributes!);
     } catch (error) {
       if (isConditionFailure(error)) return undefined;
       throw error;
     }
-  }
-
-  /** Records an operator action (who, when, what, outcome) with the batch, or globally. */
-  async audit(entry: AuditEntry): Promise<void> {
-    await this.dynamo.send(
-      new PutCommand({
-        TableName: this.table,
-        Item: {
-          pk: entry.batchId ? pk(entry.batchId) : GLOBAL_AUDIT_PK,
-          sk: `AUDIT#${entry.at}#${Math.random().toString(36).slice(2, 10)}`,
-          ...entry,
-          outcome: capText(entry.outcome),
-        },
-      }),
-    );
-  }
-
-  /** Operator actions on a batch (or the global ones without a batch id), oldest first. */
-  async auditTrail(batchId?: string): Promise<AuditEntry[]> {
-    const { Items = [] } = await this.dynamo.send(
-      new QueryCommand({
-        TableName: this.table,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-        ExpressionAttributeValues: { ':pk': batchId ? pk(batchId) : GLOBAL_AUDIT_PK, ':prefix': 'AUDIT#' },
-      }),
-    );
-    return Items.map((item) => stripKeys(item) as unknown as AuditEntry);
   }
 
   /** Notes that `channel` accepted the completion event of `attempt`, so a retry does not publish it again. */
@@ -443,7 +280,7 @@ export class Ledger {
     await this.dynamo.send(
       new UpdateCommand({
         TableName: this.table,
-        Key: { pk: pk(batchId), sk: STATE_SK },
+        Key: stateKey(batchId),
         UpdateExpression: 'SET #channel = :attempt',
         ConditionExpression: 'attempt = :attempt',
         ExpressionAttributeNames: { '#channel': channel },
@@ -451,19 +288,22 @@ export class Ledger {
       }),
     );
   }
-}
 
-/** Days (YYYY-MM-DD) from `to` back to `from`, newest first. */
-function daysBetween(from: string, to: string): string[] {
-  const days: string[] = [];
-  for (let day = new Date(`${to.slice(0, 10)}T00:00:00Z`); day.toISOString().slice(0, 10) >= from.slice(0, 10); ) {
-    days.push(day.toISOString().slice(0, 10));
-    day = new Date(day.getTime() - 86_400_000);
+  // Listings and history: see history.ts.
+
+  listBatches(query: BatchQuery): Promise<BatchState[]> {
+    return history.listBatches(this.at, query);
   }
-  return days;
-}
 
-function stripKeys(item: Record<string, unknown>): BatchState {
-  const { pk: _pk, sk: _sk, ...state } = item;
-  return state as unknown as BatchState;
+  attempts(batchId: string): Promise<AttemptRecord[]> {
+    return history.attempts(this.at, batchId);
+  }
+
+  audit(entry: AuditEntry): Promise<void> {
+    return history.audit(this.at, entry);
+  }
+
+  auditTrail(batchId?: string): Promise<AuditEntry[]> {
+    return history.auditTrail(this.at, batchId);
+  }
 }
