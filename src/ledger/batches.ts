@@ -175,7 +175,8 @@ export class Ledger {
   ): Promise<BatchState> {
     const finishedAt = this.now();
     const final = capped({ ...fields, status, finishedAt, updatedAt: finishedAt });
-    const { expression, names, values } = setExpression(final);
+    // The lease goes in the same REMOVE section as any field the caller clears.
+    const { expression, names, values } = setExpression({ ...final, leaseOwner: undefined, leaseExpiresAt: undefined });
     const current = await this.get(batchId);
     if (!current || current.leaseOwner !== owner || current.status !== BatchStatus.PROCESSING) {
       throw new LeaseLostError(batchId);
@@ -189,7 +190,7 @@ export class Ledger {
               Update: {
                 TableName: this.table,
                 Key: stateKey(batchId),
-                UpdateExpression: `${expression} REMOVE leaseOwner, leaseExpiresAt`,
+                UpdateExpression: expression,
                 ConditionExpression: 'leaseOwner = :owner AND #status = :processing',
                 ExpressionAttributeNames: { ...names, '#status': 'status' },
                 ExpressionAttributeValues: { ...values, ':owner': owner, ':processing': BatchStatus.PROCESSING },

@@ -65,7 +65,12 @@ export function isConditionFailure(error: unknown): boolean {
 
 export type Fields = Record<string, unknown>;
 
-/** Builds `SET a = :a, b = :b` with placeholders for every field, and `REMOVE c` for a field set to undefined. */
+/**
+ * Builds `SET #f0 = :f0, ...` for every field with a value and `REMOVE #f1, ...`
+ * for every field set to undefined: one section of each at most, as DynamoDB
+ * rejects an update expression that repeats one. A caller that also removes
+ * attributes of its own passes them as undefined fields, never as a second REMOVE.
+ */
 export function setExpression(fields: Fields): { expression: string; names: Record<string, string>; values: Fields } {
   const names: Record<string, string> = {};
   const values: Fields = {};
@@ -80,5 +85,6 @@ export function setExpression(fields: Fields): { expression: string; names: Reco
     values[`:f${index}`] = value;
     set.push(`#f${index} = :f${index}`);
   });
-  return { expression: `SET ${set.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`, names, values };
+  const sections = [...(set.length ? [`SET ${set.join(', ')}`] : []), ...(remove.length ? [`REMOVE ${remove.join(', ')}`] : [])];
+  return { expression: sections.join(' '), names, values };
 }
