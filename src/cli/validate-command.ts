@@ -15,7 +15,7 @@ Exit code 0 when the batch would be COMPLETED, 1 when REJECTED, 2 for bad usage 
 
 const PROGRESS_MIN_BYTES = 8 * 1024 * 1024;
 
-/** The --json output contract (DESIGN §3). */
+/** What `partner-ingest validate --json` prints (README "Checking a file without AWS"). */
 export interface ValidateReport {
   readonly status: ValidationOutcome['status'];
   readonly reason: string | null;

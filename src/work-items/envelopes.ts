@@ -1,5 +1,5 @@
 /**
- * The work item contract (DESIGN §3, README "Work item contract"). A message
+ * The work item contract (README "Work item contract"). A message
  * has one of two shapes, named by its `envelope` message attribute:
  *
  * `item` — one record (every message when a feed's `recordsPerMessage` is 1):

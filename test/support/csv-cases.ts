@@ -87,7 +87,7 @@ export function chunked(bytes: Buffer | string, size = 64 * 1024): Readable {
   return Readable.from(chunks);
 }
 
-/** The envelope of a work item body (DESIGN §3). */
+/** The envelope of a work item body (README "Work item contract"). */
 export interface WorkItemBody extends ValidRecord {
   itemId: string;
   batchId: string;

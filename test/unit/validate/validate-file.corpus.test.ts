@@ -1,6 +1,6 @@
 /**
  * The validation pass's decisions on a corpus of awkward and broken files,
- * all built in memory. Each case pins one behaviour of DESIGN §3 "Batch":
+ * all built in memory. Each case pins one behaviour of a batch (README "Batches"):
  * what is REJECTED (and with which code and line), what is only a row error,
  * and what valid records turn into.
  */
