@@ -7,13 +7,14 @@
  * The statements that allowed calls are kept, so the whole run can list the
  * grants no call used (global-teardown.ts).
  */
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runSimulation } from '@cloud-copilot/iam-simulate';
+import { definitionsHash } from '../../../dev/stack-from-template';
 import type { FunctionName } from './function-scope';
 import { iamRequestsOf, UnmappedCommandError, type CallFacts, type IamRequest } from './iam-requests';
-import { ACCOUNT, packagedStack, type PackagedStack } from './packaged-stack';
+import { ACCOUNT, packagedStack, PROJECT_ROOT, type PackagedStack } from './packaged-stack';
 
 export interface RecordedCall extends CallFacts {
   readonly function: FunctionName;
@@ -27,22 +28,39 @@ export interface GrantUse {
   readonly resource: string;
 }
 
-/** Calls since the last check, each with the stack its invocation was packaged with. */
-const pending: { readonly call: RecordedCall; readonly stack: Promise<PackagedStack> }[] = [];
-let packaged: Promise<PackagedStack> | undefined;
+/** Calls since the last check, each with the partner configuration its function was packaged with. */
+const pending: { readonly call: RecordedCall; readonly configRoot: string | undefined }[] = [];
+let configRoot: string | undefined;
+/** Copies of test partner configurations, by content: what the calls are checked against after the test. */
+const snapshots = new Map<string, string>();
+process.on('exit', () => {
+  for (const dir of snapshots.values()) rmSync(dir, { recursive: true, force: true });
+});
 
 /** Called by the clients' middleware for every call made inside a function's invocation. */
 export function recordCall(call: RecordedCall): void {
-  pending.push({ call, stack: packaged ?? packagedStack() });
+  pending.push({ call, configRoot });
 }
 
 /**
  * The partner configuration the functions invoked from now on are packaged with
- * (default: the project's partners/). Packaged here, while the folder exists: a
- * test may remove it before its calls are checked.
+ * (default: the project's partners/). Its partner files are copied now: a test
+ * may remove its folder before its calls are checked, after the test (where
+ * packaging, about 10 s and more on a loaded machine, has the hook's time).
  */
-export function packageRolesWith(root: string | undefined): Promise<PackagedStack> {
-  return (packaged = packagedStack(root));
+export function packageRolesWith(root: string | undefined): void {
+  configRoot = root === undefined ? undefined : snapshotOf(root);
+}
+
+function snapshotOf(root: string): string {
+  const key = definitionsHash(PROJECT_ROOT, root);
+  let copy = snapshots.get(key);
+  if (!copy) {
+    copy = mkdtempSync(path.join(os.tmpdir(), 'partner-ingest-roles-config-'));
+    cpSync(path.join(root, 'partners'), path.join(copy, 'partners'), { recursive: true });
+    snapshots.set(key, copy);
+  }
+  return copy;
 }
 
 /** Where this run's grant uses are collected: one folder per jest run (the main process's pid). */
@@ -122,8 +140,8 @@ export async function checkRecordedCalls(): Promise<void> {
   const calls = pending.splice(0);
   const denied: string[] = [];
   const uses = new Map<string, GrantUse>();
-  for (const { call, stack: packagedWith } of calls) {
-    const stack = await packagedWith;
+  for (const { call, configRoot: root } of calls) {
+    const stack = await packagedStack(root);
     let requests: IamRequest[];
     try {
       requests = iamRequestsOf(call);

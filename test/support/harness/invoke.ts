@@ -46,7 +46,7 @@ export async function contextOf(name: FunctionName, options: InvokeOptions = {})
 
 /** One invocation of `name`: `work` gets the context, and every AWS call it makes is `name`'s. */
 export async function invoke<T>(name: FunctionName, work: (context: Context) => Promise<T>, options: InvokeOptions = {}): Promise<T> {
-  await packageRolesWith(options.configRoot);
+  packageRolesWith(options.configRoot);
   const context = await contextOf(name, options);
   return withinFunction(name, () => work(context));
 }

@@ -17,7 +17,7 @@ export const STAGE = 'test';
 export const ACCOUNT = '123456789012';
 export const REGION = process.env.AWS_REGION ?? 'eu-west-1';
 export const PARTITION = 'aws';
-const PROJECT_ROOT = path.resolve(__dirname, '..', '..', '..');
+export const PROJECT_ROOT = path.resolve(__dirname, '..', '..', '..');
 
 export interface PolicyDocument {
   readonly Version: string;
