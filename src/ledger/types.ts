@@ -1,6 +1,6 @@
 import type { ObjectLocation } from '../landing/objects';
 import type { BatchReason } from '../validate/errors';
-import type { ValidationCheckpoint } from '../validate/validate-file';
+import type { ValidationCheckpoint } from '../validate/checkpoint';
 import type { StagedSegment } from '../work-items/staging-writer';
 
 export const BatchStatus = {

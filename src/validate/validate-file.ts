@@ -6,6 +6,7 @@ import type { FeedConfig } from '../config/types';
 import { coerceRecord } from '../records/coerce';
 import { RecordErrorCode, type FieldError } from '../records/error-codes';
 import { joinCapped } from '../platform/text';
+import type { ValidationCheckpoint } from './checkpoint';
 import { applyErrorPolicy, type RecordCounts } from './decide';
 import { EncodingGuard } from './encoding-guard';
 import { fileHasher } from './file-hash';
@@ -46,41 +47,6 @@ export interface ValidationInput {
   readonly rejects: RejectSink;
   /** Called with the raw byte count as the file is read, for progress display. */
   readonly onProgress?: (rawBytes: number) => void;
-}
-
-/**
- * Where a paused validation pass stands: what the next invocation needs to
- * carry on at the next record. The sinks' and key set's own state is kept by
- * the caller next to it.
- */
-export interface ValidationCheckpoint {
-  /** Offset in the decompressed bytes where the next record starts. */
-  readonly offset: number;
-  /** Physical line the next record starts on. */
-  readonly nextLine: number;
-  readonly counts: RecordCounts;
-  /** The file's header row. */
-  readonly header: readonly string[];
-  /**
-   * The line break csv-parse found in the header row, so a resumed segment
-   * splits records exactly as the first did (absent in checkpoints written
-   * before it was kept: those segments detect it again).
-   */
-  readonly recordDelimiter?: string;
-  /**
-   * Whether the file is gzip: a resumed segment may then enter a plain file
-   * at `offset` without seeing its first bytes (absent in older checkpoints).
-   */
-  readonly compressed?: boolean;
-  /**
-   * The resumable SHA-256 (hash-wasm's saved state, base64) over the file's
-   * first `hashedBytes` raw bytes, so the next segment hashes only what lies
-   * past them. Absent after the first segment: node's native hash, which it
-   * uses for speed, cannot be saved.
-   */
-  readonly hashState?: string;
-  /** Raw bytes `hashState` covers (a multiple of 64; the reader runs ahead of the parse, so usually past `offset`). */
-  readonly hashedBytes?: number;
 }
 
 export interface SegmentInput extends ValidationInput {

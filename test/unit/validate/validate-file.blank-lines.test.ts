@@ -14,10 +14,10 @@ import { Parser } from 'csv-parse';
 import { createGzip, gzipSync } from 'node:zlib';
 import { KeyFingerprintSet } from '../../../src/validate/key-set';
 import { RejectionCode } from '../../../src/validate/errors';
+import type { ValidationCheckpoint } from '../../../src/validate/checkpoint';
 import {
   validateSegment,
   type PausedValidation,
-  type ValidationCheckpoint,
   type ValidationOutcome,
 } from '../../../src/validate/validate-file';
 import { RecordErrorCode } from '../../../src/records/error-codes';

@@ -9,10 +9,10 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { KeyFingerprintSet } from '../../../src/validate/key-set';
+import type { ValidationCheckpoint } from '../../../src/validate/checkpoint';
 import {
   validateSegment,
   type PausedValidation,
-  type ValidationCheckpoint,
   type ValidationOutcome,
 } from '../../../src/validate/validate-file';
 import { CollectingRejectSink } from '../../../src/validate/collecting-reject-sink';
