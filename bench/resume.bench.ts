@@ -29,7 +29,7 @@ import { log, machine, table } from './report';
 
 const MiB = 1024 * 1024;
 const HIGH_WATER_MARK = 256 * 1024;
-/** validate-file.ts asks shouldPause every this many records. */
+/** record-loop.ts asks shouldPause every this many records. */
 const PAUSE_CHECK_RECORDS = 4096;
 
 interface SegmentReport {
