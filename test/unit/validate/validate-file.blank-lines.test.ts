@@ -341,7 +341,7 @@ describe('validateSegment: blank lines across paused segments', () => {
 });
 
 describe('csv-parse internals', () => {
-  it('are where RecordParser reads and adjusts them (check validate-file.ts when this fails after an upgrade)', () => {
+  it('are where RecordParser reads and adjusts them (check record-parser.ts when this fails after an upgrade)', () => {
     // RecordParser moves records past blank lines by `info.empty_lines`, keeps
     // `state.expectedRecordLength` equal to each record's length so no CsvError
     // is built for a short row, and spares the byte-by-byte line-break discovery.
