@@ -1,14 +1,11 @@
-import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream';
+import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
 import { CsvError } from 'csv-parse';
 import type { FeedConfig } from '../config/types';
+import { decodingStages, GZIP_MAGIC, isGzip, openByteSource, type RawSource } from './byte-source';
 import type { ValidationCheckpoint } from './checkpoint';
 import { applyErrorPolicy, type RecordCounts } from './decide';
-import { EncodingGuard } from './encoding-guard';
-import { fileHasher } from './file-hash';
 import { FileRejectedError, RejectionCode, type BatchReason } from './errors';
-import { InflateGuard } from './inflate-guard';
 import { KeyFingerprintSet } from './key-set';
 import { RecordLoop } from './record-loop';
 import { ParseError, PauseSignal, recordParser } from './record-parser';
@@ -27,19 +24,13 @@ export interface ValidationOutcome {
   readonly file: { readonly bytes: number; readonly sha256?: string; readonly compressed: boolean };
 }
 
-/**
- * Opens the raw file at byte `fromByte` (0: all of it) — a ranged GET, a file
- * stream with `start`. It must start exactly there.
- */
-export type SourceOpener = (fromByte: number) => Promise<Readable> | Readable;
-
 export interface ValidationInput {
   /**
    * The raw file bytes: a stream of the whole file (an S3 GetObject body, a
    * local file stream), or a function that opens it at a byte offset, which
    * lets a resumed segment of a plain file start reading at its checkpoint.
    */
-  readonly source: (AsyncIterable<Buffer> & Readable) | SourceOpener;
+  readonly source: RawSource;
   readonly feed: FeedConfig;
   readonly batchId: string;
   readonly items: ItemSink;
@@ -69,14 +60,6 @@ export interface PausedValidation {
   readonly checkpoint: ValidationCheckpoint;
 }
 
-const GZIP_MAGIC = [0x1f, 0x8b];
-
-function isGzip(head: Buffer, compression: FeedConfig['format']['compression']): boolean {
-  if (compression === 'none') return false;
-  if (compression === 'gzip') return true;
-  return head.length >= 2 && head[0] === GZIP_MAGIC[0] && head[1] === GZIP_MAGIC[1];
-}
-
 /**
  * The validation pass over one file, shared by the ingest function and the
  * `validate` command: read raw bytes (hashing them) → gunzip → prove the
@@ -98,15 +81,7 @@ export function validateFile(input: ValidationInput): Promise<ValidationOutcome>
  */
 export async function validateSegment(input: SegmentInput): Promise<ValidationOutcome | PausedValidation> {
   const { feed, items, rejects, resume } = input;
-  const saved =
-    resume?.hashState !== undefined && resume.hashedBytes !== undefined ? { state: resume.hashState, bytes: resume.hashedBytes } : undefined;
-  const hash = await fileHasher(resume !== undefined, saved);
-  // A plain file is entered where the parse or the saved hash stands, whichever
-  // is first; a gzip file, or one whose bytes before the checkpoint are not all
-  // hashed yet, is read from byte 0.
-  const enterAt =
-    resume && resume.compressed === false && typeof input.source === 'function' ? Math.min(resume.offset, hash.position) : 0;
-  const source = typeof input.source === 'function' ? await input.source(enterAt) : input.source;
+  const { hash, enterAt, source } = await openByteSource(input.source, resume);
   const maxFileBytes = feed.limits.maxFileBytes;
   let rawBytes = enterAt;
   let compressed = enterAt > 0 ? false : (resume?.compressed ?? false);
@@ -216,23 +191,9 @@ async function runChain(
   feed: FeedConfig,
   state: RecordLoop,
   resume: ValidationCheckpoint | undefined,
-  /** Bytes before the checkpoint that reach the chain (decompressed): skipped, not parsed. */
   skip: number,
 ): Promise<void> {
-  const { format, limits } = feed;
-  const stages: Transform[] = [];
-  if (compressed) {
-    // The guard reads how much compressed input gunzip has consumed, to stop a bomb by its ratio.
-    const gunzip = createGunzip();
-    stages.push(gunzip, new InflateGuard(gunzip, limits.maxCompressionRatio));
-  }
-  if (skip > 0) stages.push(new SkipBytes(skip));
-  stages.push(
-    new EncodingGuard(format.encoding, compressed ? limits.maxDecompressedBytes : Number.POSITIVE_INFINITY, {
-      offset: resume?.offset ?? 0,
-      line: resume?.nextLine ?? 1,
-    }),
-  );
+  const stages = decodingStages(compressed, feed, resume, skip);
   const parser = recordParser(state, feed, resume);
   // pipeline's typings have no overload for a spread of stages.
   try {
@@ -240,24 +201,6 @@ async function runChain(
   } catch (error) {
     if (error instanceof CsvError) throw new ParseError(error, parser.errorLine());
     throw error;
-  }
-}
-
-/** Drops the first `count` bytes: the part of the file earlier segments validated. */
-class SkipBytes extends Transform {
-  constructor(private remaining: number) {
-    super();
-  }
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    if (this.remaining >= chunk.length) {
-      this.remaining -= chunk.length;
-      callback();
-      return;
-    }
-    const rest = this.remaining ? chunk.subarray(this.remaining) : chunk;
-    this.remaining = 0;
-    callback(null, rest);
   }
 }
 
