@@ -26,7 +26,7 @@ import { ordersFile } from '../support/orders';
 import { batchIdOfKey, drainFileEvents, drainQueue, putInbound, useTestStack } from '../support/stack';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
-const PROJECT_ENTRIES = ['serverless.yml', 'package.json', 'tsconfig.json', 'functions', 'src', 'dev', 'partners', 'schemas', 'scripts', 'bin'];
+const PROJECT_ENTRIES = ['serverless.yml', 'resources', 'package.json', 'tsconfig.json', 'functions', 'src', 'dev', 'partners', 'schemas', 'scripts', 'bin'];
 /** osls start-up, the partner registry and esbuild bundling four functions. */
 const OFFLINE_START_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 5_000;

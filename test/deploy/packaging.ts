@@ -12,6 +12,7 @@ import { inflateRawSync } from 'node:zlib';
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 const PROJECT_ENTRIES = [
   'serverless.yml',
+  'resources',
   'package.json',
   'tsconfig.json',
   'functions',

@@ -1,7 +1,8 @@
 /**
  * Before the run: an empty folder for this run's grant uses (see
  * global-teardown.ts), and the stack packaged once (about 10 s, then cached per
- * content of serverless.yml and the partner files), so no test pays for it.
+ * content of serverless.yml, resources/*.yml and the partner files), so no test
+ * pays for it.
  */
 import { rmSync } from 'node:fs';
 import { grantUsageDir } from './iam-check';
