@@ -2,11 +2,13 @@
  * After a whole run: the grants of the functions' packaged roles that no call
  * of any test used. Each must either go, or be listed in kept-grants.ts with
  * the reason it stays (and say so beside it in resources/iam.yml). A run of only
- * some tests (a path or name filter) cannot tell, and checks nothing.
+ * some tests (a path or name filter) cannot tell, and checks nothing. Also
+ * removes the run's packages (see global-setup.ts).
  */
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '@jest/types';
+import { endPackageRun } from '../../deploy/packaging';
 import { FUNCTION_NAMES } from './function-scope';
 import { grantUsageDir, type GrantUse } from './iam-check';
 import { KEPT_GRANTS } from './kept-grants';
@@ -50,5 +52,6 @@ export default async function globalTeardown(globalConfig: Config.GlobalConfig):
     else throw new Error(list);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+    endPackageRun();
   }
 }
