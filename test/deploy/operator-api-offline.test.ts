@@ -15,7 +15,7 @@
  * authorization type", src/events/authFunctionNameExtractor.js) and serves such
  * routes with no authorization at all, so these requests are unsigned. That every
  * route of the deployed API requires AWS_IAM is proven on the packaged template
- * (serverless-package.test.ts).
+ * (package-operator-api.test.ts).
  */
 import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
