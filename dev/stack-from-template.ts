@@ -25,12 +25,14 @@ export interface CfnTemplate {
 
 const PROJECT_ROOT = path.resolve(__dirname, '..');
 
-/** The files `sls print` and `sls package`'s template depend on: serverless.yml, the partners plugin, partners/*.yml. */
+/** The files `sls print` and `sls package`'s template depend on: serverless.yml, resources/*.yml, the partners plugin, partners/*.yml. */
 export function definitionsHash(root: string, partnersRoot = root): string {
   const hash = createHash('sha256');
   const partners = path.join(partnersRoot, 'partners');
+  const resources = path.join(root, 'resources');
   const files = [
     ['serverless.yml', path.join(root, 'serverless.yml')],
+    ...(existsSync(resources) ? readdirSync(resources).filter((name) => /\.ya?ml$/.test(name)).sort().map((name) => [`resources/${name}`, path.join(resources, name)]) : []),
     ['scripts/serverless-partners.js', path.join(root, 'scripts', 'serverless-partners.js')],
     ...(existsSync(partners) ? readdirSync(partners).filter((name) => /\.ya?ml$/.test(name)).sort().map((name) => [`partners/${name}`, path.join(partners, name)]) : []),
   ];

@@ -260,6 +260,6 @@ async function partnersSummary({ resolveVariable }) {
 }
 
 module.exports = partnersSummary;
-// Pure helpers, for the tests (test/deploy/serverless-package.test.ts).
+// Pure helpers, for the tests (test/deploy/package-partners-sftp.test.ts).
 module.exports.partnerRoleName = partnerRoleName;
 module.exports.partnerRoleLogicalIds = partnerRoleLogicalIds;

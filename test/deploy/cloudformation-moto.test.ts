@@ -27,7 +27,7 @@
  *   AWS::Events::Archive EventPattern must be a JSON string, not an object;
  * - it keeps an `Fn::If` -> `AWS::NoValue` policy statement as null and returns that
  *   inline policy as Python text, so role policies are checked in the template
- *   (serverless-package.test.ts), here only their resolved resource ARNs;
+ *   (package-*.test.ts), here only their resolved resource ARNs;
  * - an SQS event source mapping would invoke the function in Docker on every message:
  *   the test disables it (after checking it) before sending anything to the queue.
  * It enforces no IAM, bucket or queue policy, so permissions are not exercised here.

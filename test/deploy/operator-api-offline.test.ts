@@ -15,7 +15,7 @@
  * authorization type", src/events/authFunctionNameExtractor.js) and serves such
  * routes with no authorization at all, so these requests are unsigned. That every
  * route of the deployed API requires AWS_IAM is proven on the packaged template
- * (serverless-package.test.ts).
+ * (package-operator-api.test.ts).
  */
 import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,7 +26,7 @@ import { ordersFile } from '../support/orders';
 import { batchIdOfKey, drainFileEvents, drainQueue, putInbound, useTestStack } from '../support/stack';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
-const PROJECT_ENTRIES = ['serverless.yml', 'package.json', 'tsconfig.json', 'functions', 'src', 'dev', 'partners', 'schemas', 'scripts', 'bin'];
+const PROJECT_ENTRIES = ['serverless.yml', 'resources', 'package.json', 'tsconfig.json', 'functions', 'src', 'dev', 'partners', 'schemas', 'scripts', 'bin'];
 /** osls start-up, the partner registry and esbuild bundling four functions. */
 const OFFLINE_START_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 5_000;

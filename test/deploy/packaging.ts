@@ -12,6 +12,7 @@ import { inflateRawSync } from 'node:zlib';
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 const PROJECT_ENTRIES = [
   'serverless.yml',
+  'resources',
   'package.json',
   'tsconfig.json',
   'functions',
@@ -88,12 +89,18 @@ export function scratchDir(label: string): string {
 /** A throwaway copy of the service with node_modules symlinked. */
 export function projectCopy(label: string): string {
   const dir = scratchDir(label);
+  copyProject(dir);
+  return dir;
+}
+
+/** Copies the service into `dir` (created if need be), node_modules symlinked. */
+export function copyProject(dir: string): void {
+  mkdirSync(dir, { recursive: true });
   for (const entry of PROJECT_ENTRIES) {
     const from = path.join(PROJECT_ROOT, entry);
     if (existsSync(from)) cpSync(from, path.join(dir, entry), { recursive: true });
   }
   symlinkSync(path.join(PROJECT_ROOT, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
-  return dir;
 }
 
 export interface Packaged {
@@ -110,9 +117,23 @@ export async function slsPackage(
   prepare?: (dir: string) => void,
   extraEnv: NodeJS.ProcessEnv = {},
 ): Promise<Packaged> {
-  const dir = projectCopy(label);
+  return packageIn(projectCopy(label), args, prepare, extraEnv);
+}
+
+/** `sls package` in a copy of the project at `dir` (see copyProject). */
+export async function packageIn(
+  dir: string,
+  args: string[],
+  prepare?: (dir: string) => void,
+  extraEnv: NodeJS.ProcessEnv = {},
+): Promise<Packaged> {
   prepare?.(dir);
   const result = await run('npx', ['sls', 'package', ...args], dir, PACKAGE_TIMEOUT_MS, extraEnv);
+  return readPackaged(dir, result);
+}
+
+/** What `sls package` left in `dir`, and how it ended. */
+export function readPackaged(dir: string, result: RunResult): Packaged {
   const templateFile = path.join(dir, '.serverless', 'cloudformation-template-update-stack.json');
   const zipFile = path.join(dir, '.serverless', 'partner-ingest.zip');
   const zip = existsSync(zipFile) ? readFileSync(zipFile) : undefined;
@@ -192,4 +213,28 @@ export function resource(template: CfnTemplate, logicalId: string): CfnResource 
 export function removeCopies(): void {
   if (process.env.KEEP_PACKAGE_COPIES) return;
   for (const dir of copies.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * Packages shared by the test files of one jest run (test/deploy/package-variants.ts)
+ * live in a folder of the run's, under the temp directory: global setup names it
+ * in the environment the workers inherit, global teardown removes it.
+ */
+const PACKAGE_RUN_VARIABLE = 'PARTNER_INGEST_PACKAGE_RUN';
+
+/** This run's folder, relative to the temp directory; undefined outside a jest run with the global setup. */
+export function packageRunFolder(): string | undefined {
+  const run = process.env[PACKAGE_RUN_VARIABLE];
+  return run ? path.join('partner-ingest-package-run', run) : undefined;
+}
+
+export function startPackageRun(): void {
+  process.env[PACKAGE_RUN_VARIABLE] = `${process.pid}-${Date.now()}`;
+}
+
+/** Removes the run's packages (unless KEEP_PACKAGE_COPIES is set, to inspect them). */
+export function endPackageRun(): void {
+  const folder = packageRunFolder();
+  if (!folder || process.env.KEEP_PACKAGE_COPIES) return;
+  rmSync(path.join(tmpdir(), folder), { recursive: true, force: true });
 }

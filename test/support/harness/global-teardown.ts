@@ -1,12 +1,14 @@
 /**
  * After a whole run: the grants of the functions' packaged roles that no call
  * of any test used. Each must either go, or be listed in kept-grants.ts with
- * the reason it stays (and say so beside it in serverless.yml). A run of only
- * some tests (a path or name filter) cannot tell, and checks nothing.
+ * the reason it stays (and say so beside it in resources/iam.yml). A run of only
+ * some tests (a path or name filter) cannot tell, and checks nothing. Also
+ * removes the run's packages (see global-setup.ts).
  */
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '@jest/types';
+import { endPackageRun } from '../../deploy/packaging';
 import { FUNCTION_NAMES } from './function-scope';
 import { grantUsageDir, type GrantUse } from './iam-check';
 import { KEPT_GRANTS } from './kept-grants';
@@ -45,10 +47,11 @@ export default async function globalTeardown(globalConfig: Config.GlobalConfig):
     const unexplained = unused.filter((grant) => !KEPT_GRANTS[`${grant.role}/${grant.statement}/${grant.action}`]);
     process.stdout.write(`\nIAM grants of the packaged roles: ${grants.length}, used by the tests' calls: ${grants.length - unused.length}, kept unused with a reason: ${unused.length - unexplained.length}\n`);
     if (!unexplained.length) return;
-    const list = `${unexplained.length} grant(s) of the packaged roles were used by no call of any test. Remove them from serverless.yml, or say why they stay (serverless.yml and test/support/harness/kept-grants.ts):\n  ${unexplained.map(keyOf).join('\n  ')}`;
+    const list = `${unexplained.length} grant(s) of the packaged roles were used by no call of any test. Remove them from resources/iam.yml, or say why they stay (resources/iam.yml and test/support/harness/kept-grants.ts):\n  ${unexplained.map(keyOf).join('\n  ')}`;
     if (partial) process.stdout.write(`${list}\n`);
     else throw new Error(list);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+    endPackageRun();
   }
 }

@@ -1,6 +1,6 @@
 /**
  * Grants of the functions' roles that stay although no call of the tests uses
- * them, each with its reason (serverless.yml says the same beside the
+ * them, each with its reason (resources/iam.yml says the same beside the
  * statement). Keyed `<role>/<statement Sid>/<action>`.
  */
 const LAMBDA_LOGS = "Lambda's runtime writes the function's own log group with its role; no call of the code does";

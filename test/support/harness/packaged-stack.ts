@@ -3,8 +3,9 @@
  * would create, not a hand-kept copy — with its IAM roles, resource policies and
  * function timeouts resolved to the concrete names and ARNs the test stack has
  * in moto_server (same stage, moto's account and region). Packaged once per
- * content of serverless.yml, the partners plugin and the partner files, and
- * cached in the temp directory, so a run packages at most once per configuration.
+ * content of serverless.yml, resources/*.yml, the partners plugin and the
+ * partner files, and cached in the temp directory, so a run packages at most
+ * once per configuration.
  */
 import { cpSync, rmSync } from 'node:fs';
 import path from 'node:path';
