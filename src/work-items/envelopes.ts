@@ -35,7 +35,7 @@ export type EnvelopeShape = (typeof EnvelopeShape)[keyof typeof EnvelopeShape];
 
 /**
  * Our cap on a work item message, body plus attributes: the work queue's
- * MaximumMessageSize (serverless.yml). SQS takes up to 1 MiB since 2025, but the
+ * MaximumMessageSize (resources/queues.yml). SQS takes up to 1 MiB since 2025, but the
  * queue stays at 256 KiB, the size its consumers were built and sized for (a
  * Lambda consumer's batch of 10 fits its 6 MB payload with room, and a message
  * can be forwarded to SNS, which still takes 256 KiB). A queue setting and this
