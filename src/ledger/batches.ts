@@ -136,20 +136,24 @@ export class Ledger {
     }
   }
 
+  /** An update of the batch's STATE item that only the lease holder of a PROCESSING batch can make. */
+  private leasedUpdate(batchId: string, owner: string, fields: Fields) {
+    const { expression, names, values } = setExpression(fields);
+    return {
+      TableName: this.table,
+      Key: stateKey(batchId),
+      UpdateExpression: expression,
+      ConditionExpression: 'leaseOwner = :owner AND #status = :processing',
+      ExpressionAttributeNames: { ...names, '#status': 'status' },
+      ExpressionAttributeValues: { ...values, ':owner': owner, ':processing': BatchStatus.PROCESSING },
+    };
+  }
+
   /** Saves progress of the current attempt; throws LeaseLostError if `owner` no longer holds the lease. */
   async update(batchId: string, owner: string, fields: Partial<BatchState>): Promise<BatchState> {
-    const { expression, names, values } = setExpression(capped({ ...fields, updatedAt: this.now() }));
     try {
       const { Attributes } = await this.dynamo.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: stateKey(batchId),
-          UpdateExpression: expression,
-          ConditionExpression: 'leaseOwner = :owner AND #status = :processing',
-          ExpressionAttributeNames: { ...names, '#status': 'status' },
-          ExpressionAttributeValues: { ...values, ':owner': owner, ':processing': BatchStatus.PROCESSING },
-          ReturnValues: 'ALL_NEW',
-        }),
+        new UpdateCommand({ ...this.leasedUpdate(batchId, owner, capped({ ...fields, updatedAt: this.now() })), ReturnValues: 'ALL_NEW' }),
       );
       return stripKeys<BatchState>(Attributes!);
     } catch (error) {
@@ -175,8 +179,6 @@ export class Ledger {
   ): Promise<BatchState> {
     const finishedAt = this.now();
     const final = capped({ ...fields, status, finishedAt, updatedAt: finishedAt });
-    // The lease goes in the same REMOVE section as any field the caller clears.
-    const { expression, names, values } = setExpression({ ...final, leaseOwner: undefined, leaseExpiresAt: undefined });
     const current = await this.get(batchId);
     if (!current || current.leaseOwner !== owner || current.status !== BatchStatus.PROCESSING) {
       throw new LeaseLostError(batchId);
@@ -186,16 +188,8 @@ export class Ledger {
       await this.dynamo.send(
         new TransactWriteCommand({
           TransactItems: [
-            {
-              Update: {
-                TableName: this.table,
-                Key: stateKey(batchId),
-                UpdateExpression: expression,
-                ConditionExpression: 'leaseOwner = :owner AND #status = :processing',
-                ExpressionAttributeNames: { ...names, '#status': 'status' },
-                ExpressionAttributeValues: { ...values, ':owner': owner, ':processing': BatchStatus.PROCESSING },
-              },
-            },
+            // The lease goes in the same REMOVE section as any field the caller clears.
+            { Update: this.leasedUpdate(batchId, owner, { ...final, leaseOwner: undefined, leaseExpiresAt: undefined }) },
             {
               Put: {
                 TableName: this.table,
