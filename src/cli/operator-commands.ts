@@ -14,6 +14,8 @@ import { closeStage, operatorDeps, parseCommand, STAGE_OPTIONS_USAGE, stageFrom 
 import { renderTable } from './table';
 import { parseRange } from './time-range';
 import { ExitCode, UsageError } from './errors';
+import { defaultConfigLocation, loadPartnerRegistry } from '../config/load-partners';
+import { routeBatch } from '../ingest/routing';
 
 export interface Output {
   stdout(text: string): void;
@@ -313,19 +315,31 @@ export async function redriveCommand(argv: string[], output: Output): Promise<nu
   }
 }
 
-export const DROP_USAGE = `usage: partner-ingest drop --partner ID FILE --stage NAME [--as NAME]
+export const DROP_USAGE = `usage: partner-ingest drop --partner ID FILE --stage NAME [--as NAME] [--force] [--config-root DIR]
 
 Uploads FILE into the stage's landing bucket as inbound/<partner>/<name>, as a partner's S3 drop would
 (streamed, any size). With --endpoint-url it drops into the local stack that \`npm start\` runs.
+A partner or file name that no feed of this checkout's partners/ (or --config-root's) claims is
+refused, since the batch would only be REJECTED; --force drops it anyway.
 ${STAGE_OPTIONS_USAGE}`;
 
 export async function dropCommand(argv: string[], output: Output): Promise<number> {
-  const { values, positionals } = parseCommand(argv, { partner: { type: 'string' }, as: { type: 'string' } });
+  const { values, positionals } = parseCommand(argv, {
+    partner: { type: 'string' },
+    as: { type: 'string' },
+    force: { type: 'boolean' },
+    'config-root': { type: 'string' },
+  });
   if (!values.partner) throw new UsageError('--partner is required');
   if (positionals.length !== 1) throw new UsageError(`expected exactly one FILE, got ${positionals.length}`);
   const file = positionals[0]!;
   const name = values.as ?? path.basename(file);
   if (!/^[^/\\]+$/.test(name) || name.includes('..')) throw new UsageError(`"${name}" is not a plain file name`);
+  if (!values.force) {
+    const registry = loadPartnerRegistry(values['config-root'] ? { root: values['config-root'] } : defaultConfigLocation());
+    const { reason } = routeBatch(registry, { partner: values.partner, file: { name } });
+    if (reason) throw new UsageError(`${reason.message}: the batch would end REJECTED ${reason.code} — check --partner and --as, or pass --force`);
+  }
   let bytes: number;
   try {
     bytes = statSync(file).size;

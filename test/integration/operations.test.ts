@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { DeleteObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { SendMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { loadPartnerRegistry } from '../../src/config/load-partners';
 import { OperatorError } from '../../src/operations/errors';
@@ -220,4 +220,22 @@ test('drop uploads a local file as a partner drop, which is then ingested', asyn
   const badName = await cli('drop', '--partner', 'acme', 'samples/acme/orders_2026-11-01.csv', '--as', '../escape.csv');
   expect(badName.status).toBe(2);
   expect(badName.stderr.split('\n')[0]).toContain('is not a plain file name');
+});
+
+test('drop refuses a partner or file name no feed claims, uploading nothing, unless --force', async () => {
+  const unclaimed = await cli('drop', '--partner', 'acme', 'samples/acme/orders_2026-11-01.csv', '--as', 'invoices_1.csv');
+  expect(unclaimed.status).toBe(2);
+  expect(unclaimed.stderr.split('\n')[0]).toContain('"invoices_1.csv" matches no feed of partner acme (feeds: orders orders_*.csv orders_*.csv.gz)');
+  expect(unclaimed.stderr.split('\n')[0]).toContain('REJECTED UNKNOWN_FEED');
+  const unknownPartner = await cli('drop', '--partner', 'nobody', 'samples/acme/orders_2026-11-01.csv');
+  expect(unknownPartner.status).toBe(2);
+  expect(unknownPartner.stderr.split('\n')[0]).toContain('no partner "nobody" is configured');
+  const { Contents = [] } = await stack.clients.s3.send(new ListObjectsV2Command({ Bucket: stack.resources.landingBucket, Prefix: 'inbound/' }));
+  expect(Contents.map((object) => object.Key)).not.toContain('inbound/acme/invoices_1.csv');
+  expect(Contents.some((object) => object.Key!.startsWith('inbound/nobody/'))).toBe(false);
+
+  const forced = await cli('drop', '--partner', 'acme', 'samples/acme/orders_2026-11-01.csv', '--as', 'invoices_1.csv', '--force', '--json');
+  expect(forced.status).toBe(0);
+  await drainFileEvents(stack);
+  expect(await stack.ledger.get(await batchIdOfKey('inbound/acme/invoices_1.csv'))).toMatchObject({ status: 'REJECTED', reason: { code: 'UNKNOWN_FEED' } });
 });
