@@ -4,9 +4,10 @@ import { ingestRuntime } from '../src/ingest/runtime';
 
 /** ingest-file: S3 ObjectCreated → file-events queue → this function (partial batch responses). */
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+  const deps = ingestRuntime();
   try {
-    return await processFileEvents(event, context, ingestRuntime());
+    return await processFileEvents(event, context, deps);
   } finally {
-    ingestRuntime().metrics.publishStoredMetrics();
+    deps.metrics.publishStoredMetrics();
   }
 };

@@ -4,9 +4,10 @@ import { processSendRanges } from '../src/ingest/on-send-range';
 
 /** send-range: one range of a big batch's staged work items per message, sent in parallel with the others. */
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+  const deps = ingestRuntime();
   try {
-    return await processSendRanges(event, context, ingestRuntime());
+    return await processSendRanges(event, context, deps);
   } finally {
-    ingestRuntime().metrics.publishStoredMetrics();
+    deps.metrics.publishStoredMetrics();
   }
 };

@@ -7,9 +7,10 @@ import { sftpPullRuntime } from '../src/sftp/runtime';
  * partners) and hands stable remote files to the landing bucket exactly once.
  */
 export const handler = async (event: { partners?: string[] } | undefined, context: Context): Promise<PartnerOutcome[]> => {
+  const deps = sftpPullRuntime();
   try {
     return await pullAll(
-      sftpPullRuntime(),
+      deps,
       {
         runId: context.awsRequestId,
         owner: context.awsRequestId,
@@ -19,6 +20,6 @@ export const handler = async (event: { partners?: string[] } | undefined, contex
       event?.partners,
     );
   } finally {
-    sftpPullRuntime().metrics.publishStoredMetrics();
+    deps.metrics.publishStoredMetrics();
   }
 };

@@ -6,7 +6,7 @@ import { Ledger } from '../ledger/batches';
 import { SendRanges } from '../ledger/send-ranges';
 import type { StackResources } from '../platform/stage-resources';
 import type { BackoffOptions } from '../platform/backoff';
-import type { BatchMetrics } from '../platform/telemetry';
+import type { ServiceMetrics } from '../platform/telemetry';
 import type { FileEventDeps } from './types';
 
 /** The ingest core's dependencies over one stage's resources — in Lambda, the local stack or the operator CLI. */
@@ -19,7 +19,7 @@ export function ingestDeps(
   },
   registry: PartnerRegistry,
   logger: Logger,
-  metrics: BatchMetrics,
+  metrics: ServiceMetrics,
   backoff?: BackoffOptions,
 ): FileEventDeps {
   return {

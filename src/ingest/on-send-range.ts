@@ -10,7 +10,7 @@ import { BatchRun, rangeContextOf } from './batch-run';
 import { COMPLETE_RETRY_SECONDS, LEASE_GRACE_MS } from './constants';
 import { FeedGoneError, INFRASTRUCTURE_FAILURE } from './errors';
 import { failBatch } from './ingest-object';
-import { routeBatch } from './routing';
+import { feedOfBatch, routeBatch } from './routing';
 import { busyRetrySeconds, continueLater, eachMessage, receiveCountOf, redeliverIn, retryDelaySeconds } from './sqs-retry';
 import type { FileEventDeps, Invocation } from './types';
 
@@ -96,7 +96,7 @@ async function completeBatch(message: RangeMessage, deps: FileEventDeps, invocat
   if (lease.outcome === 'finished') return 'done';
   if (lease.outcome === 'busy') return 'completing';
   const logger = deps.logger.createChild({ persistentKeys: { batchId: message.batchId } });
-  const run = new BatchRun(deps, invocation, logger, lease.state, undefined, routeBatch(deps.registry, lease.state).feed);
+  const run = new BatchRun(deps, invocation, logger, lease.state, undefined, feedOfBatch(deps.registry, lease.state));
   const result = await run.completeRanges(lease.state.sendPlan!);
   if (result.outcome === 'finished') recordBatchMetrics(deps.metrics, result.state);
   return 'done';

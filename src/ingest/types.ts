@@ -7,7 +7,7 @@ import type { Ledger } from '../ledger/batches';
 import type { SendRanges } from '../ledger/send-ranges';
 import type { BatchState } from '../ledger/types';
 import type { Clock } from '../platform/clock';
-import type { BatchMetrics } from '../platform/telemetry';
+import type { ServiceMetrics } from '../platform/telemetry';
 
 export interface IngestSettings {
   /** Bucket for archive/, staging/ and rejects/ (the landing bucket). */
@@ -36,7 +36,7 @@ export interface IngestDeps {
   readonly registry: PartnerRegistry;
   readonly settings: IngestSettings;
   readonly logger: Logger;
-  readonly metrics: BatchMetrics;
+  readonly metrics: ServiceMetrics;
   readonly clock?: Clock;
 }
 

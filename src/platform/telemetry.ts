@@ -6,7 +6,7 @@ import type { BatchState } from '../ledger/types';
 export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'partner-ingest' });
 
 /** What the cores count with: CloudWatch EMF metrics, injected like the clients (flushed by the handler). */
-export type BatchMetrics = Pick<Metrics, 'singleMetric' | 'publishStoredMetrics'>;
+export type ServiceMetrics = Pick<Metrics, 'singleMetric' | 'publishStoredMetrics'>;
 
 /** One function's metrics, named by the environment serverless.yml sets. */
 export function createMetrics(): Metrics {
@@ -16,7 +16,7 @@ export function createMetrics(): Metrics {
   });
 }
 
-export function emit(metrics: BatchMetrics, name: string, value: number, dimensions: Record<string, string>): void {
+export function emit(metrics: ServiceMetrics, name: string, value: number, dimensions: Record<string, string>): void {
   // A single metric flushes on its first addMetric, taking its dimensions with it.
   const single = metrics.singleMetric();
   single.addDimensions(dimensions);
@@ -27,7 +27,7 @@ export function emit(metrics: BatchMetrics, name: string, value: number, dimensi
  * Emits one batch's outcome, by status alone (what the FAILED and REJECTED
  * alarms watch) and by partner and status (for dashboards).
  */
-export function recordBatchMetrics(metrics: BatchMetrics, state: BatchState): void {
+export function recordBatchMetrics(metrics: ServiceMetrics, state: BatchState): void {
   emit(metrics, 'Batches', 1, { status: state.status });
   emit(metrics, 'Batches', 1, { partner: state.partner, status: state.status });
   if (!state.counts) return;

@@ -1,5 +1,5 @@
 import type { EventPublisher } from '../completion/publisher';
-import { emit, type BatchMetrics } from '../platform/telemetry';
+import { emit, type ServiceMetrics } from '../platform/telemetry';
 import { systemClock } from '../platform/clock';
 import { mapConcurrently } from '../platform/concurrency';
 import { HostKeyMismatchError } from './errors';
@@ -14,7 +14,7 @@ export interface PullAllDeps extends PullDeps {
   readonly publisher: Pick<EventPublisher, 'publishAlert'>;
   /** Partners pulled at once; each also bounds its own transfers. */
   readonly partnerConcurrency?: number;
-  readonly metrics: BatchMetrics;
+  readonly metrics: ServiceMetrics;
 }
 
 export type PartnerOutcome =

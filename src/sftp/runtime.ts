@@ -3,7 +3,7 @@ import { awsClients, type AwsClients } from '../platform/aws-clients';
 import { loadPartnerRegistry, type PartnerRegistry } from '../config/load-partners';
 import { EventPublisher } from '../completion/publisher';
 import { requiredEnv } from '../platform/env';
-import { createMetrics, logger, type BatchMetrics } from '../platform/telemetry';
+import { createMetrics, logger, type ServiceMetrics } from '../platform/telemetry';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { loadSftpLogin } from './credentials';
 import type { PullAllDeps } from './pull-all';
@@ -17,7 +17,7 @@ export interface SftpPullSettings {
 }
 
 /** sftp-pull's dependencies over a set of clients (the Lambda's, or a local stack's). */
-export function sftpPullDeps(clients: AwsClients, registry: PartnerRegistry, settings: SftpPullSettings, log: Logger, metrics: BatchMetrics): PullAllDeps {
+export function sftpPullDeps(clients: AwsClients, registry: PartnerRegistry, settings: SftpPullSettings, log: Logger, metrics: ServiceMetrics): PullAllDeps {
   const secrets = new SecretsProvider({ awsSdkV3Client: clients.secrets });
   return {
     s3: clients.s3,

@@ -148,14 +148,7 @@ describe('sftpPull', () => {
 
   test('its own role: no wildcard action or resource, uploads to pulled/ only, reads only the partner secrets', () => {
     const statements = roleStatements(resource(dev.template, 'SftpPullRole'));
-    for (const statement of statements) {
-      const actions = asList(statement.Action) as string[];
-      expect(actions.filter((action) => action === '*' || action.endsWith(':*'))).toEqual([]);
-      expect(asList(statement.Resource)).not.toContain('*');
-      expect(statement.Effect).toBe('Allow');
-      expect(statement.NotAction).toBeUndefined();
-      expect(statement.NotResource).toBeUndefined();
-    }
+    expectNoWildcards(statements);
     const granting = (action: string) => statements.filter((statement) => asList(statement.Action).includes(action));
     const allActions = statements.flatMap((statement) => asList(statement.Action) as string[]);
 
