@@ -1,4 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { freePort } from './ports';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -12,17 +14,26 @@ export interface MotoServer {
 export class MissingPrerequisiteError extends Error {}
 
 /**
+ * moto_server on PATH, else the one dev/setup.sh pip-installed into the project's
+ * .venv (npm scripts run from the project root, so that is relative to the cwd).
+ */
+export function motoServerCommand(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string {
+  if (!spawnSync('moto_server', ['--help'], { stdio: 'ignore', env }).error) return 'moto_server';
+  const inVenv = path.resolve(cwd, '.venv', 'bin', 'moto_server');
+  if (existsSync(inVenv)) return inVenv;
+  throw new MissingPrerequisiteError('moto_server is not installed: run `bash dev/setup.sh start` (or pip install "moto[server]")');
+}
+
+/**
  * Starts moto_server (the moto project's AWS emulator) on a free loopback port
  * and waits until it answers. Every caller gets its own server, so test suites
  * can run in parallel without sharing state.
  */
 export async function startMotoServer(): Promise<MotoServer> {
-  if (spawnSync('moto_server', ['--help'], { stdio: 'ignore' }).error) {
-    throw new MissingPrerequisiteError('moto_server is not installed: pip install "moto[server]"');
-  }
+  const command = motoServerCommand();
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
-  const child: ChildProcess = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], {
+  const child: ChildProcess = spawn(command, ['-H', '127.0.0.1', '-p', String(port)], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';

@@ -17,6 +17,7 @@ import {
   SHELL_RESOURCE_SETTINGS,
 } from './package-variants';
 import { type CfnResource, type CfnTemplate, output, PACKAGE_TIMEOUT_MS, type Packaged, removeCopies, resource, resourcesOfType, run } from './packaging';
+import { PROJECT_ROOT } from '../support/stack';
 
 const LINT_TIMEOUT_MS = 120_000;
 
@@ -167,21 +168,22 @@ describe('stage differences', () => {
 });
 
 describe('cfn-lint', () => {
-  const cfnLintOnPath = (process.env.PATH ?? '')
-    .split(path.delimiter)
-    .some((dir) => dir !== '' && existsSync(path.join(dir, 'cfn-lint')));
+  // On PATH, or where dev/setup.sh pip-installs it (the project's .venv).
+  const cfnLint = [...(process.env.PATH ?? '').split(path.delimiter), path.join(PROJECT_ROOT, '.venv', 'bin')]
+    .map((dir) => path.join(dir, 'cfn-lint'))
+    .find((file) => path.isAbsolute(file) && existsSync(file));
 
   test(
     'the dev, prod, SSE-KMS and SFTP-variant templates have no cfn-lint errors',
     async () => {
-      if (!cfnLintOnPath) {
-        console.warn('cfn-lint is not on PATH: skipping the CloudFormation lint (pip install cfn-lint)');
+      if (!cfnLint) {
+        console.warn('cfn-lint is not installed: skipping the CloudFormation lint (bash dev/setup.sh test installs it)');
         return;
       }
       const results = await Promise.all(
         [dev, prod, kms, noSftp, moreSftp].map((packaged) =>
           run(
-            'cfn-lint',
+            cfnLint,
             ['--non-zero-exit-code', 'error', '--', '.serverless/cloudformation-template-update-stack.json'],
             packaged.dir,
             LINT_TIMEOUT_MS,

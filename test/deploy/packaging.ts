@@ -93,7 +93,7 @@ export function projectCopy(label: string): string {
   return dir;
 }
 
-/** Copies the service into `dir` (created if need be), node_modules symlinked. */
+/** Copies the service into `dir` (created if need be), node_modules (and .venv) symlinked. */
 export function copyProject(dir: string): void {
   mkdirSync(dir, { recursive: true });
   for (const entry of PROJECT_ENTRIES) {
@@ -101,6 +101,9 @@ export function copyProject(dir: string): void {
     if (existsSync(from)) cpSync(from, path.join(dir, entry), { recursive: true });
   }
   symlinkSync(path.join(PROJECT_ROOT, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
+  // Where dev/setup.sh pip-installs moto_server on a machine that had none.
+  const venv = path.join(PROJECT_ROOT, '.venv');
+  if (existsSync(venv)) symlinkSync(venv, path.join(dir, '.venv'), 'dir');
 }
 
 export interface Packaged {
