@@ -36,6 +36,13 @@ const COMMANDS: Record<string, { usage: string; run: typeof validateCommand }> =
   drop: { usage: DROP_USAGE, run: dropCommand },
 };
 
+/** COLUMNS when set (as `COLUMNS=100 partner-ingest batches | less` would), else the terminal's width; none when piped. */
+function terminalColumns(): number | undefined {
+  const fromEnv = Number(process.env.COLUMNS);
+  if (Number.isInteger(fromEnv) && fromEnv > 0) return fromEnv;
+  return process.stdout.isTTY ? process.stdout.columns : undefined;
+}
+
 /** Entry point of the `partner-ingest` CLI; resolves to the process exit code. */
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
@@ -53,7 +60,7 @@ export async function main(argv: string[]): Promise<number> {
     return ExitCode.OK;
   }
   try {
-    return await command.run(rest, { stdout: (text) => process.stdout.write(text), stderr: process.stderr });
+    return await command.run(rest, { stdout: (text) => process.stdout.write(text), stderr: process.stderr, columns: terminalColumns() });
   } catch (error) {
     if (error instanceof OperatorError) {
       process.stderr.write(`partner-ingest ${name}: ${error.oneLine}\n`);

@@ -11,16 +11,24 @@ import { OperatorError } from '../operations/errors';
 import { DEAD_LETTER_QUEUES, isDeadLetterQueue, redriveFilter, redriveStage, type RedriveFilter } from '../operations/redrive';
 import { replayBatch } from '../operations/replay';
 import { closeStage, operatorDeps, parseCommand, STAGE_OPTIONS_USAGE, stageFrom } from './stage-options';
+import type { Output } from './output';
 import { renderTable } from './table';
 import { parseRange } from './time-range';
 import { ExitCode, UsageError } from './errors';
 import { defaultConfigLocation, loadPartnerRegistry } from '../config/load-partners';
 import { routeBatch } from '../ingest/routing';
 
-export interface Output {
-  stdout(text: string): void;
-  stderr: NodeJS.WriteStream;
-}
+
+const BATCHES_COLUMNS = ['batch', 'received', 'partner', 'feed', 'file', 'status', 'attempt', 'records', 'valid', 'invalid', 'sent', 'reason'];
+/**
+ * On a narrow terminal the reason is cut first (`batch <id>` and --json have it in
+ * full), then the file name; then the columns that matter least are hidden. The
+ * batch id is never cut: it is what `batch` and `replay` take.
+ */
+const BATCHES_FIT = {
+  cut: { reason: 12, file: 12 },
+  hide: ['valid', 'invalid', 'feed', 'records', 'attempt', 'received', 'sent', 'partner'],
+};
 
 
 export const BATCHES_USAGE = `usage: partner-ingest batches --stage NAME [--partner ID] [--feed ID] [--status STATUS] [--since 7d] [--until TIME] [--limit 50] [--json]
@@ -59,7 +67,8 @@ export async function batchesCommand(argv: string[], output: Output): Promise<nu
         const row = summary(batch);
         return [row.batchId, row.receivedAt, row.partner, row.feed ?? '', row.file, row.status, row.attempt, row.records, row.valid, row.invalid, row.sent, row.reason ?? ''];
       });
-      output.stdout(`${renderTable(['batch', 'received', 'partner', 'feed', 'file', 'status', 'attempt', 'records', 'valid', 'invalid', 'sent', 'reason'], rows)}\n${batches.length} batch(es) from ${range.from} to ${range.to}\n`);
+      const table = renderTable(BATCHES_COLUMNS, rows, output.columns ? { width: output.columns, ...BATCHES_FIT } : undefined);
+      output.stdout(`${table}\n${batches.length} batch(es) from ${range.from} to ${range.to}\n`);
     }
     return ExitCode.OK;
   } finally {

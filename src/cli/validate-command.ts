@@ -7,6 +7,7 @@ import { DiscardingItemSink } from '../validate/sinks';
 import { validateFile, type ValidationOutcome } from '../validate/validate-file';
 import { CollectingRejectSink, type ReportedError } from '../validate/collecting-reject-sink';
 import { ExitCode, UsageError } from './errors';
+import type { Output } from './output';
 
 export const VALIDATE_USAGE = `usage: partner-ingest validate --partner ID [--feed ID] FILE [--json] [--max-errors N]
 
@@ -25,10 +26,6 @@ export interface ValidateReport {
   readonly errorsTruncated: boolean;
 }
 
-interface Output {
-  stdout(text: string): void;
-  stderr: NodeJS.WriteStream;
-}
 
 function parse(argv: string[]) {
   try {

@@ -25,10 +25,14 @@ const stack = useTestStack();
 
 /** Runs the real CLI against the test's moto_server, as an operator would against a stage. */
 function cli(...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  return cliWith({}, ...args);
+}
+
+function cliWith(env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['bin/partner-ingest.js', ...args, '--stage', 'test', '--region', 'eu-west-1', '--endpoint-url', stack.moto.endpoint], {
       cwd: PROJECT_ROOT,
-      env: { ...process.env, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' },
+      env: { ...process.env, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', ...env },
     });
     let stdout = '';
     let stderr = '';
@@ -131,6 +135,34 @@ test('a REJECTED batch replays to COMPLETED once its schema is relaxed; --dry-ru
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
+});
+
+test('batches fits the terminal width, cutting the reason with …; batch <id> and --json keep it whole', async () => {
+  const key = 'inbound/acme/orders_semicolons.csv';
+  await putInbound(stack, key, 'order_id;customer_id;sku;quantity;unit_price;currency;order_date;email\n1;2;3;4;5;6;7;8\n');
+  await drainFileEvents(stack);
+  const batchId = await batchIdOfKey(key);
+  const { reason } = (await stack.ledger.get(batchId))!;
+  const fullReason = `${reason!.code}: ${reason!.message}`;
+  expect(fullReason.length).toBeGreaterThan(100);
+
+  for (const width of [120, 80]) {
+    const listed = await cliWith({ COLUMNS: String(width) }, 'batches');
+    expect(listed.status).toBe(0);
+    const lines = listed.stdout.trimEnd().split('\n');
+    expect(lines.filter((line) => line.length > width)).toEqual([]);
+    const row = lines.find((line) => line.includes(batchId))!;
+    expect(row).toMatch(/│ HEADER_MIS[^│]*… *│$/);
+    expect(lines.at(-2)).toMatch(new RegExp(`^\\((hidden to fit ${width} columns: .*|\\d+ columns hidden to fit ${width}; --json shows them)\\)$`));
+  }
+  // Piped, with no COLUMNS: every column, the reason in full.
+  const piped = await cliWith({ COLUMNS: '' }, 'batches');
+  expect(piped.stdout).toContain(fullReason);
+  expect(piped.stdout).not.toContain('hidden to fit');
+
+  expect((await cliWith({ COLUMNS: '80' }, 'batch', batchId)).stdout).toContain(fullReason);
+  expect(JSON.parse((await cliWith({ COLUMNS: '80' }, 'batches', '--json')).stdout)).toContainEqual(expect.objectContaining({ batchId, reason: fullReason }));
+  await receivedEvents(stack);
 });
 
 test('of two concurrent replays of one batch exactly one runs', async () => {
