@@ -36,6 +36,11 @@ export async function startMotoServer(): Promise<MotoServer> {
   const child: ChildProcess = spawn(command, ['-H', '127.0.0.1', '-p', String(port)], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
+  // A process that exits without stop() (process.exit, a second Ctrl-C in npm start)
+  // must not leave the emulator behind: a signal to our pid alone never reaches it.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  child.once('exit', () => process.removeListener('exit', killOnExit));
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);

@@ -39,6 +39,8 @@ export interface OfflineOptions {
   readonly onLine?: (line: string) => void;
   readonly extraEnv?: NodeJS.ProcessEnv;
   readonly startTimeoutMs?: number;
+  /** Gives up starting (stopping what was spawned, rejecting with the signal's reason): npm start's Ctrl-C. */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -116,19 +118,26 @@ export async function startServerlessOffline(options: OfflineOptions): Promise<O
   };
   const killOnExit = () => signal('SIGKILL');
   process.once('exit', killOnExit);
+  // The exit hook stays until the group is gone: a process.exit while osls is
+  // still shutting down (a second Ctrl-C in npm start) kills what is left.
   const stop = async () => {
-    process.removeListener('exit', killOnExit);
-    if (!signal('SIGTERM')) return;
-    for (const deadline = Date.now() + 10_000; signal(0); await sleep(100)) {
-      if (Date.now() > deadline) {
-        signal('SIGKILL');
-        break;
+    if (signal('SIGTERM')) {
+      for (const deadline = Date.now() + 10_000; signal(0); await sleep(100)) {
+        if (Date.now() > deadline) {
+          signal('SIGKILL');
+          break;
+        }
       }
     }
+    process.removeListener('exit', killOnExit);
   };
   const deadline = Date.now() + (options.startTimeoutMs ?? 120_000);
   for (const url of [`${api}/__ready`, `${lambdaApi}/__ready`]) {
     for (;;) {
+      if (options.signal?.aborted) {
+        await stop();
+        throw options.signal.reason;
+      }
       if (child.exitCode !== null || child.signalCode !== null) {
         await stop();
         throw new Error(`serverless-offline exited (${child.exitCode ?? child.signalCode}):\n${output}`);

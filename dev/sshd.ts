@@ -23,6 +23,10 @@ export interface SshdServer {
   readonly username: string;
   /** OpenSSH-format private key (ed25519) authorized on this server. */
   readonly privateKey: string;
+  /** The same key as a file (mode 0600), for `ssh -i` / `sftp -i`. */
+  readonly privateKeyFile: string;
+  /** A known_hosts file pinning this server's host key at its address (`-o UserKnownHostsFile=`). */
+  readonly knownHostsFile: string;
   /** 'SHA256:<base64 without padding>', as `ssh-keygen -lf host_key.pub` prints it. */
   readonly hostKeyFingerprint: string;
   /** The host key's .pub line (`ssh-ed25519 AAAA... comment`). */
@@ -357,6 +361,8 @@ export async function startSshd(options: StartSshdOptions = {}): Promise<SshdSer
     await writeFile(authorizedKeys, userPublicKey, { mode: 0o600 });
 
     const port = await freePort();
+    const knownHostsFile = path.join(dir, 'known_hosts');
+    await writeFile(knownHostsFile, `[${HOST}]:${port} ${hostPublicKey.trim()}\n`);
     const configPath = path.join(dir, 'sshd_config');
     await writeFile(
       configPath,
@@ -371,6 +377,8 @@ export async function startSshd(options: StartSshdOptions = {}): Promise<SshdSer
       port,
       username: userInfo().username,
       privateKey,
+      privateKeyFile: userKey,
+      knownHostsFile,
       hostPublicKey: hostPublicKey.trim(),
       hostKeyFingerprint: fingerprint(hostPublicKey),
       rootDir,
@@ -392,6 +400,8 @@ interface HarnessInit {
   port: number;
   username: string;
   privateKey: string;
+  privateKeyFile: string;
+  knownHostsFile: string;
   hostPublicKey: string;
   hostKeyFingerprint: string;
   rootDir: string;
@@ -403,6 +413,8 @@ class Harness implements SshdServer {
   readonly port: number;
   readonly username: string;
   readonly privateKey: string;
+  readonly privateKeyFile: string;
+  readonly knownHostsFile: string;
   readonly hostKeyFingerprint: string;
   readonly hostPublicKey: string;
   readonly rootDir: string;
@@ -424,6 +436,8 @@ class Harness implements SshdServer {
     this.port = init.port;
     this.username = init.username;
     this.privateKey = init.privateKey;
+    this.privateKeyFile = init.privateKeyFile;
+    this.knownHostsFile = init.knownHostsFile;
     this.hostKeyFingerprint = init.hostKeyFingerprint;
     this.hostPublicKey = init.hostPublicKey;
     this.rootDir = init.rootDir;

@@ -1,12 +1,15 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { cpSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { connect } from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { createAwsClients } from '../../src/platform/aws-clients';
 import { Ledger } from '../../src/ledger/batches';
+import { drainQueue } from '../../dev/drain-queue';
 import { projectCopy, removeCopies } from '../deploy/packaging';
 import { PROJECT_ROOT } from '../support/stack';
+import { processTable, stillRunning, watchDescendants, type ProcessInfo } from '../support/process-tree';
 
 /**
  * `npm start` runs in a throwaway copy of the project: serverless-esbuild writes
@@ -21,12 +24,18 @@ beforeAll(() => {
 });
 afterAll(() => removeCopies());
 
-/** The table rows `npm start` prints, as cells. */
-function tableRows(stdout: string, prefix: string): string[][] {
+const COMMAND = ['bin/run-ts.js', 'scripts/local.ts'];
+/** How long npm start may take to stop everything after a signal: generous, it usually takes a few seconds. */
+const STOP_BOUND_MS = 20_000;
+
+/** The completion event lines `npm start` prints (`event key=value …`), as objects; quoted values unquoted. */
+function eventLines(stdout: string): Array<Record<string, string>> {
   return stdout
     .split('\n')
-    .filter((line) => line.startsWith(`│ ${prefix}`))
-    .map((row) => row.split('│').map((cell) => cell.trim()).filter(Boolean));
+    .filter((line) => line.startsWith('event '))
+    .map((line) =>
+      Object.fromEntries([...line.matchAll(/(\w+)=("(?:[^"\\]|\\.)*"|\S+)/g)].map(([, key, value]) => [key!, value!.startsWith('"') ? (JSON.parse(value!) as string) : value!])),
+    );
 }
 
 /** The JSON log lines the functions wrote inside serverless-offline, as npm start shows them. */
@@ -37,59 +46,139 @@ function functionLogs(stdout: string): Array<Record<string, unknown>> {
     .map((line) => JSON.parse(line.slice('  [serverless-offline] '.length)) as Record<string, unknown>);
 }
 
-// The README's first command must keep working: `npm start -- --once` ingests the samples end to end.
-test('npm start --once ingests the sample drops and reports each completion event', () => {
-  const run = spawnSync(process.execPath, ['bin/run-ts.js', 'scripts/local.ts', '--once'], {
-    cwd: project,
-    encoding: 'utf8',
-    timeout: 180_000,
+/** The first capture of `pattern` in what npm start printed. */
+function printed(stdout: string, pattern: RegExp): string {
+  const match = pattern.exec(stdout);
+  if (!match) throw new Error(`npm start did not print ${pattern}:\n${stdout}`);
+  return match[1]!;
+}
+
+async function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
   });
+}
+
+const portOf = (url: string) => Number(new URL(url).port);
+const withoutBatch = ({ batch: _batch, ...rest }: Record<string, string>) => rest;
+
+// The README's first command must keep working: `npm start -- --once` ingests the samples end to end.
+test('npm start --once prints a line per completion event (partner, feed, file, attempt, status, counts) and stops what it started', () => {
+  const run = spawnSync(process.execPath, [...COMMAND, '--once'], { cwd: project, encoding: 'utf8', timeout: 180_000 });
   expect(run.stderr).toBe('');
   expect(run.status).toBe(0);
-  expect(tableRows(run.stdout, 'orders_')).toEqual([
-    ['orders_2026-11-01.csv', 'COMPLETED', '3', '3', '0', '3'],
-    ['orders_2026-11-02.csv', 'COMPLETED', '21', '19', '2', '19'],
-    ['orders_2026-11-03.csv.gz', 'COMPLETED', '2', '2', '0', '2'],
-    ['orders_2026-11-04.csv', 'REJECTED', '0', '0', '0', '0', 'HEADER_MISMATCH (line 1)'],
+  const events = eventLines(run.stdout);
+  const byFile = (a: Record<string, string>, b: Record<string, string>) => a.file!.localeCompare(b.file!);
+  const acme = { partner: 'acme', feed: 'orders', attempt: '1' };
+  expect(events.map(withoutBatch).sort(byFile)).toEqual([
+    { ...acme, file: 'orders_2026-11-01.csv', status: 'COMPLETED', records: '3', valid: '3', invalid: '0', workItems: '3' },
+    { ...acme, file: 'orders_2026-11-02.csv', status: 'COMPLETED', records: '21', valid: '19', invalid: '2', workItems: '19' },
+    { ...acme, file: 'orders_2026-11-03.csv.gz', status: 'COMPLETED', records: '2', valid: '2', invalid: '0', workItems: '2' },
+    { ...acme, file: 'orders_2026-11-04.csv', status: 'REJECTED', records: '0', valid: '0', invalid: '0', workItems: '0', reason: 'HEADER_MISMATCH', line: '1' },
   ]);
+  expect(new Set(events.map((event) => event.batch)).size).toBe(4);
+  expect(events.every((event) => /^[0-9a-f]{32}$/.test(event.batch!))).toBe(true);
   expect(run.stdout).toContain('4 batches, 24 work items on the work queue.');
   // No pump of its own: ingestFile ran inside serverless-offline, on its SQS trigger.
   const finished = functionLogs(run.stdout).filter((log) => log.message === 'batch finished');
   expect(finished.map((log) => log.status).sort()).toEqual(['COMPLETED', 'COMPLETED', 'COMPLETED', 'REJECTED']);
+  expect(run.stdout).toMatch(/\nstopping: serverless-offline, moto_server …\nstopped\n$/);
 }, 200_000);
 
-// `npm start` keeps going: serverless-offline runs ingestFile on later S3 drops
-// (serverless-offline-sqs on the file-events queue) and sftpPull on globex's
-// schedule (played by the script), and Ctrl-C stops everything.
-test('npm start ingests a later S3 drop and an SFTP file with the functions inside serverless-offline', async () => {
-  const child = spawn(process.execPath, ['bin/run-ts.js', 'scripts/local.ts'], {
+/** `npm start` (without --once) in its own process group, and every process seen below it. */
+function startNpmStart() {
+  const child: ChildProcess = spawn(process.execPath, COMMAND, {
     cwd: project,
     detached: true, // its own process group, so a failed test can kill everything it started
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const descendants = watchDescendants(child.pid!);
+  const run = { stdout: '', stderr: '' };
+  child.stdout!.on('data', (chunk: Buffer) => (run.stdout += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (run.stderr += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const until = async (what: string, done: () => boolean, timeoutMs: number) => {
     for (const deadline = Date.now() + timeoutMs; !done(); await sleep(250)) {
       if (Date.now() > deadline || child.exitCode !== null) {
-        throw new Error(`npm start: no ${what} (exit ${child.exitCode})\nstdout:\n${stdout}\nstderr:\n${stderr}`);
+        throw new Error(`npm start: no ${what} (exit ${child.exitCode})\nstdout:\n${run.stdout}\nstderr:\n${run.stderr}`);
       }
     }
   };
+  /** The process running scripts/local.ts, as it says: the one a user would `kill`. */
+  const pid = () => Number(printed(run.stdout, /^npm start \(pid (\d+)\)/m));
+  /** What is still running of what npm start started: the processes seen below it, and any left in its process groups. */
+  const leftovers = (): ProcessInfo[] => {
+    const seen = descendants.seen();
+    const groups = new Set([child.pid!, ...seen.map((proc) => proc.pid)]);
+    const inGroups = processTable().filter((proc) => !proc.zombie && groups.has(proc.pgid) && proc.pid !== child.pid);
+    return [...new Map([...stillRunning(seen), ...inGroups].map((proc) => [proc.pid, proc])).values()];
+  };
+  /** Sends `signal` to the npm start process only, not to its group (as `kill PID` does). */
+  const signal = (name: NodeJS.Signals) => process.kill(pid(), name);
+  /** Its exit code, once it has exited (within STOP_BOUND_MS). */
+  const exit = async () => {
+    const code = await Promise.race([exited, sleep(STOP_BOUND_MS, 'still running', { ref: false })]);
+    descendants.stop();
+    return code;
+  };
+  /** After a failed test: ask it to clean up, then make sure. */
+  const cleanUp = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      process.kill(child.pid!, 'SIGINT');
+      await Promise.race([exited, sleep(STOP_BOUND_MS, undefined, { ref: false })]);
+    }
+    descendants.stop();
+    for (const proc of leftovers()) {
+      try {
+        process.kill(proc.pid, 'SIGKILL');
+      } catch {
+        // gone meanwhile
+      }
+    }
+  };
+  return { run, until, signal, exit, leftovers, cleanUp };
+}
+
+// `npm start` keeps going: serverless-offline runs ingestFile on later S3 drops
+// (serverless-offline-sqs on the file-events queue), sftpPull on globex's schedule
+// (played by the script) and replays; SIGTERM to its process stops everything.
+test('npm start prints later drops, an SFTP put with its printed command and a replay (attempt 2 of the same file) as they arrive; SIGTERM stops every child', async () => {
+  const npmStart = startNpmStart();
+  const { run, until } = npmStart;
   let clients: ReturnType<typeof createAwsClients> | undefined;
   try {
-    await until('watch loop', () => stdout.includes('Watching for new files'), 180_000);
-    const endpoint = /AWS emulator \(moto_server\)\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(stdout)![1]!;
-    const bucket = /landing bucket\s+s3:\/\/([^/]+)\//.exec(stdout)![1]!;
-    const table = /ledger table\s+(\S+)/.exec(stdout)![1]!;
-    const outbound = /files go into (\S+)/.exec(stdout)![1]!;
-    expect(endpoint).toMatch(/^http:\/\/127\.0\.0\.1:/);
+    await until('watch loop', () => run.stdout.includes('Watching for new files'), 180_000);
+    const endpoint = printed(run.stdout, /AWS emulator \(moto_server\)\s+(http:\/\/127\.0\.0\.1:\d+)/);
+    const bucket = printed(run.stdout, /landing bucket\s+s3:\/\/([^/]+)\//);
+    const table = printed(run.stdout, /ledger table\s+(\S+)/);
+    const outbound = printed(run.stdout, /files go into (\S+)/);
+    const api = printed(run.stdout, /operator HTTP API \(offline\)\s+(http:\/\/\S+)\/batches/);
+    const lambdaApi = printed(run.stdout, /Lambda invoke API \(offline\)\s+(http:\/\/\S+)/);
+    const sshdPort = Number(printed(run.stdout, /globex SFTP server \(sshd\)\s+127\.0\.0\.1:(\d+)/));
+    const sftpCommand = printed(run.stdout, /^ {2}(sftp -i .+)$/m);
+    const eventBridgeQueue = printed(run.stdout, /sqs receive-message --queue-url (\S+)/);
 
-    // An S3 drop after start, and a file published on globex's SFTP server.
+    // Every printed command against the emulator names its region (continuation lines joined).
+    const commands = run.stdout.replace(/\\\n\s*/g, ' ').split('\n').filter((line) => line.includes('--endpoint-url'));
+    expect(commands.length).toBeGreaterThanOrEqual(5); // drop, s3 cp, sqs receive-message, batches, replay
+    expect(commands.filter((line) => !line.includes('--region eu-west-1'))).toEqual([]);
+
+    // The samples, once each, attempt 1.
+    const rejectedSample = eventLines(run.stdout).find((event) => event.file === 'orders_2026-11-04.csv')!;
+    expect(rejectedSample).toMatchObject({ partner: 'acme', feed: 'orders', attempt: '1', status: 'REJECTED', reason: 'HEADER_MISMATCH' });
+
+    // The EventBridge consumer the output names received the samples' events (npm start leaves it to the user).
     clients = createAwsClients({ endpoint, region: 'eu-west-1' });
+    const onBus = (await drainQueue(clients.sqs, eventBridgeQueue)).map((message) => JSON.parse(message.Body!) as { 'detail-type': string; detail: { file: { name: string } } });
+    expect(onBus.map((event) => event.detail.file.name).sort()).toEqual(['orders_2026-11-01.csv', 'orders_2026-11-02.csv', 'orders_2026-11-03.csv.gz', 'orders_2026-11-04.csv']);
+    expect(onBus.filter((event) => event['detail-type'] === 'Batch Rejected')).toHaveLength(1);
+
+    // An S3 drop after start; a globex file put on its SFTP server with the printed command (key 0600, host key pinned).
     await clients.s3.send(
       new PutObjectCommand({
         Bucket: bucket,
@@ -97,18 +186,38 @@ test('npm start ingests a later S3 drop and an SFTP file with the functions insi
         Body: readFileSync(path.join(PROJECT_ROOT, 'samples', 'acme', 'orders_2026-11-01.csv')),
       }),
     );
-    copyFileSync(path.join(PROJECT_ROOT, 'samples', 'globex', 'shipments_2026-11-02.csv.gz'), path.join(outbound, 'shipments_mine.csv.gz'));
+    expect(statSync(printed(sftpCommand, /-i (\S+)/)).mode & 0o777).toBe(0o600);
+    const put = spawnSync('sh', ['-c', sftpCommand.replace(/^sftp /, 'sftp -b - ')], {
+      cwd: project,
+      input: 'put samples/globex/shipments_2026-11-02.csv.gz shipments_mine.csv.gz\n',
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect({ status: put.status, stderr: put.stderr }).toEqual({ status: 0, stderr: '' });
+    // A replay of the rejected sample through the replay function in serverless-offline.
+    const replay = await fetch(`${lambdaApi}/2015-03-31/functions/partner-ingest-local-replay/invocations`, {
+      method: 'POST',
+      body: JSON.stringify({ batchId: rejectedSample.batch }),
+    });
+    expect(await replay.json()).toMatchObject({ batchId: rejectedSample.batch, attempt: 2, status: 'QUEUED' });
 
+    const eventsOf = (file: string) => eventLines(run.stdout).filter((event) => event.file === file);
     await until(
-      'completion events for both files',
-      () => tableRows(stdout, 'orders_2026-12-01.csv').length > 0 && tableRows(stdout, 'shipments_mine.csv.gz').length > 0,
+      'completion events for the drop, the SFTP file and the replay',
+      () => eventsOf('orders_2026-12-01.csv').length > 0 && eventsOf('shipments_mine.csv.gz').length > 0 && eventsOf('orders_2026-11-04.csv').length > 1,
       90_000,
     );
-    expect(tableRows(stdout, 'orders_2026-12-01.csv')).toEqual([['orders_2026-12-01.csv', 'COMPLETED', '3', '3', '0', '3']]);
-    expect(tableRows(stdout, 'shipments_mine.csv.gz')).toEqual([['shipments_mine.csv.gz', 'COMPLETED', '4', '4', '0', '4']]);
+    expect(eventsOf('orders_2026-12-01.csv').map(withoutBatch)).toEqual([
+      { partner: 'acme', feed: 'orders', file: 'orders_2026-12-01.csv', attempt: '1', status: 'COMPLETED', records: '3', valid: '3', invalid: '0', workItems: '3' },
+    ]);
+    expect(eventsOf('shipments_mine.csv.gz').map(withoutBatch)).toEqual([
+      { partner: 'globex', feed: 'shipments', file: 'shipments_mine.csv.gz', attempt: '1', status: 'COMPLETED', records: '4', valid: '4', invalid: '0', workItems: '4' },
+    ]);
+    // The replay is attempt 2 of the same batch and file, not a new file.
+    expect(eventsOf('orders_2026-11-04.csv')).toEqual([rejectedSample, { ...rejectedSample, attempt: '2' }]);
 
     // The functions' own log lines, from serverless-offline: sftpPull fetched the file, ingestFile finished both.
-    const logs = functionLogs(stdout);
+    const logs = functionLogs(run.stdout);
     expect(logs).toContainEqual(expect.objectContaining({ message: 'fetched', partner: 'globex', file: 'shipments_mine.csv.gz' }));
     const finished = logs.filter((log) => log.message === 'batch finished');
     expect(finished).toContainEqual(expect.objectContaining({ partner: 'acme', status: 'COMPLETED' }));
@@ -123,23 +232,69 @@ test('npm start ingests a later S3 drop and an SFTP file with the functions insi
     const [sftpBatch] = await byFile('globex', 'shipments_mine.csv.gz');
     expect(sftpBatch).toMatchObject({ status: 'COMPLETED', source: { type: 'sftp' } });
     expect(readdirSync(path.join(outbound, 'processed'))).toEqual(['shipments_mine.csv.gz']);
+    expect(await ledger.get(rejectedSample.batch!)).toMatchObject({ status: 'REJECTED', attempt: 2 });
 
-    // Ctrl-C: a clean exit that takes sshd and its folders with it.
-    process.kill(child.pid!, 'SIGINT');
-    expect(await Promise.race([exited, sleep(30_000).then(() => 'still running')])).toBe(0);
+    // SIGTERM to the npm start process alone: it says so, stops every child and exits cleanly.
+    npmStart.signal('SIGTERM');
+    expect(await npmStart.exit()).toBe(0);
+    expect(run.stdout).toMatch(/\nSIGTERM received[^\n]*\nstopping: serverless-offline, sshd, moto_server …\n(.*\n)*stopped\n$/);
+    expect(npmStart.leftovers()).toEqual([]);
+    for (const port of [portOf(endpoint), sshdPort, portOf(api), portOf(lambdaApi)]) expect(await listening(port)).toBe(false);
     expect(existsSync(outbound)).toBe(false);
-    expect(stderr).toBe('');
+    expect(run.stderr).toBe('');
   } finally {
     clients && Object.values(clients).forEach((client) => client.destroy());
-    if (child.exitCode === null && child.signalCode === null) {
-      // A failed test: ask it to clean up first, then make sure.
-      process.kill(child.pid!, 'SIGINT');
-      await Promise.race([exited, sleep(30_000)]);
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
+    await npmStart.cleanUp();
   }
 }, 360_000);
+
+/** Waits until npm start is starting serverless-offline: it said so, and osls runs. */
+async function untilOfflineStarting(npmStart: ReturnType<typeof startNpmStart>): Promise<void> {
+  const slsRunning = () => npmStart.leftovers().some((proc) => proc.command.includes('sls offline start'));
+  await npmStart.until('serverless-offline starting', () => npmStart.run.stdout.includes('functions (serverless-offline) starting') && slsRunning(), 120_000);
+}
+
+// Ctrl-C while serverless-offline is still starting (esbuild building): what has started is stopped too.
+test('SIGINT to npm start while it is starting stops moto_server, sshd and the serverless-offline being started', async () => {
+  const npmStart = startNpmStart();
+  const { run } = npmStart;
+  try {
+    await untilOfflineStarting(npmStart);
+    const endpoint = printed(run.stdout, /AWS emulator \(moto_server\)\s+(http:\/\/127\.0\.0\.1:\d+)/);
+    const sshdPort = Number(printed(run.stdout, /globex SFTP server \(sshd\)\s+127\.0\.0\.1:(\d+)/));
+
+    npmStart.signal('SIGINT');
+    expect(await npmStart.exit()).toBe(0);
+    expect(run.stdout).toMatch(/\nSIGINT received[^\n]*\nstopping: serverless-offline, sshd, moto_server …\n(.*\n)*stopped\n$/);
+    expect(run.stdout).not.toContain('Completion events');
+    expect(npmStart.leftovers()).toEqual([]);
+    for (const port of [portOf(endpoint), sshdPort]) expect(await listening(port)).toBe(false);
+    expect(run.stderr).toBe('');
+  } finally {
+    await npmStart.cleanUp();
+  }
+}, 200_000);
+
+// A second signal does not wait for the orderly stop: the exit hooks SIGKILL every child.
+test('a second SIGTERM while npm start is stopping exits at once and leaves no child behind', async () => {
+  const npmStart = startNpmStart();
+  const { run, until } = npmStart;
+  try {
+    await untilOfflineStarting(npmStart);
+    // A serverless-offline that does not stop when asked (frozen here): npm start waits for it (10 s, then SIGKILL)
+    // unless a second signal comes.
+    for (const proc of npmStart.leftovers().filter((proc) => proc.command.includes('offline start'))) process.kill(proc.pid, 'SIGSTOP');
+    npmStart.signal('SIGTERM');
+    await until('the stop line', () => run.stdout.includes('stopping: '), STOP_BOUND_MS);
+    npmStart.signal('SIGTERM');
+    expect(await npmStart.exit()).toBe(128 + 15);
+    expect(run.stdout).toContain('\nSIGTERM again: killing serverless-offline, sshd, moto_server now\n');
+    expect(run.stdout).not.toMatch(/^stopped$/m);
+    // SIGKILLed, not awaited: gone a moment after the exit.
+    for (const deadline = Date.now() + 10_000; npmStart.leftovers().length && Date.now() < deadline; ) await sleep(100);
+    expect(npmStart.leftovers()).toEqual([]);
+    expect(run.stderr).toBe('');
+  } finally {
+    await npmStart.cleanUp();
+  }
+}, 200_000);
