@@ -64,14 +64,14 @@ test("the README's first command, in a clean checkout, installs, starts and inge
 
     // Ctrl-C in the terminal: the whole foreground group gets SIGINT, and everything stops.
     process.kill(-child.pid!, 'SIGINT');
-    expect(await Promise.race([exited, sleep(30_000).then(() => 'still running')])).not.toBe('still running');
+    expect(await Promise.race([exited, sleep(30_000, 'still running', { ref: false })])).not.toBe('still running');
     expect(stdout).toMatch(/^stopped/m);
     // Nothing on stderr: no runtime warning (Node 20's AWS SDK notice, deprecations), no npm warning.
     expect(stderr).toBe('');
   } finally {
     if (child.exitCode === null && child.signalCode === null) {
       process.kill(-child.pid!, 'SIGINT');
-      await Promise.race([exited, sleep(30_000)]);
+      await Promise.race([exited, sleep(30_000, undefined, { ref: false })]);
       try {
         process.kill(-child.pid!, 'SIGKILL');
       } catch {
