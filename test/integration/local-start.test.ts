@@ -39,7 +39,7 @@ function functionLogs(stdout: string): Array<Record<string, unknown>> {
 
 // The README's first command must keep working: `npm start -- --once` ingests the samples end to end.
 test('npm start --once ingests the sample drops and reports each completion event', () => {
-  const run = spawnSync(process.execPath, ['bin/run-ts.js', 'scripts/local.ts', '--once'], {
+  const run = spawnSync(process.execPath, ['bin/run.js', 'scripts/local.ts', '--once'], {
     cwd: project,
     encoding: 'utf8',
     timeout: 180_000,
@@ -62,7 +62,7 @@ test('npm start --once ingests the sample drops and reports each completion even
 // (serverless-offline-sqs on the file-events queue) and sftpPull on globex's
 // schedule (played by the script), and Ctrl-C stops everything.
 test('npm start ingests a later S3 drop and an SFTP file with the functions inside serverless-offline', async () => {
-  const child = spawn(process.execPath, ['bin/run-ts.js', 'scripts/local.ts'], {
+  const child = spawn(process.execPath, ['bin/run.js', 'scripts/local.ts'], {
     cwd: project,
     detached: true, // its own process group, so a failed test can kill everything it started
     stdio: ['ignore', 'pipe', 'pipe'],
