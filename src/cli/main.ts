@@ -1,39 +1,23 @@
 import { ConfigError } from '../config/errors';
 import { OperatorError } from '../operations/errors';
-import {
-  BATCH_USAGE,
-  batchCommand,
-  BATCHES_USAGE,
-  batchesCommand,
-  DROP_USAGE,
-  dropCommand,
-  REDRIVE_USAGE,
-  redriveCommand,
-  REPLAY_USAGE,
-  replayCommand,
-} from './operator-commands';
+import type { Output } from './output';
 import { ExitCode, UsageError } from './errors';
-import { VALIDATE_USAGE, validateCommand } from './validate-command';
+import { BATCH_USAGE, BATCHES_USAGE, DROP_USAGE, REDRIVE_USAGE, REPLAY_USAGE, USAGE, VALIDATE_USAGE } from './usage';
 
-const USAGE = `usage: partner-ingest <command> [options]
+type Command = (argv: string[], output: Output) => Promise<number>;
 
-commands:
-  validate   check a local file against a partner feed (no AWS needed)
-  batches    list a stage's batches, newest first
-  batch      show one batch in full
-  replay     reprocess a FAILED or REJECTED batch as a new attempt
-  redrive    move dead-lettered messages back to their queues
-  drop       upload a file into a stage's landing bucket as a partner would
-
-Run "partner-ingest <command> --help" for a command's options.`;
-
-const COMMANDS: Record<string, { usage: string; run: typeof validateCommand }> = {
-  validate: { usage: VALIDATE_USAGE, run: validateCommand },
-  batches: { usage: BATCHES_USAGE, run: batchesCommand },
-  batch: { usage: BATCH_USAGE, run: batchCommand },
-  replay: { usage: REPLAY_USAGE, run: replayCommand },
-  redrive: { usage: REDRIVE_USAGE, run: redriveCommand },
-  drop: { usage: DROP_USAGE, run: dropCommand },
+/**
+ * Each command's help and a loader for its code: a command's modules (the AWS
+ * SDK, csv-parse, ajv…) load only when it runs, so `--help`, a command's
+ * `--help` and a mistyped command start in about the time node itself takes.
+ */
+const COMMANDS: Record<string, { usage: string; load: () => Promise<Command> }> = {
+  validate: { usage: VALIDATE_USAGE, load: async () => (await import('./validate-command')).validateCommand },
+  batches: { usage: BATCHES_USAGE, load: async () => (await import('./operator-commands')).batchesCommand },
+  batch: { usage: BATCH_USAGE, load: async () => (await import('./operator-commands')).batchCommand },
+  replay: { usage: REPLAY_USAGE, load: async () => (await import('./operator-commands')).replayCommand },
+  redrive: { usage: REDRIVE_USAGE, load: async () => (await import('./operator-commands')).redriveCommand },
+  drop: { usage: DROP_USAGE, load: async () => (await import('./operator-commands')).dropCommand },
 };
 
 /** COLUMNS when set (as `COLUMNS=100 partner-ingest batches | less` would), else the terminal's width; none when piped. */
@@ -60,7 +44,8 @@ export async function main(argv: string[]): Promise<number> {
     return ExitCode.OK;
   }
   try {
-    return await command.run(rest, { stdout: (text) => process.stdout.write(text), stderr: process.stderr, columns: terminalColumns() });
+    const run = await command.load();
+    return await run(rest, { stdout: (text) => process.stdout.write(text), stderr: process.stderr, columns: terminalColumns() });
   } catch (error) {
     if (error instanceof OperatorError) {
       process.stderr.write(`partner-ingest ${name}: ${error.oneLine}\n`);

@@ -10,14 +10,13 @@ import { BATCH_STATUSES, BatchStatus, isBatchStatus, type BatchState } from '../
 import { OperatorError } from '../operations/errors';
 import { DEAD_LETTER_QUEUES, isDeadLetterQueue, redriveFilter, redriveStage, type RedriveFilter } from '../operations/redrive';
 import { replayBatch } from '../operations/replay';
-import { closeStage, operatorDeps, parseCommand, STAGE_OPTIONS_USAGE, stageFrom } from './stage-options';
+import { closeStage, operatorDeps, parseCommand, stageFrom } from './stage-options';
 import type { Output } from './output';
 import { renderTable } from './table';
 import { parseRange } from './time-range';
 import { ExitCode, UsageError } from './errors';
 import { defaultConfigLocation, loadPartnerRegistry } from '../config/load-partners';
 import { routeBatch } from '../ingest/routing';
-
 
 const BATCHES_COLUMNS = ['batch', 'received', 'partner', 'feed', 'file', 'status', 'attempt', 'records', 'valid', 'invalid', 'sent', 'reason'];
 /**
@@ -29,12 +28,6 @@ const BATCHES_FIT = {
   cut: { reason: 12, file: 12 },
   hide: ['valid', 'invalid', 'feed', 'records', 'attempt', 'received', 'sent', 'partner'],
 };
-
-
-export const BATCHES_USAGE = `usage: partner-ingest batches --stage NAME [--partner ID] [--feed ID] [--status STATUS] [--since 7d] [--until TIME] [--limit 50] [--json]
-
-Lists batches, newest first. STATUS is one of ${BATCH_STATUSES.join(', ')}; times are 30m, 24h, 7d, 2026-11-01 or an ISO date-time.
-${STAGE_OPTIONS_USAGE}`;
 
 export async function batchesCommand(argv: string[], output: Output): Promise<number> {
   const { values, positionals } = parseCommand(argv, {
@@ -92,11 +85,6 @@ function summary(batch: BatchState) {
     reason: batch.reason ? `${batch.reason.code}: ${batch.reason.message}` : null,
   };
 }
-
-export const BATCH_USAGE = `usage: partner-ingest batch BATCH_ID --stage NAME [--json]
-
-Shows one batch in full: source, file and checksum, counts, attempts, the first errors, and where its files are.
-${STAGE_OPTIONS_USAGE}`;
 
 const FIRST_ERRORS = 10;
 
@@ -177,17 +165,6 @@ async function readFirstErrors(s3: import('@aws-sdk/client-s3').S3Client, bucket
   return rows.slice(0, FIRST_ERRORS).map((row) => ({ line: row.line ?? '', column: row.column ?? '', code: row.code ?? '', message: row.message ?? '' }));
 }
 
-export const REPLAY_USAGE = `usage: partner-ingest replay BATCH_ID --stage NAME [--force] [--dry-run] [--from-scratch] [--no-wait] [--json]
-
-Reprocesses a FAILED or REJECTED batch from its archived raw file, with the partner config and schemas as they
-are now, as a new attempt (same work item ids). A COMPLETED batch needs --force. The attempt is queued for the
-stage's ingestFile, which runs it as it runs any file; the command then shows its progress until it ends
-(--no-wait: return once it is queued). A FAILED batch carries on from what its last attempt validated, staged
-and sent; --from-scratch starts it over from the raw file (after a config or schema change). A batch left
-PROCESSING with nothing running it (its lease expired) is taken over. --dry-run shows what a replay would
-decide now, changing nothing.
-${STAGE_OPTIONS_USAGE}`;
-
 /** How often a waiting replay looks at the ledger. */
 const REPLAY_POLL_MS = Number(process.env.PARTNER_INGEST_POLL_MS ?? 1000);
 
@@ -264,13 +241,6 @@ async function waitForAttempt(ledger: Ledger, batchId: string, attempt: number, 
   }
 }
 
-export const REDRIVE_USAGE = `usage: partner-ingest redrive --stage NAME (--batch BATCH_ID | --all) [--queue work|file-events|send-ranges|all] [--dry-run] [--json]
-
-Moves dead-lettered messages back to their source queue: one batch's (--batch), or every one (--all); one of the
-two is required. --dry-run counts what would move, per batch, and moves nothing. A message is deleted from the
-DLQ only after its source queue accepted it: an interruption never loses one. Other batches' messages stay.
-${STAGE_OPTIONS_USAGE}`;
-
 /** A redrive from the operator's machine stops receiving after this long, whatever is left (run it again). */
 const CLI_REDRIVE_MS = 10 * 60_000;
 
@@ -323,14 +293,6 @@ export async function redriveCommand(argv: string[], output: Output): Promise<nu
     closeStage(stage);
   }
 }
-
-export const DROP_USAGE = `usage: partner-ingest drop --partner ID FILE --stage NAME [--as NAME] [--force] [--config-root DIR]
-
-Uploads FILE into the stage's landing bucket as inbound/<partner>/<name>, as a partner's S3 drop would
-(streamed, any size). With --endpoint-url it drops into the local stack that \`npm start\` runs.
-A partner or file name that no feed of this checkout's partners/ (or --config-root's) claims is
-refused, since the batch would only be REJECTED; --force drops it anyway.
-${STAGE_OPTIONS_USAGE}`;
 
 export async function dropCommand(argv: string[], output: Output): Promise<number> {
   const { values, positionals } = parseCommand(argv, {

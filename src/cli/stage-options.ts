@@ -4,11 +4,6 @@ import { operatorDeps as operatorDepsOf, type OperatorDeps } from '../operations
 import { connectStage, type StageConnection } from '../operations/stage';
 import { UsageError } from './errors';
 
-export const STAGE_OPTIONS_USAGE = `  --stage NAME         the deployed stage (or PARTNER_INGEST_STAGE)
-  --region REGION      AWS region (default: AWS_REGION)
-  --endpoint-url URL   a local emulator, e.g. the one \`npm start\` prints
-  --json               machine-readable output`;
-
 const STAGE_OPTIONS = {
   stage: { type: 'string' },
   region: { type: 'string' },

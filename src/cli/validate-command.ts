@@ -9,11 +9,6 @@ import { CollectingRejectSink, type ReportedError } from '../validate/collecting
 import { ExitCode, UsageError } from './errors';
 import type { Output } from './output';
 
-export const VALIDATE_USAGE = `usage: partner-ingest validate --partner ID [--feed ID] FILE [--json] [--max-errors N]
-
-Checks FILE against a partner feed exactly as the ingest function would, with no AWS.
-Exit code 0 when the batch would be COMPLETED, 1 when REJECTED, 2 for bad usage or config.`;
-
 const PROGRESS_MIN_BYTES = 8 * 1024 * 1024;
 
 /** What `partner-ingest validate --json` prints (README "Checking a file without AWS"). */

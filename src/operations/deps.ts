@@ -16,7 +16,7 @@ export interface OperatorDeps extends ReplayDeps {
 
 export type OperatorResources = StageRedriveRequest['resources'] & Pick<StackResources, 'ledgerTable'>;
 
-export function operatorDeps(clients: AwsClients, resources: OperatorResources, registry: PartnerRegistry): OperatorDeps {
+export function operatorDeps(clients: Pick<AwsClients, 's3' | 'sqs' | 'dynamo'>, resources: OperatorResources, registry: PartnerRegistry): OperatorDeps {
   return {
     s3: clients.s3,
     sqs: clients.sqs,

@@ -6,6 +6,9 @@ import { STSClient } from '@aws-sdk/client-sts';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { clientSettings, type ClientOptions } from './aws-client-settings';
+
+export type { ClientOptions } from './aws-client-settings';
 
 /** The AWS clients the service uses, created once per cold start and injected everywhere else. */
 export interface AwsClients {
@@ -18,26 +21,17 @@ export interface AwsClients {
   readonly sts: STSClient;
 }
 
-export interface ClientOptions {
-  readonly region?: string;
-  /** A local emulator such as moto_server; defaults to AWS_ENDPOINT_URL, which the SDK also honours. */
-  readonly endpoint?: string;
-}
-
-/** Creates the clients. Against an emulator, S3 uses path-style addressing (no bucket DNS names). */
+/** Creates the clients (settings: aws-client-settings.ts). */
 export function createAwsClients(options: ClientOptions = {}): AwsClients {
-  const endpoint = options.endpoint ?? process.env.AWS_ENDPOINT_URL;
-  const common = { region: options.region ?? process.env.AWS_REGION, ...(endpoint ? { endpoint } : {}) };
+  const { common, s3, documentClient } = clientSettings(options);
   return {
-    s3: new S3Client({ ...common, forcePathStyle: Boolean(endpoint) }),
+    s3: new S3Client(s3),
     sqs: new SQSClient(common),
     sns: new SNSClient(common),
     eventBridge: new EventBridgeClient(common),
     secrets: new SecretsManagerClient(common),
     sts: new STSClient(common),
-    dynamo: DynamoDBDocumentClient.from(new DynamoDBClient(common), {
-      marshallOptions: { removeUndefinedValues: true },
-    }),
+    dynamo: DynamoDBDocumentClient.from(new DynamoDBClient(common), documentClient),
   };
 }
 

@@ -3,7 +3,7 @@ import { PROJECT_ROOT } from '../support/stack';
 
 // `npm run demo` tells the product's story end to end; its summary must stay true.
 test('the demo ingests S3 and SFTP drops, rejects the broken file, replays the failed one, and announces every attempt', () => {
-  const run = spawnSync(process.execPath, ['bin/run-ts.js', 'scripts/demo.ts'], { cwd: PROJECT_ROOT, encoding: 'utf8', timeout: 150_000 });
+  const run = spawnSync(process.execPath, ['bin/run.js', 'scripts/demo.ts'], { cwd: PROJECT_ROOT, encoding: 'utf8', timeout: 150_000 });
   expect(run.stderr).toBe('');
   expect(run.status).toBe(0);
   const line = run.stdout.split('\n').find((text) => text.startsWith('SUMMARY '));

@@ -24,7 +24,7 @@ beforeAll(() => {
 });
 afterAll(() => removeCopies());
 
-const COMMAND = ['bin/run-ts.js', 'scripts/local.ts'];
+const COMMAND = ['bin/run.js', 'scripts/local.ts'];
 /** How long npm start may take to stop everything after a signal: generous, it usually takes a few seconds. */
 const STOP_BOUND_MS = 20_000;
 
