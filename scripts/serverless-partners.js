@@ -127,7 +127,7 @@ function logicalIdsOf(partners, idOf) {
 function partnerWriteAccess(service, stage, s3Partners) {
   const Resources = {};
   const Outputs = {};
-  logicalIdsOf(s3Partners, (id) => partnerRoleLogicalIds(id).role);
+  logicalIdsOf(s3Partners, (id) => partnerRoleLogicalIds(id).role); // throws if two partners would share a role
   for (const partner of s3Partners) {
     const { role, output } = partnerRoleLogicalIds(partner.id);
     const principals = partner.sources.s3.principals ?? [];
