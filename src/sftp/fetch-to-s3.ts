@@ -49,10 +49,13 @@ export interface FetchedObject {
   readonly alreadyLanded: boolean;
 }
 
-/** S3's answer to a conditional write whose key exists (If-None-Match: *). */
+/**
+ * S3's answer to a conditional write whose key exists (If-None-Match: *): 412
+ * PreconditionFailed, matched on the code alone because the SDK rewrites the
+ * status of an error CompleteMultipartUpload answers inside a 200.
+ */
 function keyExists(error: unknown): boolean {
-  const failure = error as { name?: string; $metadata?: { httpStatusCode?: number } };
-  return failure.name === 'PreconditionFailed' && failure.$metadata?.httpStatusCode === 412;
+  return (error as { name?: string }).name === 'PreconditionFailed';
 }
 
 /**
