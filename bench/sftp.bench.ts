@@ -36,6 +36,7 @@ import SftpClient from 'ssh2-sftp-client';
 import { createAwsClients } from '../src/platform/aws-clients';
 import { startLocalStack, type LocalStack } from '../dev/local-stack';
 import { startSshd, type SshdServer } from '../dev/sshd';
+import { within } from '../src/sftp/errors';
 import { fetchToS3 } from '../src/sftp/fetch-to-s3';
 import { pinnedHostVerifier } from '../src/sftp/host-key';
 import { remoteReadStream } from '../src/sftp/remote-read-stream';
@@ -44,6 +45,13 @@ import { log, machine as host, median, peakRssMB, table } from './report';
 const ROOT = path.resolve(__dirname, '..');
 const TARGET_RATIO = 0.7;
 const STALL_SECONDS = 60;
+/** Every request under the same deadline, as sftp-pull's (src/sftp/deadlines.ts) would run it. */
+const deadline = <T,>(call: Promise<T>, step: string) => within(call, STALL_SECONDS, step);
+
+/** The file as a listing shows it: the reads stop at its size, and its mtime must not change meanwhile. */
+async function listed(client: SftpClient, remotePath: string, size: number) {
+  return { path: remotePath, size, mtime: (await client.stat(remotePath)).modifyTime };
+}
 /** remoteReadStream's defaults when no option is passed (src/sftp/remote-read-stream.ts), for labels only. */
 const LIBRARY_DEFAULT = { chunkKb: 64, concurrency: 32 };
 // 255 KiB is the largest READ OpenSSH's sftp-server answers whole (limits@openssh.com: 256 KiB - 1 KiB);
@@ -127,8 +135,8 @@ async function measureFetchDiscard(spec: ChildSpec): Promise<ChildResult> {
   const transferStarted = performance.now();
   let bytes = 0;
   await pipeline(
-    remoteReadStream(sftp, spec.remotePath, spec.size, {
-      stallSeconds: STALL_SECONDS,
+    remoteReadStream(sftp, await listed(client, spec.remotePath, spec.size), {
+      deadline,
       ...(spec.chunkBytes !== undefined ? { chunkBytes: spec.chunkBytes } : {}),
       ...(spec.concurrency !== undefined ? { concurrency: spec.concurrency } : {}),
     }),
@@ -168,16 +176,14 @@ async function measureFetchS3(spec: ChildSpec): Promise<ChildResult> {
   const transferStarted = performance.now();
   const fetched = await fetchToS3(
     sftp,
-    spec.remotePath,
-    spec.size,
+    await listed(client, spec.remotePath, spec.size),
     {
       s3,
       bucket: spec.bucket!,
       key: spec.key!,
       sourceUri: `sftp://${spec.host}:${spec.port}${spec.remotePath}`,
-      mtime: Date.now(),
     },
-    { stallSeconds: STALL_SECONDS },
+    { deadline },
   );
   const transferEnded = performance.now();
   await client.end();

@@ -37,6 +37,12 @@ export interface SshdServer {
   readonly configPath: string;
   /** Kills every live SSH session (the per-connection sshd children and what they run) but keeps the listener. */
   killSessions(): Promise<number>;
+  /**
+   * Freezes (SIGSTOP) every live session: a server that hangs, its connections
+   * open and nothing answered. New connections are served; killSessions() ends
+   * the frozen ones.
+   */
+  freezeSessions(): Promise<number>;
   /** Stops the listener (and sessions); `start()` again brings it back on the SAME port with the SAME keys. */
   stop(): Promise<void>;
   start(): Promise<void>;
@@ -207,11 +213,11 @@ function signal(pid: number, sig: NodeJS.Signals): boolean {
 
 /**
  * SIGSTOPs every descendant of `root` and every process whose environment holds
- * `markerEntry` (repeating until no new ones appear, so nothing can fork away),
- * then SIGKILLs them all. Returns the killed pids and how many were direct
- * children of `root` (the per-connection sshd processes, i.e. sessions).
+ * `markerEntry`, repeating until no new ones appear, so nothing can fork away.
+ * Returns the frozen pids and how many were direct children of `root` (the
+ * per-connection sshd processes, i.e. sessions).
  */
-function killSessionProcesses(root: number | undefined, markerEntry: string): { pids: number[]; direct: number } {
+function freezeSessionProcesses(root: number | undefined, markerEntry: string): { pids: number[]; direct: number } {
   const frozen = new Map<number, Proc>();
   for (let round = 0; round < 20; round += 1) {
     const table = processTable();
@@ -220,9 +226,15 @@ function killSessionProcesses(root: number | undefined, markerEntry: string): { 
     if (!fresh.length) break;
     for (const proc of fresh) if (signal(proc.pid, 'SIGSTOP')) frozen.set(proc.pid, proc);
   }
-  for (const pid of frozen.keys()) signal(pid, 'SIGKILL');
   const procs = [...frozen.values()];
   return { pids: procs.map((proc) => proc.pid), direct: procs.filter((proc) => proc.ppid === root).length };
+}
+
+/** Freezes the sessions (see freezeSessionProcesses), then SIGKILLs them all. */
+function killSessionProcesses(root: number | undefined, markerEntry: string): { pids: number[]; direct: number } {
+  const frozen = freezeSessionProcesses(root, markerEntry);
+  for (const pid of frozen.pids) signal(pid, 'SIGKILL');
+  return frozen;
 }
 
 async function waitGone(pids: number[], timeoutMs = 3_000): Promise<void> {
@@ -501,6 +513,10 @@ class Harness implements SshdServer {
       await waitGone(pids);
       return direct;
     });
+  }
+
+  freezeSessions(): Promise<number> {
+    return this.serial(async () => freezeSessionProcesses(this.running()?.pid, markerEntry(this.dir)).direct);
   }
 
   stop(): Promise<void> {

@@ -93,6 +93,26 @@ function partnerRoleLogicalIds(id) {
 }
 
 /**
+ * Logical ids of one resource per partner, `idOf(partner.id)`; two partner ids
+ * that would name the same resource (`a-b` and `a--b`) fail the package.
+ */
+function logicalIdsOf(partners, idOf) {
+  const owners = new Map();
+  for (const partner of partners) {
+    const logicalId = idOf(partner.id);
+    if (owners.has(logicalId)) {
+      throw partnerError(
+        partnerFile(partner.id),
+        'id',
+        `"${partner.id}" and "${owners.get(logicalId)}" would name the same CloudFormation resource ${logicalId}; rename one`,
+      );
+    }
+    owners.set(logicalId, partner.id);
+  }
+  return new Map([...owners].map(([logicalId, id]) => [id, logicalId]));
+}
+
+/**
  * The CloudFormation of the S3-drop partners' write access: for each partner with
  * `sources.s3`, an IAM role it assumes to upload into `inbound/<id>/` of the landing
  * bucket and nothing else (PutObject, plus AbortMultipartUpload and
@@ -107,17 +127,9 @@ function partnerRoleLogicalIds(id) {
 function partnerWriteAccess(service, stage, s3Partners) {
   const Resources = {};
   const Outputs = {};
-  const owners = new Map();
+  logicalIdsOf(s3Partners, (id) => partnerRoleLogicalIds(id).role); // throws if two partners would share a role
   for (const partner of s3Partners) {
     const { role, output } = partnerRoleLogicalIds(partner.id);
-    if (owners.has(role)) {
-      throw partnerError(
-        partnerFile(partner.id),
-        'id',
-        `"${partner.id}" and "${owners.get(role)}" would name the same CloudFormation resource ${role}; rename one`,
-      );
-    }
-    owners.set(role, partner.id);
     const principals = partner.sources.s3.principals ?? [];
     Resources[role] = {
       Type: 'AWS::IAM::Role',
@@ -178,6 +190,46 @@ function partnerWriteAccess(service, stage, s3Partners) {
   return { Resources, Outputs };
 }
 
+/**
+ * One alarm per SFTP partner on the `SftpPullFailed` metric sftpPull counts for
+ * each of its runs (src/sftp/pull-all.ts): 1 when the run could not hand off
+ * the partner's files, 0 when it could. Missing data is treated as missing, so
+ * the alarm stays in alarm from a failed run to the next good one (a schedule
+ * of hours neither clears it nor makes it flap), notifying the alarm topic
+ * when it fires and when it recovers. `{ Resources }`, merged into the stack.
+ */
+function sftpPullAlarms(stage, metrics, sftpPartners) {
+  const logicalIds = logicalIdsOf(sftpPartners, (id) => `SftpPull${pascalCase(id)}FailedAlarm`);
+  const topic = [{ Ref: 'AlarmTopic' }];
+  const Resources = {};
+  for (const partner of sftpPartners) {
+    Resources[logicalIds.get(partner.id)] = {
+      Type: 'AWS::CloudWatch::Alarm',
+      Properties: {
+        AlarmName: `${stage}-partner-ingest-sftp-pull-failed-${partner.id}`,
+        AlarmDescription:
+          `sftpPull could not fetch partner ${partner.id}'s files (login, DNS, connection, timeout, host key or a failed transfer); ` +
+          `its feed is stopped until a run succeeds. See sftpPull's log group for partner ${partner.id}.`,
+        Namespace: metrics.namespace,
+        MetricName: 'SftpPullFailed',
+        Dimensions: [
+          { Name: 'service', Value: metrics.service },
+          { Name: 'partner', Value: partner.id },
+        ],
+        Statistic: 'Sum',
+        Period: 300,
+        EvaluationPeriods: 1,
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'missing',
+        AlarmActions: topic,
+        OKActions: topic,
+      },
+    };
+  }
+  return { Resources };
+}
+
 /** partners/<id>.yml (or .yaml) as it exists, for error messages. */
 function partnerFile(id) {
   return (
@@ -207,15 +259,19 @@ function partnerError(file, field, reason) {
  * - `sftpSecretArns`: the IAM resources of those partners' login secrets, one
  *   per distinct secret (`[]` without SFTP partners);
  * - `writeAccess`: `{ Resources, Outputs }` with one write role per S3-drop
- *   partner and its ARN (see partnerWriteAccess), merged into the stack.
+ *   partner and its ARN (see partnerWriteAccess), merged into the stack;
+ * - `sftpPullAlarms`: `{ Resources }` with one alarm per SFTP partner (see
+ *   sftpPullAlarms), merged into the stack.
  *
- * osls calls it with `resolveVariable`, used for the service and stage names.
+ * osls calls it with `resolveVariable`, used for the service and stage names
+ * and the metrics settings.
  */
 async function partnersSummary({ resolveVariable }) {
   // Resolved first: if osls is not ready to resolve them yet it calls this again
   // later, and the registry below is then loaded once only.
   const service = await resolveVariable('self:service');
   const stage = await resolveVariable('sls:stage');
+  const metrics = await resolveVariable('self:custom.metrics');
   const { loadPartnerRegistry } = requireTs(path.join(ROOT, 'src', 'config', 'load-partners.ts'));
   let registry;
   try {
@@ -256,6 +312,7 @@ async function partnersSummary({ resolveVariable }) {
     })),
     sftpSecretArns: [...secretArns.values()],
     writeAccess: partnerWriteAccess(service, stage, s3),
+    sftpPullAlarms: sftpPullAlarms(stage, metrics, sftp),
   };
 }
 

@@ -4,7 +4,7 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { SingleBar } from 'cli-progress';
-import { landingKeyOf } from '../landing/layout';
+import { inboundKeyOf } from '../landing/layout';
 import { Ledger } from '../ledger/batches';
 import { BATCH_STATUSES, BatchStatus, isBatchStatus, type BatchState } from '../ledger/types';
 import { OperatorError } from '../operations/errors';
@@ -319,7 +319,7 @@ export async function dropCommand(argv: string[], output: Output): Promise<numbe
   }
   const stage = await stageFrom(values);
   try {
-    const key = landingKeyOf('s3', values.partner, name);
+    const key = inboundKeyOf(values.partner, name);
     const upload = new Upload({
       client: stage.clients.s3,
       params: { Bucket: stage.resources.landingBucket, Key: key, Body: createReadStream(file) },

@@ -19,23 +19,45 @@ export type LandingVia = keyof typeof LANDING_PREFIXES;
 export interface LandingKey {
   readonly via: LandingVia;
   readonly partner: string;
-  /** The file name (it may hold further slashes). */
+  /** The file name (under inbound/ it may hold further slashes). */
   readonly fileName: string;
 }
 
-/** `inbound/<partner>/<file>` or `pulled/<partner>/<file>`; undefined for any other key. */
+/** The folder a pulled file lands in: the 32 hex digits of its fetch id (see pulledKeyOf). */
+const FETCH_FOLDER = /^[0-9a-f]{32}\//;
+
+/**
+ * `inbound/<partner>/<file>` or `pulled/<partner>/<fetchId>/<file>`; undefined
+ * for any other key. A pulled key without the fetch id folder, as sftp-pull
+ * wrote them before it had one, still parses: an SFTP file name never holds a slash.
+ */
 export function parseLandingKey(key: string): LandingKey | undefined {
   for (const via of Object.keys(LANDING_PREFIXES) as LandingVia[]) {
     const prefix = LANDING_PREFIXES[via];
     if (!key.startsWith(prefix)) continue;
     const match = /^([^/]+)\/(.+)$/.exec(key.slice(prefix.length));
-    return match ? { via, partner: match[1]!, fileName: match[2]! } : undefined;
+    if (!match) return undefined;
+    const fileName = via === 'sftp' ? match[2]!.replace(FETCH_FOLDER, '') : match[2]!;
+    return fileName ? { via, partner: match[1]!, fileName } : undefined;
   }
   return undefined;
 }
 
-export function landingKeyOf(via: LandingVia, partner: string, fileName: string): string {
-  return `${LANDING_PREFIXES[via]}${partner}/${fileName}`;
+/** Where a partner's own upload lands: `inbound/<partner>/<file>`. */
+export function inboundKeyOf(partner: string, fileName: string): string {
+  return `${LANDING_PREFIXES.s3}${partner}/${fileName}`;
+}
+
+/**
+ * Where sftp-pull lands one version of a remote file: `pulled/<partner>/<fetchId>/<file>`,
+ * the fetch id naming the version (partner, path, size, mtime; src/sftp/fetch-id.ts).
+ * Fetching the same version twice (its hand-off was not recorded: a throttled
+ * ledger, a killed invocation) writes the same key, which the conditional write
+ * refuses, so it stays one object version: one batch. A changed file is a new
+ * version, hence a new key.
+ */
+export function pulledKeyOf(partner: string, fetchId: string, fileName: string): string {
+  return `${LANDING_PREFIXES.sftp}${partner}/${fetchId}/${fileName}`;
 }
 
 /** Safe as one S3 key segment: partner segments and file names come from outside. */

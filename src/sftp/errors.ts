@@ -1,6 +1,11 @@
 import { PartnerIngestError } from '../platform/errors';
 
-export type SftpErrorCode = 'SFTP_HOST_KEY_MISMATCH' | 'SFTP_TIMEOUT' | 'SFTP_TRANSFER_INCOMPLETE' | 'SFTP_CREDENTIALS_INVALID';
+export type SftpErrorCode =
+  | 'SFTP_HOST_KEY_MISMATCH'
+  | 'SFTP_TIMEOUT'
+  | 'SFTP_TRANSFER_INCOMPLETE'
+  | 'SFTP_FILE_CHANGED'
+  | 'SFTP_CREDENTIALS_INVALID';
 
 /** The server presented a host key that is not pinned for the partner: refused before authentication. */
 export class HostKeyMismatchError extends PartnerIngestError<SftpErrorCode> {
@@ -13,7 +18,7 @@ export class HostKeyMismatchError extends PartnerIngestError<SftpErrorCode> {
   }
 }
 
-/** A step against the partner's server took too long (connect, list, transfer stall, end). */
+/** A call to the partner's server missed its deadline (src/sftp/deadlines.ts). */
 export class SftpTimeoutError extends PartnerIngestError<SftpErrorCode> {
   constructor(step: string, seconds: number) {
     super('SFTP_TIMEOUT', `${step} did not finish within ${seconds} s`);
@@ -24,6 +29,21 @@ export class SftpTimeoutError extends PartnerIngestError<SftpErrorCode> {
 export class TransferIncompleteError extends PartnerIngestError<SftpErrorCode> {
   constructor(path: string, expected: number, received: number) {
     super('SFTP_TRANSFER_INCOMPLETE', `${path}: read ${received} bytes, the server listed ${expected}`);
+  }
+}
+
+/**
+ * The remote file was written to while it was read (its size or mtime is no
+ * longer the listed one): the copy is discarded, and the file is fetched once
+ * it is stable again.
+ */
+export class RemoteFileChangedError extends PartnerIngestError<SftpErrorCode> {
+  constructor(path: string, listed: { size: number; mtime: number }, now: { size: number; mtime: number }) {
+    super(
+      'SFTP_FILE_CHANGED',
+      `${path} changed while it was read: listed ${listed.size} bytes, mtime ${new Date(listed.mtime).toISOString()}; ` +
+        `now ${now.size} bytes, mtime ${new Date(now.mtime).toISOString()}`,
+    );
   }
 }
 

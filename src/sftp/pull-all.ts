@@ -27,6 +27,14 @@ export type PartnerOutcome =
  * named), a few at a time. One partner's failure is reported and never stops
  * the others; a host key mismatch is reported loudly — log, metric and an
  * EventBridge event operators can alert on.
+ *
+ * Every partner's run also counts `SftpPullFailed` (dimension `partner`): 1
+ * when it could not hand off what it should have — the pull failed as a whole
+ * (login, DNS, refused, timed out, host key) or a transfer failed — and 0
+ * when it could.
+ * The partner's alarm watches it and, as it treats missing data as missing,
+ * stays in alarm until a run succeeds: a feed never stops silently, and an
+ * idle schedule never flaps.
  */
 export async function pullAll(deps: PullAllDeps, run: PullRun, only?: readonly string[]): Promise<PartnerOutcome[]> {
   const count = (name: string, partner: string, value = 1) => emit(deps.metrics, name, value, { partner });
@@ -37,11 +45,13 @@ export async function pullAll(deps: PullAllDeps, run: PullRun, only?: readonly s
   return mapConcurrently(partners, deps.partnerConcurrency ?? 4, async (partner): Promise<PartnerOutcome> => {
     try {
       const result = await pullPartner(partner, deps, run);
+      count('SftpPullFailed', partner.id, result.failed.length ? 1 : 0);
       count('SftpFilesFetched', partner.id, result.fetched.length);
       if (result.skipped.length) count('SftpUnsafeNamesSkipped', partner.id, result.skipped.length);
       return { outcome: 'pulled', ...result };
     } catch (error) {
       const failure = error as Error & { code?: string };
+      count('SftpPullFailed', partner.id);
       if (error instanceof HostKeyMismatchError) {
         deps.logger.error('SFTP host key mismatch: connection refused', {
           partner: partner.id,
@@ -64,7 +74,6 @@ export async function pullAll(deps: PullAllDeps, run: PullRun, only?: readonly s
           .catch((alertError: unknown) => deps.logger.error('could not publish the host key alert', { error: alertError as Error }));
       } else {
         deps.logger.error('SFTP pull failed for partner', { partner: partner.id, error: failure });
-        count('SftpPullFailed', partner.id);
       }
       return { outcome: 'failed', partner: partner.id, code: failure.code ?? failure.name, error: failure.message };
     }

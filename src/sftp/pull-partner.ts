@@ -3,9 +3,11 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import SftpClient from 'ssh2-sftp-client';
 import type { PartnerRegistry } from '../config/load-partners';
 import type { PartnerConfig, SftpSource } from '../config/types';
-import { landingKeyOf } from '../landing/layout';
+import { pulledKeyOf } from '../landing/layout';
 import type { SftpLogin } from './credentials';
-import { HostKeyMismatchError, within } from './errors';
+import { remoteDeadlines } from './deadlines';
+import { HostKeyMismatchError, RemoteFileChangedError } from './errors';
+import { fetchIdOf } from './fetch-id';
 import { fetchToS3 } from './fetch-to-s3';
 import { mapConcurrently } from '../platform/concurrency';
 import { systemClock, type Clock } from '../platform/clock';
@@ -36,7 +38,7 @@ export interface PullRun {
 export interface PartnerPullResult {
   readonly partner: string;
   readonly fetched: { readonly name: string; readonly key: string; readonly bytes: number; readonly versionId?: string }[];
-  /** Files seen but not yet stable (too young, or changed since the previous listing). */
+  /** Files seen but not yet stable (too young, changed since the previous listing, or while being read). */
   readonly waiting: string[];
   readonly skipped: { readonly name: string; readonly reason: string }[];
   readonly failed: { readonly name: string; readonly error: string }[];
@@ -54,8 +56,8 @@ function joinRemote(dir: string, name: string): string {
 /**
  * One partner's pull: connect (host key pinned, checked before authentication),
  * list, pick stable files that belong to a feed, stream each into the landing
- * bucket exactly once, then apply the post-fetch action. Timeouts bound every
- * step; the connection is always closed.
+ * bucket exactly once, then apply the post-fetch action. Every call to the
+ * server has a deadline (src/sftp/deadlines.ts); the connection is always closed.
  */
 export async function pullPartner(partner: PartnerConfig, deps: PullDeps, run: PullRun): Promise<PartnerPullResult> {
   const source = partner.sources.sftp!;
@@ -67,11 +69,12 @@ export async function pullPartner(partner: PartnerConfig, deps: PullDeps, run: P
     end: () => logger.debug('SFTP connection ended'),
     close: () => logger.debug('SFTP connection closed'),
   });
+  const deadline = remoteDeadlines(source.timeouts, () => destroy(client));
   const hostKey = pinnedHostVerifier(source.hostKeys);
   const login = await deps.login(source.credentials.secretRef);
   try {
     try {
-      await within(
+      await deadline.connect(
         client.connect({
           host: source.host,
           port: source.port,
@@ -81,7 +84,6 @@ export async function pullPartner(partner: PartnerConfig, deps: PullDeps, run: P
           readyTimeout: source.timeouts.connectSeconds * 1000,
           retries: 0,
         }),
-        source.timeouts.connectSeconds,
         `connecting to ${source.host}:${source.port}`,
       );
     } catch (error) {
@@ -91,9 +93,7 @@ export async function pullPartner(partner: PartnerConfig, deps: PullDeps, run: P
     }
     // ssh2 leaves Nagle's algorithm on, which stalls pipelined READ requests.
     (client as unknown as { client?: { setNoDelay?(noDelay: boolean): void } }).client?.setNoDelay?.(true);
-    const listing = await within(client.list(source.remoteDir), source.timeouts.listSeconds, `listing ${source.remoteDir}`, () =>
-      destroy(client),
-    );
+    const listing = await deadline.list(client.list(source.remoteDir), `listing ${source.remoteDir}`);
     const candidates: RemoteVersion[] = [];
     for (const entry of listing) {
       if (entry.type !== '-') continue;
@@ -112,6 +112,11 @@ export async function pullPartner(partner: PartnerConfig, deps: PullDeps, run: P
       try {
         await handleVersion(version, name);
       } catch (error) {
+        if (error instanceof RemoteFileChangedError) {
+          logger.info('the file changed while it was read; discarded, to be fetched once it is stable', { file: name, error });
+          result.waiting.push(name);
+          return;
+        }
         logger.error('transfer failed; it will be retried on the next run', { file: name, error: error as Error });
         result.failed.push({ name, error: (error as Error).message });
       }
@@ -138,16 +143,14 @@ export async function pullPartner(partner: PartnerConfig, deps: PullDeps, run: P
       try {
         const fetched = await fetchToS3(
           sftp,
-          version.path,
-          version.size,
+          version,
           {
             s3: deps.s3,
             bucket: deps.landingBucket,
-            key: landingKeyOf('sftp', partner.id, name),
+            key: pulledKeyOf(partner.id, fetchIdOf(version), name),
             sourceUri: `sftp://${source.host}:${source.port}${version.path}`,
-            mtime: version.mtime,
           },
-          { stallSeconds: source.timeouts.stallSeconds },
+          { deadline: deadline.request },
         );
         await deps.files.markFetched(version, run.owner, {
           bucket: fetched.bucket,
@@ -156,7 +159,11 @@ export async function pullPartner(partner: PartnerConfig, deps: PullDeps, run: P
           ...(fetched.etag ? { etag: fetched.etag } : {}),
         });
         result.fetched.push({ name, key: fetched.key, bytes: fetched.bytes, ...(fetched.versionId ? { versionId: fetched.versionId } : {}) });
-        logger.info('fetched', { file: name, bytes: fetched.bytes, key: fetched.key });
+        logger.info(fetched.alreadyLanded ? 'fetched again; an earlier fetch had landed it, nothing new written' : 'fetched', {
+          file: name,
+          bytes: fetched.bytes,
+          key: fetched.key,
+        });
       } catch (error) {
         await deps.files.release(version, run.owner);
         throw error;
@@ -164,15 +171,29 @@ export async function pullPartner(partner: PartnerConfig, deps: PullDeps, run: P
       await postFetch(version, name);
     }
 
-    /** Move, delete or leave the remote file. A failure is retried next run and never causes a second fetch. */
+    /**
+     * Move, delete or leave the remote file, unless it is no longer the version
+     * fetched: written to since, it is left for its new version to be fetched.
+     * A failure is retried next run and never causes a second fetch.
+     */
     async function postFetch(version: RemoteVersion, name: string): Promise<void> {
       const action = source.postFetch;
       try {
+        if (action.action !== 'leave') {
+          const changed = await changedSince(version);
+          if (changed) {
+            logger.warn('post-fetch action skipped: the remote file is no longer the version fetched', { file: name, action: action.action, changed });
+            await deps.files.markPosted(version, changed);
+            return;
+          }
+        }
         if (action.action === 'move') {
-          if (!(await client.exists(action.to))) await client.mkdir(action.to, true);
-          await client.posixRename(version.path, joinRemote(action.to, name));
+          if (!(await deadline.request(client.exists(action.to), `checking ${action.to}`))) {
+            await deadline.request(client.mkdir(action.to, true), `creating ${action.to}`);
+          }
+          await deadline.request(client.posixRename(version.path, joinRemote(action.to, name)), `moving ${version.path}`);
         } else if (action.action === 'delete') {
-          await client.delete(version.path);
+          await deadline.request(client.delete(version.path), `deleting ${version.path}`);
         }
         await deps.files.markPosted(version);
       } catch (error) {
@@ -181,10 +202,20 @@ export async function pullPartner(partner: PartnerConfig, deps: PullDeps, run: P
         await deps.files.notePostFetchError(version, (error as Error).message).catch(() => undefined);
       }
     }
+
+    /** How the remote file differs from the fetched version now; undefined while it is that version. */
+    async function changedSince(version: RemoteVersion): Promise<string | undefined> {
+      try {
+        const now = await deadline.request(client.stat(version.path), `checking ${version.path}`);
+        if (now.size === version.size && now.modifyTime === version.mtime) return undefined;
+        return `changed since its fetch: ${now.size} bytes, mtime ${new Date(now.modifyTime).toISOString()}`;
+      } catch (error) {
+        if ((error as { code?: unknown }).code === 'ENOENT') return 'gone since its fetch';
+        throw error;
+      }
+    }
   } finally {
-    await within(client.end().then(() => undefined), source.timeouts.endSeconds, 'closing the connection', () => destroy(client)).catch(
-      () => destroy(client),
-    );
+    await deadline.end(client.end(), 'closing the connection').catch(() => destroy(client));
   }
   return result;
 }

@@ -27,6 +27,8 @@ export interface FetchRecord {
   readonly leaseOwner?: string;
   readonly leaseExpiresAt?: number;
   readonly postFetchError?: string;
+  /** Why the post-fetch action was not applied (the remote file changed or went since its fetch). */
+  readonly postFetchSkipped?: string;
 }
 
 const pk = (partner: string) => `SFTP#${partner}`;
@@ -137,14 +139,15 @@ export class RemoteFileLedger {
     );
   }
 
-  async markPosted(version: RemoteVersion): Promise<void> {
+  /** The post-fetch action is done, or was skipped for the reason given: the version needs nothing more. */
+  async markPosted(version: RemoteVersion, skipped?: string): Promise<void> {
     await this.dynamo.send(
       new UpdateCommand({
         TableName: this.table,
         Key: { pk: pk(version.partner), sk: fetchSk(version) },
-        UpdateExpression: 'SET #status = :posted REMOVE postFetchError',
+        UpdateExpression: `SET #status = :posted${skipped ? ', postFetchSkipped = :skipped' : ''} REMOVE postFetchError`,
         ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':posted': 'POSTED' },
+        ExpressionAttributeValues: { ':posted': 'POSTED', ...(skipped ? { ':skipped': skipped } : {}) },
       }),
     );
   }

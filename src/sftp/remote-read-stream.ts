@@ -1,14 +1,16 @@
 import { Readable } from 'node:stream';
-import type { SFTPWrapper } from 'ssh2';
-import { TransferIncompleteError, within } from './errors';
+import type { SFTPWrapper, Stats } from 'ssh2';
+import type { Deadline } from './deadlines';
+import { RemoteFileChangedError, TransferIncompleteError } from './errors';
+import type { RemoteVersion } from './remote-file-ledger';
 
 export interface RemoteReadOptions {
   /** Bytes per SFTP READ request (OpenSSH serves up to 256 KiB; ssh2 splits larger ones). */
   readonly chunkBytes?: number;
   /** READ requests in flight: hides the round trip like OpenSSH's own sftp client does. */
   readonly concurrency?: number;
-  /** A read that brings no data for this long aborts the transfer (the watchdog). */
-  readonly stallSeconds: number;
+  /** Every request (open, each read, fstat, close) runs under it: a server that stops answering fails the transfer. */
+  readonly deadline: Deadline;
 }
 
 /**
@@ -24,11 +26,15 @@ function promisify<T>(call: (callback: (error: Error | undefined | null, value: 
 }
 
 /**
- * Streams `size` bytes of a remote file with pipelined READ requests, in order,
- * holding at most chunkBytes × concurrency in memory. Fails if the file ends
- * early (it shrank) and if any read stalls longer than the watchdog allows.
+ * Streams the listed `size` bytes of a remote file with pipelined READ
+ * requests, in order, holding at most chunkBytes × concurrency in memory.
+ * Fails if the file ends early (it shrank), if any request misses its
+ * deadline, and if the file's size or mtime, read through the open handle
+ * after the last byte, is no longer the listed one: a file written to while it
+ * was read would otherwise land cut at the listed size.
  */
-export function remoteReadStream(sftp: SFTPWrapper, path: string, size: number, options: RemoteReadOptions): Readable {
+export function remoteReadStream(sftp: SFTPWrapper, file: Pick<RemoteVersion, 'path' | 'size' | 'mtime'>, options: RemoteReadOptions): Readable {
+  const { path, size } = file;
   // A server without OpenSSH's limits extension gets ssh2's conservative read size;
   // asking for more would only be split into sequential round trips.
   const serverLimit = (sftp as unknown as { _maxReadLen?: number })._maxReadLen;
@@ -43,11 +49,14 @@ export function remoteReadStream(sftp: SFTPWrapper, path: string, size: number, 
         else resolve(buffer.subarray(0, error ? 0 : bytesRead));
       });
     });
-    return within(read, options.stallSeconds, `reading ${path}`);
+    return options.deadline(read, `reading ${path}`);
   };
 
   async function* chunks(): AsyncGenerator<Buffer> {
-    const handle = await promisify<Buffer>((callback) => sftp.open(path, 'r', callback));
+    const handle = await options.deadline(
+      promisify<Buffer>((callback) => sftp.open(path, 'r', callback)),
+      `opening ${path}`,
+    );
     const window: { position: number; length: number; data: Promise<Buffer> }[] = [];
     let next = 0;
     const fill = () => {
@@ -73,10 +82,14 @@ export function remoteReadStream(sftp: SFTPWrapper, path: string, size: number, 
         fill();
         yield data;
       }
+      // Before the stream ends, so a changed file fails it and its upload is never completed.
+      const now = await options.deadline(promisify<Stats>((callback) => sftp.fstat(handle, callback)), `checking ${path}`);
+      if (now.size !== size || now.mtime * 1000 !== file.mtime) {
+        throw new RemoteFileChangedError(path, file, { size: now.size, mtime: now.mtime * 1000 });
+      }
     } finally {
-      // On a dead connection CLOSE is never answered: wait for it only as long as the watchdog allows.
       const closed = promisify<void>((callback) => sftp.close(handle, (error) => callback(error, undefined)));
-      await within(closed, options.stallSeconds, `closing ${path}`).catch(() => undefined);
+      await options.deadline(closed, `closing ${path}`).catch(() => undefined);
     }
   }
 

@@ -422,7 +422,7 @@ describe('the packaged dev stack in moto_server', () => {
 
   test('alarms (which moto skips) name queues and functions the stack created, and a topic encrypted with its own key', async () => {
     const alarms = Object.entries(template.Resources).filter(([, resource]) => resource.Type === 'AWS::CloudWatch::Alarm');
-    expect(alarms).toHaveLength(13);
+    expect(alarms).toHaveLength(14); // 13, and one per SFTP partner (globex)
     for (const [logicalId, alarm] of alarms) {
       expect([logicalId, alarm.Properties!.AlarmActions]).toEqual([logicalId, [{ Ref: 'AlarmTopic' }]]);
       for (const dimension of alarm.Properties!.Dimensions as { Name: string; Value: Json }[]) {

@@ -193,6 +193,36 @@ describe('sftpPull', () => {
     expect(dev.template.Conditions?.HasSftpPartners).toEqual({ 'Fn::Equals': ['true', 'true'] });
   });
 
+  test('one alarm per SFTP partner on its SftpPullFailed metric, in alarm from a failed run to the next good one', () => {
+    const failedAlarms = (template: CfnTemplate) =>
+      resourcesOfType(template, 'AWS::CloudWatch::Alarm')
+        .map(([, alarm]) => alarm.Properties!)
+        .filter((alarm) => alarm.MetricName === 'SftpPullFailed');
+    for (const [packaged, ids] of [[dev, ['globex']], [moreSftp, ['globex', 'initech']], [noSftp, []]] as const) {
+      expect(sftpPartnersIn(packaged.dir).map((partner) => partner.id)).toEqual(ids);
+      expect(failedAlarms(packaged.template)).toEqual(
+        ids.map((id) =>
+          expect.objectContaining({
+            AlarmName: `dev-partner-ingest-sftp-pull-failed-${id}`,
+            Namespace: 'PartnerIngest',
+            // The dimensions src/sftp/pull-all.ts emits it with (package-queues-alarms.test.ts checks them).
+            Dimensions: [
+              { Name: 'service', Value: 'partner-ingest' },
+              { Name: 'partner', Value: id },
+            ],
+            Statistic: 'Sum',
+            ComparisonOperator: 'GreaterThanThreshold',
+            Threshold: 0,
+            // Each run reports 0 or 1: no data means no run, which neither clears nor raises it.
+            TreatMissingData: 'missing',
+            AlarmActions: [{ Ref: 'AlarmTopic' }],
+            OKActions: [{ Ref: 'AlarmTopic' }],
+          }),
+        ),
+      );
+    }
+  });
+
   test('without SFTP partners it is packaged idle: no schedule, and the secrets statement drops out', () => {
     expect(sftpPartnersIn(noSftp.dir)).toEqual([]);
     expect(sftpPullFunction(noSftp.template).Properties.Timeout).toBe(900);

@@ -244,10 +244,11 @@ describe('alarms', () => {
         expect([logicalId, alarm.Properties]).toEqual([
           logicalId,
           expect.objectContaining({
-            AlarmName: expect.stringMatching(new RegExp(`^${stage}-partner-ingest-[a-zA-Z-]+$`)),
+            AlarmName: expect.stringMatching(new RegExp(`^${stage}-partner-ingest-[a-zA-Z0-9-]+$`)),
             AlarmActions: topic,
             OKActions: topic,
-            TreatMissingData: 'notBreaching',
+            // Except an SFTP partner's: every run reports its outcome, so no data is no run, not a good one.
+            TreatMissingData: alarm.Properties!.MetricName === 'SftpPullFailed' ? 'missing' : 'notBreaching',
             EvaluationPeriods: 1,
             Period: 300,
           }),
@@ -312,7 +313,7 @@ describe('alarms', () => {
     }
   });
 
-  test('batches FAILED, batches REJECTED and SFTP host-key mismatches: alarms on the metrics the code emits', async () => {
+  test('batches FAILED, batches REJECTED, SFTP host-key mismatches and failed SFTP pulls: alarms on the metrics the code emits', async () => {
     const environment = ingestFunction(dev.template).Properties.Environment.Variables as Record<string, unknown>;
     expect(sftpPullFunction(dev.template).Properties.Environment.Variables).toMatchObject({
       POWERTOOLS_SERVICE_NAME: environment.POWERTOOLS_SERVICE_NAME,
@@ -342,46 +343,56 @@ describe('alarms', () => {
         statistic: 'Sum',
         comparison: above(0),
       },
+      // One per SFTP partner (generated from partners/*.yml): globex on dev.
+      {
+        namespace: 'PartnerIngest',
+        metric: 'SftpPullFailed',
+        dimensions: dimensions({ service, partner: 'globex' }),
+        statistic: 'Sum',
+        comparison: above(0),
+      },
     ]);
 
     // What the code writes when a batch ends FAILED or REJECTED (ingestFile), and when a
-    // partner's SFTP server presents an unpinned host key (sftpPull, its SFTP client
-    // replaced by one that fails the key check). A CloudWatch metric is its namespace,
-    // name and exact set of dimensions: each alarm must name one the code emits.
+    // partner's SFTP server presents an unpinned host key or cannot be reached (sftpPull,
+    // its pull of a partner replaced by one that fails so). A CloudWatch metric is its
+    // namespace, name and exact set of dimensions: each alarm must name one the code emits.
     const batchMetrics = await emittedMetrics(environment, async (load) => {
       const { createMetrics, recordBatchMetrics } = load<typeof import('../../src/platform/telemetry')>('../../src/platform/telemetry');
       const metrics = createMetrics();
       for (const status of ['FAILED', 'REJECTED'] as const) recordBatchMetrics(metrics, { status, partner: 'acme' } as never);
     });
     const sftpEnvironment = sftpPullFunction(dev.template).Properties.Environment.Variables as Record<string, unknown>;
-    const hostKeyMetrics = await emittedMetrics(sftpEnvironment, async (load) => {
-      jest.doMock('../../src/sftp/pull-partner', () => {
-        const { HostKeyMismatchError } = load<typeof import('../../src/sftp/errors')>('../../src/sftp/errors');
-        return {
-          pullPartner: async (partner: { id: string }) => {
-            throw new HostKeyMismatchError(partner.id, 'SHA256:presented', ['SHA256:pinned']);
-          },
-        };
-      });
+    const sftpMetrics = await emittedMetrics(sftpEnvironment, async (load) => {
+      const { HostKeyMismatchError } = load<typeof import('../../src/sftp/errors')>('../../src/sftp/errors');
+      let failure: Error = new HostKeyMismatchError('globex', 'SHA256:presented', ['SHA256:pinned']);
+      jest.doMock('../../src/sftp/pull-partner', () => ({
+        pullPartner: async () => {
+          throw failure;
+        },
+      }));
       try {
         const { pullAll } = load<typeof import('../../src/sftp/pull-all')>('../../src/sftp/pull-all');
         const { createMetrics } = load<typeof import('../../src/platform/telemetry')>('../../src/platform/telemetry');
         const globex = { id: 'globex', sources: { sftp: { host: 'sftp.globex.example', port: 22 } } };
-        const outcomes = await pullAll(
-          {
-            registry: { partners: new Map([['globex', globex]]) },
-            logger: { error: () => undefined },
-            publisher: { publishAlert: async () => undefined },
-            metrics: createMetrics(),
-          } as never,
-          {} as never,
-        );
-        expect(outcomes).toEqual([expect.objectContaining({ outcome: 'failed', code: 'SFTP_HOST_KEY_MISMATCH' })]);
+        const pullGlobex = () =>
+          pullAll(
+            {
+              registry: { partners: new Map([['globex', globex]]) },
+              logger: { error: () => undefined },
+              publisher: { publishAlert: async () => undefined },
+              metrics: createMetrics(),
+            } as never,
+            {} as never,
+          );
+        expect(await pullGlobex()).toEqual([expect.objectContaining({ outcome: 'failed', code: 'SFTP_HOST_KEY_MISMATCH' })]);
+        failure = Object.assign(new Error('getaddrinfo ENOTFOUND sftp.globex.example'), { code: 'ENOTFOUND' });
+        expect(await pullGlobex()).toEqual([expect.objectContaining({ outcome: 'failed', code: 'ENOTFOUND' })]);
       } finally {
         jest.dontMock('../../src/sftp/pull-partner');
       }
     });
-    const emitted = [...batchMetrics, ...hostKeyMetrics].map((metric) => ({
+    const emitted = [...batchMetrics, ...sftpMetrics].map((metric) => ({
       namespace: metric.namespace,
       metric: metric.metric,
       dimensions: dimensions(metric.dimensions),
@@ -414,6 +425,7 @@ describe('alarms', () => {
         'Batches ["partner-ingest","FAILED"]',
         'Batches ["partner-ingest","REJECTED"]',
         'SftpHostKeyMismatch ["partner-ingest"]',
+        'SftpPullFailed ["globex","partner-ingest"]',
       ].sort(),
     );
     expect(summary(prod.template)).toEqual(summary(dev.template));

@@ -1,15 +1,16 @@
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { GetObjectCommand, HeadObjectCommand, ListObjectVersionsCommand, UploadPartCommand } from '@aws-sdk/client-s3';
+import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { startSshd, type SshdServer } from '../../dev/sshd';
 import { pullAll, SFTP_PULL_STOP_MARGIN_MS, type PartnerOutcome } from '../../src/sftp/pull-all';
 import { RemoteFileLedger } from '../../src/sftp/remote-file-ledger';
 import { sftpPullDeps } from '../../src/sftp/runtime';
-import { withFault } from '../support/faults';
+import { awsError, withFault } from '../support/faults';
 import { invoke, type Clock } from '../support/harness/invoke';
 import { sftpConfigRoot, storeLogin } from '../support/sftp';
 import { drainFileEvents, drainQueue, PROJECT_ROOT, receivedEvents, startTestStack, type TestStack } from '../support/stack';
@@ -80,14 +81,21 @@ function pulled(outcomes: PartnerOutcome[], partner: string) {
   return outcome;
 }
 
-async function objectExists(key: string): Promise<boolean> {
-  try {
-    await stack.clients.s3.send(new HeadObjectCommand({ Bucket: stack.resources.landingBucket, Key: key }));
-    return true;
-  } catch {
-    return false;
-  }
+/** The object versions sftp-pull landed for a partner's remote file name, whatever the fetch id folder. */
+async function landedVersions(partner: string, name: string) {
+  const { Versions = [] } = await stack.clients.s3.send(
+    new ListObjectVersionsCommand({ Bucket: stack.resources.landingBucket, Prefix: `pulled/${partner}/` }),
+  );
+  return Versions.filter((version) => version.Key!.endsWith(`/${name}`));
 }
+
+/** A ledger whose DynamoDB client lets `fault` see (and disturb) each call: the hook between listing and transfer. */
+function ledgerWith(fault: Parameters<typeof withFault>[1]): RemoteFileLedger {
+  return new RemoteFileLedger(withFault(stack.clients.dynamo, fault), stack.resources.ledgerTable);
+}
+
+/** The conditional write that claims a remote file version: made after the listing, just before its transfer. */
+const isClaim = (command: object) => command instanceof PutCommand && String(command.input.Item?.sk).startsWith('FETCH#');
 
 beforeAll(async () => {
   stack = await startTestStack();
@@ -122,11 +130,11 @@ test('a stable remote file is fetched once, lands in S3, is ingested naming its 
 
   const second = pulled(await pull({}, ['globex']), 'globex');
   expect(second.fetched.map((file) => file.name)).toEqual(['shipments_2026-11-02.csv.gz']);
+  // Landed under the fetch id of this version of the file (partner, path, size, mtime).
+  expect(second.fetched[0]!.key).toMatch(/^pulled\/globex\/[0-9a-f]{32}\/shipments_2026-11-02\.csv\.gz$/);
   expect(existsSync(path.join(remoteDir('globex'), 'shipments_2026-11-02.csv.gz'))).toBe(false);
   expect(readdirSync(path.join(remoteDir('globex'), 'processed'))).toEqual(['shipments_2026-11-02.csv.gz']);
-  const head = await stack.clients.s3.send(
-    new HeadObjectCommand({ Bucket: stack.resources.landingBucket, Key: 'pulled/globex/shipments_2026-11-02.csv.gz' }),
-  );
+  const head = await stack.clients.s3.send(new HeadObjectCommand({ Bucket: stack.resources.landingBucket, Key: second.fetched[0]!.key }));
   expect(head.Metadata).toMatchObject({ 'partner-ingest-source-uri': `sftp://127.0.0.1:${sshd.port}${remoteDir('globex')}/shipments_2026-11-02.csv.gz` });
 
   // The landed object goes through the same ingest path as an S3 drop.
@@ -165,11 +173,9 @@ test('a growing file waits until it is stable; a replaced file is fetched again 
   expect(pulled(await pull({}, ['umbrella']), 'umbrella').waiting).toEqual([name]);
   const again = pulled(await pull({}, ['umbrella']), 'umbrella').fetched;
   expect(again).toHaveLength(1);
-  const versions = await stack.clients.s3.send(
-    new ListObjectVersionsCommand({ Bucket: stack.resources.landingBucket, Prefix: `pulled/umbrella/${name}` }),
-  );
-  expect(versions.Versions).toHaveLength(2);
-  expect(new Set(versions.Versions!.map((version) => version.VersionId)).size).toBe(2);
+  const versions = await landedVersions('umbrella', name);
+  expect(versions).toHaveLength(2);
+  expect(new Set(versions.map((version) => version.Key)).size).toBe(2);
 });
 
 test('a file younger than the minimum age is not fetched even when unchanged', async () => {
@@ -201,7 +207,7 @@ test('a host key that is not pinned is refused before authentication, fetches no
         detail: expect.objectContaining({ partner: 'globex', presentedFingerprint: sshd.hostKeyFingerprint }),
       }),
     ]);
-    expect(await objectExists('pulled/globex/shipments_2026-11-04.csv.gz')).toBe(false);
+    expect(await landedVersions('globex', 'shipments_2026-11-04.csv.gz')).toEqual([]);
   } finally {
     wrong.dispose();
   }
@@ -225,14 +231,14 @@ test('a connection dropped mid-transfer leaves no object and no ledger entry; th
   expect(killed).toBe(1);
   expect(interrupted.fetched).toEqual([]);
   expect(interrupted.failed.map((failure) => failure.name)).toEqual([name]);
-  expect(await objectExists(`pulled/umbrella/${name}`)).toBe(false);
+  expect(await landedVersions('umbrella', name)).toEqual([]);
   const file = statSync(path.join(remoteDir('umbrella'), name));
   const files = new RemoteFileLedger(stack.clients.dynamo, stack.resources.ledgerTable);
   expect(await files.fetchRecord({ partner: 'umbrella', path: path.join(remoteDir('umbrella'), name), size: file.size, mtime: Math.floor(file.mtimeMs / 1000) * 1000 })).toBeUndefined();
 
   const resumed = pulled(await pull({}, ['umbrella']), 'umbrella');
   expect(resumed.fetched.map((entry) => [entry.name, entry.bytes])).toEqual([[name, big.length]]);
-  const { Body } = await stack.clients.s3.send(new GetObjectCommand({ Bucket: stack.resources.landingBucket, Key: `pulled/umbrella/${name}` }));
+  const { Body } = await stack.clients.s3.send(new GetObjectCommand({ Bucket: stack.resources.landingBucket, Key: resumed.fetched[0]!.key }));
   expect(Buffer.from(await Body!.transformToByteArray()).equals(big)).toBe(true);
 }, 60_000);
 
@@ -318,10 +324,7 @@ test('a failing post-fetch action is retried on later runs and never causes a se
     expect(second.fetched.map((entry) => entry.name)).not.toContain(name);
     expect(second.postFetchFailed).toContain(name); // tried again, still failing
     expect(existsSync(path.join(remoteDir('globex'), name))).toBe(true);
-    const versions = await stack.clients.s3.send(
-      new ListObjectVersionsCommand({ Bucket: stack.resources.landingBucket, Prefix: `pulled/globex/${name}` }),
-    );
-    expect(versions.Versions).toHaveLength(1);
+    expect(await landedVersions('globex', name)).toHaveLength(1);
     // Once the action can succeed (here: the default move), the file is moved and nothing is fetched.
     const third = pulled(await pull({}, ['globex']), 'globex');
     expect(third.fetched.map((entry) => entry.name)).not.toContain(name);
@@ -339,4 +342,110 @@ test('with little invocation time left no new transfer starts; the next run take
   const late = await pull({}, ['globex'], () => () => 30_000);
   expect(pulled(late, 'globex')).toMatchObject({ stoppedEarly: true, fetched: [] });
   expect(pulled(await pull({}, ['globex']), 'globex').fetched.map((entry) => entry.name)).toContain(name);
+});
+
+test('a fetch whose hand-off is not recorded lands once: the next fetch finds its object, and ingest sees one batch', async () => {
+  const name = 'shipments_2026-11-08.csv.gz';
+  publish('globex', name, shipments(1000, 3));
+  await pull({}, ['globex']);
+  // The upload completes, then recording it in the ledger is throttled (or the invocation is killed).
+  let refused = 0;
+  const files = ledgerWith((command) => {
+    if (!(command instanceof UpdateCommand) || command.input.ExpressionAttributeValues?.[':fetched'] !== 'FETCHED' || refused) return undefined;
+    refused = 1;
+    return Promise.reject(awsError('ProvisionedThroughputExceededException', 400));
+  });
+  const unrecorded = pulled(await pull({ files }, ['globex']), 'globex');
+  expect(refused).toBe(1);
+  expect(unrecorded.failed.map((failure) => failure.name)).toEqual([name]);
+  expect(existsSync(path.join(remoteDir('globex'), name))).toBe(true); // no post-fetch action without a recorded hand-off
+
+  const again = pulled(await pull({}, ['globex']), 'globex');
+  expect(again.fetched.map((entry) => entry.name)).toEqual([name]);
+  expect(existsSync(path.join(remoteDir('globex'), 'processed', name))).toBe(true);
+  expect(await landedVersions('globex', name)).toHaveLength(1);
+  await drainFileEvents(stack, stack.deps({ registry: config.registry() }));
+  const { sns } = await receivedEvents(stack);
+  expect(sns).toEqual([expect.objectContaining({ detail: expect.objectContaining({ status: 'COMPLETED', file: expect.objectContaining({ name }) }) })]);
+});
+
+test('a file appended to after its listing lands no truncated object and is not moved; it is fetched whole once stable', async () => {
+  const name = 'shipments_2026-11-09.csv.gz';
+  const file = publish('globex', name, shipments(1100, 3));
+  await pull({}, ['globex']);
+  // The partner appends after the run listed the file, as its transfer starts.
+  const files = ledgerWith((command) => {
+    if (isClaim(command)) appendFileSync(file, shipments(1200, 3));
+    return undefined;
+  });
+  const appended = pulled(await pull({ files }, ['globex']), 'globex');
+  expect(appended).toMatchObject({ fetched: [], failed: [], waiting: [name] });
+  expect(await landedVersions('globex', name)).toEqual([]);
+  expect(existsSync(file)).toBe(true);
+
+  const whole = readFileSync(file);
+  expect(pulled(await pull({}, ['globex']), 'globex').waiting).toEqual([name]); // its new size and mtime, seen once
+  const fetched = pulled(await pull({}, ['globex']), 'globex').fetched;
+  expect(fetched.map((entry) => [entry.name, entry.bytes])).toEqual([[name, whole.length]]);
+  const { Body } = await stack.clients.s3.send(new GetObjectCommand({ Bucket: stack.resources.landingBucket, Key: fetched[0]!.key }));
+  expect(Buffer.from(await Body!.transformToByteArray()).equals(whole)).toBe(true);
+  expect(existsSync(path.join(remoteDir('globex'), 'processed', name))).toBe(true);
+});
+
+test('a file written to after its fetch is not moved: it stays, to be fetched as its new version', async () => {
+  const name = 'shipments_2026-11-10.csv.gz';
+  const file = publish('globex', name, shipments(1300, 2));
+  await pull({}, ['globex']);
+  const files = ledgerWith((command) => {
+    if (command instanceof UpdateCommand && command.input.ExpressionAttributeValues?.[':fetched'] === 'FETCHED') {
+      appendFileSync(file, shipments(1400, 2));
+    }
+    return undefined;
+  });
+  const run = pulled(await pull({ files }, ['globex']), 'globex');
+  expect(run.fetched.map((entry) => entry.name)).toEqual([name]);
+  expect(run.postFetchFailed).toEqual([]);
+  expect(existsSync(file)).toBe(true);
+  expect(existsSync(path.join(remoteDir('globex'), 'processed', name))).toBe(false);
+
+  expect(pulled(await pull({}, ['globex']), 'globex').waiting).toEqual([name]);
+  const next = pulled(await pull({}, ['globex']), 'globex');
+  expect(next.fetched.map((entry) => [entry.name, entry.bytes])).toEqual([[name, statSync(path.join(remoteDir('globex'), 'processed', name)).size]]);
+  expect(await landedVersions('globex', name)).toHaveLength(2);
+});
+
+test('a server that stops answering at open costs the run its deadlines, not its invocation; the next run fetches the file', async () => {
+  const hanging = sftpConfigRoot([
+    { id: 'globex', port: sshd.port, hostKeys: [sshd.hostKeyFingerprint], remoteDir: remoteDir('globex'), stallSeconds: 2 },
+  ]);
+  try {
+    const name = 'shipments_2026-11-11.csv.gz';
+    const file = publish('globex', name, shipments(1500, 2));
+    await pull({ config: hanging }, ['globex']);
+    // Listed and claimed; then the server's session hangs, its connection open, before the file is opened.
+    let frozen = 0;
+    const files = ledgerWith((command, real) => {
+      if (!isClaim(command) || frozen) return undefined;
+      return sshd.freezeSessions().then((sessions) => {
+        frozen = sessions;
+        return real(command);
+      });
+    });
+    const started = Date.now();
+    const hung = pulled(await pull({ config: hanging, files }, ['globex']), 'globex');
+    const seconds = (Date.now() - started) / 1000;
+    expect(frozen).toBeGreaterThanOrEqual(1);
+    expect(hung.failed).toEqual([{ name, error: `opening ${file} did not finish within 2 s` }]);
+    // Its budget: the open's 2 s, then closing the connection at once. Generous for a loaded
+    // machine, and far under the 15 minutes a hung open would hold the invocation.
+    expect(seconds).toBeLessThan(30);
+    await sshd.killSessions();
+
+    expect(await landedVersions('globex', name)).toEqual([]);
+    const next = pulled(await pull({ config: hanging }, ['globex']), 'globex');
+    expect(next.fetched.map((entry) => entry.name)).toEqual([name]);
+  } finally {
+    await sshd.killSessions();
+    hanging.dispose();
+  }
 });

@@ -5,6 +5,7 @@
 // depends on the machine's load and heap sizing, not on the code.
 import SftpClient from 'ssh2-sftp-client';
 import { createAwsClients } from '../../src/platform/aws-clients';
+import { within } from '../../src/sftp/errors';
 import { fetchToS3 } from '../../src/sftp/fetch-to-s3';
 import { pinnedHostVerifier } from '../../src/sftp/host-key';
 
@@ -43,10 +44,9 @@ async function main(): Promise<void> {
   });
   const fetched = await fetchToS3(
     (client as unknown as { sftp: import('ssh2').SFTPWrapper }).sftp,
-    job.path,
-    job.size,
-    { s3: clients.s3, bucket: job.bucket, key: job.key, sourceUri: `sftp://127.0.0.1${job.path}`, mtime: Date.now() },
-    { stallSeconds: 30 },
+    { path: job.path, size: job.size, mtime: (await client.stat(job.path)).modifyTime },
+    { s3: clients.s3, bucket: job.bucket, key: job.key, sourceUri: `sftp://127.0.0.1${job.path}` },
+    { deadline: (call, step) => within(call, 30, step) },
   );
   clearInterval(sampler);
   await client.end();
