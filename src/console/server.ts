@@ -13,7 +13,7 @@ export interface ConsoleAsset {
 
 export interface ConsoleOptions {
   readonly api: ConsoleApiDeps;
-  /** The front end: /app.js, /app.css… (index.html is the server's own). */
+  /** The front end: /main.js, /main.css… (index.html is the server's own). */
   readonly assets: ReadonlyMap<string, ConsoleAsset>;
   /** 0 (the default): a free port. */
   readonly port?: number;
@@ -51,8 +51,9 @@ const INDEX_HTML = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>partner-ingest console</title>
-<link rel="stylesheet" href="/app.css">
-<script type="module" src="/app.js"></script>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="/main.css">
+<script type="module" src="/main.js"></script>
 </head>
 <body><div id="app">Loading…</div></body>
 </html>

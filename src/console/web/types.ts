@@ -1,0 +1,70 @@
+/** The shapes the console's API answers with (see src/console/api.ts), as far as the page reads them. */
+export interface Counts {
+  records: number;
+  valid: number;
+  invalid: number;
+  workItemsSent: number;
+}
+export interface Reason {
+  code: string;
+  message: string;
+}
+export interface Batch {
+  batchId: string;
+  status: string;
+  attempt: number;
+  partner: string;
+  feed: string | null;
+  file: { name: string; bytes?: number; sha256?: string };
+  source: { uri: string };
+  counts?: Counts;
+  reason?: Reason;
+  receivedAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  archive?: unknown;
+  validation?: { rejects?: unknown };
+}
+export interface Attempt {
+  attempt: number;
+  status: string;
+  startedAt?: string;
+  finishedAt: string;
+  counts?: Counts;
+  reason?: Reason;
+}
+export interface AuditEntry {
+  at: string;
+  actor: string;
+  action: string;
+  outcome: string;
+}
+export interface BatchView {
+  batch: Batch;
+  attempts: Attempt[];
+  audit: AuditEntry[];
+  firstErrors: { line: string; column: string; code: string; message: string }[];
+}
+export interface QueueDepth {
+  visible: number;
+  inFlight: number;
+}
+export interface Overview {
+  from: string;
+  to: string;
+  total: number;
+  byStatus: Record<string, number>;
+  byPartner: Record<string, Record<string, number>>;
+  needsAttention: Batch[];
+  queues: { queue: string; messages: QueueDepth; deadLetters: QueueDepth }[];
+}
+export type ReplayResult =
+  | { dryRun: true; status: string; reason: Reason | null; counts: { records: number; valid: number; invalid: number }; complete: boolean }
+  | { dryRun: false; attempt: number; status: 'QUEUED'; tookOver: boolean };
+export interface RedriveResult {
+  queue: string;
+  moved: number;
+  kept: number;
+  complete: boolean;
+  batches?: Record<string, number>;
+}
