@@ -17,7 +17,7 @@ beforeAll(async () => {
   connection = await connectStage({ stage: 'test', region: 'eu-west-1', endpoint: stack.moto.endpoint });
   console_ = await startConsole({
     api: consoleApiDeps(connection, loadPartnerRegistry({ root: PROJECT_ROOT })),
-    assets: new Map([['/app.js', { contentType: 'text/javascript', body: 'export {};' }]]),
+    assets: new Map([['/main.js', { contentType: 'text/javascript', body: 'export {};' }]]),
   });
 });
 
