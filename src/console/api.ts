@@ -1,6 +1,7 @@
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { completionEventOf } from '../completion/completion-event';
 import type { ObjectLocation } from '../landing/objects';
 import type { BatchState } from '../ledger/types';
 import { systemClock } from '../platform/clock';
@@ -35,6 +36,7 @@ export const DOWNLOAD_EXPIRY_SECONDS = 300;
 const REDRIVE_MS = 60_000;
 const OVERVIEW_WINDOW_MS = 86_400_000;
 const BATCH_ID = /^[0-9a-f]{32}$/;
+const FINISHED: ReadonlySet<string> = new Set(['COMPLETED', 'REJECTED', 'FAILED']);
 
 /** A page of a listing continues before the last row shown; rows with that very timestamp already shown are skipped. */
 interface Cursor {
@@ -159,8 +161,12 @@ export async function handleApi(request: ApiRequest, deps: ConsoleApiDeps): Prom
         return { status: 200, body: await overview(deps) };
       case 'GET /batches':
         return { status: 200, body: await listBatches(deps, request.query) };
-      case 'GET /batches/:id':
-        return { status: 200, body: await batchView(deps.operator, batchIdOf(parts[1]), 'find it on the Batches page') };
+      case 'GET /batches/:id': {
+        const view = await batchView(deps.operator, batchIdOf(parts[1]), 'find it on the Batches page');
+        // The event the latest attempt announced (or will announce), as consumers receive it.
+        const completionEvent = FINISHED.has(view.batch.status) ? completionEventOf(view.batch) : null;
+        return { status: 200, body: { ...view, completionEvent } };
+      }
       case 'GET /batches/:id/files/:file':
         return { status: 303, location: await fileLink(deps, batchIdOf(parts[1]), parts[3]!) };
       case 'POST /batches/:id/replay': {

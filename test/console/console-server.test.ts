@@ -129,6 +129,7 @@ test('the API lists a batch, shows its errors, links its raw file, and previews 
   expect(shown.batch).toMatchObject({ batchId, status: 'REJECTED' });
   expect(shown.firstErrors.length).toBeGreaterThan(0);
   expect(shown.firstErrors[0]).toMatchObject({ line: '4' });
+  expect(shown.completionEvent).toMatchObject({ eventId: `${batchId}:1`, status: 'REJECTED', batchId });
 
   const link = await call('GET', `/api/batches/${batchId}/files/raw`, signedIn());
   expect(link.status).toBe(303);

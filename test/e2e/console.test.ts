@@ -111,6 +111,7 @@ test('a FAILED batch is found on the overview, its errors read, replayed with pr
     })(),
   );
   await expect(page.locator('#batch-counts').textContent()).resolves.toContain('50 work items sent');
+  expect(JSON.parse((await page.locator('#completion-event').textContent())!)).toMatchObject({ eventId: `${batchId}:2`, status: 'COMPLETED', attempt: 2 });
   expect(await stack.ledger.get(batchId)).toMatchObject({ status: 'COMPLETED', attempt: 2 });
   await shot(page, '4-batch-completed');
   await receivedEvents(stack);

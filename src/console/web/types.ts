@@ -44,6 +44,8 @@ export interface BatchView {
   attempts: Attempt[];
   audit: AuditEntry[];
   firstErrors: { line: string; column: string; code: string; message: string }[];
+  /** The latest attempt's completion event detail, once it has finished. */
+  completionEvent: Record<string, unknown> | null;
 }
 export interface QueueDepth {
   visible: number;

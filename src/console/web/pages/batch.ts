@@ -37,7 +37,7 @@ export async function batchPage(main: HTMLElement, url: URL): Promise<() => void
   return () => clearTimeout(timer);
 }
 
-function render({ batch, attempts, audit, firstErrors }: BatchView): HTMLElement[] {
+function render({ batch, attempts, audit, firstErrors, completionEvent }: BatchView): HTMLElement[] {
   const download = (file: string, label: string) => h('a', { href: `/api/batches/${batch.batchId}/files/${file}`, download: true }, label);
   return [
     h(
@@ -83,6 +83,12 @@ function render({ batch, attempts, audit, firstErrors }: BatchView): HTMLElement
     ),
     table('First row errors (rejects report)', ['line', 'column', 'code', 'message'], firstErrors.map((error) => [error.line, error.column, error.code, error.message])),
     table('Operator actions', ['at', 'actor', 'action', 'outcome'], audit.map((entry) => [entry.at, entry.actor, entry.action, entry.outcome])),
+    h(
+      'section',
+      { 'aria-label': 'Completion event' },
+      h('h2', {}, `Completion event (attempt ${batch.attempt})`),
+      completionEvent ? h('pre', { id: 'completion-event', tabindex: '0' }, JSON.stringify(completionEvent, null, 2)) : h('p', {}, 'none yet: the attempt has not finished'),
+    ),
   ];
 }
 
