@@ -16,8 +16,9 @@ export async function consoleCommand(argv: string[], output: Output): Promise<nu
   if (!/^\d{1,5}$/.test(values.port) || Number(values.port) > 65_535) throw new UsageError(`--port must be a port number (0 for a free one), got "${values.port}"`);
   const stage = await stageFrom(values);
   try {
+    const api = consoleApiDeps(stage, loadPartnerRegistry(defaultConfigLocation()), values['endpoint-url']);
     const running = await startConsole({
-      api: consoleApiDeps(stage, loadPartnerRegistry(defaultConfigLocation())),
+      api,
       assets: await consoleAssets(),
       port: Number(values.port),
     });
@@ -36,6 +37,7 @@ export async function consoleCommand(argv: string[], output: Output): Promise<nu
       process.on('SIGTERM', stop);
     });
     await running.close();
+    api.cloudWatch.destroy();
     return ExitCode.OK;
   } finally {
     closeStage(stage);

@@ -1,3 +1,4 @@
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
@@ -11,9 +12,12 @@ import type { OperatorDeps } from '../operations/deps';
 import { BadRequestError, OperatorError } from '../operations/errors';
 import { parseRedriveRequest, redriveStage } from '../operations/redrive';
 import { parseReplayRequest, replayBatch } from '../operations/replay';
+import { alarmsInAlarm, oldestMessageAges } from './health';
 
 export interface ConsoleApiDeps {
   readonly operator: OperatorDeps;
+  /** Alarms and queue ages for the overview. */
+  readonly cloudWatch: CloudWatchClient;
   /** The operator's own identity (STS GetCallerIdentity), recorded as the actor of every action. */
   readonly actor: string;
   readonly stage: string;
@@ -130,14 +134,30 @@ async function overview(deps: ConsoleApiDeps) {
     partner[batch.status] = (partner[batch.status] ?? 0) + 1;
   }
   const failed = batches.filter((batch) => batch.status === 'FAILED' || batch.status === 'REJECTED').slice(0, 20);
+  const nameOf = (url: string) => url.split('/').at(-1)!;
+  const [ages, alarms] = await Promise.all([
+    oldestMessageAges(deps.cloudWatch, QUEUES.flatMap(([, queue, dlq]) => [nameOf(deps.operator.resources[queue]), nameOf(deps.operator.resources[dlq])]), now),
+    alarmsInAlarm(deps.cloudWatch, deps.stage),
+  ]);
+  const ageOf = (url: string) => ('value' in ages ? (ages.value[nameOf(url)] ?? null) : null);
   const queues = await Promise.all(
     QUEUES.map(async ([name, queue, dlq]) => ({
       queue: name,
-      messages: await depth(deps, deps.operator.resources[queue]),
-      deadLetters: await depth(deps, deps.operator.resources[dlq]),
+      messages: { ...(await depth(deps, deps.operator.resources[queue])), oldestAgeSeconds: ageOf(deps.operator.resources[queue]) },
+      deadLetters: { ...(await depth(deps, deps.operator.resources[dlq])), oldestAgeSeconds: ageOf(deps.operator.resources[dlq]) },
     })),
   );
-  return { from, to: now.toISOString(), total: batches.length, byStatus, byPartner, needsAttention: failed, queues };
+  return {
+    from,
+    to: now.toISOString(),
+    total: batches.length,
+    byStatus,
+    byPartner,
+    needsAttention: failed,
+    queues,
+    ...('unavailable' in ages ? { queueAgesUnavailable: ages.unavailable } : {}),
+    alarms,
+  };
 }
 
 /** The route a path names, with its :id and :file segments as `parts` (batches/<id>/files/<file>). */

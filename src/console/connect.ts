@@ -1,12 +1,15 @@
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { PartnerRegistry } from '../config/load-partners';
+import { clientSettings } from '../platform/aws-client-settings';
 import { operatorDeps } from '../operations/deps';
 import type { StageConnection } from '../operations/stage';
 import type { ConsoleApiDeps } from './api';
 
-/** What the console's API needs, from a stage connected with the operator's own credentials (as the CLI connects). */
-export function consoleApiDeps(connection: StageConnection, registry: PartnerRegistry): ConsoleApiDeps {
+/** What the console's API needs, from a stage connected with the operator's own credentials (as the CLI connects); `endpoint` as the connection's. */
+export function consoleApiDeps(connection: StageConnection, registry: PartnerRegistry, endpoint?: string): ConsoleApiDeps {
   return {
     operator: operatorDeps(connection.clients, connection.resources, registry),
+    cloudWatch: new CloudWatchClient(clientSettings({ region: connection.region, ...(endpoint ? { endpoint } : {}) }).common),
     actor: connection.actor,
     stage: connection.stage,
     region: connection.region,

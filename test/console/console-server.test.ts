@@ -1,8 +1,10 @@
 // The console's server over real HTTP against a moto stage: who may call it
 // (the security rules) and that its API answers through the operations core.
 import { request as httpRequest } from 'node:http';
+import { CloudWatchClient, PutMetricAlarmCommand, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { loadPartnerRegistry } from '../../src/config/load-partners';
+import type { ConsoleApiDeps } from '../../src/console/api';
 import { consoleApiDeps } from '../../src/console/connect';
 import { startConsole, type RunningConsole } from '../../src/console/server';
 import { connectStage, type StageConnection } from '../../src/operations/stage';
@@ -12,11 +14,13 @@ import { batchIdOfKey, drainFileEvents, drainQueue, PROJECT_ROOT, putInbound, us
 const stack = useTestStack();
 let connection: StageConnection;
 let console_: RunningConsole;
+let api: ConsoleApiDeps;
 
 beforeAll(async () => {
   connection = await connectStage({ stage: 'test', region: 'eu-west-1', endpoint: stack.moto.endpoint });
+  api = consoleApiDeps(connection, loadPartnerRegistry({ root: PROJECT_ROOT }), stack.moto.endpoint);
   console_ = await startConsole({
-    api: consoleApiDeps(connection, loadPartnerRegistry({ root: PROJECT_ROOT })),
+    api,
     assets: new Map([['/main.js', { contentType: 'text/javascript', body: 'export {};' }]]),
   });
 });
@@ -24,6 +28,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await console_?.close();
   for (const client of Object.values(connection?.clients ?? {})) client.destroy();
+  api?.cloudWatch.destroy();
 });
 
 interface Answer {
@@ -175,7 +180,7 @@ test('the listing pages newest first with a cursor, showing each batch once', as
   expect(pages).toBeGreaterThanOrEqual(3);
 });
 
-test('a redrive dry run counts one batch\'s dead letters and moves nothing; the overview shows the DLQ depth', async () => {
+test('a redrive dry run counts one batch\'s dead letters and moves nothing; the overview shows the DLQ depth and the stage\'s alarms in ALARM', async () => {
   const batchId = 'c'.repeat(32);
   for (let n = 1; n <= 3; n++) {
     await stack.clients.sqs.send(
@@ -186,8 +191,18 @@ test('a redrive dry run counts one batch\'s dead letters and moves nothing; the 
       }),
     );
   }
+  // One of the stage's alarms in ALARM, and another stage's, which the overview leaves out.
+  const alarms = new CloudWatchClient({ region: 'eu-west-1', endpoint: stack.moto.endpoint });
+  for (const name of ['test-partner-ingest-work-dlq-not-empty', 'prod-partner-ingest-work-dlq-not-empty']) {
+    await alarms.send(
+      new PutMetricAlarmCommand({ AlarmName: name, Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Statistic: 'Maximum', Period: 60, EvaluationPeriods: 1, Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' }),
+    );
+    await alarms.send(new SetAlarmStateCommand({ AlarmName: name, StateValue: 'ALARM', StateReason: 'dead letters waiting' }));
+  }
+  alarms.destroy();
   const overview = json(await call('GET', '/api/overview', signedIn()));
-  expect(overview.queues.find((queue: { queue: string }) => queue.queue === 'work').deadLetters.visible).toBe(3);
+  expect(overview.queues.find((queue: { queue: string }) => queue.queue === 'work').deadLetters).toMatchObject({ visible: 3, oldestAgeSeconds: null });
+  expect(overview.alarms).toEqual({ value: [{ name: 'test-partner-ingest-work-dlq-not-empty', reason: 'dead letters waiting', since: expect.any(String) }] });
 
   const dryRun = await post('/api/redrive', { queue: 'work', batchId, dryRun: true });
   expect(dryRun.status).toBe(200);

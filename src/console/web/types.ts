@@ -50,7 +50,10 @@ export interface BatchView {
 export interface QueueDepth {
   visible: number;
   inFlight: number;
+  /** CloudWatch's latest ApproximateAgeOfOldestMessage; null when it has none (an idle queue). */
+  oldestAgeSeconds: number | null;
 }
+export type OrUnavailable<T> = { value: T } | { unavailable: string };
 export interface Overview {
   from: string;
   to: string;
@@ -59,6 +62,8 @@ export interface Overview {
   byPartner: Record<string, Record<string, number>>;
   needsAttention: Batch[];
   queues: { queue: string; messages: QueueDepth; deadLetters: QueueDepth }[];
+  queueAgesUnavailable?: string;
+  alarms: OrUnavailable<{ name: string; reason: string; since: string | null }[]>;
 }
 export type ReplayResult =
   | { dryRun: true; status: string; reason: Reason | null; counts: { records: number; valid: number; invalid: number }; complete: boolean }

@@ -26,10 +26,29 @@ export async function overviewPage(main: HTMLElement): Promise<void> {
         batch.reason ? `${batch.reason.code}: ${batch.reason.message}` : '',
       ]),
     ),
+    'value' in overview.alarms
+      ? table('Alarms in ALARM', ['alarm', 'since', 'reason'], overview.alarms.value.map((alarm) => [alarm.name, alarm.since ?? '', alarm.reason]))
+      : h('p', { class: 'error' }, `Alarms unavailable: ${overview.alarms.unavailable}`),
     table(
       'Queues',
-      ['queue', 'messages', 'in flight', 'dead letters'],
-      overview.queues.map((queue) => [queue.queue, queue.messages.visible, queue.messages.inFlight, queue.deadLetters.visible ? h('a', { href: '/dead-letters' }, String(queue.deadLetters.visible)) : 0]),
+      ['queue', 'messages', 'in flight', 'oldest', 'dead letters', 'oldest dead letter'],
+      overview.queues.map((queue) => [
+        queue.queue,
+        queue.messages.visible,
+        queue.messages.inFlight,
+        age(queue.messages.oldestAgeSeconds),
+        queue.deadLetters.visible ? h('a', { href: '/dead-letters' }, String(queue.deadLetters.visible)) : 0,
+        age(queue.deadLetters.oldestAgeSeconds),
+      ]),
     ),
+    ...(overview.queueAgesUnavailable ? [h('p', { class: 'error' }, `Message ages unavailable: ${overview.queueAgesUnavailable}`)] : []),
   );
+}
+
+/** An age in seconds, as an operator reads it; a dash when CloudWatch has no recent figure. */
+function age(seconds: number | null): string {
+  if (seconds === null) return '–';
+  if (seconds < 120) return `${Math.round(seconds)} s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)} min`;
+  return `${(seconds / 3600).toFixed(1)} h`;
 }
