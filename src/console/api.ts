@@ -12,12 +12,15 @@ import type { OperatorDeps } from '../operations/deps';
 import { BadRequestError, OperatorError } from '../operations/errors';
 import { parseRedriveRequest, redriveStage } from '../operations/redrive';
 import { parseReplayRequest, replayBatch } from '../operations/replay';
+import type { RemoteFileLedger } from '../sftp/remote-file-ledger';
 import { alarmsInAlarm, oldestMessageAges } from './health';
 
 export interface ConsoleApiDeps {
   readonly operator: OperatorDeps;
   /** Alarms and queue ages for the overview. */
   readonly cloudWatch: CloudWatchClient;
+  /** SFTP partners' pull status, as sftpPull records it. */
+  readonly pulls: Pick<RemoteFileLedger, 'pullStatus'>;
   /** The operator's own identity (STS GetCallerIdentity), recorded as the actor of every action. */
   readonly actor: string;
   readonly stage: string;
@@ -135,9 +138,11 @@ async function overview(deps: ConsoleApiDeps) {
   }
   const failed = batches.filter((batch) => batch.status === 'FAILED' || batch.status === 'REJECTED').slice(0, 20);
   const nameOf = (url: string) => url.split('/').at(-1)!;
-  const [ages, alarms] = await Promise.all([
+  const sftpPartners = [...deps.operator.registry.partners.values()].filter((partner) => partner.sources.sftp).map((partner) => partner.id);
+  const [ages, alarms, sftp] = await Promise.all([
     oldestMessageAges(deps.cloudWatch, QUEUES.flatMap(([, queue, dlq]) => [nameOf(deps.operator.resources[queue]), nameOf(deps.operator.resources[dlq])]), now),
     alarmsInAlarm(deps.cloudWatch, deps.stage),
+    Promise.all(sftpPartners.map(async (partner) => ({ partner, status: (await deps.pulls.pullStatus(partner)) ?? null }))),
   ]);
   const ageOf = (url: string) => ('value' in ages ? (ages.value[nameOf(url)] ?? null) : null);
   const queues = await Promise.all(
@@ -157,6 +162,7 @@ async function overview(deps: ConsoleApiDeps) {
     queues,
     ...('unavailable' in ages ? { queueAgesUnavailable: ages.unavailable } : {}),
     alarms,
+    sftp,
   };
 }
 

@@ -7,6 +7,7 @@ import { loadPartnerRegistry } from '../../src/config/load-partners';
 import type { ConsoleApiDeps } from '../../src/console/api';
 import { consoleApiDeps } from '../../src/console/connect';
 import { startConsole, type RunningConsole } from '../../src/console/server';
+import { RemoteFileLedger } from '../../src/sftp/remote-file-ledger';
 import { connectStage, type StageConnection } from '../../src/operations/stage';
 import { ordersFile } from '../support/orders';
 import { batchIdOfKey, drainFileEvents, drainQueue, PROJECT_ROOT, putInbound, useTestStack } from '../support/stack';
@@ -180,7 +181,7 @@ test('the listing pages newest first with a cursor, showing each batch once', as
   expect(pages).toBeGreaterThanOrEqual(3);
 });
 
-test('a redrive dry run counts one batch\'s dead letters and moves nothing; the overview shows the DLQ depth and the stage\'s alarms in ALARM', async () => {
+test('a redrive dry run counts one batch\'s dead letters and moves nothing; the overview shows the DLQ depth, the stage\'s alarms in ALARM and SFTP pulls', async () => {
   const batchId = 'c'.repeat(32);
   for (let n = 1; n <= 3; n++) {
     await stack.clients.sqs.send(
@@ -200,8 +201,21 @@ test('a redrive dry run counts one batch\'s dead letters and moves nothing; the 
     await alarms.send(new SetAlarmStateCommand({ AlarmName: name, StateValue: 'ALARM', StateReason: 'dead letters waiting' }));
   }
   alarms.destroy();
+  // globex's last pull met a host key that is not pinned (as sftpPull records it).
+  await new RemoteFileLedger(stack.clients.dynamo, stack.resources.ledgerTable).recordPull('globex', {
+    ok: false,
+    code: 'SFTP_HOST_KEY_MISMATCH',
+    message: 'host key SHA256:x of partner globex is not pinned',
+    hostKeyMismatch: true,
+  });
   const overview = json(await call('GET', '/api/overview', signedIn()));
   expect(overview.queues.find((queue: { queue: string }) => queue.queue === 'work').deadLetters).toMatchObject({ visible: 3, oldestAgeSeconds: null });
+  expect(overview.sftp).toEqual([
+    {
+      partner: 'globex',
+      status: { lastPullAt: expect.any(String), lastError: expect.objectContaining({ code: 'SFTP_HOST_KEY_MISMATCH' }), hostKeyMismatches: 1, lastHostKeyMismatchAt: expect.any(String) },
+    },
+  ]);
   expect(overview.alarms).toEqual({ value: [{ name: 'test-partner-ingest-work-dlq-not-empty', reason: 'dead letters waiting', since: expect.any(String) }] });
 
   const dryRun = await post('/api/redrive', { queue: 'work', batchId, dryRun: true });

@@ -64,6 +64,14 @@ export interface Overview {
   queues: { queue: string; messages: QueueDepth; deadLetters: QueueDepth }[];
   queueAgesUnavailable?: string;
   alarms: OrUnavailable<{ name: string; reason: string; since: string | null }[]>;
+  sftp: { partner: string; status: PullStatus | null }[];
+}
+export interface PullStatus {
+  lastPullAt: string;
+  lastSuccessAt?: string;
+  lastError?: { code: string; message: string; at: string };
+  hostKeyMismatches?: number;
+  lastHostKeyMismatchAt?: string;
 }
 export type ReplayResult =
   | { dryRun: true; status: string; reason: Reason | null; counts: { records: number; valid: number; invalid: number }; complete: boolean }

@@ -30,6 +30,17 @@ export async function overviewPage(main: HTMLElement): Promise<void> {
       ? table('Alarms in ALARM', ['alarm', 'since', 'reason'], overview.alarms.value.map((alarm) => [alarm.name, alarm.since ?? '', alarm.reason]))
       : h('p', { class: 'error' }, `Alarms unavailable: ${overview.alarms.unavailable}`),
     table(
+      'SFTP partners',
+      ['partner', 'last pull', 'last success', 'last error', 'host key mismatches'],
+      overview.sftp.map(({ partner, status }) => [
+        partner,
+        status?.lastPullAt ?? 'never',
+        status?.lastSuccessAt ?? '–',
+        status?.lastError ? `${status.lastError.at} ${status.lastError.code}: ${status.lastError.message}` : '–',
+        status?.hostKeyMismatches ? h('strong', { class: 'alert' }, `${status.hostKeyMismatches} (last ${status.lastHostKeyMismatchAt})`) : 0,
+      ]),
+    ),
+    table(
       'Queues',
       ['queue', 'messages', 'in flight', 'oldest', 'dead letters', 'oldest dead letter'],
       overview.queues.map((queue) => [
