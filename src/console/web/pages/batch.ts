@@ -24,17 +24,23 @@ export async function batchPage(main: HTMLElement, url: URL): Promise<() => void
     return view;
   }
 
-  /** Shows the batch again every second until attempt `attempt` has ended. */
+  let left = false;
+  /** Shows the batch again every second until attempt `attempt` has ended, or the page is left. */
   function follow(attempt: number): void {
     clearTimeout(timer);
     timer = setTimeout(async () => {
       const view = await show().catch(() => undefined);
-      if (!view || view.batch.attempt < attempt || RUNNING.has(view.batch.status)) follow(attempt);
+      if (!left && (!view || view.batch.attempt < attempt || RUNNING.has(view.batch.status))) follow(attempt);
     }, FOLLOW_MS);
   }
 
-  await show();
-  return () => clearTimeout(timer);
+  // A batch still running when the page opens is followed to its end as well.
+  const first = await show();
+  if (RUNNING.has(first.batch.status)) follow(first.batch.attempt);
+  return () => {
+    left = true;
+    clearTimeout(timer);
+  };
 }
 
 function render({ batch, attempts, audit, firstErrors, completionEvent }: BatchView): HTMLElement[] {
