@@ -117,6 +117,19 @@ test('a FAILED batch is found on the overview, its errors read, replayed with pr
   await receivedEvents(stack);
   await drainQueue(stack, stack.resources.workQueueUrl);
 
+  // Batches: filtered from the form; the filters are in the URL, so a reload (or a shared link) keeps them.
+  await page.getByRole('link', { name: 'Batches', exact: true }).click();
+  await page.getByLabel('Status').selectOption('COMPLETED');
+  await page.getByLabel('Partner').fill('acme');
+  await page.getByRole('button', { name: 'Apply' }).click();
+  await page.waitForURL(/\/batches\?status=COMPLETED&partner=acme/);
+  await page.getByRole('table', { name: /Batches, newest first/ }).getByRole('link', { name: 'orders_console.csv' }).waitFor();
+  await page.reload();
+  await page.getByRole('table', { name: /Batches, newest first/ }).getByRole('link', { name: 'orders_console.csv' }).waitFor();
+  expect(await page.getByLabel('Status').inputValue()).toBe('COMPLETED');
+  expect(await page.getByLabel('Partner').inputValue()).toBe('acme');
+  await shot(page, '5-batches');
+
   // Dead letters: a dry run of one batch's redrive counts and moves nothing.
   for (let n = 1; n <= 3; n++) {
     await stack.clients.sqs.send(
@@ -132,7 +145,7 @@ test('a FAILED batch is found on the overview, its errors read, replayed with pr
   await workDlq.waitFor();
   await workDlq.getByRole('button', { name: `Dry run: redrive work dead letters of ${batchId}` }).click();
   await page.getByText('would move 3 message(s) back to work; nothing moved').waitFor();
-  await shot(page, '5-dead-letters-dry-run');
+  await shot(page, '6-dead-letters-dry-run');
   expect(await drainQueue(stack, stack.resources.workQueueUrl)).toEqual([]);
   expect(await drainQueue(stack, stack.resources.workDlqUrl)).toHaveLength(3);
 
