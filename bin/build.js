@@ -16,8 +16,15 @@ const path = require('node:path');
 const ROOT = path.resolve(__dirname, '..');
 const BUILD_ROOT = path.join(ROOT, '.build');
 
-/** What `npm ci` builds (`prepare`): the CLI and the scripts `npm start` and `npm run demo` run. */
-const ENTRIES = ['src/cli/main.ts', 'scripts/local.ts', 'scripts/demo.ts'];
+/** What `npm ci` builds (`prepare`): the CLI, the scripts `npm start` and `npm run demo` run, and the console's page. */
+const ENTRIES = ['src/cli/main.ts', 'scripts/local.ts', 'scripts/demo.ts', 'src/console/web/main.ts'];
+
+/**
+ * Entries that run in a browser (the operator console's page): bundled whole,
+ * packages included, into main.js and main.css (the CSS its modules import),
+ * served by the console itself — no CDN, works offline.
+ */
+const BROWSER_ENTRIES = new Set(['src/console/web/main.ts']);
 
 /** Inputs esbuild does not list: how it is asked to build (this file) and the compiler options it reads. */
 const BUILD_SETTINGS = ['bin/build.js', 'tsconfig.json'];
@@ -73,7 +80,7 @@ async function build(entry) {
   const inputs = new Map(BUILD_SETTINGS.map((file) => [file, statOf(file)]));
   let result;
   try {
-    result = await esbuild.build({
+    result = await esbuild.build(BROWSER_ENTRIES.has(entry) ? browserOptions(entry, outdir, inputs) : {
       absWorkingDir: ROOT,
       entryPoints: { main: entry },
       outdir,
@@ -104,13 +111,45 @@ async function build(entry) {
   for (const file of Object.keys(result.metafile.inputs)) {
     if (!inputs.has(file) && !file.startsWith(`${PACKAGE_NAMESPACE}:`)) inputs.set(file, statOf(file));
   }
-  const main = path.relative(ROOT, path.join(outdir, 'main.mjs'));
+  const main = path.relative(ROOT, path.join(outdir, BROWSER_ENTRIES.has(entry) ? 'main.js' : 'main.mjs'));
   const stamp = { entry, main, inputs: [...inputs].map(([file, stat]) => [file, ...stat]) };
   const temporary = path.join(folder, `stamp.json.${process.pid}`);
   fs.writeFileSync(temporary, JSON.stringify(stamp));
   fs.renameSync(temporary, path.join(folder, 'stamp.json'));
   removeSuperseded(folder, outdir);
   return path.join(ROOT, main);
+}
+
+/** How a browser entry is built: one minified ES module for current browsers, its CSS beside it. */
+function browserOptions(entry, outdir, inputs) {
+  return {
+    absWorkingDir: ROOT,
+    entryPoints: { main: entry },
+    outdir,
+    bundle: true,
+    platform: 'browser',
+    target: 'es2022',
+    format: 'esm',
+    minify: true,
+    sourcemap: 'linked',
+    metafile: true,
+    logLevel: 'error',
+    plugins: [recordInputs(inputs)],
+  };
+}
+
+/** Records each file's modification time and size just before esbuild reads it (see sourceLocations). */
+function recordInputs(inputs) {
+  return {
+    name: 'record-inputs',
+    setup(build) {
+      build.onLoad({ filter: /.*/, namespace: 'file' }, (args) => {
+        const file = path.relative(ROOT, args.path);
+        inputs.set(file, statOf(file));
+        return undefined;
+      });
+    },
+  };
 }
 
 function statOf(file) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What `npm start` and `npm test` need besides the npm packages: moto_server (the
 # AWS emulator) and OpenSSH (sshd plays the partners' SFTP servers; ssh-keygen and
-# sftp come with it). npm runs this before both (prestart, pretest); .ci/run too.
+# sftp come with it); for tests also Chromium (the console's browser test). npm runs this before both (prestart, pretest); .ci/run too.
 #
 # It uses what is already installed and installs what is missing where it can:
 # OpenSSH with apt-get (as root or with passwordless sudo) or Homebrew, moto with
@@ -83,6 +83,16 @@ ensure_openssh() {
   done
 }
 
+# Chromium, which the operator console's end-to-end test drives (test/support/browser.ts
+# looks for the same names on PATH).
+ensure_chromium() {
+  local name
+  for name in chromium chromium-browser; do command -v "$name" >/dev/null 2>&1 && return 0; done
+  install_system "Chromium (for the console's browser test)" chromium "--cask chromium"
+  for name in chromium chromium-browser; do command -v "$name" >/dev/null 2>&1 && return 0; done
+  stop "chromium is still not on PATH after installing it."
+}
+
 # A Python package's command: on PATH, else in the project's .venv, else pip-installed there.
 # ensure_python_command <command> <pip requirement> <required: yes|no>
 ensure_python_command() {
@@ -107,6 +117,7 @@ ensure_python_command() {
 ensure_openssh
 ensure_python_command moto_server 'moto[server]>=5.1,<6' yes
 [ "$purpose" = test ] && ensure_python_command cfn-lint 'cfn-lint>=1,<2' no
+[ "$purpose" = test ] && ensure_chromium
 
 moto=$(find_program moto_server || echo "$venv/bin/moto_server")
 echo "setup: node $("$root/node_modules/.bin/node" --version), moto_server $moto, sshd $(find_program sshd)"

@@ -8,7 +8,8 @@
  * `--once`) it keeps going until Ctrl-C or SIGTERM, with sshd as globex's SFTP
  * server: every few seconds it invokes the real sftpPull inside
  * serverless-offline with the input of globex's schedule (no schedule plugin
- * works with osls; see the README). How it stops: scripts/local-shutdown.ts.
+ * works with osls; see the README), and the operator console on 127.0.0.1,
+ * whose one-time URL it prints. How it stops: scripts/local-shutdown.ts.
  */
 import './local-env';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -23,6 +24,7 @@ import { startLocalSftpPartner, type LocalSftpPartner } from '../dev/local-sftp'
 import { startLocalStack, type LocalStack } from '../dev/local-stack';
 import { MissingPrerequisiteError } from '../dev/moto-server';
 import { completionLine } from './completion-line';
+import { startLocalConsole } from './local-console';
 import { LocalShutdown } from './local-shutdown';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -197,6 +199,12 @@ Completion events, one line each as the SNS consumer receives them (a replay: th
   console.log(`${events.length} batches, ${workItems} work items on the work queue.`);
   if (once) return;
 
+  const operatorConsole = await shutdown.starting(
+    'console',
+    startLocalConsole({ stage: STAGE, region: REGION, endpoint: stack.moto.endpoint, configRoot: globex!.configRoot }),
+    (started) => started.stop(),
+  );
+  console.log(`operator console (open in your browser; the link works once):\n  ${operatorConsole.url}`);
   printHowToUse(stack, globex!);
   // globex's schedule, played here: the deployed rule invokes sftpPull with this input.
   // A run still going when the next is due is not doubled; events print meanwhile.

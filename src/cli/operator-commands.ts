@@ -1,15 +1,13 @@
 import { createReadStream, statSync } from 'node:fs';
 import path from 'node:path';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { parse as parseCsv } from 'csv-parse/sync';
 import { SingleBar } from 'cli-progress';
 import { inboundKeyOf } from '../landing/layout';
 import { Ledger } from '../ledger/batches';
 import { BATCH_STATUSES, BatchStatus, isBatchStatus, type BatchState } from '../ledger/types';
-import { OperatorError } from '../operations/errors';
 import { DEAD_LETTER_QUEUES, isDeadLetterQueue, redriveFilter, redriveStage, type RedriveFilter } from '../operations/redrive';
 import { replayBatch } from '../operations/replay';
+import { batchView } from '../operations/batch-view';
 import { closeStage, operatorDeps, parseCommand, stageFrom } from './stage-options';
 import type { Output } from './output';
 import { renderTable } from './table';
@@ -86,8 +84,6 @@ function summary(batch: BatchState) {
   };
 }
 
-const FIRST_ERRORS = 10;
-
 export async function batchCommand(argv: string[], output: Output): Promise<number> {
   const { values, positionals } = parseCommand(argv, {});
   if (positionals.length !== 1) throw new UsageError('expected exactly one BATCH_ID');
@@ -95,23 +91,8 @@ export async function batchCommand(argv: string[], output: Output): Promise<numb
   const stage = await stageFrom(values);
   try {
     const ledger = new Ledger(stage.clients.dynamo, stage.resources.ledgerTable);
-    const state = await ledger.get(batchId);
-    if (!state) throw new OperatorError('UNKNOWN_BATCH', `no batch ${batchId} in stage ${stage.stage}`, 'find batch ids with `partner-ingest batches`');
-    const [attempts, audit] = await Promise.all([ledger.attempts(batchId), ledger.auditTrail(batchId)]);
-    const rejects = state.validation?.rejects;
-    const firstErrors = rejects ? await readFirstErrors(stage.clients.s3, rejects.bucket, rejects.key) : [];
-    const uri = (location?: { bucket: string; key: string }) => (location ? `s3://${location.bucket}/${location.key}` : null);
-    const view = {
-      batch: state,
-      attempts,
-      audit,
-      firstErrors,
-      locations: {
-        rawFile: uri(state.archive),
-        stagedItems: uri(state.validation?.staging),
-        rejectsReport: uri(rejects),
-      },
-    };
+    const view = await batchView({ ledger, s3: stage.clients.s3 }, batchId, 'find batch ids with `partner-ingest batches`');
+    const { batch: state, attempts, audit, firstErrors } = view;
     if (values.json) {
       output.stdout(`${JSON.stringify(view)}\n`);
       return ExitCode.OK;
@@ -154,15 +135,6 @@ export async function batchCommand(argv: string[], output: Output): Promise<numb
   } finally {
     closeStage(stage);
   }
-}
-
-/** The first rows of a rejects report, read with a ranged GET (the report may be large). */
-async function readFirstErrors(s3: import('@aws-sdk/client-s3').S3Client, bucket: string, key: string) {
-  const { Body } = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: 'bytes=0-65535' }));
-  const text = await Body!.transformToString('utf-8');
-  const complete = text.slice(0, text.lastIndexOf('\r\n') + 2);
-  const rows = parseCsv(complete, { columns: true, relax_column_count: true }) as Record<string, string>[];
-  return rows.slice(0, FIRST_ERRORS).map((row) => ({ line: row.line ?? '', column: row.column ?? '', code: row.code ?? '', message: row.message ?? '' }));
 }
 
 /** How often a waiting replay looks at the ledger. */

@@ -13,6 +13,7 @@ commands:
   replay     reprocess a FAILED or REJECTED batch as a new attempt
   redrive    move dead-lettered messages back to their queues
   drop       upload a file into a stage's landing bucket as a partner would
+  console    the operator console in your browser (a local web server)
 
 Run "partner-ingest <command> --help" for a command's options.`;
 
@@ -60,4 +61,11 @@ Uploads FILE into the stage's landing bucket as inbound/<partner>/<name>, as a p
 (streamed, any size). With --endpoint-url it drops into the local stack that \`npm start\` runs.
 A partner or file name that no feed of this checkout's partners/ (or --config-root's) claims is
 refused, since the batch would only be REJECTED; --force drops it anyway.
+${STAGE_OPTIONS_USAGE}`;
+
+export const CONSOLE_USAGE = `usage: partner-ingest console --stage NAME [--port N]
+
+Starts the operator console on 127.0.0.1 (a free port, or --port) and prints its URL with a one-time token:
+batches, a batch's errors and attempts, replays and dead-letter redrives in a browser. It calls AWS with your
+own credentials, as the other commands do, and records you as the actor. Runs until Ctrl-C.
 ${STAGE_OPTIONS_USAGE}`;

@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { systemClock } from '../platform/clock';
-import { BATCH_STATUSES, isBatchStatus } from '../ledger/types';
+import { parseBatchQuery } from './batch-query';
 import type { OperatorDeps } from './deps';
 import { BadRequestError, OperatorError } from './errors';
 import { parseRedriveRequest, redriveStage } from './redrive';
@@ -12,7 +12,6 @@ export interface OperatorApiDeps {
   readonly remainingMs: () => number;
 }
 
-const DEFAULT_WINDOW_MS = 7 * 86_400_000;
 /** Long operations stop this long before the invocation's end, to answer before API Gateway's 29 s run out. */
 const ANSWER_MARGIN_MS = 5_000;
 
@@ -24,13 +23,6 @@ function json(statusCode: number, body: unknown): APIGatewayProxyResult {
 function actorOf(event: APIGatewayProxyEvent): string {
   const identity = event.requestContext?.identity;
   return identity?.userArn ?? identity?.caller ?? 'unknown';
-}
-
-function isoParam(value: string | undefined, name: string, fallback: string): string {
-  if (value === undefined) return fallback;
-  const parsed = new Date(value);
-  if (Number.isNaN(parsed.getTime())) throw new BadRequestError(`${name} "${value}" is not an ISO-8601 time`);
-  return parsed.toISOString();
 }
 
 function body(event: APIGatewayProxyEvent): unknown {
@@ -55,23 +47,8 @@ export async function handleOperatorRequest(event: APIGatewayProxyEvent, deps: O
   try {
     switch (route) {
       case 'GET /batches': {
-        const query = event.queryStringParameters ?? {};
-        const status = query.status?.toUpperCase();
-        if (status && !isBatchStatus(status)) throw new BadRequestError(`status "${query.status}" is not one of ${BATCH_STATUSES.join(', ')}`);
         const now = (deps.operator.clock ?? systemClock)();
-        const from = isoParam(query.since, 'since', new Date(now.getTime() - DEFAULT_WINDOW_MS).toISOString());
-        const to = isoParam(query.until, 'until', now.toISOString());
-        if (from > to) throw new BadRequestError(`since (${from}) is after until (${to})`);
-        const limit = query.limit === undefined ? 50 : Number(query.limit);
-        if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new BadRequestError(`limit must be 1–1000, got "${query.limit}"`);
-        const batches = await ledger.listBatches({
-          from,
-          to,
-          limit,
-          ...(status ? { status } : {}),
-          ...(query.partner ? { partner: query.partner } : {}),
-          ...(query.feed ? { feed: query.feed } : {}),
-        });
+        const batches = await ledger.listBatches(parseBatchQuery(event.queryStringParameters ?? {}, now));
         return json(200, { batches });
       }
       case 'GET /batches/{batchId}': {

@@ -29,12 +29,13 @@ export interface ReplayRequest {
   readonly actor: string;
 }
 
-/** How a refusal's hint names the request's options: the CLI's flags or the API's JSON fields. */
-export type OptionStyle = 'cli' | 'json';
+/** How a refusal's hint names the request's options: the CLI's flags, the API's JSON fields or the console's controls. */
+export type OptionStyle = 'cli' | 'json' | 'console';
 
 const OPTION_NAMES: Record<OptionStyle, Record<'force' | 'listBatches', string>> = {
   cli: { force: '--force', listBatches: '`partner-ingest batches`' },
   json: { force: '{"force":true}', listBatches: 'GET /batches' },
+  console: { force: 'the "force" choice', listBatches: 'the Batches page' },
 };
 
 export type ReplayResult =

@@ -42,7 +42,16 @@ export async function pullAll(deps: PullAllDeps, run: PullRun, only?: readonly s
     (partner) => partner.sources.sftp && (!only || only.includes(partner.id)),
   );
   // Each partner's failure is caught and reported as its outcome: one partner never stops the others.
-  return mapConcurrently(partners, deps.partnerConcurrency ?? 4, async (partner): Promise<PartnerOutcome> => {
+  return mapConcurrently(partners, deps.partnerConcurrency ?? 4, async (partner) => {
+    const outcome = await pullOne(partner);
+    // For operators (the console): losing this note must not fail the pull, which has done its work.
+    await deps.files
+      .recordPull(partner.id, outcome.outcome === 'pulled' ? { ok: true } : { ok: false, code: outcome.code, message: outcome.error, hostKeyMismatch: outcome.code === 'SFTP_HOST_KEY_MISMATCH' })
+      .catch((error: unknown) => deps.logger.warn('could not record the pull status', { partner: partner.id, error: error as Error }));
+    return outcome;
+  });
+
+  async function pullOne(partner: (typeof partners)[number]): Promise<PartnerOutcome> {
     try {
       const result = await pullPartner(partner, deps, run);
       count('SftpPullFailed', partner.id, result.failed.length ? 1 : 0);
@@ -77,5 +86,5 @@ export async function pullAll(deps: PullAllDeps, run: PullRun, only?: readonly s
       }
       return { outcome: 'failed', partner: partner.id, code: failure.code ?? failure.name, error: failure.message };
     }
-  });
+  }
 }

@@ -31,6 +31,20 @@ export interface FetchRecord {
   readonly postFetchSkipped?: string;
 }
 
+/** A partner's latest pulls, for operators (the console's overview): when, and what went wrong last. */
+export interface PullStatus {
+  readonly lastPullAt: string;
+  readonly lastSuccessAt?: string;
+  readonly lastError?: { readonly code: string; readonly message: string; readonly at: string };
+  /** Connections refused because the server presented a host key that is not pinned. */
+  readonly hostKeyMismatches?: number;
+  readonly lastHostKeyMismatchAt?: string;
+}
+
+export type PullOutcome = { readonly ok: true } | { readonly ok: false; readonly code: string; readonly message: string; readonly hostKeyMismatch: boolean };
+
+const STATUS_SK = 'PULL_STATUS';
+
 const pk = (partner: string) => `SFTP#${partner}`;
 const listingSk = (path: string) => `LIST#${path}`;
 const fetchSk = (version: RemoteVersion) => `FETCH#${version.path}#${version.size}#${version.mtime}`;
@@ -161,5 +175,31 @@ export class RemoteFileLedger {
         ExpressionAttributeValues: { ':message': message },
       }),
     );
+  }
+
+  /** Records a run's outcome for `partner`; an error stays until a later pull succeeds, the mismatch count for good. */
+  async recordPull(partner: string, outcome: PullOutcome): Promise<void> {
+    const at = this.clock().toISOString();
+    const update = outcome.ok
+      ? { expression: 'SET lastPullAt = :at, lastSuccessAt = :at REMOVE lastError', values: { ':at': at } }
+      : {
+          expression: `SET lastPullAt = :at, lastError = :error${outcome.hostKeyMismatch ? ', lastHostKeyMismatchAt = :at ADD hostKeyMismatches :one' : ''}`,
+          values: { ':at': at, ':error': { code: outcome.code, message: outcome.message, at }, ...(outcome.hostKeyMismatch ? { ':one': 1 } : {}) },
+        };
+    await this.dynamo.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: pk(partner), sk: STATUS_SK },
+        UpdateExpression: update.expression,
+        ExpressionAttributeValues: update.values,
+      }),
+    );
+  }
+
+  async pullStatus(partner: string): Promise<PullStatus | undefined> {
+    const { Item } = await this.dynamo.send(new GetCommand({ TableName: this.table, Key: { pk: pk(partner), sk: STATUS_SK } }));
+    if (!Item) return undefined;
+    const { pk: _pk, sk: _sk, ...status } = Item;
+    return status as PullStatus;
   }
 }

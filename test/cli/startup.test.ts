@@ -52,7 +52,7 @@ describe('what a call loads', () => {
     return { run, packages: [...new Set(packages)].sort() };
   }
 
-  test.each([[['--help']], [['batches', '--help']], [['replay', '-h']], [['no-such-command']]])('partner-ingest %j loads no package at all', async (args) => {
+  test.each([[['--help']], [['batches', '--help']], [['replay', '-h']], [['console', '--help']], [['no-such-command']]])('partner-ingest %j loads no package at all', async (args) => {
     const { run, packages } = await packagesLoadedBy(args);
     expect(run.stdout + run.stderr).toContain('usage: partner-ingest');
     expect(packages).toEqual([]);

@@ -163,6 +163,13 @@ test('npm start prints later drops, an SFTP put with its printed command and a r
     const sftpCommand = printed(run.stdout, /^ {2}(sftp -i .+)$/m);
     const eventBridgeQueue = printed(run.stdout, /sqs receive-message --queue-url (\S+)/);
 
+    // The operator console it started: its one-time URL signs in, and its session is the local stage's.
+    const consoleUrl = printed(run.stdout, /operator console \(open in your browser; the link works once\):\n {2}(http:\/\/127\.0\.0\.1:\d+\/\?token=\S+)/);
+    const signIn = await fetch(consoleUrl, { redirect: 'manual' });
+    expect(signIn.status).toBe(303);
+    const session = await fetch(new URL('/api/session', consoleUrl), { headers: { cookie: signIn.headers.get('set-cookie')!.split(';')[0]! } });
+    expect(await session.json()).toMatchObject({ stage: 'local', region: 'eu-west-1' });
+
     // Every printed command against the emulator names its region (continuation lines joined).
     const commands = run.stdout.replace(/\\\n\s*/g, ' ').split('\n').filter((line) => line.includes('--endpoint-url'));
     expect(commands.length).toBeGreaterThanOrEqual(5); // drop, s3 cp, sqs receive-message, batches, replay
@@ -237,9 +244,9 @@ test('npm start prints later drops, an SFTP put with its printed command and a r
     // SIGTERM to the npm start process alone: it says so, stops every child and exits cleanly.
     npmStart.signal('SIGTERM');
     expect(await npmStart.exit()).toBe(0);
-    expect(run.stdout).toMatch(/\nSIGTERM received[^\n]*\nstopping: serverless-offline, sshd, moto_server …\n(.*\n)*stopped\n$/);
+    expect(run.stdout).toMatch(/\nSIGTERM received[^\n]*\nstopping: console, serverless-offline, sshd, moto_server …\n(.*\n)*stopped\n$/);
     expect(npmStart.leftovers()).toEqual([]);
-    for (const port of [portOf(endpoint), sshdPort, portOf(api), portOf(lambdaApi)]) expect(await listening(port)).toBe(false);
+    for (const port of [portOf(endpoint), sshdPort, portOf(api), portOf(lambdaApi), portOf(consoleUrl)]) expect(await listening(port)).toBe(false);
     expect(existsSync(outbound)).toBe(false);
     expect(run.stderr).toBe('');
   } finally {

@@ -75,6 +75,11 @@ async function pull(
   );
 }
 
+/** A partner's pull status as the console reads it. */
+function pullStatus(partner: string) {
+  return new RemoteFileLedger(stack.clients.dynamo, stack.resources.ledgerTable).pullStatus(partner);
+}
+
 function pulled(outcomes: PartnerOutcome[], partner: string) {
   const outcome = outcomes.find((candidate) => candidate.partner === partner)!;
   if (outcome.outcome !== 'pulled') throw new Error(`${partner} failed: ${outcome.code} ${outcome.error}`);
@@ -156,6 +161,9 @@ test('a stable remote file is fetched once, lands in S3, is ingested naming its 
 
   const third = pulled(await pull({}, ['globex']), 'globex');
   expect(third.fetched).toEqual([]);
+  // What operators see of the partner's pulls (the console's overview).
+  const status = await pullStatus('globex');
+  expect(status).toEqual({ lastPullAt: expect.any(String), lastSuccessAt: status?.lastPullAt });
 });
 
 test('a growing file waits until it is stable; a replaced file is fetched again as a new version', async () => {
@@ -208,6 +216,9 @@ test('a host key that is not pinned is refused before authentication, fetches no
       }),
     ]);
     expect(await landedVersions('globex', 'shipments_2026-11-04.csv.gz')).toEqual([]);
+    const status = await pullStatus('globex');
+    expect(status).toMatchObject({ lastError: { code: 'SFTP_HOST_KEY_MISMATCH', at: status?.lastPullAt }, hostKeyMismatches: 1, lastHostKeyMismatchAt: status?.lastPullAt });
+    expect(status?.lastError?.message).toContain('is not pinned');
   } finally {
     wrong.dispose();
   }

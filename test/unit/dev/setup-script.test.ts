@@ -89,6 +89,13 @@ test('without moto_server and no python3 to install it, it stops with the pip co
   expect(run.stderr).toContain("python3 -m venv .venv && .venv/bin/pip install 'moto[server]>=5.1,<6'");
 });
 
+test('for tests, without Chromium and no way to install it, it stops with the exact command', () => {
+  const run = setup(project(), pathWith([...OPENSSH, 'moto_server']), 'test');
+  expect(run.status).toBe(1);
+  expect(run.stderr).toMatch(/^partner-ingest setup: Chromium \(for the console's browser test\) is missing/);
+  expect(run.stderr).toMatch(/Run:\n {4}.*apt-get install -y chromium\n/);
+});
+
 test("moto_server in the project's .venv is used when PATH has none, by the script and by dev/moto-server", () => {
   const root = project({ motoInVenv: true });
   const run = setup(root, pathWith(OPENSSH));
