@@ -26,9 +26,11 @@ let prod: Packaged;
 let kms: Packaged;
 let noSftp: Packaged;
 let moreSftp: Packaged;
+let push: Packaged;
+let pushVpc: Packaged;
 
 beforeAll(async () => {
-  [dev, prod, kms, noSftp, moreSftp] = await packagedVariants('dev', 'prod', 'kms', 'no-sftp', 'more-sftp');
+  [dev, prod, kms, noSftp, moreSftp, push, pushVpc] = await packagedVariants('dev', 'prod', 'kms', 'no-sftp', 'more-sftp', 'push', 'push-vpc');
 }, PACKAGE_TIMEOUT_MS + 30_000);
 
 afterAll(removeCopies);
@@ -174,14 +176,14 @@ describe('cfn-lint', () => {
     .find((file) => path.isAbsolute(file) && existsSync(file));
 
   test(
-    'the dev, prod, SSE-KMS and SFTP-variant templates have no cfn-lint errors',
+    'the dev, prod, SSE-KMS, SFTP-variant and SFTP push (public and VPC) templates have no cfn-lint errors',
     async () => {
       if (!cfnLint) {
         console.warn('cfn-lint is not installed: skipping the CloudFormation lint (bash dev/setup.sh test installs it)');
         return;
       }
       const results = await Promise.all(
-        [dev, prod, kms, noSftp, moreSftp].map((packaged) =>
+        [dev, prod, kms, noSftp, moreSftp, push, pushVpc].map((packaged) =>
           run(
             cfnLint,
             ['--non-zero-exit-code', 'error', '--', '.serverless/cloudformation-template-update-stack.json'],
