@@ -328,7 +328,7 @@ async function partnersSummary({ resolveVariable }) {
     writeAccess: partnerWriteAccess(service, stage, s3),
     sftpPullAlarms: sftpPullAlarms(stage, metrics, sftp),
     pushPartners: push.map((partner) => partner.id),
-    sftpPush: sftpPushEndpoint({ service, stage, logRetentionDays: Number(logRetentionDays), params: pushParams }, push, logicalIdsOf),
+    sftpPush: sftpPushEndpoint({ service, stage, logRetentionDays: Number(logRetentionDays), params: pushParams, metrics }, push, logicalIdsOf),
   };
 }
 

@@ -29,10 +29,17 @@ function pascalCase(id) {
     .join('');
 }
 
-/** Logical ids of a push partner's Transfer user and the role it acts with. */
+/** Logical ids of a push partner's Transfer user, the role it acts with, and its failed-upload alarm. */
 function pushLogicalIds(id) {
-  return { user: `SftpPush${pascalCase(id)}User`, role: `SftpPush${pascalCase(id)}Role` };
+  return { user: `SftpPush${pascalCase(id)}User`, role: `SftpPush${pascalCase(id)}Role`, alarm: `SftpPush${pascalCase(id)}UploadFailedAlarm` };
 }
+
+/**
+ * Transfer Family's reports of an upload's end (source aws.transfer, on the
+ * account's default bus; https://docs.aws.amazon.com/transfer/latest/userguide/eventbridge.html).
+ * Keep in step with src/sftp-push/upload-event.ts.
+ */
+const UPLOAD_EVENTS = ['SFTP Server File Upload Completed', 'SFTP Server File Upload Failed'];
 
 /** A stage param given as a YAML list or, on the command line, as comma-separated text. */
 function listParam(value) {
@@ -157,7 +164,7 @@ function partnerRole(service, stage, partnerId) {
  * logical home `/` is its own upload folder (it cannot name any other path) with
  * its public keys and its role.
  */
-function sftpPushEndpoint({ service, stage, logRetentionDays, params }, pushPartners, logicalIdsOf) {
+function sftpPushEndpoint({ service, stage, logRetentionDays, params, metrics }, pushPartners, logicalIdsOf) {
   if (pushPartners.length === 0) return { Resources: {}, Outputs: {} };
   const endpoint = endpointSettings(params);
   logicalIdsOf(pushPartners, (id) => pushLogicalIds(id).user); // throws if two partners would share a user
@@ -223,6 +230,29 @@ function sftpPushEndpoint({ service, stage, logRetentionDays, params }, pushPart
       },
     },
   };
+  // This server's upload reports -> sftpPushHandoff (asynchronous: Lambda retries a failed hand-off twice).
+  Resources.SftpPushUploadEventsRule = {
+    Type: 'AWS::Events::Rule',
+    Properties: {
+      Description: `${service} ${stage}: SFTP push uploads completed or failed -> sftpPushHandoff`,
+      EventPattern: {
+        source: ['aws.transfer'],
+        'detail-type': UPLOAD_EVENTS,
+        detail: { 'server-id': [{ 'Fn::GetAtt': ['SftpPushServer', 'ServerId'] }] },
+      },
+      State: 'ENABLED',
+      Targets: [{ Id: 'sftpPushHandoff', Arn: { 'Fn::GetAtt': ['SftpPushHandoffLambdaFunction', 'Arn'] } }],
+    },
+  };
+  Resources.SftpPushHandoffInvokedByRule = {
+    Type: 'AWS::Lambda::Permission',
+    Properties: {
+      Action: 'lambda:InvokeFunction',
+      FunctionName: { 'Fn::GetAtt': ['SftpPushHandoffLambdaFunction', 'Arn'] },
+      Principal: 'events.amazonaws.com',
+      SourceArn: { 'Fn::GetAtt': ['SftpPushUploadEventsRule', 'Arn'] },
+    },
+  };
   if (endpoint.type === 'VPC') {
     Resources.SftpPushSecurityGroup = {
       Type: 'AWS::EC2::SecurityGroup',
@@ -233,8 +263,33 @@ function sftpPushEndpoint({ service, stage, logRetentionDays, params }, pushPart
       },
     };
   }
+  const topic = [{ Ref: 'AlarmTopic' }];
   for (const partner of pushPartners) {
-    const { user, role } = pushLogicalIds(partner.id);
+    const { user, role, alarm } = pushLogicalIds(partner.id);
+    // A failed (partial) upload is quarantined and counted; one is worth a look (the partner may not know).
+    Resources[alarm] = {
+      Type: 'AWS::CloudWatch::Alarm',
+      Properties: {
+        AlarmName: `${stage}-partner-ingest-sftp-push-upload-failed-${partner.id}`,
+        AlarmDescription:
+          `An SFTP upload by partner ${partner.id} did not complete; what it left is in quarantine/${partner.id}/ and was not ingested. ` +
+          'See sftpPushHandoff\'s log group.',
+        Namespace: metrics.namespace,
+        MetricName: 'SftpPushUploadFailed',
+        Dimensions: [
+          { Name: 'service', Value: metrics.service },
+          { Name: 'partner', Value: partner.id },
+        ],
+        Statistic: 'Sum',
+        Period: 300,
+        EvaluationPeriods: 1,
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'notBreaching',
+        AlarmActions: topic,
+        OKActions: topic,
+      },
+    };
     Resources[role] = partnerRole(service, stage, partner.id);
     Resources[user] = {
       Type: 'AWS::Transfer::User',

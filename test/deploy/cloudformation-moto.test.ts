@@ -293,7 +293,7 @@ describe('the packaged dev stack in moto_server', () => {
 
   test('functions: the uploaded code, their own roles, the environment resolved to the stack\'s resources, their log groups', async () => {
     const functions = Object.entries(template.Resources).filter(([, resource]) => resource.Type === 'AWS::Lambda::Function');
-    expect(functions).toHaveLength(5);
+    expect(functions).toHaveLength(6);
     const { logGroups } = await clients.logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: '/aws/lambda/partner-ingest-dev-' }));
     for (const [logicalId, resource] of functions) {
       const props = resource.Properties!;
@@ -423,7 +423,7 @@ describe('the packaged dev stack in moto_server', () => {
 
   test('alarms (which moto skips) name queues and functions the stack created, and a topic encrypted with its own key', async () => {
     const alarms = Object.entries(template.Resources).filter(([, resource]) => resource.Type === 'AWS::CloudWatch::Alarm');
-    expect(alarms).toHaveLength(14); // 13, and one per SFTP partner (globex)
+    expect(alarms).toHaveLength(15); // 14, and one per SFTP partner (globex)
     for (const [logicalId, alarm] of alarms) {
       expect([logicalId, alarm.Properties!.AlarmActions]).toEqual([logicalId, [{ Ref: 'AlarmTopic' }]]);
       for (const dimension of alarm.Properties!.Dimensions as { Name: string; Value: Json }[]) {

@@ -23,8 +23,11 @@ beforeAll(async () => {
 
 afterAll(removeCopies);
 
+/** The endpoint's resources; the hand-off function (its role, log group and error alarm) is packaged on every stage. */
 const pushResources = (template: CfnTemplate) =>
-  Object.entries(template.Resources).filter(([logicalId, found]) => logicalId.startsWith('SftpPush') || found.Type.startsWith('AWS::Transfer::'));
+  Object.entries(template.Resources).filter(
+    ([logicalId, found]) => (logicalId.startsWith('SftpPush') && !logicalId.startsWith('SftpPushHandoff')) || found.Type.startsWith('AWS::Transfer::'),
+  );
 
 /** The keys a copy's partner file lists, as the user should get them (comments dropped). */
 function keysOf(packaged: Packaged, id: string): string[] {
@@ -41,7 +44,7 @@ function userOf(template: CfnTemplate, id: string) {
 describe('no partner pushes (the shipped partners)', () => {
   test('no server, no user, no role or output of the endpoint', () => {
     expect(pushResources(dev.template)).toEqual([]);
-    expect(Object.keys(dev.template.Outputs ?? {}).filter((name) => name.startsWith('SftpPush'))).toEqual([]);
+    expect(Object.keys(dev.template.Outputs ?? {}).filter((name) => name.startsWith('SftpPush') && !name.startsWith('SftpPushHandoff'))).toEqual([]);
   });
 });
 
@@ -113,6 +116,42 @@ describe('partners that push (PUBLIC endpoint)', () => {
       // Nothing in the role names another partner.
       const text = JSON.stringify(role.statements);
       for (const other of PUSH_PARTNERS.filter((partner) => partner !== id)) expect(text).not.toContain(other);
+    }
+  });
+
+  test("the server's upload reports (completed, failed) invoke sftpPushHandoff, which EventBridge may invoke from that rule only", () => {
+    const rule = resource(push.template, 'SftpPushUploadEventsRule').Properties;
+    expect(rule.EventBusName).toBeUndefined(); // Transfer Family reports on the default bus
+    expect(rule.EventPattern).toEqual({
+      source: ['aws.transfer'],
+      'detail-type': ['SFTP Server File Upload Completed', 'SFTP Server File Upload Failed'],
+      detail: { 'server-id': [{ 'Fn::GetAtt': ['SftpPushServer', 'ServerId'] }] },
+    });
+    expect(rule.Targets).toEqual([{ Id: 'sftpPushHandoff', Arn: { 'Fn::GetAtt': ['SftpPushHandoffLambdaFunction', 'Arn'] } }]);
+    expect(resource(push.template, 'SftpPushHandoffInvokedByRule').Properties).toEqual({
+      Action: 'lambda:InvokeFunction',
+      FunctionName: { 'Fn::GetAtt': ['SftpPushHandoffLambdaFunction', 'Arn'] },
+      Principal: 'events.amazonaws.com',
+      SourceArn: { 'Fn::GetAtt': ['SftpPushUploadEventsRule', 'Arn'] },
+    });
+    // Without push partners the function is packaged (a stable stack shape) but nothing invokes it.
+    expect(resourcesOfType(dev.template, 'AWS::Lambda::Permission').filter(([logicalId]) => logicalId.startsWith('SftpPush'))).toEqual([]);
+  });
+
+  test('an alarm per push partner on SftpPushUploadFailed (a quarantined partial upload)', () => {
+    for (const id of PUSH_PARTNERS) {
+      const alarms = resourcesOfType(push.template, 'AWS::CloudWatch::Alarm').filter(([, alarm]) => alarm.Properties?.MetricName === 'SftpPushUploadFailed' && JSON.stringify(alarm.Properties?.Dimensions).includes(`"${id}"`));
+      expect(alarms).toHaveLength(1);
+      expect(alarms[0]![1].Properties).toMatchObject({
+        AlarmName: `dev-partner-ingest-sftp-push-upload-failed-${id}`,
+        Namespace: 'PartnerIngest',
+        Dimensions: [{ Name: 'service', Value: 'partner-ingest' }, { Name: 'partner', Value: id }],
+        Statistic: 'Sum',
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [{ Ref: 'AlarmTopic' }],
+      });
     }
   });
 
