@@ -25,7 +25,7 @@ export interface CfnTemplate {
 
 const PROJECT_ROOT = path.resolve(__dirname, '..');
 
-/** The files `sls print` and `sls package`'s template depend on: serverless.yml, resources/*.yml, the partners plugin, partners/*.yml. */
+/** The files `sls print` and `sls package`'s template depend on: serverless.yml, resources/*.yml, the partners plugin (and its push endpoint), partners/*.yml. */
 export function definitionsHash(root: string, partnersRoot = root): string {
   const hash = createHash('sha256');
   const partners = path.join(partnersRoot, 'partners');
@@ -34,6 +34,7 @@ export function definitionsHash(root: string, partnersRoot = root): string {
     ['serverless.yml', path.join(root, 'serverless.yml')],
     ...(existsSync(resources) ? readdirSync(resources).filter((name) => /\.ya?ml$/.test(name)).sort().map((name) => [`resources/${name}`, path.join(resources, name)]) : []),
     ['scripts/serverless-partners.js', path.join(root, 'scripts', 'serverless-partners.js')],
+    ['scripts/serverless-sftp-push.js', path.join(root, 'scripts', 'serverless-sftp-push.js')],
     ...(existsSync(partners) ? readdirSync(partners).filter((name) => /\.ya?ml$/.test(name)).sort().map((name) => [`partners/${name}`, path.join(partners, name)]) : []),
   ];
   for (const [label, file] of files) {

@@ -12,6 +12,7 @@
 const { createHash } = require('node:crypto');
 const { existsSync } = require('node:fs');
 const path = require('node:path');
+const { sftpPushEndpoint } = require('./serverless-sftp-push');
 
 /** Folder holding partners/ and schemas/: the service directory. */
 const ROOT = path.resolve(__dirname, '..');
@@ -261,10 +262,14 @@ function partnerError(file, field, reason) {
  * - `writeAccess`: `{ Resources, Outputs }` with one write role per S3-drop
  *   partner and its ARN (see partnerWriteAccess), merged into the stack;
  * - `sftpPullAlarms`: `{ Resources }` with one alarm per SFTP partner (see
- *   sftpPullAlarms), merged into the stack.
+ *   sftpPullAlarms), merged into the stack;
+ * - `pushPartners`: ids of partners that upload to the SFTP push endpoint;
+ * - `sftpPush`: `{ Resources, Outputs }` of that endpoint (the Transfer Family
+ *   server and a user per push partner: scripts/serverless-sftp-push.js), empty
+ *   without push partners, merged into the stack.
  *
- * osls calls it with `resolveVariable`, used for the service and stage names
- * and the metrics settings.
+ * osls calls it with `resolveVariable`, used for the service and stage names,
+ * the metrics settings and the push endpoint's stage params.
  */
 async function partnersSummary({ resolveVariable }) {
   // Resolved first: if osls is not ready to resolve them yet it calls this again
@@ -272,6 +277,14 @@ async function partnersSummary({ resolveVariable }) {
   const service = await resolveVariable('self:service');
   const stage = await resolveVariable('sls:stage');
   const metrics = await resolveVariable('self:custom.metrics');
+  const logRetentionDays = await resolveVariable('param:logRetentionDays');
+  const pushParams = {
+    endpointType: await resolveVariable('param:sftpPushEndpointType'),
+    vpcId: await resolveVariable('param:sftpPushVpcId'),
+    subnetIds: await resolveVariable('param:sftpPushSubnetIds'),
+    addressAllocationIds: await resolveVariable('param:sftpPushAddressAllocationIds'),
+    allowedCidrs: await resolveVariable('param:sftpPushAllowedCidrs'),
+  };
   const { loadPartnerRegistry } = requireTs(path.join(ROOT, 'src', 'config', 'load-partners.ts'));
   let registry;
   try {
@@ -292,6 +305,7 @@ async function partnersSummary({ resolveVariable }) {
   }
   const ids = partners.map((partner) => partner.id);
   const s3 = partners.filter((partner) => partner.sources.s3 !== undefined);
+  const push = partners.filter((partner) => partner.sources.sftpPush !== undefined);
   return {
     ids,
     idsCsv: ids.length > 0 ? ids.join(',') : 'none',
@@ -313,6 +327,8 @@ async function partnersSummary({ resolveVariable }) {
     sftpSecretArns: [...secretArns.values()],
     writeAccess: partnerWriteAccess(service, stage, s3),
     sftpPullAlarms: sftpPullAlarms(stage, metrics, sftp),
+    pushPartners: push.map((partner) => partner.id),
+    sftpPush: sftpPushEndpoint({ service, stage, logRetentionDays: Number(logRetentionDays), params: pushParams, metrics }, push, logicalIdsOf),
   };
 }
 

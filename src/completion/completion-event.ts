@@ -51,6 +51,7 @@ export function completionEventOf(state: BatchState): CompletionEventDetail {
       uri: source.uri,
       bucket: source.bucket,
       key: source.key,
+      ...(source.user ? { user: source.user } : {}),
       ...(source.versionId ? { versionId: source.versionId } : {}),
       ...(source.etag ? { etag: source.etag } : {}),
     },

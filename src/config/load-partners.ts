@@ -8,7 +8,8 @@ import { compileRecordSchema, type CompiledRecordSchema } from '../records/recor
 import { RecordSchemaError } from '../records/errors';
 import { ConfigError } from './errors';
 import { globToRegExp } from './glob';
-import type { CsvFormat, FeedConfig, FeedLimits, PartnerConfig, SftpSource, WorkItemSettings } from './types';
+import { parseSshPublicKey } from './ssh-public-key';
+import type { CsvFormat, FeedConfig, FeedLimits, PartnerConfig, SftpPushSource, SftpSource, WorkItemSettings } from './types';
 
 /** Everything the pipeline knows about partners, loaded and validated in one go. */
 export interface PartnerRegistry {
@@ -102,7 +103,11 @@ interface RawFeed {
 interface RawPartner {
   id: string;
   name: string;
-  sources: { s3?: { principals?: string[] }; sftp?: Partial<SftpSource> & Pick<SftpSource, 'host' | 'username' | 'hostKeys' | 'credentials' | 'remoteDir'> };
+  sources: {
+    s3?: { principals?: string[] };
+    sftp?: Partial<SftpSource> & Pick<SftpSource, 'host' | 'username' | 'hostKeys' | 'credentials' | 'remoteDir'>;
+    sftpPush?: { publicKeys: string[] };
+  };
   feeds: RawFeed[];
 }
 
@@ -128,6 +133,46 @@ function buildSftp(raw: NonNullable<RawPartner['sources']['sftp']>, file: string
     postFetch,
     timeouts: { ...SFTP_DEFAULTS.timeouts, ...raw.timeouts },
   };
+}
+
+/** A Transfer Family user name has 3 to 100 characters (`^[\w][\w@.-]{2,99}$`); a partner id may have 2. */
+const MIN_PUSH_USER_NAME = 3;
+
+function buildSftpPush(partnerId: string, raw: NonNullable<RawPartner['sources']['sftpPush']>, file: string): SftpPushSource {
+  if (partnerId.length < MIN_PUSH_USER_NAME) {
+    throw new ConfigError(file, 'id', `"${partnerId}" is the SFTP user name of a push partner, which needs ${MIN_PUSH_USER_NAME} characters at least`);
+  }
+  const publicKeys = raw.publicKeys.map((text, index) => {
+    try {
+      return parseSshPublicKey(text).line;
+    } catch (error) {
+      throw new ConfigError(file, `sources.sftpPush.publicKeys[${index}]`, (error as Error).message, { cause: error });
+    }
+  });
+  // The same key with two comments passes the schema's uniqueItems.
+  publicKeys.forEach((key, index) => {
+    if (publicKeys.indexOf(key) !== index) {
+      throw new ConfigError(file, `sources.sftpPush.publicKeys[${index}]`, `the same key as publicKeys[${publicKeys.indexOf(key)}]`);
+    }
+  });
+  return { publicKeys };
+}
+
+/**
+ * One key, one partner: a key listed for two partners (a copy-paste slip)
+ * would let one partner's key holder log in as the other.
+ */
+function refuseSharedPushKeys(partners: ReadonlyMap<string, PartnerConfig>, fileOf: ReadonlyMap<string, string>): void {
+  const owners = new Map<string, string>();
+  for (const partner of partners.values()) {
+    partner.sources.sftpPush?.publicKeys.forEach((key, index) => {
+      const owner = owners.get(key);
+      if (owner !== undefined) {
+        throw new ConfigError(fileOf.get(partner.id)!, `sources.sftpPush.publicKeys[${index}]`, `this key is also partner ${owner}'s; each push partner needs keys of its own`);
+      }
+      owners.set(key, partner.id);
+    });
+  }
 }
 
 class SchemaCache {
@@ -205,6 +250,7 @@ function buildPartner(file: string, raw: RawPartner, schemas: SchemaCache): Part
     sources: {
       ...(raw.sources.s3 ? { s3: raw.sources.s3 } : {}),
       ...(raw.sources.sftp ? { sftp: buildSftp(raw.sources.sftp, file) } : {}),
+      ...(raw.sources.sftpPush ? { sftpPush: buildSftpPush(raw.id, raw.sources.sftpPush, file) } : {}),
     },
     feeds: raw.feeds.map((feed, index) => buildFeed(raw.id, feed, index, file, schemas)),
   };
@@ -224,6 +270,7 @@ export function loadPartnerRegistry(location: ConfigLocation = defaultConfigLoca
   if (!existsSync(partnersDir)) throw new ConfigError(partnersDir, '', 'partners folder not found');
 
   const partners = new Map<string, PartnerConfig>();
+  const fileOf = new Map<string, string>();
   for (const name of readdirSync(partnersDir).sort()) {
     if (!/\.ya?ml$/.test(name)) continue;
     const file = path.join(partnersDir, name);
@@ -234,7 +281,9 @@ export function loadPartnerRegistry(location: ConfigLocation = defaultConfigLoca
     }
     const partner = buildPartner(file, raw as RawPartner, schemas);
     partners.set(partner.id, partner);
+    fileOf.set(partner.id, file);
   }
+  refuseSharedPushKeys(partners, fileOf);
 
   const patterns = new Map<FeedConfig, RegExp[]>();
   for (const partner of partners.values()) {

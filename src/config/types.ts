@@ -70,9 +70,22 @@ export interface SftpSource {
   };
 }
 
+/**
+ * The partner uploads to our SFTP endpoint as user `<id>`, into its own folder
+ * only; a completed upload is ingested (src/landing/layout.ts, pushed/).
+ */
+export interface SftpPushSource {
+  /** `<type> <base64>` lines, comments dropped; several allow a rotation. */
+  readonly publicKeys: readonly string[];
+}
+
 export interface PartnerConfig {
   readonly id: string;
   readonly name: string;
-  readonly sources: { readonly s3?: { readonly principals?: readonly string[] }; readonly sftp?: SftpSource };
+  readonly sources: {
+    readonly s3?: { readonly principals?: readonly string[] };
+    readonly sftp?: SftpSource;
+    readonly sftpPush?: SftpPushSource;
+  };
   readonly feeds: readonly FeedConfig[];
 }

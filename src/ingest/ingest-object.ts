@@ -17,12 +17,18 @@ import { AttemptInterruptedError, IngestFaultError } from './errors';
 import { feedOfBatch, routeBatch } from './routing';
 import type { IngestDeps, IngestResult, Invocation } from './types';
 
-/** Where the batch's file came from: the key says how it landed; only a pulled file's metadata names its SFTP path. */
+/**
+ * Where the batch's file came from: the key says how it landed; only a pulled or
+ * pushed file's metadata names its SFTP path (trusted there alone: only sftp-pull
+ * writes pulled/, only the push hand-off pushed/). A pushed file's user is the
+ * partner its key names.
+ */
 function sourceOf(object: CreatedObject, landing: LandingKey, facts: SourceFacts | undefined): BatchSource {
   const s3Uri = `s3://${object.bucket}/${object.key}`;
   return {
     type: landing.via,
-    uri: (landing.via === 'sftp' && facts?.metadata[SOURCE_URI_METADATA]) || s3Uri,
+    uri: (landing.via !== 's3' && facts?.metadata[SOURCE_URI_METADATA]) || s3Uri,
+    ...(landing.via === 'sftp-push' ? { user: landing.partner } : {}),
     bucket: object.bucket,
     key: object.key,
     ...(object.versionId ? { versionId: object.versionId } : {}),
@@ -86,8 +92,8 @@ export async function ingestObject(object: CreatedObject, deps: IngestDeps, invo
     batchId = batch.batchId;
     const logger = deps.logger.createChild({ persistentKeys: { batchId, partner: landing.partner, feed: batch.feed?.id } });
     if (!batch.registered) logger.info('batch already known; checking its state');
-    // A pulled file's source is its path on the partner's server, which only its object metadata says.
-    if (landing.via === 'sftp' && !described.facts && !described.unavailable) {
+    // A pulled or pushed file's source is its SFTP path, which only its object metadata says.
+    if (landing.via !== 's3' && !described.facts && !described.unavailable) {
       described = await describe(deps, object);
       if (described.facts) await deps.ledger.describeSource(batchId, sourceOf(object, landing, described.facts));
     }

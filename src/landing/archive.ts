@@ -22,8 +22,8 @@ function isGone(error: unknown): boolean {
 
 /**
  * Object metadata sftp-pull sets: where on the partner's server the file was, so
- * the batch names it. Trusted only on keys under pulled/, which only sftp-pull
- * may write (s3-event.ts LANDING_PREFIXES).
+ * the batch names it. Trusted only on keys under pulled/ and pushed/, which only
+ * sftp-pull and the push hand-off may write (layout.ts LANDING_PREFIXES).
  */
 export const SOURCE_URI_METADATA = 'partner-ingest-source-uri';
 

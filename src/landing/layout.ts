@@ -11,9 +11,11 @@
  * from their SFTP servers into `pulled/<partner>/`, which only its role may
  * write (partners' roles are scoped to their own inbound/ prefix). So the key
  * alone says, with IAM's guarantee, whether a file came over SFTP: object
- * metadata, which any uploader can set, never does.
+ * metadata, which any uploader can set, never does. Files partners push to our
+ * SFTP endpoint are handed to `pushed/<partner>/` once complete, by the push
+ * hand-off alone (see PUSH_UPLOADS_PREFIX).
  */
-export const LANDING_PREFIXES = { s3: 'inbound/', sftp: 'pulled/' } as const;
+export const LANDING_PREFIXES = { s3: 'inbound/', sftp: 'pulled/', 'sftp-push': 'pushed/' } as const;
 export type LandingVia = keyof typeof LANDING_PREFIXES;
 
 export interface LandingKey {
@@ -23,13 +25,27 @@ export interface LandingKey {
   readonly fileName: string;
 }
 
-/** The folder a pulled file lands in: the 32 hex digits of its fetch id (see pulledKeyOf). */
+/**
+ * Where the SFTP push endpoint writes a partner's uploads as they arrive:
+ * `pushed-uploads/<partner>/`, the partner's whole view of the server (its
+ * logical `/`). Not a landing prefix: the bucket does not notify it, so an
+ * upload cut off mid-transfer, which leaves a partial object here, is never
+ * ingested. Only an upload the endpoint reports complete is handed on, copied
+ * to `pushed/<partner>/<handoffId>/<file>` (pushedKeyOf); a failed one is moved
+ * to `quarantine/<partner>/…`. Keep in step with scripts/serverless-sftp-push.js.
+ */
+export const PUSH_UPLOADS_PREFIX = 'pushed-uploads/';
+/** Where a failed (partial) push upload is kept for inspection; never ingested. */
+export const PUSH_QUARANTINE_PREFIX = 'quarantine/';
+
+/** The folder a pulled or pushed file lands in: the 32 hex digits of its fetch or hand-off id. */
 const FETCH_FOLDER = /^[0-9a-f]{32}\//;
 
 /**
- * `inbound/<partner>/<file>` or `pulled/<partner>/<fetchId>/<file>`; undefined
- * for any other key. A pulled key without the fetch id folder, as sftp-pull
- * wrote them before it had one, still parses: an SFTP file name never holds a slash.
+ * `inbound/<partner>/<file>`, `pulled/<partner>/<fetchId>/<file>` or
+ * `pushed/<partner>/<handoffId>/<file>`; undefined for any other key. A pulled
+ * key without the fetch id folder, as sftp-pull wrote them before it had one,
+ * still parses: an SFTP file name never holds a slash.
  */
 export function parseLandingKey(key: string): LandingKey | undefined {
   for (const via of Object.keys(LANDING_PREFIXES) as LandingVia[]) {
@@ -37,7 +53,7 @@ export function parseLandingKey(key: string): LandingKey | undefined {
     if (!key.startsWith(prefix)) continue;
     const match = /^([^/]+)\/(.+)$/.exec(key.slice(prefix.length));
     if (!match) return undefined;
-    const fileName = via === 'sftp' ? match[2]!.replace(FETCH_FOLDER, '') : match[2]!;
+    const fileName = via === 's3' ? match[2]! : match[2]!.replace(FETCH_FOLDER, '');
     return fileName ? { via, partner: match[1]!, fileName } : undefined;
   }
   return undefined;
@@ -58,6 +74,17 @@ export function inboundKeyOf(partner: string, fileName: string): string {
  */
 export function pulledKeyOf(partner: string, fetchId: string, fileName: string): string {
   return `${LANDING_PREFIXES.sftp}${partner}/${fetchId}/${fileName}`;
+}
+
+/**
+ * Where the push hand-off lands one completed upload:
+ * `pushed/<partner>/<handoffId>/<file>`, the id naming that upload (server,
+ * session, path, ETag), so a redelivered completion event names the same key
+ * and the hand-off can tell it is done. `file` is the upload's final name (a
+ * `.filepart` suffix dropped), a plain name without slashes.
+ */
+export function pushedKeyOf(partner: string, handoffId: string, fileName: string): string {
+  return `${LANDING_PREFIXES['sftp-push']}${partner}/${handoffId}/${fileName}`;
 }
 
 /** Safe as one S3 key segment: partner segments and file names come from outside. */

@@ -24,9 +24,12 @@ export function isFinal(status: BatchStatus): status is FinalStatus {
 }
 
 export interface BatchSource {
-  readonly type: 's3' | 'sftp';
+  /** How the file came: dropped into S3, pulled from the partner's SFTP server, or pushed to ours. */
+  readonly type: 's3' | 'sftp' | 'sftp-push';
   /** Where the file came from: s3://bucket/key or sftp://host/path. */
   readonly uri: string;
+  /** sftp-push only: the SFTP user that uploaded it, which is the partner. */
+  readonly user?: string;
   readonly bucket: string;
   readonly key: string;
   readonly versionId?: string;

@@ -19,7 +19,8 @@
  * - of AWS::S3::Bucket it applies the name and BucketEncryption only (no versioning,
  *   public access block, ownership controls, lifecycle or notifications): the test
  *   applies the template's own NotificationConfiguration through the S3 API and
- *   shows uploads under inbound/ and pulled/ reaching the file-events queue, and nothing else;
+ *   shows uploads under inbound/, pulled/ and pushed/ reaching the file-events queue, and nothing else
+ *   (not pushed-uploads/, where SFTP push uploads arrive, partial ones included);
  * - of AWS::DynamoDB::Table it ignores point-in-time recovery, TTL and SSE; of
  *   AWS::Lambda::Function, Architectures (it reports x86_64) and reserved concurrency;
  * - it needs two equivalent rewrites of the template (motoRewrites, dev/stack-from-template.ts): Ref of an
@@ -292,7 +293,7 @@ describe('the packaged dev stack in moto_server', () => {
 
   test('functions: the uploaded code, their own roles, the environment resolved to the stack\'s resources, their log groups', async () => {
     const functions = Object.entries(template.Resources).filter(([, resource]) => resource.Type === 'AWS::Lambda::Function');
-    expect(functions).toHaveLength(5);
+    expect(functions).toHaveLength(6);
     const { logGroups } = await clients.logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: '/aws/lambda/partner-ingest-dev-' }));
     for (const [logicalId, resource] of functions) {
       const props = resource.Properties!;
@@ -422,7 +423,7 @@ describe('the packaged dev stack in moto_server', () => {
 
   test('alarms (which moto skips) name queues and functions the stack created, and a topic encrypted with its own key', async () => {
     const alarms = Object.entries(template.Resources).filter(([, resource]) => resource.Type === 'AWS::CloudWatch::Alarm');
-    expect(alarms).toHaveLength(14); // 13, and one per SFTP partner (globex)
+    expect(alarms).toHaveLength(15); // 14, and one per SFTP partner (globex)
     for (const [logicalId, alarm] of alarms) {
       expect([logicalId, alarm.Properties!.AlarmActions]).toEqual([logicalId, [{ Ref: 'AlarmTopic' }]]);
       for (const dimension of alarm.Properties!.Dimensions as { Name: string; Value: Json }[]) {
@@ -444,7 +445,7 @@ describe('the packaged dev stack in moto_server', () => {
 });
 
 describe('wiring moto does not apply from the template, applied through the service APIs', () => {
-  test('the bucket notification: uploads under inbound/ and pulled/ reach the file-events queue, other prefixes do not', async () => {
+  test('the bucket notification: uploads under inbound/, pulled/ and pushed/ reach the file-events queue, other prefixes (pushed-uploads/ too) do not', async () => {
     // moto would run ingestFile (in Docker) on each message: checked above, now off.
     const { EventSourceMappings } = await clients.lambda.send(new ListEventSourceMappingsCommand({}));
     for (const mapping of EventSourceMappings!) {
@@ -464,7 +465,15 @@ describe('wiring moto does not apply from the template, applied through the serv
     await clients.s3.send(
       new PutBucketNotificationConfigurationCommand({ Bucket: LANDING_BUCKET, NotificationConfiguration: { QueueConfigurations } }),
     );
-    for (const key of ['inbound/acme/orders_2026-11-27.csv', 'pulled/globex/shipments_1.csv.gz', 'archive/acme/2026-11-27/x/orders.csv', 'rejects/acme/x/rejects.csv']) {
+    const pushedKey = 'pushed/acme/0123456789abcdef0123456789abcdef/orders_2026-11-28.csv';
+    for (const key of [
+      'inbound/acme/orders_2026-11-27.csv',
+      'pulled/globex/shipments_1.csv.gz',
+      pushedKey,
+      'pushed-uploads/acme/orders_2026-11-28.csv',
+      'archive/acme/2026-11-27/x/orders.csv',
+      'rejects/acme/x/rejects.csv',
+    ]) {
       await clients.s3.send(new PutObjectCommand({ Bucket: LANDING_BUCKET, Key: key, Body: 'order_id\n1\n' }));
     }
     const QueueUrl = await queueUrl('FileEventsQueue');
@@ -473,7 +482,7 @@ describe('wiring moto does not apply from the template, applied through the serv
     // S3 sends a test event when the configuration is saved (the function ignores it).
     expect(bodies.filter((body) => body.Event === 's3:TestEvent')).toHaveLength(1);
     const keys = bodies.flatMap((body) => (body.Records ?? []).map((record: Json) => decodeURIComponent(record.s3.object.key)));
-    expect(keys.sort()).toEqual(['inbound/acme/orders_2026-11-27.csv', 'pulled/globex/shipments_1.csv.gz']);
+    expect(keys.sort()).toEqual(['inbound/acme/orders_2026-11-27.csv', 'pulled/globex/shipments_1.csv.gz', pushedKey]);
   });
 
   test('consumers: the README\'s SNS filter policy and EventBridge rule receive what the code publishes, and the archive keeps it', async () => {

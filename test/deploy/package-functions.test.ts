@@ -19,16 +19,19 @@ import {
 import { type CfnResource, type CfnTemplate, output, PACKAGE_TIMEOUT_MS, type Packaged, removeCopies, resource, resourcesOfType, run } from './packaging';
 import { PROJECT_ROOT } from '../support/stack';
 
-const LINT_TIMEOUT_MS = 120_000;
+// Seven templates linted at once; on a 2-core machine under load that takes more than two minutes.
+const LINT_TIMEOUT_MS = 300_000;
 
 let dev: Packaged;
 let prod: Packaged;
 let kms: Packaged;
 let noSftp: Packaged;
 let moreSftp: Packaged;
+let push: Packaged;
+let pushVpc: Packaged;
 
 beforeAll(async () => {
-  [dev, prod, kms, noSftp, moreSftp] = await packagedVariants('dev', 'prod', 'kms', 'no-sftp', 'more-sftp');
+  [dev, prod, kms, noSftp, moreSftp, push, pushVpc] = await packagedVariants('dev', 'prod', 'kms', 'no-sftp', 'more-sftp', 'push', 'push-vpc');
 }, PACKAGE_TIMEOUT_MS + 30_000);
 
 afterAll(removeCopies);
@@ -113,7 +116,7 @@ describe('every function', () => {
   test('has a role of its own, and no role in the stack allows a wildcard action or resource', () => {
     const roles = resourcesOfType(dev.template, 'AWS::IAM::Role').map(([logicalId]) => logicalId).sort();
     // The functions' roles, and the S3-drop partners' write roles (see 'partner write access').
-    expect(roles).toEqual(['IngestFileRole', 'OperatorApiRole', 'PartnerAcmeWriteRole', 'ReplayRole', 'SendRangeRole', 'SftpPullRole']);
+    expect(roles).toEqual(['IngestFileRole', 'OperatorApiRole', 'PartnerAcmeWriteRole', 'ReplayRole', 'SendRangeRole', 'SftpPullRole', 'SftpPushHandoffRole']);
     const functionRoles = resourcesOfType(dev.template, 'AWS::Lambda::Function').map(([, fn]) => fn.Properties!.Role['Fn::GetAtt'][0]);
     expect(functionRoles.sort()).toEqual(roles.filter((role) => !role.startsWith('Partner')));
     for (const template of [dev.template, prod.template, kms.template, moreSftp.template]) {
@@ -128,7 +131,7 @@ describe('every function', () => {
     for (const [template, days] of [[dev.template, 30], [prod.template, 365], [kms.template, 30]] as const) {
       const groups = resourcesOfType(template, 'AWS::Logs::LogGroup');
       const functions = resourcesOfType(template, 'AWS::Lambda::Function');
-      expect(functions).toHaveLength(5);
+      expect(functions).toHaveLength(6);
       expect(groups).toHaveLength(functions.length);
       for (const [logicalId, fn] of functions) {
         const name = `/aws/lambda/${fn.Properties!.FunctionName as string}`;
@@ -174,14 +177,14 @@ describe('cfn-lint', () => {
     .find((file) => path.isAbsolute(file) && existsSync(file));
 
   test(
-    'the dev, prod, SSE-KMS and SFTP-variant templates have no cfn-lint errors',
+    'the dev, prod, SSE-KMS, SFTP-variant and SFTP push (public and VPC) templates have no cfn-lint errors',
     async () => {
       if (!cfnLint) {
         console.warn('cfn-lint is not installed: skipping the CloudFormation lint (bash dev/setup.sh test installs it)');
         return;
       }
       const results = await Promise.all(
-        [dev, prod, kms, noSftp, moreSftp].map((packaged) =>
+        [dev, prod, kms, noSftp, moreSftp, push, pushVpc].map((packaged) =>
           run(
             cfnLint,
             ['--non-zero-exit-code', 'error', '--', '.serverless/cloudformation-template-update-stack.json'],

@@ -296,7 +296,14 @@ describe('alarms', () => {
   test('every function: alarm on any error', () => {
     const functions = resourcesOfType(dev.template, 'AWS::Lambda::Function').map(([logicalId]) => logicalId).sort();
     expect(functions).toEqual(
-      ['IngestFileLambdaFunction', 'OperatorApiLambdaFunction', 'ReplayLambdaFunction', 'SendRangeLambdaFunction', 'SftpPullLambdaFunction'],
+      [
+        'IngestFileLambdaFunction',
+        'OperatorApiLambdaFunction',
+        'ReplayLambdaFunction',
+        'SendRangeLambdaFunction',
+        'SftpPullLambdaFunction',
+        'SftpPushHandoffLambdaFunction',
+      ],
     );
     const errorAlarms = alarmsOf(dev.template)
       .map(([, alarm]) => alarmDefinition(alarm))
@@ -420,6 +427,7 @@ describe('alarms', () => {
         'Errors [{"Ref":"IngestFileLambdaFunction"}]',
         'Errors [{"Ref":"SendRangeLambdaFunction"}]',
         'Errors [{"Ref":"SftpPullLambdaFunction"}]',
+        'Errors [{"Ref":"SftpPushHandoffLambdaFunction"}]',
         'Errors [{"Ref":"ReplayLambdaFunction"}]',
         'Errors [{"Ref":"OperatorApiLambdaFunction"}]',
         'Batches ["partner-ingest","FAILED"]',

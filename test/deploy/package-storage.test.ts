@@ -19,7 +19,7 @@ beforeAll(async () => {
 afterAll(removeCopies);
 
 describe('sls package --stage dev', () => {
-  test('the landing bucket is encrypted, private, TLS-only and notifies the file-events queue for inbound/ and pulled/', () => {
+  test('the landing bucket is encrypted, private, TLS-only and notifies the file-events queue for inbound/, pulled/ and pushed/ (not pushed-uploads/)', () => {
     const bucket = resource(dev.template, 'LandingBucket');
     const props = bucket.Properties;
     expect(props.VersioningConfiguration).toEqual({ Status: 'Enabled' });
@@ -33,7 +33,7 @@ describe('sls package --stage dev', () => {
       RestrictPublicBuckets: true,
     });
     expect(props.NotificationConfiguration.QueueConfigurations).toEqual(
-      ['inbound/', 'pulled/'].map((prefix) => ({
+      ['inbound/', 'pulled/', 'pushed/'].map((prefix) => ({
         Event: 's3:ObjectCreated:*',
         Queue: { 'Fn::GetAtt': ['FileEventsQueue', 'Arn'] },
         Filter: { S3Key: { Rules: [{ Name: 'prefix', Value: prefix }] } },

@@ -10,6 +10,7 @@
  * (cachedJson, in the run's folder: see packageRunFolder). A test file asks for
  * all it needs at once, so they package in parallel.
  */
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -127,6 +128,37 @@ export function grants(template: CfnTemplate, role: string) {
 
 export const LANDING_ARN = 'arn:${AWS::Partition}:s3:::partner-ingest-dev-landing-${AWS::AccountId}-${AWS::Region}';
 
+/** The push variants' partners: initrode only pushes (with two keys, a rotation); vandelay also drops into S3. */
+export const PUSH_PARTNERS = ['initrode', 'vandelay'] as const;
+/** The push-vpc variant's stage params. */
+export const PUSH_VPC = {
+  vpcId: 'vpc-0123456789abcdef0',
+  subnetIds: ['subnet-0123456789abcdef0', 'subnet-0123456789abcdef1'],
+  allowedCidrs: ['203.0.113.0/24', '198.51.100.7/32'],
+};
+
+/** A fresh ed25519 public key line, made by ssh-keygen in `dir`. */
+function publicKeyIn(dir: string, name: string): string {
+  const file = path.join(dir, `${name}_push_key`);
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', name, '-f', file]);
+  const key = readFileSync(`${file}.pub`, 'utf8').trim();
+  rmSync(file);
+  rmSync(`${file}.pub`);
+  return key;
+}
+
+/** Writes the push partners into a copy: acme's feed, sources.sftpPush with keys made here. */
+function addPushPartners(dir: string): void {
+  const acme = readFileSync(path.join(dir, 'partners', 'acme.yml'), 'utf8');
+  for (const id of PUSH_PARTNERS) {
+    const keys = (id === 'initrode' ? [1, 2] : [1]).map((n) => JSON.stringify(publicKeyIn(dir, `${id}${n}`)));
+    const push = `  sftpPush:\n    publicKeys: [${keys.join(', ')}]`;
+    const partner = acme.replace(/^id: acme$/m, `id: ${id}`).replace(/^ {2}s3: \{\}.*$/m, id === 'vandelay' ? `  s3: {}\n${push}` : push);
+    expect(partner).toContain('sftpPush:');
+    writeFileSync(path.join(dir, 'partners', `${id}.yml`), partner);
+  }
+}
+
 interface Variant {
   args: string[];
   prepare?: (dir: string) => void;
@@ -177,6 +209,30 @@ const VARIANTS = {
       expect(hooli).toContain('principals:');
       writeFileSync(path.join(dir, 'partners', 'hooli-eu.yml'), hooli);
     },
+  },
+  // Partners that push over SFTP: the Transfer Family server, a user and role each (PUBLIC endpoint).
+  push: { args: ['--stage', 'dev'], prepare: addPushPartners },
+  // The same in a VPC, with an IP allow-list.
+  'push-vpc': {
+    args: [
+      '--stage',
+      'dev',
+      '--param',
+      'sftpPushEndpointType=VPC',
+      '--param',
+      `sftpPushVpcId=${PUSH_VPC.vpcId}`,
+      '--param',
+      `sftpPushSubnetIds=${PUSH_VPC.subnetIds.join(',')}`,
+      '--param',
+      `sftpPushAllowedCidrs=${PUSH_VPC.allowedCidrs.join(',')}`,
+    ],
+    prepare: addPushPartners,
+  },
+  // An allow-list on a PUBLIC endpoint, which cannot have one: the package fails.
+  'push-public-allow-list': {
+    args: ['--stage', 'dev', '--param', 'sftpPushAllowedCidrs=203.0.113.0/24'],
+    prepare: addPushPartners,
+    fails: true,
   },
 } satisfies Record<string, Variant>;
 

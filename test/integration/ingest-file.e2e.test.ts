@@ -1,4 +1,4 @@
-import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { processFileEvents } from '../../src/ingest/on-file-event';
 import { invoke } from '../support/harness/invoke';
@@ -12,6 +12,8 @@ import {
   useTestStack,
 } from '../support/stack';
 import { gzip, orderRow, ordersFile, ORDERS_HEADER } from '../support/orders';
+import { pushedKeyOf } from '../../src/landing/layout';
+import { SOURCE_URI_METADATA } from '../../src/landing/archive';
 
 const stack = useTestStack();
 
@@ -88,6 +90,25 @@ test('a clean file becomes one work item per row, a ledger row and one completio
     rejectsReport: null,
     reason: null,
   });
+});
+
+test('a pushed file (handed off to pushed/ once its SFTP upload completed) is ingested as an sftp-push batch naming its SFTP path and user', async () => {
+  const key = pushedKeyOf('acme', '0123456789abcdef0123456789abcdef', 'orders_2026-11-21.csv');
+  const uri = 'sftp://s-0123456789abcdef0.server.transfer.eu-west-1.amazonaws.com/orders_2026-11-21.csv';
+  // As the push hand-off writes it (only its role may write pushed/): the SFTP path in the metadata.
+  await stack.clients.s3.send(
+    new PutObjectCommand({ Bucket: stack.resources.landingBucket, Key: key, Body: ordersFile(3), Metadata: { [SOURCE_URI_METADATA]: uri } }),
+  );
+  expect(await drainFileEvents(stack)).toBe(1);
+  expect(await workItems()).toHaveLength(3);
+  const detail = await expectSingleEvent(stack, 'COMPLETED');
+  expect(detail).toMatchObject({
+    partner: 'acme',
+    feed: 'orders',
+    source: { type: 'sftp-push', uri, user: 'acme', bucket: stack.resources.landingBucket, key },
+    file: { name: 'orders_2026-11-21.csv' },
+  });
+  expect((await stack.ledger.get(detail.batchId))!.source).toMatchObject({ type: 'sftp-push', uri, user: 'acme' });
 });
 
 test('a file with a few invalid rows completes; the rejects report names line, column and code, with formulas escaped', async () => {

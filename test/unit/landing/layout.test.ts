@@ -1,4 +1,4 @@
-import { inboundKeyOf, parseLandingKey, pulledKeyOf } from '../../../src/landing/layout';
+import { inboundKeyOf, parseLandingKey, pulledKeyOf, pushedKeyOf, PUSH_QUARANTINE_PREFIX, PUSH_UPLOADS_PREFIX } from '../../../src/landing/layout';
 import { fetchIdOf } from '../../../src/sftp/fetch-id';
 
 const version = { partner: 'globex', path: '/outbound/shipments_1.csv.gz', size: 1794, mtime: 1_764_000_000_000 };
@@ -23,4 +23,12 @@ test('the fetch id is the same for the same version, and another for any other p
   const others = [{ partner: 'umbrella' }, { path: '/outbound/shipments_2.csv.gz' }, { size: 1795 }, { mtime: version.mtime + 1000 }];
   const ids = new Set([version, ...others.map((change) => ({ ...version, ...change }))].map(fetchIdOf));
   expect(ids.size).toBe(others.length + 1);
+});
+
+test('a pushed key names the completed upload in a folder of its own and parses back to the partner and final name; pushed-uploads/ and quarantine/ are no landing keys', () => {
+  const key = pushedKeyOf('initrode', '0123456789abcdef0123456789abcdef', 'orders_1.csv');
+  expect(key).toBe('pushed/initrode/0123456789abcdef0123456789abcdef/orders_1.csv');
+  expect(parseLandingKey(key)).toEqual({ via: 'sftp-push', partner: 'initrode', fileName: 'orders_1.csv' });
+  expect(parseLandingKey(`${PUSH_UPLOADS_PREFIX}initrode/orders_1.csv`)).toBeUndefined();
+  expect(parseLandingKey(`${PUSH_QUARANTINE_PREFIX}initrode/orders_1.csv`)).toBeUndefined();
 });

@@ -1,0 +1,114 @@
+import { CopyObjectCommand, DeleteObjectCommand, HeadObjectCommand, type HeadObjectCommandOutput, type S3Client } from '@aws-sdk/client-s3';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { PartnerRegistry } from '../config/load-partners';
+import { S3_COPY_LIMITS, SOURCE_URI_METADATA } from '../landing/archive';
+import { PUSH_UPLOADS_PREFIX } from '../landing/layout';
+import { emit, type ServiceMetrics } from '../platform/telemetry';
+import { PushPathForeignError, PushUploadTooLargeError } from './errors';
+import { finalNameOf, planHandoff, type HandoffPlan } from './handoff-plan';
+import { uploadReportOf, type UploadReport } from './upload-event';
+
+export interface PushHandoffDeps {
+  readonly s3: S3Client;
+  readonly landingBucket: string;
+  readonly registry: PartnerRegistry;
+  /** The endpoint's host name, for the batch's sftp:// URI (`<server id>.server.transfer.<region>.amazonaws.com`). */
+  readonly hostOf: (serverId: string) => string;
+  readonly logger: Logger;
+  readonly metrics: ServiceMetrics;
+}
+
+export type HandoffResult =
+  | { readonly outcome: 'handed-off'; readonly partner: string; readonly key: string }
+  | { readonly outcome: 'already-handed-off'; readonly partner: string; readonly key: string }
+  | { readonly outcome: 'quarantined'; readonly partner: string; readonly key: string }
+  /** The reported upload is no longer there as reported: replaced by a newer upload (which has its own event) or removed. */
+  | { readonly outcome: 'superseded'; readonly partner: string; readonly key: string };
+
+/** The metric a failed (partial) upload counts, per partner; the alarm watches it. */
+export const UPLOAD_FAILED_METRIC = 'SftpPushUploadFailed';
+
+function statusOf(error: unknown): number | undefined {
+  return (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
+}
+
+async function head(s3: S3Client, bucket: string, key: string): Promise<HeadObjectCommandOutput | undefined> {
+  try {
+    return await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+  } catch (error) {
+    if (statusOf(error) === 404 || (error as Error).name === 'NotFound') return undefined;
+    throw error;
+  }
+}
+
+const bareEtag = (etag: string | undefined) => etag?.replace(/"/g, '');
+
+/**
+ * The version of the upload the report describes: the object at the reported
+ * key with the reported ETag (its size when no ETag is reported). A client that
+ * uploads to `x.filepart` renames it to `x` as soon as the upload completes,
+ * before this runs, and S3 has no rename (Transfer Family copies and deletes),
+ * so when the temporary name is gone the final name is looked at, and taken only
+ * if its size is the reported one.
+ */
+async function reportedVersion(deps: PushHandoffDeps, report: UploadReport, plan: HandoffPlan): Promise<{ key: string; head: HeadObjectCommandOutput } | undefined> {
+  const matches = (found: HeadObjectCommandOutput, byEtag: boolean) =>
+    byEtag && report.etag ? bareEtag(found.ETag) === report.etag : report.bytes === undefined || found.ContentLength === report.bytes;
+  const atReported = await head(deps.s3, deps.landingBucket, plan.sourceKey);
+  if (atReported) return matches(atReported, true) ? { key: plan.sourceKey, head: atReported } : undefined;
+  const renamedKey = `${PUSH_UPLOADS_PREFIX}${plan.partner}/${finalNameOf(plan.sourceKey.slice(`${PUSH_UPLOADS_PREFIX}${plan.partner}/`.length))}`;
+  if (renamedKey === plan.sourceKey) return undefined;
+  const atFinal = await head(deps.s3, deps.landingBucket, renamedKey);
+  return atFinal && report.bytes !== undefined && atFinal.ContentLength === report.bytes ? { key: renamedKey, head: atFinal } : undefined;
+}
+
+/** CopyObject pinned to the version found, so what is copied is what was checked. */
+async function copyVersion(deps: PushHandoffDeps, from: { key: string; head: HeadObjectCommandOutput }, to: string, metadata: Record<string, string>): Promise<string | undefined> {
+  const bytes = from.head.ContentLength ?? 0;
+  if (bytes > S3_COPY_LIMITS.maxCopyObjectBytes) throw new PushUploadTooLargeError(from.key, bytes);
+  const versionId = from.head.VersionId;
+  const source = `${deps.landingBucket}/${encodeURIComponent(from.key)}${versionId ? `?versionId=${encodeURIComponent(versionId)}` : ''}`;
+  await deps.s3.send(
+    new CopyObjectCommand({ Bucket: deps.landingBucket, Key: to, CopySource: source, MetadataDirective: 'REPLACE', Metadata: metadata }),
+  );
+  return versionId;
+}
+
+/**
+ * Hands one upload Transfer Family reported on to where it belongs. A completed
+ * upload is copied to `pushed/<partner>/<id>/<final name>` (ingested from there)
+ * unless an earlier delivery of the same report did so already; the original
+ * stays for the client's closing rename and expires with pushed-uploads/'s
+ * lifecycle. A failed upload's partial object is copied to
+ * `quarantine/<partner>/<id>/…`, that version deleted, and counted
+ * (SftpPushUploadFailed): it is never ingested.
+ */
+export async function handOffUpload(event: unknown, deps: PushHandoffDeps): Promise<HandoffResult> {
+  const report = uploadReportOf(event);
+  if (report.bucket !== deps.landingBucket) throw new PushPathForeignError(report.user, `s3://${report.bucket}/${report.key}`, 'not in the landing bucket');
+  const plan = planHandoff(report, (id) => deps.registry.partners.get(id)?.sources.sftpPush !== undefined);
+  const logger = deps.logger.createChild({ persistentKeys: { partner: plan.partner, upload: plan.sourceKey, sessionId: report.sessionId } });
+
+  if (plan.outcome === 'failed') {
+    emit(deps.metrics, UPLOAD_FAILED_METRIC, 1, { partner: plan.partner });
+    logger.warn('SFTP push upload failed; quarantining what it left', { failureCode: report.failureCode, failureMessage: report.failureMessage, bytes: report.bytes });
+    const found = await head(deps.s3, deps.landingBucket, plan.sourceKey);
+    if (!found || (report.etag && bareEtag(found.ETag) !== report.etag)) return { outcome: 'superseded', partner: plan.partner, key: plan.sourceKey };
+    const versionId = await copyVersion(deps, { key: plan.sourceKey, head: found }, plan.targetKey, {});
+    await deps.s3.send(new DeleteObjectCommand({ Bucket: deps.landingBucket, Key: plan.sourceKey, ...(versionId ? { VersionId: versionId } : {}) }));
+    return { outcome: 'quarantined', partner: plan.partner, key: plan.targetKey };
+  }
+
+  if (await head(deps.s3, deps.landingBucket, plan.targetKey)) {
+    logger.info('upload already handed off (a repeated event)', { key: plan.targetKey });
+    return { outcome: 'already-handed-off', partner: plan.partner, key: plan.targetKey };
+  }
+  const found = await reportedVersion(deps, report, plan);
+  if (!found) {
+    logger.warn('the reported upload is no longer there as reported; a newer upload of the name has its own event');
+    return { outcome: 'superseded', partner: plan.partner, key: plan.sourceKey };
+  }
+  await copyVersion(deps, found, plan.targetKey, { [SOURCE_URI_METADATA]: `sftp://${deps.hostOf(report.serverId)}${plan.partnerPath}` });
+  logger.info('SFTP push upload handed off for ingest', { key: plan.targetKey, bytes: found.head.ContentLength });
+  return { outcome: 'handed-off', partner: plan.partner, key: plan.targetKey };
+}
