@@ -8,7 +8,7 @@ import { compileRecordSchema, type CompiledRecordSchema } from '../records/recor
 import { RecordSchemaError } from '../records/errors';
 import { ConfigError } from './errors';
 import { globToRegExp } from './glob';
-import type { CsvFormat, FeedConfig, FeedLimits, PartnerConfig, SftpSource, WorkItemSettings } from './types';
+import type { CsvFormat, FeedConfig, FeedLimits, PartnerConfig, PgpEncryption, SftpSource, WorkItemSettings } from './types';
 
 /** Everything the pipeline knows about partners, loaded and validated in one go. */
 export interface PartnerRegistry {
@@ -97,6 +97,7 @@ interface RawFeed {
   errorPolicy: FeedConfig['errorPolicy'];
   limits?: Partial<FeedLimits>;
   workItems?: Partial<WorkItemSettings>;
+  encryption?: Partial<PgpEncryption> & Pick<PgpEncryption, 'type' | 'privateKeyRef' | 'signers'>;
 }
 
 interface RawPartner {
@@ -156,6 +157,15 @@ class SchemaCache {
   }
 }
 
+function buildEncryption(raw: NonNullable<RawFeed['encryption']>, field: string, file: string): PgpEncryption {
+  const encryption: PgpEncryption = { requireSignature: true, ...raw };
+  // Without a signer to check against, requiring a signature would reject every file.
+  if (encryption.requireSignature && encryption.signers.length === 0) {
+    throw new ConfigError(file, `${field}.signers`, 'needs at least one public key when requireSignature is true');
+  }
+  return encryption;
+}
+
 function buildFeed(partnerId: string, raw: RawFeed, index: number, file: string, schemas: SchemaCache): FeedConfig {
   const field = `feeds[${index}]`;
   const schema = schemas.get(raw.schema.id, raw.schema.version, file, `${field}.schema`);
@@ -179,6 +189,7 @@ function buildFeed(partnerId: string, raw: RawFeed, index: number, file: string,
     errorPolicy: raw.errorPolicy,
     limits: { ...DEFAULT_LIMITS, ...raw.limits },
     workItems: { recordsPerMessage: 1, ...raw.workItems },
+    ...(raw.encryption ? { encryption: buildEncryption(raw.encryption, `${field}.encryption`, file) } : {}),
   };
 }
 
