@@ -39,6 +39,11 @@ export async function openByteSource(
 
 export const GZIP_MAGIC = [0x1f, 0x8b];
 
+/** ASCII armor starts with text; a binary OpenPGP packet's first byte always has its top bit set (RFC 9580 §4.2). */
+export function isArmored(head: Buffer): boolean {
+  return head.length > 0 && (head[0]! & 0x80) === 0;
+}
+
 export function isGzip(head: Buffer, compression: FeedConfig['format']['compression']): boolean {
   if (compression === 'none') return false;
   if (compression === 'gzip') return true;

@@ -17,11 +17,6 @@ export interface DecryptingStream {
   checkSignatures(): Promise<void>;
 }
 
-/** ASCII armor starts with text; a binary OpenPGP packet's first byte always has its top bit set (RFC 9580 §4.2). */
-export function isArmored(head: Buffer): boolean {
-  return head.length > 0 && (head[0]! & 0x80) === 0;
-}
-
 function decryptionFailed(error: unknown, what: string): FileRejectedError {
   return new FileRejectedError(RejectionCode.DECRYPTION_FAILED, `${what} (${(error as Error)?.message ?? String(error)})`, undefined, { cause: error });
 }

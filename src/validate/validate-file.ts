@@ -2,11 +2,10 @@ import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { CsvError } from 'csv-parse';
 import type { FeedConfig } from '../config/types';
-import { decodingStages, GZIP_MAGIC, isGzip, openByteSource, type RawSource } from './byte-source';
+import { decodingStages, GZIP_MAGIC, isArmored, isGzip, openByteSource, type RawSource } from './byte-source';
 import type { ValidationCheckpoint } from './checkpoint';
 import { applyErrorPolicy, type RecordCounts } from './decide';
 import { FileRejectedError, RejectionCode, type BatchReason } from './errors';
-import { decryptingStream, isArmored } from './pgp-decrypt';
 import type { PgpKeys } from '../pgp/keys';
 import { KeyFingerprintSet } from './key-set';
 import { RecordLoop } from './record-loop';
@@ -205,7 +204,8 @@ async function runChain(
   skip: number,
   pgp: { readonly keys: PgpKeys; readonly armored: boolean } | undefined,
 ): Promise<void> {
-  const decrypting = pgp ? await decryptingStream(input, pgp.armored, pgp.keys) : undefined;
+  // OpenPGP.js loads only for an encrypted feed: plain feeds and the CLI's start-up do without it.
+  const decrypting = pgp ? await (await import('./pgp-decrypt')).decryptingStream(input, pgp.armored, pgp.keys) : undefined;
   const stages = decodingStages(compressed, feed, resume, skip, decrypting?.consumed);
   const parser = recordParser(state, feed, resume);
   // pipeline's typings have no overload for a spread of stages.
