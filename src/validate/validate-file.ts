@@ -195,6 +195,16 @@ export async function validateSegment(input: SegmentInput): Promise<ValidationOu
   return { status: reason ? 'REJECTED' : 'COMPLETED', ...(reason ? { reason } : {}), counts: state.counts, file };
 }
 
+/**
+ * OpenPGP.js, a large module, loads with the first encrypted file: plain feeds'
+ * cold starts and the CLI's start-up do without it. require, not import(): under
+ * tsx's CommonJS hook (bin/run-ts.js, which runs the benchmarks) an import() of a
+ * .ts module is left to node, which cannot find it; esbuild bundles either.
+ */
+function pgpDecrypt(): typeof import('./pgp-decrypt') {
+  return require('./pgp-decrypt') as typeof import('./pgp-decrypt');
+}
+
 async function runChain(
   input: PassThrough,
   compressed: boolean,
@@ -204,8 +214,7 @@ async function runChain(
   skip: number,
   pgp: { readonly keys: PgpKeys; readonly armored: boolean } | undefined,
 ): Promise<void> {
-  // OpenPGP.js loads only for an encrypted feed: plain feeds and the CLI's start-up do without it.
-  const decrypting = pgp ? await (await import('./pgp-decrypt')).decryptingStream(input, pgp.armored, pgp.keys) : undefined;
+  const decrypting = pgp ? await pgpDecrypt().decryptingStream(input, pgp.armored, pgp.keys) : undefined;
   const stages = decodingStages(compressed, feed, resume, skip, decrypting?.consumed);
   const parser = recordParser(state, feed, resume);
   // pipeline's typings have no overload for a spread of stages.

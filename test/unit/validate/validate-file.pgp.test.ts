@@ -153,6 +153,19 @@ describe('validateFile: OpenPGP files made by gpg', () => {
     expect(outcome.counts.records).toBe(0);
   });
 
+  it("a message whose own compression expands beyond the feed's maxCompressionRatio: REJECTED DECOMPRESSION_BOMB after 16 MiB", async () => {
+    // A header, then 24 MiB of blank lines: gpg's ZLIB takes it to about 50 KB, near deflate's 1032:1.
+    const file = gpg.encrypt(`${ordersFile(0)}${'\n'.repeat(24 * 1024 * 1024)}`, { compress: 'zlib' });
+    expect(file.length).toBeLessThan(256 * 1024);
+    const { outcome } = await validate(file);
+    expect(outcome.status).toBe('REJECTED');
+    expect(outcome.reason).toEqual({
+      code: RejectionCode.DECOMPRESSION_BOMB,
+      message: expect.stringMatching(/^the OpenPGP message expands \d+:1 \(16\.\d MiB from \d+ compressed bytes\)/),
+    });
+    expect(outcome.file.sha256).toBe(sha256(file));
+  }, 120_000);
+
   it('an empty file is EMPTY_FILE, as for any feed', async () => {
     const { outcome } = await validate(Buffer.alloc(0));
     expect(outcome.reason?.code).toBe(RejectionCode.EMPTY_FILE);
