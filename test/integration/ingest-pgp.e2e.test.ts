@@ -12,7 +12,7 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { stringify } from 'yaml';
 import { loadPartnerRegistry, type PartnerRegistry } from '../../src/config/load-partners';
-import { GpgPeer } from '../support/gpg';
+import { encryptPacketsAsTheyStand, GpgPeer } from '../support/gpg';
 import { orderRow, ordersFile } from '../support/orders';
 import { batchIdOfKey, drainFileEvents, drainQueue, expectSingleEvent, PROJECT_ROOT, putInbound, useTestStack } from '../support/stack';
 
@@ -92,6 +92,17 @@ test('an ASCII-armored, ZLIB-compressed file completes too', async () => {
 test.each([
   ['unsigned', 'SIGNATURE_MISSING', () => gpg.encrypt(CSV, { signer: false }), 31],
   ['signed by an unknown key', 'UNKNOWN_SIGNER', () => gpg.encrypt(CSV, { signer: 'stranger' }), 31],
+  [
+    'whose signature does not match (a row altered after signing)',
+    'SIGNATURE_INVALID',
+    () => {
+      const signed = gpg.signOnly(CSV);
+      const at = signed.indexOf(Buffer.from(orderRow(7)));
+      signed.write(orderRow(7).replace('ORD-000000007', 'ORD-000000999'), at);
+      return encryptPacketsAsTheyStand(signed, gpg.publicKey('us'));
+    },
+    31,
+  ],
   ['for another recipient', 'DECRYPTION_FAILED', () => gpg.encrypt(CSV, { recipient: 'stranger' }), 0],
   [
     'tampered (its integrity check fails at the end, after the rows were read)',
@@ -104,8 +115,8 @@ test.each([
     // The last row is complete only when the input ends; here it fails instead.
     30,
   ],
-])('a file %s is REJECTED %s and sends nothing', async (name, code, make, records) => {
-  const file = make();
+] as [string, string, () => Buffer | Promise<Buffer>, number][])('a file %s is REJECTED %s and sends nothing', async (name, code, make, records) => {
+  const file = await make();
   const { state, sent } = await ingest(`orders_${name.split(' ')[0]}.csv.pgp`, file);
   expect(state.status).toBe('REJECTED');
   expect(state.reason?.code).toBe(code);
