@@ -9,7 +9,7 @@
  * its peak RSS is its own; only the measured work is timed, not start-up.
  */
 import { spawnSync } from 'node:child_process';
-import { createReadStream, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { createReadStream, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -21,6 +21,8 @@ import { loadPartnerRegistry } from '../src/config/load-partners';
 import { DiscardingItemSink } from '../src/validate/sinks';
 import { validateFile } from '../src/validate/validate-file';
 import { CollectingRejectSink } from '../src/validate/collecting-reject-sink';
+import { pgpKeysFor, type PgpKeys } from '../src/pgp/keys';
+import { GpgPeer } from '../test/support/gpg';
 import { DATA_DIR, DEFAULT_OPTIONS, generateOrders, type GeneratedFile } from './generate-orders';
 import { log, machine, median, peakRssMB, table } from './report';
 
@@ -35,6 +37,7 @@ const KINDS = {
   'raw-gz': 'gunzip + csv-parse alone',
   validate: 'validate',
   'validate-gz': 'validate (gzip)',
+  'validate-pgp': 'validate (OpenPGP, signed)',
 } as const;
 type Kind = keyof typeof KINDS;
 
@@ -73,9 +76,20 @@ async function measureRaw(file: string, gzip: boolean): Promise<Omit<ChildResult
   return { seconds: (performance.now() - started) / 1000, records };
 }
 
-async function measureValidate(file: string): Promise<Omit<ChildResult, 'kind' | 'cpuSeconds' | 'peakRssMB' | 'startRssMB'>> {
+/** Our private key and the partner's public key for the encrypted file, beside it. */
+const pgpKeyFiles = (file: string) => ({ ours: `${file}.us.asc`, partner: `${file}.partner.asc` });
+
+async function measureValidate(file: string, encrypted: boolean): Promise<Omit<ChildResult, 'kind' | 'cpuSeconds' | 'peakRssMB' | 'startRssMB'>> {
   // As src/cli/validate-command.ts does it, minus argument parsing and output.
-  const feed = loadPartnerRegistry().partners.get('acme')!.feeds.find((candidate) => candidate.id === 'orders')!;
+  const plainFeed = loadPartnerRegistry().partners.get('acme')!.feeds.find((candidate) => candidate.id === 'orders')!;
+  let feed = plainFeed;
+  let decryption: PgpKeys | undefined;
+  if (encrypted) {
+    const keyFiles = pgpKeyFiles(file);
+    const encryption = { type: 'pgp', privateKeyRef: 'bench', signers: [readFileSync(keyFiles.partner, 'utf8')], requireSignature: true } as const;
+    feed = { ...plainFeed, encryption };
+    decryption = await pgpKeysFor(encryption, { armoredKey: readFileSync(keyFiles.ours, 'utf8'), source: keyFiles.ours }, 'bench');
+  }
   const started = performance.now();
   const outcome = await validateFile({
     source: createReadStream(file, { highWaterMark: HIGH_WATER_MARK }),
@@ -83,6 +97,7 @@ async function measureValidate(file: string): Promise<Omit<ChildResult, 'kind' |
     batchId: 'local',
     items: new DiscardingItemSink(),
     rejects: new CollectingRejectSink(100),
+    ...(decryption ? { decryption } : {}),
   });
   return {
     seconds: (performance.now() - started) / 1000,
@@ -97,7 +112,7 @@ async function child(kind: Kind, file: string): Promise<void> {
   const startRssMB = mb(process.memoryUsage.rss());
   const cpu = process.cpuUsage();
   const result =
-    kind === 'raw' || kind === 'raw-gz' ? await measureRaw(file, kind === 'raw-gz') : await measureValidate(file);
+    kind === 'raw' || kind === 'raw-gz' ? await measureRaw(file, kind === 'raw-gz') : await measureValidate(file, kind === 'validate-pgp');
   const used = process.cpuUsage(cpu);
   const cpuSeconds = (used.user + used.system) / 1e6;
   const report: ChildResult = { kind, ...result, cpuSeconds, peakRssMB: peakRssMB(), startRssMB };
@@ -178,7 +193,8 @@ async function parent(options: Options): Promise<void> {
     plain: await timed(options, 'plain', () => generateOrders({ ...DEFAULT_OPTIONS, rows: options.rows, gzip: false })),
     gzip: await timed(options, 'gzip', () => generateOrders({ ...DEFAULT_OPTIONS, rows: options.rows, gzip: true })),
   };
-  const fileOf = (kind: Kind) => (kind.endsWith('-gz') ? files.gzip : files.plain);
+  const pgpFile = await timed(options, 'OpenPGP', async () => encryptForBench(files.plain));
+  const fileOf = (kind: Kind) => (kind.endsWith('-gz') ? files.gzip : kind === 'validate-pgp' ? pgpFile : files.plain);
 
   const kinds = Object.keys(KINDS) as Kind[];
   const runs = new Map<Kind, ChildResult[]>(kinds.map((kind) => [kind, []]));
@@ -233,6 +249,9 @@ async function parent(options: Options): Promise<void> {
   const rawRuns = runs.get('raw')!;
   const ratioPaired = median(runs.get('validate')!.map((run, i) => rawRuns[i]!.seconds / run.seconds));
   const ratioGz = byKind['validate-gz'].rowsPerSecond / byKind['raw-gz'].rowsPerSecond;
+  const pgpVsPlain = byKind['validate-pgp'].rowsPerSecond / byKind.validate.rowsPerSecond;
+  const pgpVsPlainCpu = byKind.validate.medianCpuSeconds / byKind['validate-pgp'].medianCpuSeconds;
+  const pgpRssVsGzip = byKind['validate-pgp'].peakRssMB / byKind['validate-gz'].peakRssMB;
   const maxRss = Math.max(...summaries.map((summary) => summary.peakRssMB));
   const targets = {
     ratio: { target: TARGET_RATIO, actual: Number(ratio.toFixed(3)), pass: ratio >= TARGET_RATIO },
@@ -242,6 +261,10 @@ async function parent(options: Options): Promise<void> {
     ratioByCpuTime: { target: TARGET_RATIO, actual: Number(ratioCpu.toFixed(3)), pass: ratioCpu >= TARGET_RATIO },
     ratioGzipVsRawGzip: { target: TARGET_RATIO, actual: Number(ratioGz.toFixed(3)), pass: ratioGz >= TARGET_RATIO },
     peakRssMB: { target: TARGET_RSS_MB, actual: Number(maxRss.toFixed(1)), pass: maxRss < TARGET_RSS_MB },
+    /** Informational: an encrypted, signed file's validation against the plain file's (throughput), and its peak RSS against gzip's. */
+    pgpVsPlain: { actual: Number(pgpVsPlain.toFixed(3)) },
+    pgpVsPlainByCpuTime: { actual: Number(pgpVsPlainCpu.toFixed(3)) },
+    pgpPeakRssVsGzip: { actual: Number(pgpRssVsGzip.toFixed(3)) },
   };
 
   // The real CLI once, start-up (node + tsx + config) included, for honesty.
@@ -311,12 +334,35 @@ async function parent(options: Options): Promise<void> {
   out.push(`  (by CPU time instead of wall:  ${ratioCpu.toFixed(3)}×; median of per-repeat ratios: ${ratioPaired.toFixed(3)}×)`);
   out.push(`validate-gz / raw gunzip+parse:  ${ratioGz.toFixed(3)}×  (target ≥ ${TARGET_RATIO}×)  ${verdict(targets.ratioGzipVsRawGzip.pass)}`);
   out.push(`peak RSS, all measurements:      ${maxRss.toFixed(0)} MB (target < ${TARGET_RSS_MB} MB)  ${verdict(targets.peakRssMB.pass)}`);
+  out.push(
+    `validate-pgp / validate (plain):  ${pgpVsPlain.toFixed(3)}× throughput (by CPU time ${pgpVsPlainCpu.toFixed(3)}×); peak RSS ${byKind['validate-pgp'].peakRssMB.toFixed(0)} MB, ` +
+      `${pgpRssVsGzip.toFixed(2)}× validate (gzip)'s ${byKind['validate-gz'].peakRssMB.toFixed(0)} MB`,
+  );
   out.push('');
   out.push(
     `real CLI, once: ${cli.command}\n  wall ${cli.seconds.toFixed(2)} s (incl. ~${cli.startupSeconds.toFixed(2)} s node+tsx start-up, measured with --help), ` +
       `exit ${cli.exitCode}, ${cli.status}, ${fmt(cli.records)} records, peak RSS ${cli.peakRssMB.toFixed(0)} MB`,
   );
   process.stdout.write(`${out.join('\n')}\n`);
+}
+
+/**
+ * The plain file encrypted to a fresh key of ours and signed by a fresh partner
+ * key, by gpg as a partner would (its default ZIP compression inside), the keys
+ * written beside it. Made anew each run: gpg takes a few seconds for 80 MiB.
+ */
+function encryptForBench(plain: GeneratedFile): GeneratedFile {
+  const target = plain.path.replace(/\.csv$/, '.csv.gpg');
+  const gpg = new GpgPeer();
+  try {
+    gpg.encryptFile(plain.path, target);
+    const keyFiles = pgpKeyFiles(target);
+    writeFileSync(keyFiles.ours, gpg.privateKey('us'));
+    writeFileSync(keyFiles.partner, gpg.publicKey('partner'));
+  } finally {
+    gpg.dispose();
+  }
+  return { ...plain, path: target, bytes: statSync(target).size, reused: false };
 }
 
 async function timed(options: Options, name: string, make: () => Promise<GeneratedFile>): Promise<GeneratedFile> {

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # What `npm start` and `npm test` need besides the npm packages: moto_server (the
 # AWS emulator) and OpenSSH (sshd plays the partners' SFTP servers; ssh-keygen and
-# sftp come with it); for tests also Chromium (the console's browser test). npm runs this before both (prestart, pretest); .ci/run too.
+# sftp come with it); for tests also Chromium (the console's browser test) and GnuPG
+# (gpg plays partners that encrypt and sign their files). npm runs this before both
+# (prestart, pretest); .ci/run too.
 #
 # It uses what is already installed and installs what is missing where it can:
 # OpenSSH with apt-get (as root or with passwordless sudo) or Homebrew, moto with
@@ -9,7 +11,7 @@
 # the exact command to run.
 #
 #   dev/setup.sh start   what npm start needs
-#   dev/setup.sh test    what npm test needs (the same, plus cfn-lint when it can)
+#   dev/setup.sh test    what npm test needs (the same, plus gpg and Chromium, and cfn-lint when it can)
 set -euo pipefail
 
 purpose=${1:-start}
@@ -93,6 +95,14 @@ ensure_chromium() {
   stop "chromium is still not on PATH after installing it."
 }
 
+# The tests make a partner's OpenPGP keys and files with gpg; the service itself
+# decrypts with OpenPGP.js and needs no gpg.
+ensure_gnupg() {
+  find_program gpg >/dev/null && return 0
+  install_system "GnuPG (gpg)" gnupg gnupg
+  find_program gpg >/dev/null || stop "gpg is still missing after installing GnuPG."
+}
+
 # A Python package's command: on PATH, else in the project's .venv, else pip-installed there.
 # ensure_python_command <command> <pip requirement> <required: yes|no>
 ensure_python_command() {
@@ -116,6 +126,7 @@ ensure_python_command() {
 [ -x "$root/node_modules/.bin/node" ] || stop "the npm packages are not installed." "npm ci"
 ensure_openssh
 ensure_python_command moto_server 'moto[server]>=5.1,<6' yes
+[ "$purpose" = test ] && ensure_gnupg
 [ "$purpose" = test ] && ensure_python_command cfn-lint 'cfn-lint>=1,<2' no
 [ "$purpose" = test ] && ensure_chromium
 

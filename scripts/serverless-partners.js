@@ -23,7 +23,9 @@ const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]+$/;
 const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
 
 /**
- * The IAM Resource for a partner's `sources.sftp.credentials.secretRef`.
+ * The IAM Resource for a secret a partner file references: `ref` is the value
+ * of `field` (`sources.sftp.credentials.secretRef`, a feed's
+ * `encryption.privateKeyRef`).
  *
  * A name (`partner-ingest/globex/sftp`) becomes the ARN of that secret in the
  * stack's own account and region. Secrets Manager appends "-" and six random
@@ -36,10 +38,8 @@ const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Z
  * An ARN is used as is, so it must be the complete ARN, random suffix included
  * (as the console shows it): a partial ARN would match no secret in IAM.
  */
-function secretResource(partner) {
-  const ref = partner.sources.sftp.credentials.secretRef;
+function secretResource(partner, ref, field) {
   const file = partnerFile(partner.id);
-  const field = 'sources.sftp.credentials.secretRef';
   if (ref.startsWith('arn:')) {
     if (!SECRET_ARN.test(ref)) throw partnerError(file, field, `"${ref}" is not a Secrets Manager secret ARN`);
     return ref;
@@ -259,6 +259,9 @@ function partnerError(file, field, reason) {
  *   input names that partner alone (`[]` without SFTP partners);
  * - `sftpSecretArns`: the IAM resources of those partners' login secrets, one
  *   per distinct secret (`[]` without SFTP partners);
+ * - `pgpSecretArns`: the IAM resources of encrypted feeds' decryption-key
+ *   secrets (`encryption.privateKeyRef`), one per distinct secret, for
+ *   ingestFile; `hasEncryptedFeeds`: "true" or "false";
  * - `writeAccess`: `{ Resources, Outputs }` with one write role per S3-drop
  *   partner and its ARN (see partnerWriteAccess), merged into the stack;
  * - `sftpPullAlarms`: `{ Resources }` with one alarm per SFTP partner (see
@@ -300,8 +303,17 @@ async function partnersSummary({ resolveVariable }) {
   const sftp = partners.filter((partner) => partner.sources.sftp !== undefined);
   const secretArns = new Map();
   for (const partner of sftp) {
-    const arn = secretResource(partner);
+    const arn = secretResource(partner, partner.sources.sftp.credentials.secretRef, 'sources.sftp.credentials.secretRef');
     secretArns.set(JSON.stringify(arn), arn);
+  }
+  // ingestFile reads the decryption key of every encrypted feed, and no other secret.
+  const pgpSecretArns = new Map();
+  for (const partner of partners) {
+    partner.feeds.forEach((feed, index) => {
+      if (!feed.encryption) return;
+      const arn = secretResource(partner, feed.encryption.privateKeyRef, `feeds[${index}].encryption.privateKeyRef`);
+      pgpSecretArns.set(JSON.stringify(arn), arn);
+    });
   }
   const ids = partners.map((partner) => partner.id);
   const s3 = partners.filter((partner) => partner.sources.s3 !== undefined);
@@ -325,6 +337,8 @@ async function partnersSummary({ resolveVariable }) {
       },
     })),
     sftpSecretArns: [...secretArns.values()],
+    hasEncryptedFeeds: pgpSecretArns.size > 0 ? 'true' : 'false',
+    pgpSecretArns: [...pgpSecretArns.values()],
     writeAccess: partnerWriteAccess(service, stage, s3),
     sftpPullAlarms: sftpPullAlarms(stage, metrics, sftp),
     pushPartners: push.map((partner) => partner.id),

@@ -1,4 +1,4 @@
-import { createReadStream, statSync } from 'node:fs';
+import { createReadStream, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { SingleBar } from 'cli-progress';
@@ -8,6 +8,9 @@ import { validateFile, type ValidationOutcome } from '../validate/validate-file'
 import { CollectingRejectSink, type ReportedError } from '../validate/collecting-reject-sink';
 import { ExitCode, UsageError } from './errors';
 import type { Output } from './output';
+import type { FeedConfig } from '../config/types';
+import type { PgpKeys } from '../pgp/keys';
+import { PgpKeyError } from '../pgp/errors';
 
 const PROGRESS_MIN_BYTES = 8 * 1024 * 1024;
 
@@ -34,6 +37,8 @@ function parse(argv: string[]) {
         json: { type: 'boolean', default: false },
         'max-errors': { type: 'string', default: '100' },
         'config-root': { type: 'string' },
+        'decrypt-key': { type: 'string' },
+        'passphrase-env': { type: 'string' },
       },
     });
   } catch (error) {
@@ -78,6 +83,7 @@ export async function validateCommand(argv: string[], output: Output): Promise<n
     );
   }
 
+  const decryption = await decryptionKeys(feed, values['decrypt-key'], values['passphrase-env']);
   const rejects = new CollectingRejectSink(maxErrors);
   const bar = !values.json && output.stderr.isTTY && size >= PROGRESS_MIN_BYTES ? progressBar(output.stderr, size) : undefined;
   const outcome = await validateFile({
@@ -87,6 +93,7 @@ export async function validateCommand(argv: string[], output: Output): Promise<n
     items: new DiscardingItemSink(),
     rejects,
     onProgress: bar ? (bytes) => bar.update(bytes) : undefined,
+    ...(decryption ? { decryption } : {}),
   });
   bar?.stop();
 
@@ -100,6 +107,40 @@ export async function validateCommand(argv: string[], output: Output): Promise<n
   };
   output.stdout(values.json ? `${JSON.stringify(report)}\n` : humanSummary(file, partner.id, feed.id, report));
   return outcome.status === 'COMPLETED' ? ExitCode.OK : ExitCode.REJECTED;
+}
+
+/**
+ * An encrypted feed's keys for a local check: our private key from a file
+ * (`--decrypt-key`), its passphrase from an environment variable
+ * (`--passphrase-env`, so it is in neither the shell history nor `ps`), the
+ * signers from the feed's config.
+ */
+async function decryptionKeys(feed: FeedConfig, keyFile: string | undefined, passphraseEnv: string | undefined): Promise<PgpKeys | undefined> {
+  if (!feed.encryption) {
+    if (keyFile !== undefined) throw new UsageError(`feed ${feed.partnerId}/${feed.id} is not encrypted; --decrypt-key is for encrypted feeds`);
+    return undefined;
+  }
+  if (keyFile === undefined) {
+    throw new UsageError(`feed ${feed.partnerId}/${feed.id} is encrypted (OpenPGP): pass --decrypt-key FILE, our armored private key`);
+  }
+  let armoredKey: string;
+  try {
+    armoredKey = readFileSync(keyFile, 'utf8');
+  } catch (error) {
+    throw new UsageError(`cannot read --decrypt-key ${keyFile}: ${(error as Error).message}`);
+  }
+  let passphrase: string | undefined;
+  if (passphraseEnv !== undefined) {
+    passphrase = process.env[passphraseEnv];
+    if (passphrase === undefined) throw new UsageError(`--passphrase-env ${passphraseEnv}: the environment variable is not set`);
+  }
+  const { pgpKeysFor } = await import('../pgp/keys');
+  try {
+    return await pgpKeysFor(feed.encryption, { armoredKey, ...(passphrase === undefined ? {} : { passphrase }), source: keyFile }, `${feed.partnerId}/${feed.id}`);
+  } catch (error) {
+    if (error instanceof PgpKeyError) throw new UsageError(error.message);
+    throw error;
+  }
 }
 
 function progressBar(stream: NodeJS.WriteStream, total: number): SingleBar {

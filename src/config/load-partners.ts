@@ -9,7 +9,7 @@ import { RecordSchemaError } from '../records/errors';
 import { ConfigError } from './errors';
 import { globToRegExp } from './glob';
 import { parseSshPublicKey } from './ssh-public-key';
-import type { CsvFormat, FeedConfig, FeedLimits, PartnerConfig, SftpPushSource, SftpSource, WorkItemSettings } from './types';
+import type { CsvFormat, FeedConfig, FeedLimits, PartnerConfig, PgpEncryption, SftpPushSource, SftpSource, WorkItemSettings } from './types';
 
 /** Everything the pipeline knows about partners, loaded and validated in one go. */
 export interface PartnerRegistry {
@@ -98,6 +98,7 @@ interface RawFeed {
   errorPolicy: FeedConfig['errorPolicy'];
   limits?: Partial<FeedLimits>;
   workItems?: Partial<WorkItemSettings>;
+  encryption?: Partial<PgpEncryption> & Pick<PgpEncryption, 'type' | 'privateKeyRef' | 'signers'>;
 }
 
 interface RawPartner {
@@ -201,6 +202,15 @@ class SchemaCache {
   }
 }
 
+function buildEncryption(raw: NonNullable<RawFeed['encryption']>, field: string, file: string): PgpEncryption {
+  const encryption: PgpEncryption = { requireSignature: true, ...raw };
+  // Without a signer to check against, requiring a signature would reject every file.
+  if (encryption.requireSignature && encryption.signers.length === 0) {
+    throw new ConfigError(file, `${field}.signers`, 'needs at least one public key when requireSignature is true');
+  }
+  return encryption;
+}
+
 function buildFeed(partnerId: string, raw: RawFeed, index: number, file: string, schemas: SchemaCache): FeedConfig {
   const field = `feeds[${index}]`;
   const schema = schemas.get(raw.schema.id, raw.schema.version, file, `${field}.schema`);
@@ -224,6 +234,7 @@ function buildFeed(partnerId: string, raw: RawFeed, index: number, file: string,
     errorPolicy: raw.errorPolicy,
     limits: { ...DEFAULT_LIMITS, ...raw.limits },
     workItems: { recordsPerMessage: 1, ...raw.workItems },
+    ...(raw.encryption ? { encryption: buildEncryption(raw.encryption, `${field}.encryption`, file) } : {}),
   };
 }
 

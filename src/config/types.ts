@@ -32,6 +32,20 @@ export interface WorkItemSettings {
   readonly recordsPerMessage: number;
 }
 
+/**
+ * An OpenPGP-encrypted feed: files are decrypted with our private key (read
+ * from Secrets Manager by reference) and must be signed by one of `signers`.
+ */
+export interface PgpEncryption {
+  readonly type: 'pgp';
+  /** Secrets Manager secret name or ARN; its JSON value is {"privateKey": "<armored>", "passphrase"?: "…"}. */
+  readonly privateKeyRef: string;
+  /** The partner's armored public keys; a signature by any other key is UNKNOWN_SIGNER. */
+  readonly signers: readonly string[];
+  /** When true (the default) an unsigned file is REJECTED (SIGNATURE_MISSING). */
+  readonly requireSignature: boolean;
+}
+
 export interface FeedConfig {
   readonly id: string;
   readonly partnerId: string;
@@ -42,6 +56,8 @@ export interface FeedConfig {
   readonly errorPolicy: ErrorPolicy;
   readonly limits: FeedLimits;
   readonly workItems: WorkItemSettings;
+  /** Set when the partner encrypts its files: they are decrypted as they are validated. */
+  readonly encryption?: PgpEncryption;
 }
 
 export type PostFetchAction =

@@ -154,6 +154,8 @@ export class BatchRun {
       if (progress?.rejects) await rejects.continueFrom(progress.rejects);
       const keys = progress?.keys ? await KeyFingerprintSet.fromChunks(await openObject(this.deps.s3, progress.keys)) : new KeyFingerprintSet();
       const unread = progress ? undefined : tooLargeToRead(this.state.file, feed);
+      // Loaded before the pass: a key that cannot be read is a fault to retry, not the file's.
+      const decryption = unread || !feed.encryption ? undefined : await this.deps.feedKeys.keysFor(feed);
       if (unread) rejects.fileRejected(unread.reason!);
       const archive = this.state.archive!;
       const outcome = unread ?? (await validateSegment({
@@ -166,6 +168,7 @@ export class BatchRun {
         keys,
         shouldPause: () => this.timeIsShort(),
         ...(progress ? { resume: progress.checkpoint } : {}),
+        ...(decryption ? { decryption } : {}),
       }));
       if (outcome.status === 'PAUSED') {
         const staged = await staging.closeSegment();

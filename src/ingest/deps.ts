@@ -1,4 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
+import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import { SecretFeedKeys } from '../pgp/feed-keys';
 import type { AwsClients } from '../platform/aws-clients';
 import type { PartnerRegistry } from '../config/load-partners';
 import { EventPublisher } from '../completion/publisher';
@@ -37,6 +39,7 @@ export function ingestDeps(
     },
     logger,
     metrics,
+    feedKeys: new SecretFeedKeys(new SecretsProvider({ awsSdkV3Client: clients.secrets })),
     maxReceiveCount: resources.maxReceiveCount,
     fileEventsQueueUrl: resources.fileEventsQueueUrl,
   };

@@ -7,6 +7,7 @@ import type { Ledger } from '../ledger/batches';
 import type { SendRanges } from '../ledger/send-ranges';
 import type { BatchState } from '../ledger/types';
 import type { Clock } from '../platform/clock';
+import type { FeedKeys } from '../pgp/feed-keys';
 import type { ServiceMetrics } from '../platform/telemetry';
 
 export interface IngestSettings {
@@ -38,6 +39,8 @@ export interface IngestDeps {
   readonly logger: Logger;
   readonly metrics: ServiceMetrics;
   readonly clock?: Clock;
+  /** Encrypted feeds' decryption and signer keys. */
+  readonly feedKeys: FeedKeys;
 }
 
 /** The SQS consumers' dependencies: the ingest core's, and how their messages are retried. */

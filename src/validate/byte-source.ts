@@ -4,7 +4,7 @@ import type { FeedConfig } from '../config/types';
 import type { ValidationCheckpoint } from './checkpoint';
 import { EncodingGuard } from './encoding-guard';
 import { fileHasher, type FileHasher } from './file-hash';
-import { InflateGuard } from './inflate-guard';
+import { InflateGuard, type CompressedCounter } from './inflate-guard';
 
 /**
  * Opens the raw file at byte `fromByte` (0: all of it) — a ranged GET, a file
@@ -22,20 +22,27 @@ export type RawSource = (AsyncIterable<Buffer> & Readable) | SourceOpener;
 export async function openByteSource(
   raw: RawSource,
   resume: ValidationCheckpoint | undefined,
+  /** An encrypted file, like a gzip one, cannot be entered mid-stream. */
+  encrypted = false,
 ): Promise<{ readonly hash: FileHasher; readonly enterAt: number; readonly source: Readable }> {
   const saved =
     resume?.hashState !== undefined && resume.hashedBytes !== undefined ? { state: resume.hashState, bytes: resume.hashedBytes } : undefined;
   const hash = await fileHasher(resume !== undefined, saved);
   // A plain file is entered where the parse or the saved hash stands, whichever
-  // is first; a gzip file, or one whose bytes before the checkpoint are not all
-  // hashed yet, is read from byte 0.
+  // is first; a gzip or encrypted file, or one whose bytes before the checkpoint
+  // are not all hashed yet, is read from byte 0.
   const enterAt =
-    resume && resume.compressed === false && typeof raw === 'function' ? Math.min(resume.offset, hash.position) : 0;
+    resume && resume.compressed === false && !encrypted && typeof raw === 'function' ? Math.min(resume.offset, hash.position) : 0;
   const source = typeof raw === 'function' ? await raw(enterAt) : raw;
   return { hash, enterAt, source };
 }
 
 export const GZIP_MAGIC = [0x1f, 0x8b];
+
+/** ASCII armor starts with text; a binary OpenPGP packet's first byte always has its top bit set (RFC 9580 §4.2). */
+export function isArmored(head: Buffer): boolean {
+  return head.length > 0 && (head[0]! & 0x80) === 0;
+}
 
 export function isGzip(head: Buffer, compression: FeedConfig['format']['compression']): boolean {
   if (compression === 'none') return false;
@@ -54,9 +61,12 @@ export function decodingStages(
   resume: ValidationCheckpoint | undefined,
   /** Bytes before the checkpoint that reach the chain (decompressed): skipped, not parsed. */
   skip: number,
+  /** For an encrypted file: the encrypted bytes its decryption has consumed (the message may be ZIP/ZLIB-compressed inside). */
+  decrypted?: CompressedCounter,
 ): Transform[] {
   const { format, limits } = feed;
   const stages: Transform[] = [];
+  if (decrypted) stages.push(new InflateGuard(decrypted, limits.maxCompressionRatio, undefined, 'OpenPGP message'));
   if (compressed) {
     // The guard reads how much compressed input gunzip has consumed, to stop a bomb by its ratio.
     const gunzip = createGunzip();
@@ -64,7 +74,7 @@ export function decodingStages(
   }
   if (skip > 0) stages.push(new SkipBytes(skip));
   stages.push(
-    new EncodingGuard(format.encoding, compressed ? limits.maxDecompressedBytes : Number.POSITIVE_INFINITY, {
+    new EncodingGuard(format.encoding, compressed || decrypted ? limits.maxDecompressedBytes : Number.POSITIVE_INFINITY, {
       offset: resume?.offset ?? 0,
       line: resume?.nextLine ?? 1,
     }),

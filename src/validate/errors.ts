@@ -24,6 +24,14 @@ export const RejectionCode = {
   NO_RECORDS: 'NO_RECORDS',
   /** The object's file name is too long for the keys it is kept under (S3 keys take 1,024 bytes). */
   FILE_NAME_TOO_LONG: 'FILE_NAME_TOO_LONG',
+  /** An encrypted feed's file cannot be decrypted: not OpenPGP, not for our key, corrupt, or its integrity check failed. */
+  DECRYPTION_FAILED: 'DECRYPTION_FAILED',
+  /** An encrypted feed's file carries no signature and the feed requires one. */
+  SIGNATURE_MISSING: 'SIGNATURE_MISSING',
+  /** A signature by one of the feed's signers does not match the file. */
+  SIGNATURE_INVALID: 'SIGNATURE_INVALID',
+  /** The file is signed, but by no key among the feed's signers. */
+  UNKNOWN_SIGNER: 'UNKNOWN_SIGNER',
 } as const;
 export type RejectionCode = (typeof RejectionCode)[keyof typeof RejectionCode];
 

@@ -38,6 +38,8 @@ export class InflateGuard extends Transform {
     private readonly compressed: CompressedCounter,
     private readonly maxRatio: number,
     private readonly floorBytes: number = INFLATE_GUARD_FLOOR_BYTES,
+    /** What is being expanded, for the rejection's message. */
+    private readonly what: string = 'gzip data',
   ) {
     super();
   }
@@ -56,7 +58,7 @@ export class InflateGuard extends Transform {
         callback(
           new FileRejectedError(
             RejectionCode.DECOMPRESSION_BOMB,
-            `the gzip data expands ${Math.floor(ratio)}:1 (${(this.output / MIB).toFixed(1)} MiB from ${consumed} compressed bytes), ` +
+            `the ${this.what} expands ${Math.floor(ratio)}:1 (${(this.output / MIB).toFixed(1)} MiB from ${consumed} compressed bytes), ` +
               `beyond the feed's maxCompressionRatio of ${this.maxRatio}:1`,
           ),
         );

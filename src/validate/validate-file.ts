@@ -2,10 +2,11 @@ import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { CsvError } from 'csv-parse';
 import type { FeedConfig } from '../config/types';
-import { decodingStages, GZIP_MAGIC, isGzip, openByteSource, type RawSource } from './byte-source';
+import { decodingStages, GZIP_MAGIC, isArmored, isGzip, openByteSource, type RawSource } from './byte-source';
 import type { ValidationCheckpoint } from './checkpoint';
 import { applyErrorPolicy, type RecordCounts } from './decide';
 import { FileRejectedError, RejectionCode, type BatchReason } from './errors';
+import type { PgpKeys } from '../pgp/keys';
 import { KeyFingerprintSet } from './key-set';
 import { RecordLoop } from './record-loop';
 import { ParseError, PauseSignal, recordParser } from './record-parser';
@@ -37,6 +38,8 @@ export interface ValidationInput {
   readonly rejects: RejectSink;
   /** Called with the raw byte count as the file is read, for progress display. */
   readonly onProgress?: (rawBytes: number) => void;
+  /** The keys of a feed with `encryption` (required then): the file is decrypted as it streams. */
+  readonly decryption?: PgpKeys;
 }
 
 export interface SegmentInput extends ValidationInput {
@@ -80,8 +83,11 @@ export function validateFile(input: ValidationInput): Promise<ValidationOutcome>
  * function validates a file too big for one invocation in several segments.
  */
 export async function validateSegment(input: SegmentInput): Promise<ValidationOutcome | PausedValidation> {
-  const { feed, items, rejects, resume } = input;
-  const { hash, enterAt, source } = await openByteSource(input.source, resume);
+  const { feed, items, rejects, resume, decryption } = input;
+  if (feed.encryption && !decryption) {
+    throw new Error(`feed ${feed.partnerId}/${feed.id} is encrypted: validating it needs its decryption keys`);
+  }
+  const { hash, enterAt, source } = await openByteSource(input.source, resume, decryption !== undefined);
   const maxFileBytes = feed.limits.maxFileBytes;
   let rawBytes = enterAt;
   let compressed = enterAt > 0 ? false : (resume?.compressed ?? false);
@@ -94,10 +100,14 @@ export async function validateSegment(input: SegmentInput): Promise<ValidationOu
   let tooLarge = false;
 
   const startChain = (head: Buffer | undefined): PassThrough => {
-    if (head) compressed = isGzip(head, feed.format.compression);
+    // Inside an OpenPGP message the first bytes are ciphertext: gzip there is
+    // only what the feed declares (`compression: gzip`); the message's own
+    // ZIP/ZLIB compression is OpenPGP's to undo.
+    if (head) compressed = decryption ? feed.format.compression === 'gzip' : isGzip(head, feed.format.compression);
     const chain = new PassThrough();
     const skip = resume ? resume.offset - enterAt : 0;
-    chainDone = runChain(chain, compressed, feed, state, resume, skip).catch((error: unknown) => {
+    const pgp = decryption && { keys: decryption, armored: head !== undefined && isArmored(head) };
+    chainDone = runChain(chain, compressed, feed, state, resume, skip, pgp).catch((error: unknown) => {
       chainError = error;
     });
     return chain;
@@ -185,6 +195,16 @@ export async function validateSegment(input: SegmentInput): Promise<ValidationOu
   return { status: reason ? 'REJECTED' : 'COMPLETED', ...(reason ? { reason } : {}), counts: state.counts, file };
 }
 
+/**
+ * OpenPGP.js, a large module, loads with the first encrypted file: plain feeds'
+ * cold starts and the CLI's start-up do without it. require, not import(): under
+ * tsx's CommonJS hook (bin/run-ts.js, which runs the benchmarks) an import() of a
+ * .ts module is left to node, which cannot find it; esbuild bundles either.
+ */
+function pgpDecrypt(): typeof import('./pgp-decrypt') {
+  return require('./pgp-decrypt') as typeof import('./pgp-decrypt');
+}
+
 async function runChain(
   input: PassThrough,
   compressed: boolean,
@@ -192,16 +212,20 @@ async function runChain(
   state: RecordLoop,
   resume: ValidationCheckpoint | undefined,
   skip: number,
+  pgp: { readonly keys: PgpKeys; readonly armored: boolean } | undefined,
 ): Promise<void> {
-  const stages = decodingStages(compressed, feed, resume, skip);
+  const decrypting = pgp ? await pgpDecrypt().decryptingStream(input, pgp.armored, pgp.keys) : undefined;
+  const stages = decodingStages(compressed, feed, resume, skip, decrypting?.consumed);
   const parser = recordParser(state, feed, resume);
   // pipeline's typings have no overload for a spread of stages.
   try {
-    await (pipeline as (...streams: unknown[]) => Promise<void>)(input, ...stages, parser);
+    await (pipeline as (...streams: unknown[]) => Promise<void>)(decrypting?.plaintext ?? input, ...stages, parser);
   } catch (error) {
     if (error instanceof CsvError) throw new ParseError(error, parser.errorLine());
     throw error;
   }
+  // Known only now, after the last byte: before the decision, so a bad signature sends nothing.
+  await decrypting?.checkSignatures();
 }
 
 /** Maps what stopped the parse chain to a file rejection; anything unexpected is rethrown. */

@@ -135,6 +135,30 @@ describe('loadPartnerRegistry: broken configs fail with file, field and reason',
     expect(loadError().field).toBe('feeds[0].errorPolicy.minRecords');
   });
 
+  describe('encryption (OpenPGP)', () => {
+    const KEY = '-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nmDMEZ\n-----END PGP PUBLIC KEY BLOCK-----\n';
+    const withEncryption = (encryption: string) => writePartner(`${ACME_YML.trimEnd()}\n    encryption: ${encryption}\n`);
+
+    it('takes the setting, requireSignature defaulting to true', () => {
+      withEncryption(`{ type: pgp, privateKeyRef: partner-ingest/acme/pgp, signers: [${JSON.stringify(KEY)}] }`);
+      const feed = loadPartnerRegistry({ root }).partners.get('acme')!.feeds[0]!;
+      expect(feed.encryption).toEqual({ type: 'pgp', privateKeyRef: 'partner-ingest/acme/pgp', signers: [KEY], requireSignature: true });
+    });
+
+    it('refuses a signer that is not an armored public key, an unknown field, and no signers when a signature is required', () => {
+      withEncryption('{ type: pgp, privateKeyRef: partner-ingest/acme/pgp, signers: ["F656A59C606C48E5AEDFD4CA71C694DC30AA69B8"] }');
+      expect(loadError().field).toBe('feeds[0].encryption.signers[0]');
+      withEncryption(`{ type: pgp, privateKeyRef: partner-ingest/acme/pgp, signers: [${JSON.stringify(KEY)}], privateKey: "x" }`);
+      expect(loadError().field).toBe('feeds[0].encryption.privateKey');
+      withEncryption('{ type: pgp, privateKeyRef: partner-ingest/acme/pgp, signers: [] }');
+      const error = loadError();
+      expect(error.field).toBe('feeds[0].encryption.signers');
+      expect(error.message).toContain('requireSignature');
+      withEncryption('{ type: pgp, privateKeyRef: partner-ingest/acme/pgp, signers: [], requireSignature: false }');
+      expect(loadPartnerRegistry({ root }).partners.get('acme')!.feeds[0]!.encryption?.requireSignature).toBe(false);
+    });
+  });
+
   it('a missing required field', () => {
     writePartner(ACME_YML.replace('name: ACME Corp\n', ''));
     const error = loadError();

@@ -90,7 +90,7 @@ test('without moto_server and no python3 to install it, it stops with the pip co
 });
 
 test('for tests, without Chromium and no way to install it, it stops with the exact command', () => {
-  const run = setup(project(), pathWith([...OPENSSH, 'moto_server']), 'test');
+  const run = setup(project(), pathWith([...OPENSSH, 'moto_server', 'gpg']), 'test');
   expect(run.status).toBe(1);
   expect(run.stderr).toMatch(/^partner-ingest setup: Chromium \(for the console's browser test\) is missing/);
   expect(run.stderr).toMatch(/Run:\n {4}.*apt-get install -y chromium\n/);
@@ -105,4 +105,16 @@ test("moto_server in the project's .venv is used when PATH has none, by the scri
   // npm scripts run from the project root.
   expect(motoServerCommand({ PATH: pathWith([]) }, root)).toBe(path.join(root, '.venv', 'bin', 'moto_server'));
   expect(motoServerCommand({ PATH: pathWith(['moto_server']) }, root)).toBe('moto_server');
+});
+
+test('for tests without gpg and no way to install it, it stops with the apt-get command for GnuPG; for start it does not need it', () => {
+  const root = project();
+  // cfn-lint is optional: without python3 on PATH it is skipped.
+  const tools = [...OPENSSH, 'moto_server'];
+  const run = setup(root, pathWith(tools), 'test');
+  expect(run.status).toBe(1);
+  expect(run.stderr).toMatch(/^partner-ingest setup: GnuPG \(gpg\) is missing/);
+  expect(run.stderr).toMatch(/Run:\n {4}.*apt-get install -y gnupg/);
+  expect(setup(root, pathWith(tools), 'start').status).toBe(0);
+  expect(setup(root, pathWith([...tools, 'gpg', 'chromium']), 'test').status).toBe(0);
 });

@@ -1,0 +1,128 @@
+/**
+ * An encrypted feed end to end on the emulator: our decryption key in (moto's)
+ * Secrets Manager, read by reference with ingestFile's packaged role (granted
+ * exactly that secret), files made by gpg playing the partner. A file that
+ * decrypts and verifies sends its rows; every other one is REJECTED with its
+ * code and sends nothing. The archive keeps the file as received: encrypted.
+ */
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
+import { stringify } from 'yaml';
+import { loadPartnerRegistry, type PartnerRegistry } from '../../src/config/load-partners';
+import { encryptPacketsAsTheyStand, GpgPeer } from '../support/gpg';
+import { orderRow, ordersFile } from '../support/orders';
+import { batchIdOfKey, drainFileEvents, drainQueue, expectSingleEvent, PROJECT_ROOT, putInbound, useTestStack } from '../support/stack';
+
+const stack = useTestStack();
+let gpg: GpgPeer;
+let root: string;
+let registry: PartnerRegistry;
+
+const SECRET = 'partner-ingest/initech/pgp';
+
+beforeAll(async () => {
+  gpg = new GpgPeer();
+  root = mkdtempSync(path.join(tmpdir(), 'partner-ingest-pgp-config-'));
+  cpSync(path.join(PROJECT_ROOT, 'schemas'), path.join(root, 'schemas'), { recursive: true });
+  mkdirSync(path.join(root, 'partners'));
+  const partner = {
+    id: 'initech',
+    name: 'Initech (test)',
+    sources: { s3: {} },
+    feeds: [
+      {
+        id: 'orders',
+        files: ['orders_*.csv.pgp', 'orders_*.csv.asc'],
+        format: { type: 'csv', encoding: 'utf-8' },
+        schema: { id: 'orders', version: 1 },
+        key: 'order_id',
+        errorPolicy: { maxInvalidRatio: 0.1 },
+        encryption: { type: 'pgp', privateKeyRef: SECRET, signers: [gpg.publicKey('partner')] },
+      },
+    ],
+  };
+  writeFileSync(path.join(root, 'partners', 'initech.yml'), stringify(partner));
+  registry = loadPartnerRegistry({ root });
+  await stack.clients.secrets.send(new CreateSecretCommand({ Name: SECRET, SecretString: JSON.stringify({ privateKey: gpg.privateKey('us') }) }));
+}, 60_000);
+
+afterAll(() => {
+  gpg?.dispose();
+  if (root) rmSync(root, { recursive: true, force: true });
+});
+
+/** Drops `file` into initech's inbound prefix and runs ingestFile (packaged with initech's config) over it. */
+async function ingest(name: string, file: Buffer) {
+  const key = `inbound/initech/${name}`;
+  await putInbound(stack, key, file);
+  await drainFileEvents(stack, stack.deps({ registry }), { configRoot: root });
+  const state = (await stack.ledger.get(await batchIdOfKey(stack, key)))!;
+  const sent = await drainQueue(stack, stack.resources.workQueueUrl);
+  return { state, sent };
+}
+
+async function archived(key: string): Promise<Buffer> {
+  const { Body } = await stack.clients.s3.send(new GetObjectCommand({ Bucket: stack.resources.landingBucket, Key: key }));
+  return Buffer.from(await Body!.transformToByteArray());
+}
+
+const CSV = ordersFile(30, [orderRow(31, { quantity: 'many' })]);
+
+test('an encrypted, signed file (binary) is decrypted and verified: its rows are sent; the archive keeps the encrypted file', async () => {
+  const file = gpg.encrypt(CSV);
+  const { state, sent } = await ingest('orders_1.csv.pgp', file);
+  expect(state).toMatchObject({ status: 'COMPLETED', counts: { records: 31, valid: 30, invalid: 1, workItemsSent: 30 } });
+  expect(sent).toHaveLength(30);
+  expect(JSON.parse(sent[0]!.Body!).record.order_id).toMatch(/^ORD-0000000\d\d$/);
+  expect((await archived(state.archive!.key)).equals(file)).toBe(true);
+  expect(state.file.bytes).toBe(file.length);
+  expect((await expectSingleEvent(stack, 'COMPLETED')).counts.workItemsSent).toBe(30);
+});
+
+test('an ASCII-armored, ZLIB-compressed file completes too', async () => {
+  const { state, sent } = await ingest('orders_2.csv.asc', gpg.encrypt(CSV, { armor: true, compress: 'zlib' }));
+  expect(state.status).toBe('COMPLETED');
+  expect(sent).toHaveLength(30);
+  await expectSingleEvent(stack, 'COMPLETED');
+});
+
+test.each([
+  ['unsigned', 'SIGNATURE_MISSING', () => gpg.encrypt(CSV, { signer: false }), 31],
+  ['signed by an unknown key', 'UNKNOWN_SIGNER', () => gpg.encrypt(CSV, { signer: 'stranger' }), 31],
+  [
+    'whose signature does not match (a row altered after signing)',
+    'SIGNATURE_INVALID',
+    () => {
+      const signed = gpg.signOnly(CSV);
+      const at = signed.indexOf(Buffer.from(orderRow(7)));
+      signed.write(orderRow(7).replace('ORD-000000007', 'ORD-000000999'), at);
+      return encryptPacketsAsTheyStand(signed, gpg.publicKey('us'));
+    },
+    31,
+  ],
+  ['for another recipient', 'DECRYPTION_FAILED', () => gpg.encrypt(CSV, { recipient: 'stranger' }), 0],
+  [
+    'tampered (its integrity check fails at the end, after the rows were read)',
+    'DECRYPTION_FAILED',
+    () => {
+      const file = gpg.encrypt(CSV, { compress: 'none' });
+      file[file.length - 1]! ^= 0x01;
+      return file;
+    },
+    // The last row is complete only when the input ends; here it fails instead.
+    30,
+  ],
+] as [string, string, () => Buffer | Promise<Buffer>, number][])('a file %s is REJECTED %s and sends nothing', async (name, code, make, records) => {
+  const file = await make();
+  const { state, sent } = await ingest(`orders_${name.split(' ')[0]}.csv.pgp`, file);
+  expect(state.status).toBe('REJECTED');
+  expect(state.reason?.code).toBe(code);
+  expect(state.counts).toMatchObject({ records, workItemsSent: 0 });
+  expect(sent).toHaveLength(0);
+  expect((await archived(state.archive!.key)).equals(file)).toBe(true);
+  const event = await expectSingleEvent(stack, 'REJECTED');
+  expect(event.reason.code).toBe(code);
+});
