@@ -388,6 +388,7 @@ describe('alarms', () => {
               registry: { partners: new Map([['globex', globex]]) },
               logger: { error: () => undefined },
               publisher: { publishAlert: async () => undefined },
+              files: { recordPull: async () => undefined }, // the pull status operators see
               metrics: createMetrics(),
             } as never,
             {} as never,
