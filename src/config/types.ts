@@ -32,6 +32,19 @@ export interface WorkItemSettings {
   readonly recordsPerMessage: number;
 }
 
+/** When a feed's files are due (the `expect` block), with defaults applied; see src/expectations/. */
+export interface FeedExpectation {
+  /** Five-field cron expression of the due times, read in `timezone`. */
+  readonly schedule: string;
+  /** The partner's IANA time zone. */
+  readonly timezone: string;
+  readonly graceMinutes: number;
+  /** Files expected per due time. */
+  readonly files: number;
+  /** Days (YYYY-MM-DD in `timezone`) on which nothing is due. */
+  readonly skipDates: readonly string[];
+}
+
 export interface FeedConfig {
   readonly id: string;
   readonly partnerId: string;
@@ -42,6 +55,7 @@ export interface FeedConfig {
   readonly errorPolicy: ErrorPolicy;
   readonly limits: FeedLimits;
   readonly workItems: WorkItemSettings;
+  readonly expect?: FeedExpectation;
 }
 
 export type PostFetchAction =
