@@ -2,8 +2,9 @@ import type { PartnerRegistry } from '../config/load-partners';
 import type { FeedConfig, FeedExpectation } from '../config/types';
 import type { Ledger } from '../ledger/batches';
 import type { Clock } from '../platform/clock';
-import { emit, type ServiceMetrics } from '../platform/telemetry';
+import type { ServiceMetrics } from '../platform/telemetry';
 import { eventsOfWindow, type FeedEvent } from './events';
+import { recordFeedEventMetrics } from './metrics';
 import type { FeedEventChannels } from './publish';
 import type { Channel, ExpectationRecords, FeedEventRecord } from './records';
 import { scheduleOf } from './schedule';
@@ -94,10 +95,7 @@ async function deliver(deps: CheckExpectationsDeps, known: FeedEventRecord | und
   if (!record) {
     const recorded = await deps.records.record(candidate, deps.clock().toISOString());
     record = recorded.record;
-    if (recorded.created) {
-      emit(deps.metrics, 'FeedFileEvents', 1, { type: candidate.type });
-      emit(deps.metrics, 'FeedFileEvents', 1, { partner: candidate.partner, feed: candidate.feed, type: candidate.type });
-    }
+    if (recorded.created) recordFeedEventMetrics(deps.metrics, candidate);
   }
   const pending: [Channel, (event: FeedEvent) => Promise<void>][] = [];
   if (!record.publishedSns) pending.push(['publishedSns', (event) => deps.channels.publishSns(event)]);

@@ -113,7 +113,7 @@ describe('every function', () => {
   test('has a role of its own, and no role in the stack allows a wildcard action or resource', () => {
     const roles = resourcesOfType(dev.template, 'AWS::IAM::Role').map(([logicalId]) => logicalId).sort();
     // The functions' roles, and the S3-drop partners' write roles (see 'partner write access').
-    expect(roles).toEqual(['IngestFileRole', 'OperatorApiRole', 'PartnerAcmeWriteRole', 'ReplayRole', 'SendRangeRole', 'SftpPullRole']);
+    expect(roles).toEqual(['CheckExpectationsRole', 'IngestFileRole', 'OperatorApiRole', 'PartnerAcmeWriteRole', 'ReplayRole', 'SendRangeRole', 'SftpPullRole']);
     const functionRoles = resourcesOfType(dev.template, 'AWS::Lambda::Function').map(([, fn]) => fn.Properties!.Role['Fn::GetAtt'][0]);
     expect(functionRoles.sort()).toEqual(roles.filter((role) => !role.startsWith('Partner')));
     for (const template of [dev.template, prod.template, kms.template, moreSftp.template]) {
@@ -128,7 +128,7 @@ describe('every function', () => {
     for (const [template, days] of [[dev.template, 30], [prod.template, 365], [kms.template, 30]] as const) {
       const groups = resourcesOfType(template, 'AWS::Logs::LogGroup');
       const functions = resourcesOfType(template, 'AWS::Lambda::Function');
-      expect(functions).toHaveLength(5);
+      expect(functions).toHaveLength(6);
       expect(groups).toHaveLength(functions.length);
       for (const [logicalId, fn] of functions) {
         const name = `/aws/lambda/${fn.Properties!.FunctionName as string}`;

@@ -9,6 +9,7 @@ import {
   expectNoWildcards,
   grants,
   ingestFunction,
+  functionByHandler,
   LANDING_ARN,
   packagedVariants,
   sftpPullFunction,
@@ -296,7 +297,7 @@ describe('alarms', () => {
   test('every function: alarm on any error', () => {
     const functions = resourcesOfType(dev.template, 'AWS::Lambda::Function').map(([logicalId]) => logicalId).sort();
     expect(functions).toEqual(
-      ['IngestFileLambdaFunction', 'OperatorApiLambdaFunction', 'ReplayLambdaFunction', 'SendRangeLambdaFunction', 'SftpPullLambdaFunction'],
+      ['CheckExpectationsLambdaFunction', 'IngestFileLambdaFunction', 'OperatorApiLambdaFunction', 'ReplayLambdaFunction', 'SendRangeLambdaFunction', 'SftpPullLambdaFunction'],
     );
     const errorAlarms = alarmsOf(dev.template)
       .map(([, alarm]) => alarmDefinition(alarm))
@@ -340,6 +341,14 @@ describe('alarms', () => {
         namespace: 'PartnerIngest',
         metric: 'SftpHostKeyMismatch',
         dimensions: dimensions({ service }),
+        statistic: 'Sum',
+        comparison: above(0),
+      },
+      // A feed's file missing at its due time + grace (checkExpectations).
+      {
+        namespace: 'PartnerIngest',
+        metric: 'FeedFileEvents',
+        dimensions: dimensions({ service, type: 'MISSING' }),
         statistic: 'Sum',
         comparison: above(0),
       },
@@ -392,7 +401,13 @@ describe('alarms', () => {
         jest.dontMock('../../src/sftp/pull-partner');
       }
     });
-    const emitted = [...batchMetrics, ...sftpMetrics].map((metric) => ({
+    const checkerEnvironment = functionByHandler(dev.template, 'functions/check-expectations.handler').Properties.Environment.Variables as Record<string, unknown>;
+    const feedMetrics = await emittedMetrics(checkerEnvironment, async (load) => {
+      const { recordFeedEventMetrics } = load<typeof import('../../src/expectations/metrics')>('../../src/expectations/metrics');
+      const { createMetrics } = load<typeof import('../../src/platform/telemetry')>('../../src/platform/telemetry');
+      recordFeedEventMetrics(createMetrics(), { partner: 'acme', feed: 'orders', type: 'MISSING' });
+    });
+    const emitted = [...batchMetrics, ...sftpMetrics, ...feedMetrics].map((metric) => ({
       namespace: metric.namespace,
       metric: metric.metric,
       dimensions: dimensions(metric.dimensions),
@@ -422,6 +437,8 @@ describe('alarms', () => {
         'Errors [{"Ref":"SftpPullLambdaFunction"}]',
         'Errors [{"Ref":"ReplayLambdaFunction"}]',
         'Errors [{"Ref":"OperatorApiLambdaFunction"}]',
+        'Errors [{"Ref":"CheckExpectationsLambdaFunction"}]',
+        'FeedFileEvents ["partner-ingest","MISSING"]',
         'Batches ["partner-ingest","FAILED"]',
         'Batches ["partner-ingest","REJECTED"]',
         'SftpHostKeyMismatch ["partner-ingest"]',

@@ -16,6 +16,7 @@ import { BatchStatus, type FinalStatus } from '../../src/ledger/types';
 import { createAjv } from '../../src/records/ajv';
 import type { ServiceMetrics } from '../../src/platform/telemetry';
 import { tempDir } from '../support/csv-cases';
+import { invoke } from '../support/harness/invoke';
 import { FAST_BACKOFF, PROJECT_ROOT, receivedEvents, useTestStack } from '../support/stack';
 
 const stack = useTestStack();
@@ -103,10 +104,13 @@ async function arrive(receivedAt: string, status: FinalStatus | 'RECEIVED' = Bat
   return batchId;
 }
 
+/** One scheduled run of the function: its AWS calls checked against its packaged role. */
+const runChecker = (overrides: Partial<CheckExpectationsDeps> = {}) => invoke('checkExpectations', () => checkExpectations(deps(overrides)));
+
 /** Runs the checker `times` at `at`; returns what consumers received, each event checked against its schema and across channels. */
 async function checkAt(at: string, times = 1, overrides: Partial<CheckExpectationsDeps> = {}): Promise<FeedEvent[]> {
   now = new Date(at);
-  for (let run = 0; run < times; run++) await checkExpectations(deps(overrides));
+  for (let run = 0; run < times; run++) await runChecker(overrides);
   const { sns, eventBridge } = await receivedEvents(stack);
   const events = sns.map((delivery) => delivery.detail as unknown as FeedEvent);
   for (const event of events) {
@@ -216,14 +220,14 @@ describe('the expectations checker', () => {
       publishEventBridge: () => Promise.reject(new Error('the invocation timed out')),
     };
     now = new Date('2026-07-06T05:02:00Z');
-    await expect(checkExpectations(deps({ channels: dying }))).rejects.toThrow('timed out');
+    await expect(runChecker({ channels: dying })).rejects.toThrow('timed out');
     const half = await receivedEvents(stack);
     expect(half.sns.map((delivery) => (delivery.detail as { eventId: string }).eventId)).toEqual(['acme:orders:2026-07-06T04:00:00.000Z:MISSING']);
     expect(half.eventBridge).toEqual([]);
 
     now = new Date('2026-07-06T05:07:00Z');
-    await checkExpectations(deps());
-    await checkExpectations(deps());
+    await runChecker();
+    await runChecker();
     const rest = await receivedEvents(stack);
     expect(rest.sns).toEqual([]);
     expect(rest.eventBridge.map((delivery) => delivery.detail)).toEqual([half.sns[0]!.detail]);
@@ -239,3 +243,4 @@ describe('the expectations checker', () => {
     expect(byDay.every((batch) => batch.batchId !== undefined && batch.status !== undefined)).toBe(true);
   });
 });
+
