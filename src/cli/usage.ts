@@ -13,6 +13,7 @@ commands:
   replay     reprocess a FAILED or REJECTED batch as a new attempt
   redrive    move dead-lettered messages back to their queues
   drop       upload a file into a stage's landing bucket as a partner would
+  expectations  per feed with an expect block: the last due time's state and the next due time
 
 Run "partner-ingest <command> --help" for a command's options.`;
 
@@ -60,4 +61,11 @@ Uploads FILE into the stage's landing bucket as inbound/<partner>/<name>, as a p
 (streamed, any size). With --endpoint-url it drops into the local stack that \`npm start\` runs.
 A partner or file name that no feed of this checkout's partners/ (or --config-root's) claims is
 refused, since the batch would only be REJECTED; --force drops it anyway.
+${STAGE_OPTIONS_USAGE}`;
+
+export const EXPECTATIONS_USAGE = `usage: partner-ingest expectations --stage NAME [--partner ID] [--json]
+
+Per feed with an \`expect\` block in this checkout's partners/: the latest due time (in the partner's zone), its
+state — OK, LATE, MISSING, PENDING (not due or within the grace) or SKIPPED (calendar) — the files counted, and the
+next due time in your zone (TZ) and the partner's.
 ${STAGE_OPTIONS_USAGE}`;

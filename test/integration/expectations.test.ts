@@ -11,10 +11,12 @@ import { loadPartnerRegistry, type PartnerRegistry } from '../../src/config/load
 import { checkExpectations, type CheckExpectationsDeps } from '../../src/expectations/check';
 import type { FeedEvent } from '../../src/expectations/events';
 import { FeedEventPublisher, type FeedEventChannels } from '../../src/expectations/publish';
+import { expectationsOverview, localTime } from '../../src/expectations/overview';
 import { ExpectationRecords } from '../../src/expectations/records';
 import { BatchStatus, type FinalStatus } from '../../src/ledger/types';
 import { createAjv } from '../../src/records/ajv';
 import type { ServiceMetrics } from '../../src/platform/telemetry';
+import { spawn } from 'node:child_process';
 import { tempDir } from '../support/csv-cases';
 import { invoke } from '../support/harness/invoke';
 import { FAST_BACKOFF, PROJECT_ROOT, receivedEvents, useTestStack } from '../support/stack';
@@ -32,10 +34,12 @@ const DETAIL_TYPES: Record<string, string> = { MISSING: 'Feed File Missing', LAT
 
 /** acme's orders feed, due 06:00 Europe/Berlin on weekdays with an hour's grace. */
 let registry: PartnerRegistry;
+let configRoot: string;
 let cleanup: () => void;
 beforeAll(() => {
   const temp = tempDir('partner-ingest-expectations-');
   cleanup = temp.cleanup;
+  configRoot = temp.dir;
   cpSync(path.join(PROJECT_ROOT, 'partners'), path.join(temp.dir, 'partners'), { recursive: true });
   cpSync(path.join(PROJECT_ROOT, 'schemas'), path.join(temp.dir, 'schemas'), { recursive: true });
   const acme = path.join(temp.dir, 'partners', 'acme.yml');
@@ -244,3 +248,56 @@ describe('the expectations checker', () => {
   });
 });
 
+describe('what operators see: the last due time\'s state and the next due time', () => {
+  it('per feed, from the ledger at the clock\'s time (the weeks the checker tests above left)', async () => {
+    const at = (iso: string) => expectationsOverview({ registry, ledger: stack.ledger, clock: () => new Date(iso) });
+    expect(await at('2026-06-15T07:20:00Z')).toEqual([
+      {
+        partner: 'acme',
+        feed: 'orders',
+        expect: expect.objectContaining({ schedule: '0 6 * * MON-FRI', timezone: 'Europe/Berlin' }),
+        last: { dueAt: '2026-06-15T04:00:00.000Z', localDay: '2026-06-15', closesAt: '2026-06-15T05:00:00.000Z', state: 'LATE', counted: 1, expected: 1 },
+        nextDueAt: '2026-06-16T04:00:00.000Z',
+      },
+    ]);
+    expect((await at('2026-06-22T05:05:00Z'))[0]!.last).toEqual(expect.objectContaining({ state: 'MISSING', counted: 0 }));
+    expect((await at('2026-06-22T04:30:00Z'))[0]!.last).toEqual(expect.objectContaining({ state: 'PENDING' }));
+    expect((await at('2026-06-08T05:10:00Z'))[0]!.last).toEqual(expect.objectContaining({ state: 'OK' }));
+    expect(await expectationsOverview({ registry, ledger: stack.ledger, clock: () => new Date() }, { partner: 'globex' })).toEqual([]);
+  });
+
+  it('times as read in a zone, daylight saving included', () => {
+    expect(localTime('2026-06-16T04:00:00.000Z', 'Europe/Berlin')).toBe('2026-06-16 06:00 GMT+02:00');
+    expect(localTime('2026-12-01T05:00:00.000Z', 'Europe/Berlin')).toBe('2026-12-01 06:00 GMT+01:00');
+    expect(localTime('2026-06-16T04:00:00.000Z', 'America/New_York')).toBe('2026-06-16 00:00 GMT-04:00');
+  });
+
+  it('the CLI: partner-ingest expectations, as a table in both zones and as JSON', async () => {
+    const run = (...args: string[]) =>
+      new Promise<{ status: number; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, ['bin/partner-ingest.js', 'expectations', ...args, '--stage', 'test', '--region', 'eu-west-1', '--endpoint-url', stack.moto.endpoint], {
+          cwd: PROJECT_ROOT,
+          env: { ...process.env, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', PARTNER_INGEST_CONFIG_ROOT: configRoot, TZ: 'America/New_York' },
+        });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (chunk) => (stdout += chunk));
+        child.stderr.on('data', (chunk) => (stderr += chunk));
+        child.on('close', (status) => resolve({ status: status ?? -1, stdout, stderr }));
+      });
+    const json = await run('--json');
+    expect(json).toMatchObject({ status: 0, stderr: '' });
+    const [view] = JSON.parse(json.stdout);
+    expect(view).toMatchObject({ partner: 'acme', feed: 'orders', last: { expected: 1 } });
+    expect(['OK', 'LATE', 'MISSING', 'PENDING']).toContain(view.last.state);
+    expect(Date.parse(view.nextDueAt)).toBeGreaterThan(Date.now());
+    const table = await run('--partner', 'acme');
+    expect(table.status).toBe(0);
+    expect(table.stdout).toContain(`${localTime(view.nextDueAt, 'Europe/Berlin')} (Europe/Berlin)`);
+    expect(table.stdout).toContain(localTime(view.nextDueAt, 'America/New_York'));
+    expect(table.stdout).toContain('1 feed(s) with expectations');
+    const unknown = await run('--partner', 'nobody');
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toContain('--partner "nobody" is not in partners/');
+  });
+});
