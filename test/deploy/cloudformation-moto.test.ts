@@ -383,7 +383,7 @@ describe('the packaged dev stack in moto_server', () => {
     ]);
   });
 
-  test('the operator API: its four routes, IAM-authorized, each a proxy to operatorApi', async () => {
+  test('the operator API: its five routes, IAM-authorized, each a proxy to operatorApi', async () => {
     const { items } = await clients.apigateway.send(new GetResourcesCommand({ restApiId: physicalId('ApiGatewayRestApi'), embed: ['methods'] }));
     const routes = items!.flatMap((item) =>
       Object.entries(item.resourceMethods ?? {}).map(([method, definition]) => ({
@@ -394,7 +394,7 @@ describe('the packaged dev stack in moto_server', () => {
       })),
     );
     expect(routes.map((route) => route.route).sort()).toEqual(
-      ['GET /batches', 'GET /batches/{batchId}', 'POST /batches/{batchId}/replay', 'POST /redrive'].sort(),
+      ['GET /batches', 'GET /batches/{batchId}', 'POST /batches/{batchId}/replay', 'POST /redrive', 'GET /expectations'].sort(),
     );
     for (const route of routes) {
       expect(route).toEqual({

@@ -12,6 +12,9 @@ import { checkExpectations, type CheckExpectationsDeps } from '../../src/expecta
 import type { FeedEvent } from '../../src/expectations/events';
 import { FeedEventPublisher, type FeedEventChannels } from '../../src/expectations/publish';
 import { expectationsOverview, localTime } from '../../src/expectations/overview';
+import { handleOperatorRequest } from '../../src/operations/api';
+import { operatorDeps } from '../../src/operations/deps';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { ExpectationRecords } from '../../src/expectations/records';
 import { BatchStatus, type FinalStatus } from '../../src/ledger/types';
 import { createAjv } from '../../src/records/ajv';
@@ -264,6 +267,27 @@ describe('what operators see: the last due time\'s state and the next due time',
     expect((await at('2026-06-22T04:30:00Z'))[0]!.last).toEqual(expect.objectContaining({ state: 'PENDING' }));
     expect((await at('2026-06-08T05:10:00Z'))[0]!.last).toEqual(expect.objectContaining({ state: 'OK' }));
     expect(await expectationsOverview({ registry, ledger: stack.ledger, clock: () => new Date() }, { partner: 'globex' })).toEqual([]);
+  });
+
+  it('the operator API: GET /expectations, the same view, under operatorApi\'s packaged role', async () => {
+    const get = (query: Record<string, string> | null) =>
+      invoke('operatorApi', () =>
+        handleOperatorRequest(
+          { httpMethod: 'GET', resource: '/expectations', queryStringParameters: query, pathParameters: null, body: null, requestContext: {} } as unknown as APIGatewayProxyEvent,
+          {
+            operator: { ...operatorDeps(stack.clients, stack.resources, registry), clock: () => new Date('2026-06-15T07:20:00Z') },
+            remainingMs: () => 20_000,
+          },
+        ),
+      ).then((response) => ({ status: response.statusCode, body: JSON.parse(response.body) }));
+    const all = await get(null);
+    expect(all).toEqual({
+      status: 200,
+      body: { at: '2026-06-15T07:20:00.000Z', expectations: [expect.objectContaining({ partner: 'acme', feed: 'orders', nextDueAt: '2026-06-16T04:00:00.000Z' })] },
+    });
+    expect(all.body.expectations[0].last).toEqual(expect.objectContaining({ state: 'LATE', dueAt: '2026-06-15T04:00:00.000Z' }));
+    expect(await get({ partner: 'globex' })).toEqual({ status: 200, body: expect.objectContaining({ expectations: [] }) });
+    expect(await get({ partner: 'nobody' })).toEqual({ status: 400, body: expect.objectContaining({ message: 'partner "nobody" is not configured' }) });
   });
 
   it('times as read in a zone, daylight saving included', () => {
