@@ -7,13 +7,14 @@ import { BATCH_STATUSES } from '../ledger/types';
 export const USAGE = `usage: partner-ingest <command> [options]
 
 commands:
-  validate   check a local file against a partner feed (no AWS needed)
-  batches    list a stage's batches, newest first
-  batch      show one batch in full
-  replay     reprocess a FAILED or REJECTED batch as a new attempt
-  redrive    move dead-lettered messages back to their queues
-  drop       upload a file into a stage's landing bucket as a partner would
-  console    the operator console in your browser (a local web server)
+  validate      check a local file against a partner feed (no AWS needed)
+  batches       list a stage's batches, newest first
+  batch         show one batch in full
+  replay        reprocess a FAILED or REJECTED batch as a new attempt
+  redrive       move dead-lettered messages back to their queues
+  drop          upload a file into a stage's landing bucket as a partner would
+  console       the operator console in your browser (a local web server)
+  expectations  per feed with an expect block: the last due time's state and the next due time
 
 Run "partner-ingest <command> --help" for a command's options.`;
 
@@ -70,4 +71,11 @@ export const CONSOLE_USAGE = `usage: partner-ingest console --stage NAME [--port
 Starts the operator console on 127.0.0.1 (a free port, or --port) and prints its URL with a one-time token:
 batches, a batch's errors and attempts, replays and dead-letter redrives in a browser. It calls AWS with your
 own credentials, as the other commands do, and records you as the actor. Runs until Ctrl-C.
+${STAGE_OPTIONS_USAGE}`;
+
+export const EXPECTATIONS_USAGE = `usage: partner-ingest expectations --stage NAME [--partner ID] [--json]
+
+Per feed with an \`expect\` block in this checkout's partners/: the latest due time (in the partner's zone), its
+state — OK, LATE, MISSING, PENDING (not due or within the grace) or SKIPPED (calendar) — the files counted, and the
+next due time in your zone (TZ) and the partner's.
 ${STAGE_OPTIONS_USAGE}`;

@@ -6,10 +6,12 @@ import { parseDocument } from 'yaml';
 import { createAjv } from '../records/ajv';
 import { compileRecordSchema, type CompiledRecordSchema } from '../records/record-schema';
 import { RecordSchemaError } from '../records/errors';
+import { ExpectationError } from '../expectations/errors';
+import { scheduleOf } from '../expectations/schedule';
 import { ConfigError } from './errors';
 import { globToRegExp } from './glob';
 import { parseSshPublicKey } from './ssh-public-key';
-import type { CsvFormat, FeedConfig, FeedLimits, PartnerConfig, PgpEncryption, SftpPushSource, SftpSource, WorkItemSettings } from './types';
+import type { CsvFormat, FeedConfig, FeedExpectation, FeedLimits, PartnerConfig, PgpEncryption, SftpPushSource, SftpSource, WorkItemSettings } from './types';
 
 /** Everything the pipeline knows about partners, loaded and validated in one go. */
 export interface PartnerRegistry {
@@ -99,6 +101,33 @@ interface RawFeed {
   limits?: Partial<FeedLimits>;
   workItems?: Partial<WorkItemSettings>;
   encryption?: Partial<PgpEncryption> & Pick<PgpEncryption, 'type' | 'privateKeyRef' | 'signers'>;
+  expect?: RawExpectation;
+}
+
+interface RawExpectation {
+  schedule: string;
+  timezone: string;
+  graceMinutes: number;
+  files?: number;
+  calendar?: { skip?: string[] };
+}
+
+/** The feed's `expect` block with defaults, refused here when croner or Intl cannot schedule it. */
+function buildExpectation(raw: RawExpectation, file: string, field: string): FeedExpectation {
+  const expectation: FeedExpectation = {
+    schedule: raw.schedule,
+    timezone: raw.timezone,
+    graceMinutes: raw.graceMinutes,
+    files: raw.files ?? 1,
+    skipDates: raw.calendar?.skip ?? [],
+  };
+  try {
+    scheduleOf(expectation).checkGrace(new Date());
+  } catch (error) {
+    if (error instanceof ExpectationError) throw new ConfigError(file, `${field}.${error.field}`, error.message, { cause: error });
+    throw error;
+  }
+  return expectation;
 }
 
 interface RawPartner {
@@ -235,6 +264,7 @@ function buildFeed(partnerId: string, raw: RawFeed, index: number, file: string,
     limits: { ...DEFAULT_LIMITS, ...raw.limits },
     workItems: { recordsPerMessage: 1, ...raw.workItems },
     ...(raw.encryption ? { encryption: buildEncryption(raw.encryption, `${field}.encryption`, file) } : {}),
+    ...(raw.expect ? { expect: buildExpectation(raw.expect, file, `${field}.expect`) } : {}),
   };
 }
 

@@ -46,6 +46,19 @@ export interface PgpEncryption {
   readonly requireSignature: boolean;
 }
 
+/** When a feed's files are due (the `expect` block), with defaults applied; see src/expectations/. */
+export interface FeedExpectation {
+  /** Five-field cron expression of the due times, read in `timezone`. */
+  readonly schedule: string;
+  /** The partner's IANA time zone. */
+  readonly timezone: string;
+  readonly graceMinutes: number;
+  /** Files expected per due time. */
+  readonly files: number;
+  /** Days (YYYY-MM-DD in `timezone`) on which nothing is due. */
+  readonly skipDates: readonly string[];
+}
+
 export interface FeedConfig {
   readonly id: string;
   readonly partnerId: string;
@@ -58,6 +71,7 @@ export interface FeedConfig {
   readonly workItems: WorkItemSettings;
   /** Set when the partner encrypts its files: they are decrypted as they are validated. */
   readonly encryption?: PgpEncryption;
+  readonly expect?: FeedExpectation;
 }
 
 export type PostFetchAction =

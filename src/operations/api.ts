@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { systemClock } from '../platform/clock';
 import { parseBatchQuery } from './batch-query';
+import { expectationsOverview } from '../expectations/overview';
 import type { OperatorDeps } from './deps';
 import { BadRequestError, OperatorError } from './errors';
 import { parseRedriveRequest, redriveStage } from './redrive';
@@ -78,6 +79,13 @@ export async function handleOperatorRequest(event: APIGatewayProxyEvent, deps: O
           ...(deps.operator.clock ? { clock: deps.operator.clock } : {}),
         });
         return json(200, { results });
+      }
+      case 'GET /expectations': {
+        const partner = event.queryStringParameters?.partner;
+        if (partner !== undefined && !deps.operator.registry.partners.has(partner)) throw new BadRequestError(`partner "${partner}" is not configured`);
+        const clock = deps.operator.clock ?? systemClock;
+        const expectations = await expectationsOverview({ registry: deps.operator.registry, ledger, clock }, partner ? { partner } : {});
+        return json(200, { at: clock().toISOString(), expectations });
       }
       default:
         return json(404, { code: 'NO_ROUTE', message: `no route ${route}` });

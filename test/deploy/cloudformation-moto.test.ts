@@ -364,7 +364,9 @@ describe('the packaged dev stack in moto_server', () => {
 
   test('the SFTP schedule rule -> sftpPull with its partner, and EventBridge may invoke it from that rule only', async () => {
     const { Rules } = await clients.events.send(new ListRulesCommand({}));
-    const schedules = Rules!.filter((rule) => rule.ScheduleExpression);
+    // The other schedule is checkExpectations' (test/deploy/package-expectations.test.ts).
+    const schedules = Rules!.filter((rule) => rule.ScheduleExpression && rule.ScheduleExpression !== 'rate(5 minutes)');
+    expect(Rules!.filter((rule) => rule.ScheduleExpression === 'rate(5 minutes)')).toHaveLength(1);
     expect(schedules.map((rule) => [rule.ScheduleExpression, rule.State])).toEqual([['rate(15 minutes)', 'ENABLED']]);
     const { Targets } = await clients.events.send(new ListTargetsByRuleCommand({ Rule: schedules[0]!.Name! }));
     const sftpPullArn = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:partner-ingest-dev-sftpPull`;
@@ -382,7 +384,7 @@ describe('the packaged dev stack in moto_server', () => {
     ]);
   });
 
-  test('the operator API: its four routes, IAM-authorized, each a proxy to operatorApi', async () => {
+  test('the operator API: its five routes, IAM-authorized, each a proxy to operatorApi', async () => {
     const { items } = await clients.apigateway.send(new GetResourcesCommand({ restApiId: physicalId('ApiGatewayRestApi'), embed: ['methods'] }));
     const routes = items!.flatMap((item) =>
       Object.entries(item.resourceMethods ?? {}).map(([method, definition]) => ({
@@ -393,7 +395,7 @@ describe('the packaged dev stack in moto_server', () => {
       })),
     );
     expect(routes.map((route) => route.route).sort()).toEqual(
-      ['GET /batches', 'GET /batches/{batchId}', 'POST /batches/{batchId}/replay', 'POST /redrive'].sort(),
+      ['GET /batches', 'GET /batches/{batchId}', 'POST /batches/{batchId}/replay', 'POST /redrive', 'GET /expectations'].sort(),
     );
     for (const route of routes) {
       expect(route).toEqual({
@@ -423,7 +425,7 @@ describe('the packaged dev stack in moto_server', () => {
 
   test('alarms (which moto skips) name queues and functions the stack created, and a topic encrypted with its own key', async () => {
     const alarms = Object.entries(template.Resources).filter(([, resource]) => resource.Type === 'AWS::CloudWatch::Alarm');
-    expect(alarms).toHaveLength(15); // 14, and one per SFTP partner (globex)
+    expect(alarms).toHaveLength(17); // 16, and one per SFTP partner (globex)
     for (const [logicalId, alarm] of alarms) {
       expect([logicalId, alarm.Properties!.AlarmActions]).toEqual([logicalId, [{ Ref: 'AlarmTopic' }]]);
       for (const dimension of alarm.Properties!.Dimensions as { Name: string; Value: Json }[]) {

@@ -116,7 +116,7 @@ describe('every function', () => {
   test('has a role of its own, and no role in the stack allows a wildcard action or resource', () => {
     const roles = resourcesOfType(dev.template, 'AWS::IAM::Role').map(([logicalId]) => logicalId).sort();
     // The functions' roles, and the S3-drop partners' write roles (see 'partner write access').
-    expect(roles).toEqual(['IngestFileRole', 'OperatorApiRole', 'PartnerAcmeWriteRole', 'ReplayRole', 'SendRangeRole', 'SftpPullRole', 'SftpPushHandoffRole']);
+    expect(roles).toEqual(['CheckExpectationsRole', 'IngestFileRole', 'OperatorApiRole', 'PartnerAcmeWriteRole', 'ReplayRole', 'SendRangeRole', 'SftpPullRole', 'SftpPushHandoffRole']);
     const functionRoles = resourcesOfType(dev.template, 'AWS::Lambda::Function').map(([, fn]) => fn.Properties!.Role['Fn::GetAtt'][0]);
     expect(functionRoles.sort()).toEqual(roles.filter((role) => !role.startsWith('Partner')));
     for (const template of [dev.template, prod.template, kms.template, moreSftp.template]) {

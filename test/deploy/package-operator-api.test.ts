@@ -100,7 +100,7 @@ describe('replay', () => {
 });
 
 describe('operatorApi', () => {
-  const ROUTES = ['GET /batches', 'GET /batches/{batchId}', 'POST /batches/{batchId}/replay', 'POST /redrive'];
+  const ROUTES = ['GET /batches', 'GET /batches/{batchId}', 'POST /batches/{batchId}/replay', 'POST /redrive', 'GET /expectations'];
 
   test('runs on nodejs24.x / arm64 within API Gateway\'s 29 s, under its own role', () => {
     const fn = operatorApiFunction(dev.template);
@@ -115,7 +115,7 @@ describe('operatorApi', () => {
     expect(operatorApiFunction(dev.template).Properties.Environment.Variables).toEqual(OPERATOR_ENVIRONMENT);
   });
 
-  test('a REST API with the four routes, each a Lambda proxy to the function, IAM-authorized', () => {
+  test('a REST API with its five routes, each a Lambda proxy to the function, IAM-authorized', () => {
     const methods = apiMethods(dev.template);
     expect(methods.map((method) => method.route).sort()).toEqual([...ROUTES].sort());
     // Every method, whatever its route: none may be left open (no OPTIONS either: no CORS).

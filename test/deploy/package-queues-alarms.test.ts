@@ -9,6 +9,7 @@ import {
   expectNoWildcards,
   grants,
   ingestFunction,
+  functionByHandler,
   LANDING_ARN,
   packagedVariants,
   sftpPullFunction,
@@ -297,6 +298,7 @@ describe('alarms', () => {
     const functions = resourcesOfType(dev.template, 'AWS::Lambda::Function').map(([logicalId]) => logicalId).sort();
     expect(functions).toEqual(
       [
+        'CheckExpectationsLambdaFunction',
         'IngestFileLambdaFunction',
         'OperatorApiLambdaFunction',
         'ReplayLambdaFunction',
@@ -350,6 +352,14 @@ describe('alarms', () => {
         statistic: 'Sum',
         comparison: above(0),
       },
+      // A feed's file missing at its due time + grace (checkExpectations).
+      {
+        namespace: 'PartnerIngest',
+        metric: 'FeedFileEvents',
+        dimensions: dimensions({ service, type: 'MISSING' }),
+        statistic: 'Sum',
+        comparison: above(0),
+      },
       // One per SFTP partner (generated from partners/*.yml): globex on dev.
       {
         namespace: 'PartnerIngest',
@@ -400,7 +410,13 @@ describe('alarms', () => {
         jest.dontMock('../../src/sftp/pull-partner');
       }
     });
-    const emitted = [...batchMetrics, ...sftpMetrics].map((metric) => ({
+    const checkerEnvironment = functionByHandler(dev.template, 'functions/check-expectations.handler').Properties.Environment.Variables as Record<string, unknown>;
+    const feedMetrics = await emittedMetrics(checkerEnvironment, async (load) => {
+      const { recordFeedEventMetrics } = load<typeof import('../../src/expectations/metrics')>('../../src/expectations/metrics');
+      const { createMetrics } = load<typeof import('../../src/platform/telemetry')>('../../src/platform/telemetry');
+      recordFeedEventMetrics(createMetrics(), { partner: 'acme', feed: 'orders', type: 'MISSING' });
+    });
+    const emitted = [...batchMetrics, ...sftpMetrics, ...feedMetrics].map((metric) => ({
       namespace: metric.namespace,
       metric: metric.metric,
       dimensions: dimensions(metric.dimensions),
@@ -431,6 +447,8 @@ describe('alarms', () => {
         'Errors [{"Ref":"SftpPushHandoffLambdaFunction"}]',
         'Errors [{"Ref":"ReplayLambdaFunction"}]',
         'Errors [{"Ref":"OperatorApiLambdaFunction"}]',
+        'Errors [{"Ref":"CheckExpectationsLambdaFunction"}]',
+        'FeedFileEvents ["partner-ingest","MISSING"]',
         'Batches ["partner-ingest","FAILED"]',
         'Batches ["partner-ingest","REJECTED"]',
         'SftpHostKeyMismatch ["partner-ingest"]',

@@ -9,7 +9,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 
 /** The functions of serverless.yml, by their serverless names. */
-export const FUNCTION_NAMES = ['ingestFile', 'sendRange', 'sftpPull', 'sftpPushHandoff', 'replay', 'operatorApi'] as const;
+export const FUNCTION_NAMES = ['ingestFile', 'sendRange', 'sftpPull', 'sftpPushHandoff', 'replay', 'operatorApi', 'checkExpectations'] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 
 const current = new AsyncLocalStorage<FunctionName>();

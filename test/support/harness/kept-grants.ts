@@ -10,7 +10,7 @@ const ABORTED_UPLOAD = 'lib-storage aborts a multipart upload of staged rows or 
 
 export const KEPT_GRANTS: Readonly<Record<string, string>> = {
   ...Object.fromEntries(
-    ['IngestFileRole', 'SendRangeRole', 'SftpPullRole', 'SftpPushHandoffRole', 'ReplayRole', 'OperatorApiRole'].flatMap((role) => [
+    ['IngestFileRole', 'SendRangeRole', 'SftpPullRole', 'SftpPushHandoffRole', 'ReplayRole', 'OperatorApiRole', 'CheckExpectationsRole'].flatMap((role) => [
       [`${role}/OwnLogGroup/logs:CreateLogStream`, LAMBDA_LOGS],
       [`${role}/OwnLogGroup/logs:PutLogEvents`, LAMBDA_LOGS],
     ]),
