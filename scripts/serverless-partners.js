@@ -12,6 +12,7 @@
 const { createHash } = require('node:crypto');
 const { existsSync } = require('node:fs');
 const path = require('node:path');
+const { partnerCountAlarm, pascalCase } = require('./partner-resources');
 const { sftpPushEndpoint } = require('./serverless-sftp-push');
 
 /** Folder holding partners/ and schemas/: the service directory. */
@@ -76,15 +77,6 @@ function partnerRoleName(service, stage, id) {
   if (full.length <= MAX_ROLE_NAME) return full;
   const hash = createHash('sha256').update(full).digest('hex').slice(0, 8);
   return `${full.slice(0, MAX_ROLE_NAME - hash.length - 1)}-${hash}`;
-}
-
-/** `acme` -> `Acme`, `big-co` -> `BigCo`: the partner's part of a CloudFormation logical id. */
-function pascalCase(id) {
-  return id
-    .split('-')
-    .filter((part) => part !== '')
-    .map((part) => part[0].toUpperCase() + part.slice(1))
-    .join('');
 }
 
 /** Logical ids of a partner's write role and of the Output with its ARN. */
@@ -201,32 +193,19 @@ function partnerWriteAccess(service, stage, s3Partners) {
  */
 function sftpPullAlarms(stage, metrics, sftpPartners) {
   const logicalIds = logicalIdsOf(sftpPartners, (id) => `SftpPull${pascalCase(id)}FailedAlarm`);
-  const topic = [{ Ref: 'AlarmTopic' }];
   const Resources = {};
   for (const partner of sftpPartners) {
-    Resources[logicalIds.get(partner.id)] = {
-      Type: 'AWS::CloudWatch::Alarm',
-      Properties: {
-        AlarmName: `${stage}-partner-ingest-sftp-pull-failed-${partner.id}`,
-        AlarmDescription:
-          `sftpPull could not fetch partner ${partner.id}'s files (login, DNS, connection, timeout, host key or a failed transfer); ` +
-          `its feed is stopped until a run succeeds. See sftpPull's log group for partner ${partner.id}.`,
-        Namespace: metrics.namespace,
-        MetricName: 'SftpPullFailed',
-        Dimensions: [
-          { Name: 'service', Value: metrics.service },
-          { Name: 'partner', Value: partner.id },
-        ],
-        Statistic: 'Sum',
-        Period: 300,
-        EvaluationPeriods: 1,
-        Threshold: 0,
-        ComparisonOperator: 'GreaterThanThreshold',
-        TreatMissingData: 'missing',
-        AlarmActions: topic,
-        OKActions: topic,
-      },
-    };
+    Resources[logicalIds.get(partner.id)] = partnerCountAlarm({
+      stage,
+      metrics,
+      partnerId: partner.id,
+      name: 'sftp-pull-failed',
+      description:
+        `sftpPull could not fetch partner ${partner.id}'s files (login, DNS, connection, timeout, host key or a failed transfer); ` +
+        `its feed is stopped until a run succeeds. See sftpPull's log group for partner ${partner.id}.`,
+      metricName: 'SftpPullFailed',
+      treatMissingData: 'missing',
+    });
   }
   return { Resources };
 }

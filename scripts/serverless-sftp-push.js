@@ -5,6 +5,8 @@
 // Plain CommonJS, like serverless-partners.js, because osls `require`s it.
 'use strict';
 
+const { partnerCountAlarm, pascalCase } = require('./partner-resources');
+
 /**
  * Where a push partner's uploads land, as Transfer Family writes them: not a
  * prefix the landing bucket notifies, so a partial upload (a client that
@@ -19,15 +21,6 @@ const PUSH_UPLOADS_PREFIX = 'pushed-uploads/';
  * to the server's default, which is an older policy kept for compatibility.
  */
 const SECURITY_POLICY = 'TransferSecurityPolicy-2024-01';
-
-/** `acme` -> `Acme`, `big-co` -> `BigCo`. */
-function pascalCase(id) {
-  return id
-    .split('-')
-    .filter((part) => part !== '')
-    .map((part) => part[0].toUpperCase() + part.slice(1))
-    .join('');
-}
 
 /** Logical ids of a push partner's Transfer user, the role it acts with, and its failed-upload alarm. */
 function pushLogicalIds(id) {
@@ -263,33 +256,20 @@ function sftpPushEndpoint({ service, stage, logRetentionDays, params, metrics },
       },
     };
   }
-  const topic = [{ Ref: 'AlarmTopic' }];
   for (const partner of pushPartners) {
     const { user, role, alarm } = pushLogicalIds(partner.id);
     // A failed (partial) upload is quarantined and counted; one is worth a look (the partner may not know).
-    Resources[alarm] = {
-      Type: 'AWS::CloudWatch::Alarm',
-      Properties: {
-        AlarmName: `${stage}-partner-ingest-sftp-push-upload-failed-${partner.id}`,
-        AlarmDescription:
-          `An SFTP upload by partner ${partner.id} did not complete; what it left is in quarantine/${partner.id}/ and was not ingested. ` +
-          'See sftpPushHandoff\'s log group.',
-        Namespace: metrics.namespace,
-        MetricName: 'SftpPushUploadFailed',
-        Dimensions: [
-          { Name: 'service', Value: metrics.service },
-          { Name: 'partner', Value: partner.id },
-        ],
-        Statistic: 'Sum',
-        Period: 300,
-        EvaluationPeriods: 1,
-        Threshold: 0,
-        ComparisonOperator: 'GreaterThanThreshold',
-        TreatMissingData: 'notBreaching',
-        AlarmActions: topic,
-        OKActions: topic,
-      },
-    };
+    Resources[alarm] = partnerCountAlarm({
+      stage,
+      metrics,
+      partnerId: partner.id,
+      name: 'sftp-push-upload-failed',
+      description:
+        `An SFTP upload by partner ${partner.id} did not complete; what it left is in quarantine/${partner.id}/ and was not ingested. ` +
+        "See sftpPushHandoff's log group.",
+      metricName: 'SftpPushUploadFailed',
+      treatMissingData: 'notBreaching',
+    });
     Resources[role] = partnerRole(service, stage, partner.id);
     Resources[user] = {
       Type: 'AWS::Transfer::User',

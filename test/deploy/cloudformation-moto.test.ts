@@ -293,7 +293,7 @@ describe('the packaged dev stack in moto_server', () => {
 
   test('functions: the uploaded code, their own roles, the environment resolved to the stack\'s resources, their log groups', async () => {
     const functions = Object.entries(template.Resources).filter(([, resource]) => resource.Type === 'AWS::Lambda::Function');
-    expect(functions).toHaveLength(6);
+    expect(functions).toHaveLength(7);
     const { logGroups } = await clients.logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: '/aws/lambda/partner-ingest-dev-' }));
     for (const [logicalId, resource] of functions) {
       const props = resource.Properties!;
