@@ -131,7 +131,7 @@ describe('every function', () => {
     for (const [template, days] of [[dev.template, 30], [prod.template, 365], [kms.template, 30]] as const) {
       const groups = resourcesOfType(template, 'AWS::Logs::LogGroup');
       const functions = resourcesOfType(template, 'AWS::Lambda::Function');
-      expect(functions).toHaveLength(6);
+      expect(functions).toHaveLength(7);
       expect(groups).toHaveLength(functions.length);
       for (const [logicalId, fn] of functions) {
         const name = `/aws/lambda/${fn.Properties!.FunctionName as string}`;
