@@ -90,6 +90,21 @@ const LANDING_KEY_STATEMENT = {
   ],
 };
 
+/** A trust policy for Transfer Family acting in this account (the confused-deputy guard), and for `condition` if given. */
+function assumedByTransfer(condition = {}) {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Effect: 'Allow',
+        Principal: { Service: 'transfer.amazonaws.com' },
+        Action: 'sts:AssumeRole',
+        Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } }, ...condition },
+      },
+    ],
+  };
+}
+
 /**
  * The role Transfer Family acts with for one partner's session: its own upload
  * folder and nothing else. Put (uploads), Get and Delete (Transfer Family's
@@ -106,20 +121,7 @@ function partnerRole(service, stage, partnerId) {
     Type: 'AWS::IAM::Role',
     Properties: {
       Description: `${service} ${stage}: SFTP push user ${partnerId}, its own folder ${folder} of the landing bucket only`,
-      AssumeRolePolicyDocument: {
-        Version: '2012-10-17',
-        Statement: [
-          {
-            Effect: 'Allow',
-            Principal: { Service: 'transfer.amazonaws.com' },
-            Action: 'sts:AssumeRole',
-            Condition: {
-              StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
-              ArnEquals: { 'aws:SourceArn': userArn },
-            },
-          },
-        ],
-      },
+      AssumeRolePolicyDocument: assumedByTransfer({ ArnEquals: { 'aws:SourceArn': userArn } }),
       Policies: [
         {
           PolicyName: `sftp-push-${partnerId}`,
@@ -171,17 +173,7 @@ function sftpPushEndpoint({ service, stage, logRetentionDays, params, metrics },
       Type: 'AWS::IAM::Role',
       Properties: {
         Description: `${service} ${stage}: the SFTP push server writes its structured logs`,
-        AssumeRolePolicyDocument: {
-          Version: '2012-10-17',
-          Statement: [
-            {
-              Effect: 'Allow',
-              Principal: { Service: 'transfer.amazonaws.com' },
-              Action: 'sts:AssumeRole',
-              Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
-            },
-          ],
-        },
+        AssumeRolePolicyDocument: assumedByTransfer(),
         Policies: [
           {
             PolicyName: 'sftp-push-logs',

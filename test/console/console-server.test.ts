@@ -2,7 +2,6 @@
 // (the security rules) and that its API answers through the operations core.
 import { request as httpRequest } from 'node:http';
 import { CloudWatchClient, PutMetricAlarmCommand, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
-import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { loadPartnerRegistry } from '../../src/config/load-partners';
 import type { ConsoleApiDeps } from '../../src/console/api';
 import { consoleApiDeps } from '../../src/console/connect';
@@ -10,7 +9,7 @@ import { startConsole, type RunningConsole } from '../../src/console/server';
 import { RemoteFileLedger } from '../../src/sftp/remote-file-ledger';
 import { connectStage, type StageConnection } from '../../src/operations/stage';
 import { ordersFile } from '../support/orders';
-import { batchIdOfKey, drainFileEvents, drainQueue, PROJECT_ROOT, putInbound, useTestStack } from '../support/stack';
+import { batchIdOfKey, drainFileEvents, drainQueue, PROJECT_ROOT, putInbound, putWorkDeadLetters, useTestStack } from '../support/stack';
 
 const stack = useTestStack();
 let connection: StageConnection;
@@ -183,15 +182,7 @@ test('the listing pages newest first with a cursor, showing each batch once', as
 
 test('a redrive dry run counts one batch\'s dead letters and moves nothing; the overview shows the DLQ depth, the stage\'s alarms in ALARM and SFTP pulls', async () => {
   const batchId = 'c'.repeat(32);
-  for (let n = 1; n <= 3; n++) {
-    await stack.clients.sqs.send(
-      new SendMessageCommand({
-        QueueUrl: stack.resources.workDlqUrl,
-        MessageBody: JSON.stringify({ envelopeVersion: 1, itemId: `${batchId}:${n}`, batchId }),
-        MessageAttributes: { batchId: { DataType: 'String', StringValue: batchId } },
-      }),
-    );
-  }
+  await putWorkDeadLetters(stack, batchId, 3);
   // One of the stage's alarms in ALARM, and another stage's, which the overview leaves out.
   const alarms = new CloudWatchClient({ region: 'eu-west-1', endpoint: stack.moto.endpoint });
   for (const name of ['test-partner-ingest-work-dlq-not-empty', 'prod-partner-ingest-work-dlq-not-empty']) {

@@ -4,12 +4,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { SendMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../support/browser';
 import { awsError, withFault } from '../support/faults';
 import { ordersFile } from '../support/orders';
-import { batchIdOfKey, drainFileEvents, drainQueue, PROJECT_ROOT, putInbound, receivedEvents, useTestStack, withIngestFileRunning } from '../support/stack';
+import { batchIdOfKey, drainFileEvents, drainQueue, PROJECT_ROOT, putInbound, putWorkDeadLetters, receivedEvents, useTestStack, withIngestFileRunning } from '../support/stack';
 
 const stack = useTestStack();
 const ARTIFACTS = path.join(PROJECT_ROOT, 'test-artifacts', 'console');
@@ -131,15 +131,7 @@ test('a FAILED batch is found on the overview, its errors read, replayed with pr
   await shot(page, '5-batches');
 
   // Dead letters: a dry run of one batch's redrive counts and moves nothing.
-  for (let n = 1; n <= 3; n++) {
-    await stack.clients.sqs.send(
-      new SendMessageCommand({
-        QueueUrl: stack.resources.workDlqUrl,
-        MessageBody: JSON.stringify({ envelopeVersion: 1, itemId: `${batchId}:${n}`, batchId }),
-        MessageAttributes: { batchId: { DataType: 'String', StringValue: batchId } },
-      }),
-    );
-  }
+  await putWorkDeadLetters(stack, batchId, 3);
   await page.getByRole('link', { name: 'Dead letters' }).click();
   const workDlq = page.getByRole('table', { name: /^work: 3 dead letter/ });
   await workDlq.waitFor();

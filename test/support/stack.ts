@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import type { Message } from '@aws-sdk/client-sqs';
+import { SendMessageCommand, type Message } from '@aws-sdk/client-sqs';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { processFileEvents } from '../../src/ingest/on-file-event';
 import type { FileEventDeps } from '../../src/ingest/types';
@@ -179,4 +179,17 @@ export async function expectSingleEvent(stack: TestStack, status: string): Promi
 export function expectExactlyOnce(ids: string[], batchId: string, count: number): void {
   expect(ids).toHaveLength(count);
   expect(new Set(ids)).toEqual(new Set(Array.from({ length: count }, (_, index) => `${batchId}:${index + 1}`)));
+}
+
+/** `count` of a batch's work items in the work DLQ, as failed consumers leave them. */
+export async function putWorkDeadLetters(stack: TestStack, batchId: string, count: number): Promise<void> {
+  for (let n = 1; n <= count; n++) {
+    await stack.clients.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: stack.resources.workDlqUrl,
+        MessageBody: JSON.stringify({ envelopeVersion: 1, itemId: `${batchId}:${n}`, batchId }),
+        MessageAttributes: { batchId: { DataType: 'String', StringValue: batchId } },
+      }),
+    );
+  }
 }
