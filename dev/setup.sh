@@ -87,12 +87,14 @@ ensure_openssh() {
 
 # Chromium, which the operator console's end-to-end test drives (test/support/browser.ts
 # looks for the same names on PATH).
+chromium_on_path() {
+  command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1
+}
+
 ensure_chromium() {
-  local name
-  for name in chromium chromium-browser; do command -v "$name" >/dev/null 2>&1 && return 0; done
+  chromium_on_path && return 0
   install_system "Chromium (for the console's browser test)" chromium "--cask chromium"
-  for name in chromium chromium-browser; do command -v "$name" >/dev/null 2>&1 && return 0; done
-  stop "chromium is still not on PATH after installing it."
+  chromium_on_path || stop "chromium is still not on PATH after installing it."
 }
 
 # The tests make a partner's OpenPGP keys and files with gpg; the service itself
