@@ -1,6 +1,7 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { findExecutable, pathDirs } from './executables';
 import { freePort } from './ports';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -18,7 +19,7 @@ export class MissingPrerequisiteError extends Error {}
  * .venv (npm scripts run from the project root, so that is relative to the cwd).
  */
 export function motoServerCommand(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string {
-  if (!spawnSync('moto_server', ['--help'], { stdio: 'ignore', env }).error) return 'moto_server';
+  if (findExecutable('moto_server', pathDirs(env.PATH))) return 'moto_server';
   const inVenv = path.resolve(cwd, '.venv', 'bin', 'moto_server');
   if (existsSync(inVenv)) return inVenv;
   throw new MissingPrerequisiteError('moto_server is not installed: run `bash dev/setup.sh start` (or pip install "moto[server]")');

@@ -1,12 +1,13 @@
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { freePort } from './ports';
 import { createHash } from 'node:crypto';
-import { accessSync, constants as fsConstants, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { findExecutable, pathDirs } from './executables';
 import { MissingPrerequisiteError } from './moto-server';
 
 export { MissingPrerequisiteError };
@@ -78,17 +79,9 @@ function installExitHook(): void {
 }
 
 function findSshd(): string {
-  const dirs = ['/usr/sbin', ...(process.env.PATH ?? '').split(path.delimiter).filter(Boolean), '/usr/local/sbin', '/sbin'];
-  for (const dir of dirs) {
-    const candidate = path.resolve(dir, 'sshd');
-    try {
-      accessSync(candidate, fsConstants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  throw new MissingPrerequisiteError(`OpenSSH server (sshd) is not installed: ${INSTALL_HINT}`);
+  const sshd = findExecutable('sshd', ['/usr/sbin', ...pathDirs(), '/usr/local/sbin', '/sbin']);
+  if (!sshd) throw new MissingPrerequisiteError(`OpenSSH server (sshd) is not installed: ${INSTALL_HINT}`);
+  return sshd;
 }
 
 /** [major, minor] of the sshd binary (0,0 if unknown). `-V` exists since 9.x; older versions print it in the usage text. */
