@@ -1,7 +1,7 @@
 import type { FeedConfig } from '../config/types';
 import { coerceRecord } from '../records/coerce';
 import { RecordErrorCode, type FieldError } from '../records/error-codes';
-import { WORK_QUEUE_MAX_MESSAGE_BYTES, type WorkItemEnvelopes } from '../work-items/envelopes';
+import type { WorkItemEnvelopes } from '../work-items/envelopes';
 import type { ValidationCheckpoint } from './checkpoint';
 import type { RecordCounts } from './decide';
 import { checkHeader, shown } from './header-check';
@@ -44,7 +44,7 @@ export class RecordLoop {
     resume: ValidationCheckpoint | undefined,
   ) {
     this.maxRecordBytes = feed.limits.maxRecordBytes;
-    this.maxBodyBytes = WORK_QUEUE_MAX_MESSAGE_BYTES - envelopes.itemAttributesBytes;
+    this.maxBodyBytes = envelopes.maxMessageBytes - envelopes.itemAttributesBytes;
     // `{}`, and `"column":` and a comma per column.
     this.recordJsonFrameBytes = feed.schema.columns.reduce((sum, column) => sum + Buffer.byteLength(JSON.stringify(column)) + 2, 2);
     this.maxSureJsonBytes = this.maxBodyBytes - envelopes.itemBytes(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, 0);
@@ -162,7 +162,7 @@ export class RecordLoop {
       errors.push({
         column: '',
         code: RecordErrorCode.RECORD_TOO_LARGE,
-        message: `its work item would be ${bytes + this.envelopes.itemAttributesBytes} bytes; the work queue accepts ${WORK_QUEUE_MAX_MESSAGE_BYTES}`,
+        message: `its work item would be ${bytes + this.envelopes.itemAttributesBytes} bytes; the feed's work items take at most ${this.envelopes.maxMessageBytes} (workItems.maxMessageBytes)`,
       });
     }
     this.invalid++;
