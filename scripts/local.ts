@@ -9,7 +9,7 @@
  * server: every few seconds it invokes the real sftpPull inside
  * serverless-offline with the input of globex's schedule (no schedule plugin
  * works with osls; see the README), and the operator console on 127.0.0.1,
- * whose one-time URL it prints. How it stops: scripts/local-shutdown.ts.
+ * whose URL (with its login token) it prints. How it stops: scripts/local-shutdown.ts.
  */
 import './local-env';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -204,7 +204,7 @@ Completion events, one line each as the SNS consumer receives them (a replay: th
     startLocalConsole({ stage: STAGE, region: REGION, endpoint: stack.moto.endpoint, configRoot: globex!.configRoot }),
     (started) => started.stop(),
   );
-  console.log(`operator console (open in your browser; the link works once):\n  ${operatorConsole.url}`);
+  console.log(`operator console (open in your browser; the link works until Ctrl-C):\n  ${operatorConsole.url}`);
   printHowToUse(stack, globex!);
   // globex's schedule, played here: the deployed rule invokes sftpPull with this input.
   // A run still going when the next is due is not doubled; events print meanwhile.

@@ -53,19 +53,26 @@ function call(method: string, path: string, headers: Record<string, string> = {}
 
 const json = (answer: Answer) => JSON.parse(answer.body) as Record<string, any>;
 
-/** Signs in once (the token is single-use) and keeps the cookie and CSRF token for the other tests. */
+/** Signs in once and keeps the cookie and CSRF token for the other tests. */
 let cookie = '';
 let csrf = '';
 const signedIn = (headers: Record<string, string> = {}) => ({ cookie, ...headers });
 const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
   call('POST', path, signedIn({ 'content-type': 'application/json', 'x-csrf-token': csrf, origin: console_.origin, ...headers }), JSON.stringify(body));
 
-test('the printed URL signs in once: its token becomes an HttpOnly SameSite=Strict cookie, and is no good again', async () => {
+test('the printed URL signs in for the console\'s lifetime: its token becomes an HttpOnly SameSite=Strict cookie each time, and a wrong one gets a 401 page', async () => {
   expect(console_.url).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:${console_.port}/\\?token=[A-Za-z0-9_-]{43}$`));
   const token = new URL(console_.url).searchParams.get('token')!;
 
   expect((await call('GET', '/api/session')).status).toBe(401);
-  expect((await call('GET', '/?token=wrong')).status).toBe(401);
+  const wrong = await call('GET', '/?token=wrong');
+  expect(wrong.status).toBe(401);
+  expect(wrong.headers['content-type']).toBe('text/html; charset=utf-8');
+  expect(wrong.body).toContain("This console link's token is wrong");
+  expect(wrong.headers['set-cookie']).toBeUndefined();
+  // Nearly right is as wrong (and the page echoes nothing of the request).
+  const nearly = await call('GET', `/?token=${token.slice(0, -1)}<b>`);
+  expect([nearly.status, nearly.body.includes('<b>')]).toEqual([401, false]);
 
   const signIn = await call('GET', `/?token=${token}`);
   expect(signIn.status).toBe(303);
@@ -74,9 +81,14 @@ test('the printed URL signs in once: its token becomes an HttpOnly SameSite=Stri
   expect(setCookie).toMatch(new RegExp(`^partner_ingest_console_${console_.port}=[A-Za-z0-9_-]{43}; HttpOnly; SameSite=Strict; Path=/$`));
   cookie = setCookie.split(';')[0]!;
 
+  // A second tab or browser opens the same URL: its own session, and the first one still works.
   const again = await call('GET', `/?token=${token}`);
-  expect(again.status).toBe(401);
-  expect(json(again).code).toBe('BAD_TOKEN');
+  expect(again.status).toBe(303);
+  expect(again.headers.location).toBe('/');
+  const secondCookie = String(again.headers['set-cookie']).split(';')[0]!;
+  expect(secondCookie).not.toBe(cookie);
+  expect((await call('GET', '/api/session', { cookie: secondCookie })).status).toBe(200);
+  expect((await call('GET', '/api/session', { cookie: `${cookie.split('=')[0]}=${'x'.repeat(43)}` })).status).toBe(401);
 
   const session = await call('GET', '/api/session', signedIn());
   expect(session.status).toBe(200);

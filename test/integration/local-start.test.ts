@@ -163,8 +163,8 @@ test('npm start prints later drops, an SFTP put with its printed command and a r
     const sftpCommand = printed(run.stdout, /^ {2}(sftp -i .+)$/m);
     const eventBridgeQueue = printed(run.stdout, /sqs receive-message --queue-url (\S+)/);
 
-    // The operator console it started: its one-time URL signs in, and its session is the local stage's.
-    const consoleUrl = printed(run.stdout, /operator console \(open in your browser; the link works once\):\n {2}(http:\/\/127\.0\.0\.1:\d+\/\?token=\S+)/);
+    // The operator console it started: its URL signs in, and its session is the local stage's.
+    const consoleUrl = printed(run.stdout, /operator console \(open in your browser; the link works until Ctrl-C\):\n {2}(http:\/\/127\.0\.0\.1:\d+\/\?token=\S+)/);
     const signIn = await fetch(consoleUrl, { redirect: 'manual' });
     expect(signIn.status).toBe(303);
     const session = await fetch(new URL('/api/session', consoleUrl), { headers: { cookie: signIn.headers.get('set-cookie')!.split(';')[0]! } });
