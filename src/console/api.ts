@@ -1,4 +1,3 @@
-import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { completionEventOf } from '../completion/completion-event';
@@ -7,25 +6,14 @@ import type { BatchState } from '../ledger/types';
 import { systemClock } from '../platform/clock';
 import { parseBatchQuery } from '../operations/batch-query';
 import { batchView } from '../operations/batch-view';
-import type { OperatorDeps } from '../operations/deps';
 import { BadRequestError, OperatorError } from '../operations/errors';
 import { peekDeadLetters } from '../operations/dead-letters';
 import { parseRedriveRequest, redriveStage } from '../operations/redrive';
 import { parseReplayRequest, replayBatch } from '../operations/replay';
-import type { RemoteFileLedger } from '../sftp/remote-file-ledger';
 import { consoleOverview } from './overview';
+import type { ConsoleApiDeps } from './types';
 
-export interface ConsoleApiDeps {
-  readonly operator: OperatorDeps;
-  /** Alarms and queue ages for the overview. */
-  readonly cloudWatch: CloudWatchClient;
-  /** SFTP partners' pull status, as sftpPull records it. */
-  readonly pulls: Pick<RemoteFileLedger, 'pullStatus'>;
-  /** The operator's own identity (STS GetCallerIdentity), recorded as the actor of every action. */
-  readonly actor: string;
-  readonly stage: string;
-  readonly region: string;
-}
+export type { ConsoleApiDeps } from './types';
 
 export interface ApiRequest {
   readonly method: string;

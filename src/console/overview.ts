@@ -1,7 +1,7 @@
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { expectationsOverview } from '../expectations/overview';
 import { systemClock } from '../platform/clock';
-import type { ConsoleApiDeps } from './api';
+import type { ConsoleApiDeps } from './types';
 import { alarmsInAlarm, oldestMessageAges, orUnavailable } from './health';
 
 const OVERVIEW_WINDOW_MS = 86_400_000;
