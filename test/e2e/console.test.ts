@@ -185,6 +185,7 @@ test('a FAILED batch is found on the overview, its errors read, replayed with pr
     })(),
   );
   await expect(page.locator('#batch-counts').textContent()).resolves.toContain('50 work items sent');
+  await expect(page.locator('#replay-ended').textContent()).resolves.toBe('Attempt 2 ended COMPLETED.');
   expect(JSON.parse((await page.locator('#completion-event').textContent())!)).toMatchObject({ eventId: `${batchId}:2`, status: 'COMPLETED', attempt: 2 });
   expect(await stack.ledger.get(batchId)).toMatchObject({ status: 'COMPLETED', attempt: 2 });
   await shot(page, '4-batch-completed');
