@@ -55,6 +55,7 @@ const CHECK_EXPECTATIONS_EVERY_MS = 15_000;
  * missing instead of the test waiting two real minutes.
  */
 const DEMO_DUE_MINUTES = Number(process.env.PARTNER_INGEST_LOCAL_DEMO_DUE_MINUTES ?? 1);
+if (!Number.isInteger(DEMO_DUE_MINUTES)) throw new Error(`PARTNER_INGEST_LOCAL_DEMO_DUE_MINUTES must be a whole number of minutes, got "${process.env.PARTNER_INGEST_LOCAL_DEMO_DUE_MINUTES}"`);
 /** How long `--once` waits for the samples' completion events. */
 const SAMPLES_TIMEOUT_MS = 120_000;
 /** How often the SNS consumer's queue is read: an event is printed at most this long after it arrived. */
