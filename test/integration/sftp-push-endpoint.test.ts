@@ -272,4 +272,59 @@ test('a key the partner has not configured is refused, and nothing reaches the b
   const own = await run(globex, keys.globex!, [`put ${probe} notes.txt`]);
   expect(own.code).toBe(0);
   expect(readdirSync(globex.folder).filter((name) => name !== 'dev')).toEqual(['notes.txt']);
+  // Handed off as globex's (no feed takes the name, so its batch is rejected); settled here so the next test starts clean.
+  expect((await dispatchedEntry(globex, upload('notes.txt'))).result).toMatchObject({ outcome: 'handed-off', partner: 'globex' });
+  expect(await drainFileEvents(stack)).toBe(1);
+  expect((await expectSingleEvent(stack, 'REJECTED')).partner).toBe('globex');
+});
+
+/**
+ * What a developer who is not root gets (forced here with isolation 'none'):
+ * no chroot, sftp-server's -e log tailed from a file. Uploads into the folder
+ * are ingested the same way; a write elsewhere is not put in the bucket.
+ */
+test('without a chroot: an upload is ingested the same way, and a write outside the folder reaches no bucket', async () => {
+  const registry = loadPartnerRegistry({ root: configRoot });
+  const unconfined = await startPushEndpoint({
+    partner: 'acme',
+    publicKeys: registry.partners.get('acme')!.sources.sftpPush!.publicKeys,
+    s3: stack.clients.s3,
+    bucket: stack.resources.landingBucket,
+    isolation: 'none',
+    handOff: (event) =>
+      invoke(
+        'sftpPushHandoff',
+        () =>
+          handOffUpload(
+            event,
+            sftpPushHandoffDeps(stack.clients, registry, { landingBucket: stack.resources.landingBucket, hostOf: (serverId) => serverId }, logger, metrics),
+          ),
+        { configRoot },
+      ),
+    onDispatched: (entry) => dispatched.push(entry),
+  });
+  try {
+    expect(unconfined.remoteDir).toBe(unconfined.folder);
+    const outside = path.join(path.dirname(unconfined.folder), 'outside.csv');
+    const body = ordersFile(2);
+    const result = await run(unconfined, keys.acme!, [
+      `put ${localFile('n.csv', body)} orders_2026-12-14.csv.tmp`,
+      'rename orders_2026-12-14.csv.tmp orders_2026-12-14.csv',
+      `put ${localFile('o.csv', body)} ${outside}`,
+    ]);
+    expect(result).toMatchObject({ code: 0 });
+    const entry = await dispatchedEntry(unconfined, upload('orders_2026-12-14.csv.tmp'));
+    expect(entry.result).toMatchObject({ outcome: 'handed-off', key: expect.stringMatching(/\/orders_2026-12-14\.csv$/) });
+    const refused = await dispatchedEntry(unconfined, (e): e is Extract<Dispatched, { kind: 'error' }> => e.kind === 'error');
+    expect(refused).toMatchObject({ code: 'LOCAL_PUSH_PATH_OUTSIDE', path: outside });
+    expect(await drainFileEvents(stack)).toBe(1);
+    const detail = await expectSingleEvent(stack, 'COMPLETED');
+    expect(detail).toMatchObject({
+      file: { name: 'orders_2026-12-14.csv' },
+      source: { type: 'sftp-push', uri: `sftp://127.0.0.1:${unconfined.port}/orders_2026-12-14.csv`, user: 'acme' },
+    });
+    expect((await keysUnder('pushed-uploads/')).filter((key) => key.includes('outside'))).toEqual([]);
+  } finally {
+    await unconfined.dispose();
+  }
 });
