@@ -27,6 +27,7 @@
  * The lines go to PushUploadDispatcher, which puts each upload into the landing
  * bucket and calls the hand-off.
  */
+import { rmSync } from 'node:fs';
 import { chmod, lstat, mkdir, mkdtemp, open, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -87,6 +88,12 @@ export interface PushEndpoint {
 const CHROOT_BASE = process.env.PARTNER_INGEST_PUSH_CHROOT_BASE ?? '/run/partner-ingest-push';
 
 const isRoot = () => process.getuid?.() === 0;
+
+/** Folders of endpoints not yet disposed, removed if the process exits without dispose() (sshd's own hook kills sshd). */
+const liveFolders = new Set<string>();
+process.once('exit', () => {
+  for (const dir of liveFolders) rmSync(dir, { recursive: true, force: true });
+});
 
 async function checkChrootPath(dir: string): Promise<void> {
   for (let current = dir; ; current = path.dirname(current)) {
@@ -223,7 +230,11 @@ export async function startPushEndpoint(options: PushEndpointOptions): Promise<P
       workDir = await mkdtemp(path.join(tmpdir(), 'partner-ingest-push-'));
       await chmod(workDir, 0o700);
     }
-    cleanups.push(() => rm(workDir, { recursive: true, force: true }));
+    liveFolders.add(workDir);
+    cleanups.push(async () => {
+      await rm(workDir, { recursive: true, force: true });
+      liveFolders.delete(workDir);
+    });
     const folder = path.join(workDir, options.partner);
     await mkdir(folder, { mode: 0o755 });
 
