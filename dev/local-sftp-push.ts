@@ -25,6 +25,14 @@ export function pushPartnerIds(registry: PartnerRegistry, alsoPushing: readonly 
   return [...new Set([...configured, ...alsoPushing])];
 }
 
+/** The registry with partner `id` pushing over SFTP with `publicKeys`, in memory only (no partner file changes). */
+export function withPushingPartner(registry: PartnerRegistry, id: string, publicKeys: readonly string[]): PartnerRegistry {
+  const partner = registry.partners.get(id);
+  if (!partner) throw new Error(`no partner ${id}`);
+  const pushing: PartnerConfig = { ...partner, sources: { ...partner.sources, sftpPush: { ...partner.sources.sftpPush, publicKeys: [...publicKeys] } } };
+  return { ...registry, partners: new Map([...registry.partners, [id, pushing]]) };
+}
+
 export interface LocalPushPartners {
   readonly endpoints: readonly PushEndpoint[];
   dispose(): Promise<void>;
@@ -64,11 +72,8 @@ export async function startLocalPushPartners(
         ...(options.onDispatched ? { onDispatched: (dispatched: Dispatched) => options.onDispatched!(id, dispatched) } : {}),
       });
       endpoints.push(endpoint);
-      const partner = registry.partners.get(id)!;
-      if (!partner.sources.sftpPush) {
-        const generated = readFileSync(`${endpoint.privateKeyFile}.pub`, 'utf8').trim();
-        const pushing: PartnerConfig = { ...partner, sources: { ...partner.sources, sftpPush: { publicKeys: [generated] } } };
-        registry = { ...registry, partners: new Map([...registry.partners, [id, pushing]]) };
+      if (!registry.partners.get(id)!.sources.sftpPush) {
+        registry = withPushingPartner(registry, id, [readFileSync(`${endpoint.privateKeyFile}.pub`, 'utf8').trim()]);
       }
     }
     return { endpoints, dispose };
