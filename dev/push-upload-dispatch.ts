@@ -170,7 +170,7 @@ export class PushUploadDispatcher {
     // Only without a chroot can a session write outside its folder; Transfer Family has no such path.
     if (!located) throw new LocalPushError('LOCAL_PUSH_PATH_OUTSIDE', `${event.path} is outside ${this.deps.partner}'s folder; not uploaded`);
     const opened = (await this.deps.open(located.file)) ?? (await this.openRenamed(event.path));
-    if (!opened) throw new LocalPushError('LOCAL_PUSH_FILE_GONE', `${event.path} was removed before it could be read; not uploaded`);
+    if (!opened) throw new LocalPushError('LOCAL_PUSH_FILE_GONE', `${event.path} is gone (or no plain file) when read; not uploaded`);
     const key = this.key(located.name);
     let stored: { etag: string; bytes: number };
     try {

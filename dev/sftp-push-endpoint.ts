@@ -27,8 +27,8 @@
  * The lines go to PushUploadDispatcher, which puts each upload into the landing
  * bucket and calls the hand-off.
  */
-import { rmSync } from 'node:fs';
-import { chmod, lstat, mkdir, mkdtemp, open, rm, stat, writeFile } from 'node:fs/promises';
+import { constants as fsConstants, rmSync } from 'node:fs';
+import { chmod, lstat, mkdir, mkdtemp, open, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -117,8 +117,13 @@ function plainPath(value: string): string {
   return value;
 }
 
-/** The logged path inside `root` (the session's start folder for relative paths), or undefined outside it. */
-function locateIn(folder: string, sessionRoot: string, loggedPath: string) {
+/**
+ * The file a path sftp-server logged names on this machine, and its name in the
+ * partner folder. `sessionRoot` is the folder as the session names it (`/`
+ * chrooted, its host path otherwise), where relative paths start (sftp-server
+ * runs with `-d` there). Undefined outside the folder, or for the folder itself.
+ */
+export function locateLoggedPath(folder: string, sessionRoot: string, loggedPath: string): { file: string; name: string } | undefined {
   const resolved = path.posix.resolve(sessionRoot, loggedPath);
   const base = sessionRoot === '/' ? '/' : `${sessionRoot}/`;
   if (!resolved.startsWith(base) || resolved === sessionRoot) return undefined;
@@ -126,9 +131,17 @@ function locateIn(folder: string, sessionRoot: string, loggedPath: string) {
   return { file: path.join(folder, name), name };
 }
 
-async function openFile(file: string): Promise<OpenedFile | undefined> {
+/**
+ * Opens an upload for reading, refusing symlinks: chrooted, the session runs as
+ * root and could swap its file for a link that, read from outside the chroot,
+ * would name a host file. O_NOFOLLOW covers the last component, the realpath
+ * check the folders above it.
+ */
+export async function openUpload(folder: string, file: string): Promise<OpenedFile | undefined> {
   try {
-    const handle = await open(file, 'r');
+    const [dir, root] = await Promise.all([realpath(path.dirname(file)), realpath(folder)]);
+    if (dir !== root && !dir.startsWith(`${root}/`)) return undefined;
+    const handle = await open(file, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW);
     const info = await handle.stat();
     if (!info.isFile()) {
       await handle.close();
@@ -136,7 +149,8 @@ async function openFile(file: string): Promise<OpenedFile | undefined> {
     }
     return { body: handle.createReadStream({ autoClose: false }), bytes: info.size, close: () => handle.close() };
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    // ELOOP: the name is a symlink (O_NOFOLLOW).
+    if (['ENOENT', 'ELOOP', 'ENOTDIR'].includes((error as NodeJS.ErrnoException).code ?? '')) return undefined;
     throw error;
   }
 }
@@ -253,7 +267,8 @@ export async function startPushEndpoint(options: PushEndpointOptions): Promise<P
       sessionRoot = '/';
       sshd = await startSshd({
         rootDir: folder,
-        sftpSubsystem: 'internal-sftp -l INFO',
+        // -d /: relative paths start at the chroot's top whatever the user's home is.
+        sftpSubsystem: 'internal-sftp -l INFO -d /',
         extraAuthorizedKeys: options.publicKeys,
         extraConfig: [`ChrootDirectory ${folder}`],
       });
@@ -276,8 +291,8 @@ export async function startPushEndpoint(options: PushEndpointOptions): Promise<P
       partner: options.partner,
       serverId,
       bucket: options.bucket,
-      locate: (loggedPath) => locateIn(folder, sessionRoot, loggedPath),
-      open: openFile,
+      locate: (loggedPath) => locateLoggedPath(folder, sessionRoot, loggedPath),
+      open: (file) => openUpload(folder, file),
       put: (key, file) => putStreaming(options.s3, options.bucket, key, file),
       rename: (from, to) => renameObject(options.s3, options.bucket, from, to),
       handOff: options.handOff,
