@@ -19,6 +19,7 @@ import { loadPartnerRegistry } from '../../src/config/load-partners';
 import { handOffUpload, UPLOAD_FAILED_METRIC } from '../../src/sftp-push/handoff';
 import { sftpPushHandoffDeps } from '../../src/sftp-push/runtime';
 import { invoke } from '../support/harness/invoke';
+import { packagedStack } from '../support/harness/packaged-stack';
 import { recordingMetrics } from '../support/metrics';
 import { ordersFile } from '../support/orders';
 import { drainFileEvents, expectSingleEvent, PROJECT_ROOT, receivedEvents, useTestStack } from '../support/stack';
@@ -57,6 +58,8 @@ function writeConfig(): void {
 beforeAll(async () => {
   work = mkdtempSync(path.join(tmpdir(), 'partner-ingest-push-endpoint-'));
   writeConfig();
+  // The packaged stack (each function's timeout, for its invocations) is built once, here, not inside the first hand-off the tests wait for.
+  await packagedStack();
   const registry = loadPartnerRegistry({ root: configRoot });
   for (const partner of ['acme', 'globex']) {
     endpoints[partner] = await startPushEndpoint({
@@ -78,7 +81,7 @@ beforeAll(async () => {
       onDispatched: (entry) => dispatched.push(entry),
     });
   }
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   for (const endpoint of Object.values(endpoints)) await endpoint.dispose();
@@ -132,7 +135,7 @@ function sftp(endpoint: PushEndpoint, key: string, commands: string[], extra: st
 const run = (endpoint: PushEndpoint, key: string, commands: string[]) => sftp(endpoint, key, commands).done;
 
 /** Waits until the endpoint has dispatched what `match` finds (its log line travels on its own), then until it is idle. */
-async function dispatchedEntry<T extends Dispatched>(endpoint: PushEndpoint, match: (entry: Dispatched) => entry is T, timeoutMs = 20_000): Promise<T> {
+async function dispatchedEntry<T extends Dispatched>(endpoint: PushEndpoint, match: (entry: Dispatched) => entry is T, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     await endpoint.idle();
