@@ -12,6 +12,7 @@ import { ConfigError } from './errors';
 import { globToRegExp } from './glob';
 import { parseSshPublicKey } from './ssh-public-key';
 import type { CsvFormat, FeedConfig, FeedExpectation, FeedLimits, PartnerConfig, PgpEncryption, SftpPushSource, SftpSource, WorkItemSettings } from './types';
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../work-items/envelopes';
 
 /** Everything the pipeline knows about partners, loaded and validated in one go. */
 export interface PartnerRegistry {
@@ -262,7 +263,7 @@ function buildFeed(partnerId: string, raw: RawFeed, index: number, file: string,
     key: raw.key,
     errorPolicy: raw.errorPolicy,
     limits: { ...DEFAULT_LIMITS, ...raw.limits },
-    workItems: { recordsPerMessage: 1, ...raw.workItems },
+    workItems: { recordsPerMessage: 1, maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES, ...raw.workItems },
     ...(raw.encryption ? { encryption: buildEncryption(raw.encryption, `${field}.encryption`, file) } : {}),
     ...(raw.expect ? { expect: buildExpectation(raw.expect, file, `${field}.expect`) } : {}),
   };

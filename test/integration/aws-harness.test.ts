@@ -21,11 +21,11 @@ const KIB = 1024;
 const refusedByGuard = (name: string) => expect.objectContaining({ name, harnessLimit: true, $metadata: { httpStatusCode: 400 } });
 
 describe('service limits moto does not enforce', () => {
-  test('SQS: a message over its queue\'s MaximumMessageSize, counting attributes (the work queue takes 256 KiB)', async () => {
+  test('SQS: a message over its queue\'s MaximumMessageSize, counting attributes (the work queue takes 1 MiB)', async () => {
     const { workQueueUrl } = stack.resources;
     const attributes = { batchId: { DataType: 'String', StringValue: 'b'.repeat(100) } };
     // moto compares the body alone with the limit; SQS counts the attributes too.
-    const body = 'x'.repeat(256 * KIB - 50);
+    const body = 'x'.repeat(1024 * KIB - 50);
     await expect(stack.clients.sqs.send(new SendMessageCommand({ QueueUrl: workQueueUrl, MessageBody: body, MessageAttributes: attributes }))).rejects.toEqual(
       refusedByGuard('InvalidParameterValue'),
     );
