@@ -10,6 +10,7 @@
  *                      [--sweep --sweep-settings 64x32,128x16+nodelay,…]        (explicit CHUNK_KiBxCONCURRENCY pairs)
  *                      [--nagle]                            (leave Nagle's algorithm on: src/ turns it off with TCP_NODELAY)
  *                      [--sftp-cipher NAME]                 (`sftp -c NAME`; default: the client's own choice)
+ *                      [--push-mb N] [--push-only] [--no-push]   (the push line: bench/sftp-push.ts, 200 MiB by default)
  *
  * Each measurement runs in its own child process (this script with --child), so
  * its peak RSS is its own. Measured:
@@ -18,6 +19,8 @@
  *   fetch-discard  connect, remoteReadStream → a Writable that counts and drops the bytes, end
  *   fetch-s3       connect, fetchToS3 into the landing bucket of a moto_server, end; ContentLength verified
  * The sshd, the moto_server, the file and every temp file are removed at the end, also on failure or Ctrl-C.
+ * Then the push line (bench/sftp-push.ts): `sftp put` through the local push endpoint into S3 against a
+ * plain S3 upload of the same file, in the same run (in this process; a second moto_server and sshd).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
@@ -41,6 +44,7 @@ import { fetchToS3 } from '../src/sftp/fetch-to-s3';
 import { pinnedHostVerifier } from '../src/sftp/host-key';
 import { remoteReadStream } from '../src/sftp/remote-read-stream';
 import { log, machine as host, median, peakRssMB, table } from './report';
+import { pushBench, pushReport } from './sftp-push';
 
 const ROOT = path.resolve(__dirname, '..');
 const TARGET_RATIO = 0.7;
@@ -513,7 +517,8 @@ function variantsOf(options: Options): Variant[] {
   ];
 }
 
-async function parent(options: Options): Promise<void> {
+/** The fetch measurements: the JSON result and its text report (printed by main with the push line). */
+async function parent(options: Options): Promise<{ result: Record<string, unknown>; text: string[] }> {
   const date = new Date();
   const size = options.mb * MiB;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -638,10 +643,7 @@ async function parent(options: Options): Promise<void> {
         : {}),
     };
 
-    if (options.json) {
-      process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-      return;
-    }
+    if (options.json) return { result, text: [] };
     const m = result.machine;
     const out: string[] = [];
     out.push(`partner-ingest SFTP fetch benchmark — ${result.date}${options.sweep ? ' (sweep)' : ''}`);
@@ -684,7 +686,7 @@ async function parent(options: Options): Promise<void> {
     if (fetchS3) {
       out.push(`our fetch → landing bucket (moto) / sftp client: ${fetchS3.vsSftpClient.toFixed(3)}×  (reported separately, no target: the emulated S3 may be slower)`);
     }
-    process.stdout.write(`${out.join('\n')}\n`);
+    return { result, text: out };
   } finally {
     await cleanup();
     process.removeListener('SIGINT', onSignal);
@@ -729,6 +731,9 @@ async function main(argv: string[]): Promise<void> {
       'sftp-cipher': { type: 'string' },
       'sweep-settings': { type: 'string' },
       nagle: { type: 'boolean', default: false },
+      'push-mb': { type: 'string', default: '200' },
+      'push-only': { type: 'boolean', default: false },
+      'no-push': { type: 'boolean', default: false },
     },
   });
   if (values.child) {
@@ -737,19 +742,35 @@ async function main(argv: string[]): Promise<void> {
   }
   const chunkKb = positiveInteger('chunk-kb', values['chunk-kb']);
   const concurrency = positiveInteger('concurrency', values.concurrency);
-  await parent({
-    mb: positiveInteger('mb', values.mb)!,
-    repeats: positiveInteger('repeats', values.repeats)!,
-    json: values.json,
-    ...(chunkKb !== undefined ? { chunkKb } : {}),
-    ...(concurrency !== undefined ? { concurrency } : {}),
-    sweep: values.sweep,
-    sweepChunkKb: list('sweep-chunk-kb', values['sweep-chunk-kb'], SWEEP_CHUNK_KB),
-    sweepConcurrency: list('sweep-concurrency', values['sweep-concurrency'], SWEEP_CONCURRENCY),
-    ...(values['sftp-cipher'] ? { sftpCipher: values['sftp-cipher'] } : {}),
-    ...(values['sweep-settings'] !== undefined ? { sweepSettings: settings(values['sweep-settings'], !values.nagle) } : {}),
-    noDelay: !values.nagle,
-  });
+  const fetched = values['push-only']
+    ? undefined
+    : await parent({
+        mb: positiveInteger('mb', values.mb)!,
+        repeats: positiveInteger('repeats', values.repeats)!,
+        json: values.json,
+        ...(chunkKb !== undefined ? { chunkKb } : {}),
+        ...(concurrency !== undefined ? { concurrency } : {}),
+        sweep: values.sweep,
+        sweepChunkKb: list('sweep-chunk-kb', values['sweep-chunk-kb'], SWEEP_CHUNK_KB),
+        sweepConcurrency: list('sweep-concurrency', values['sweep-concurrency'], SWEEP_CONCURRENCY),
+        ...(values['sftp-cipher'] ? { sftpCipher: values['sftp-cipher'] } : {}),
+        ...(values['sweep-settings'] !== undefined ? { sweepSettings: settings(values['sweep-settings'], !values.nagle) } : {}),
+        noDelay: !values.nagle,
+      });
+  const json = values.json;
+  const repeats = positiveInteger('repeats', values.repeats)!;
+  const pushed = values['no-push'] ? undefined : await pushBench({ mb: positiveInteger('push-mb', values['push-mb'])!, repeats, log: (line) => log({ json }, line) });
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ ...(fetched?.result ?? { date: new Date().toISOString(), machine: host() }), ...(pushed ? { push: pushed } : {}) }, null, 2)}\n`);
+    return;
+  }
+  const m = host();
+  const out = fetched?.text ?? [
+    `partner-ingest SFTP push benchmark — ${new Date().toISOString()}`,
+    `machine: ${m.cpu}, ${m.cores} cores, ${m.totalMemoryGB} GB RAM, Node ${m.node}, ${m.platform}; 1-min load average ${os.loadavg()[0]!.toFixed(2)}`,
+  ];
+  if (pushed) out.push('', ...pushReport(pushed));
+  process.stdout.write(`${out.join('\n')}\n`);
 }
 
 // Emulator credentials (moto accepts any); the SDK reads them when the first request is signed.

@@ -60,6 +60,14 @@ export interface StartSshdOptions {
    * first `Match` onwards go at the end of the file.
    */
   extraConfig?: string[];
+  /**
+   * The `Subsystem sftp` command (default `internal-sftp`). An option rather
+   * than extraConfig: sshd refuses a second `Subsystem sftp` line, so the
+   * harness's default cannot be overridden by one placed before it.
+   */
+  sftpSubsystem?: string;
+  /** Public key lines (authorized_keys format) authorized besides the generated user key: a partner's configured keys. */
+  extraAuthorizedKeys?: readonly string[];
 }
 
 const HOST = '127.0.0.1' as const;
@@ -275,6 +283,7 @@ function buildConfig(opts: {
   authorizedKeys: string;
   version: [number, number];
   extraConfig: string[];
+  sftpSubsystem: string;
 }): string {
   const matchAt = opts.extraConfig.findIndex((line) => /^\s*Match\s/i.test(line));
   let extraTop = matchAt === -1 ? opts.extraConfig : opts.extraConfig.slice(0, matchAt);
@@ -310,7 +319,7 @@ function buildConfig(opts: {
     'HostbasedAuthentication no',
     'UsePAM no',
     'PermitRootLogin prohibit-password',
-    'Subsystem sftp internal-sftp',
+    `Subsystem sftp ${opts.sftpSubsystem}`,
     'LogLevel ERROR',
     'UseDNS no',
     'MaxStartups 100',
@@ -363,7 +372,8 @@ export async function startSshd(options: StartSshdOptions = {}): Promise<SshdSer
       readFile(`${userKey}.pub`, 'utf8'),
     ]);
     const authorizedKeys = path.join(dir, 'authorized_keys');
-    await writeFile(authorizedKeys, userPublicKey, { mode: 0o600 });
+    const extraKeys = (options.extraAuthorizedKeys ?? []).map((line) => line.trim()).filter((line) => line !== '');
+    await writeFile(authorizedKeys, [userPublicKey.trim(), ...extraKeys].join('\n') + '\n', { mode: 0o600 });
 
     const port = await freePort();
     const knownHostsFile = path.join(dir, 'known_hosts');
@@ -371,7 +381,16 @@ export async function startSshd(options: StartSshdOptions = {}): Promise<SshdSer
     const configPath = path.join(dir, 'sshd_config');
     await writeFile(
       configPath,
-      buildConfig({ port, dir, markerEntry: markerEntry(dir), hostKey, authorizedKeys, version, extraConfig: options.extraConfig ?? [] }),
+      buildConfig({
+        port,
+        dir,
+        markerEntry: markerEntry(dir),
+        hostKey,
+        authorizedKeys,
+        version,
+        extraConfig: options.extraConfig ?? [],
+        sftpSubsystem: options.sftpSubsystem ?? 'internal-sftp',
+      }),
       { mode: 0o600 },
     );
 

@@ -12,7 +12,11 @@
  * whose URL (with its login token) it prints. A feed of acme's, due a minute
  * after start, never gets its file: the real checkExpectations, invoked on a
  * timer, reports it Missing, and the event is printed like the others
- * (dev/demo-feed.ts). How it stops: scripts/local-shutdown.ts.
+ * (dev/demo-feed.ts). Each push partner (`sources.sftpPush`, or `--push <id>`
+ * to make a shipped partner push on this machine only) gets its local SFTP
+ * endpoint (dev/sftp-push-endpoint.ts): a completed upload is handed off by
+ * the real hand-off code and ingested by serverless-offline.
+ * How it stops: scripts/local-shutdown.ts.
  */
 import './local-env';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -26,6 +30,10 @@ import { addDemoFeed, DEMO_FEED, demoExpectation } from '../dev/demo-feed';
 import { startServerlessOffline, type OfflineServer } from '../dev/serverless-offline';
 import { drainQueue } from '../dev/drain-queue';
 import { startLocalSftpPartner, type LocalSftpPartner } from '../dev/local-sftp';
+import { pushPartnerIds, startLocalPushPartners, type LocalPushPartners } from '../dev/local-sftp-push';
+import type { Dispatched } from '../dev/push-upload-dispatch';
+import type { PushEndpoint } from '../dev/sftp-push-endpoint';
+import { createMetrics } from '../src/platform/telemetry';
 import { startLocalStack, type LocalStack } from '../dev/local-stack';
 import { MissingPrerequisiteError } from '../dev/moto-server';
 import { eventLine, isFeedEvent } from './completion-line';
@@ -39,6 +47,8 @@ const REGION = process.env.AWS_REGION!;
 /** Any credentials do for the emulator; printed commands set them so no real profile is picked up. */
 const LOCAL_CREDENTIALS = 'AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local';
 const once = process.argv.includes('--once');
+/** `--push <id>` (repeatable): a shipped partner that pushes over SFTP on this machine only; its partner file is not changed. */
+const alsoPushing = process.argv.flatMap((arg, index) => (arg === '--push' && process.argv[index + 1] ? [process.argv[index + 1]!] : []));
 /** How often globex's schedule fires locally (deployed: its `schedule`, rate(15 minutes)). */
 const SFTP_PULL_EVERY_MS = 5_000;
 /**
@@ -103,7 +113,28 @@ function printSftpPartner(partnerId: string, partner: LocalSftpPartner): void {
                                files go into ${partner.outbound}`);
 }
 
-function printHowToUse(stack: LocalStack, globex: LocalSftpPartner): void {
+function printPushEndpoint(endpoint: PushEndpoint): void {
+  const isolation =
+    endpoint.isolation === 'chroot'
+      ? 'chrooted: the session sees this folder as / and nothing else'
+      : 'not chrooted (not root): the session starts here but can reach what your user can; only uploads here are handed off';
+  console.log(`  ${`${endpoint.partner} SFTP push endpoint`.padEnd(28)} ${endpoint.host}:${endpoint.port}, user ${endpoint.username}, key ${endpoint.privateKeyFile}
+                               its folder ${endpoint.folder} (${isolation})`);
+}
+
+/** One line per upload the push endpoints handed off (or could not). */
+function pushLine(partner: string, dispatched: Dispatched): string {
+  switch (dispatched.kind) {
+    case 'upload':
+      return `push ${partner}: ${dispatched.key} ${dispatched.outcome} (${dispatched.bytes} bytes) → ${dispatched.result.outcome} ${dispatched.result.key}`;
+    case 'rename':
+      return `push ${partner}: rename ${dispatched.from} → ${dispatched.to}${dispatched.applied ? '' : ' (nothing uploaded there)'}`;
+    default:
+      return `push ${partner}: ${dispatched.path} not handed off: ${dispatched.code} ${dispatched.message}`;
+  }
+}
+
+function printHowToUse(stack: LocalStack, globex: LocalSftpPartner, pushing: LocalPushPartners): void {
   const endpoint = stack.moto.endpoint;
   const aws = `${LOCAL_CREDENTIALS} aws --region ${REGION} --endpoint-url ${endpoint}`;
   const cli = (command: string) => `${LOCAL_CREDENTIALS} \\\n    npx partner-ingest ${command} --stage ${STAGE} --region ${REGION} --endpoint-url ${endpoint}`;
@@ -118,6 +149,17 @@ Put a globex file on its SFTP server (sftpPull runs every ${SFTP_PULL_EVERY_MS /
   ${sftpCommand(globex)}
   sftp> put ${sample} shipments_mine.csv.gz
   or: cp ${sample} ${globex.outbound}/shipments_mine.csv.gz
+${
+    pushing.endpoints.length
+      ? pushing.endpoints
+          .map(
+            (endpoint) => `Push a file as ${endpoint.partner} to its SFTP endpoint (handed off when the upload completes, then ingested as an sftp-push batch):
+  ${endpoint.sftpCommand}
+  ${endpoint.partner === 'acme' ? 'sftp> put samples/acme/orders_2026-11-01.csv orders_pushed.csv' : 'sftp> put FILE NAME   (a NAME one of its feeds matches)'}`,
+          )
+          .join('\n')
+      : 'No partner pushes over SFTP (sources.sftpPush); `npm start -- --push acme` makes acme push on this machine only.'
+  }
 Read what the EventBridge consumer received:
   ${aws} \\
     sqs receive-message --queue-url ${stack.eventBridgeConsumerUrl} --max-number-of-messages 10
@@ -151,11 +193,26 @@ async function run(shutdown: LocalShutdown, startedAt: Date): Promise<void> {
   signal.throwIfAborted();
   printStack(stack);
   let globex: LocalSftpPartner | undefined;
+  let pushing: LocalPushPartners | undefined;
   if (!once) {
     // sshd as globex's SFTP server
     globex = await shutdown.starting('sshd', startLocalSftpPartner(stack, 'globex', logger), (started) => started.dispose());
     signal.throwIfAborted();
     printSftpPartner('globex', globex);
+    // Registered only when some partner pushes, so a run without one stops (and says it stops) what it did before.
+    const noPush: LocalPushPartners = { endpoints: [], dispose: async () => undefined };
+    pushing = !pushPartnerIds(stack.registry, alsoPushing).length ? noPush : await shutdown.starting(
+      'sftp push endpoints',
+      startLocalPushPartners(stack, {
+        alsoPushing,
+        logger,
+        metrics: createMetrics(),
+        onDispatched: (partner, dispatched) => console.log(pushLine(partner, dispatched)),
+      }),
+      (started) => started.dispose(),
+    );
+    signal.throwIfAborted();
+    for (const endpoint of pushing.endpoints) printPushEndpoint(endpoint);
     // The functions read partners/ from this config root: the demo feed goes in before serverless-offline starts.
     const demo = demoExpectation(startedAt, DEMO_DUE_MINUTES);
     addDemoFeed(globex.configRoot, demo);
@@ -224,7 +281,7 @@ Events, one line each as the SNS consumer receives them (a replay: the same batc
     (started) => started.stop(),
   );
   console.log(`operator console (open in your browser; the link works until Ctrl-C):\n  ${operatorConsole.url}`);
-  printHowToUse(stack, globex!);
+  printHowToUse(stack, globex!, pushing!);
   // globex's schedule and the checker's, played here: the deployed rules invoke sftpPull with this input, checkExpectations with none.
   const puller = repeatedInvocation(offline, `partner-ingest-${STAGE}-sftpPull`, { partners: ['globex'] }, SFTP_PULL_EVERY_MS, signal);
   const checker = repeatedInvocation(offline, `partner-ingest-${STAGE}-checkExpectations`, {}, CHECK_EXPECTATIONS_EVERY_MS, signal);

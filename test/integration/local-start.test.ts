@@ -91,8 +91,8 @@ test('npm start --once prints a line per completion event (partner, feed, file, 
 }, 200_000);
 
 /** `npm start` (without --once) in its own process group, and every process seen below it. */
-function startNpmStart(env: Record<string, string> = {}) {
-  const child: ChildProcess = spawn(process.execPath, COMMAND, {
+function startNpmStart(env: Record<string, string> = {}, args: string[] = []) {
+  const child: ChildProcess = spawn(process.execPath, [...COMMAND, ...args], {
     cwd: project,
     env: { ...process.env, ...env },
     detached: true, // its own process group, so a failed test can kill everything it started
@@ -147,10 +147,11 @@ function startNpmStart(env: Record<string, string> = {}) {
 
 // `npm start` keeps going: serverless-offline runs ingestFile on later S3 drops
 // (serverless-offline-sqs on the file-events queue), sftpPull on globex's schedule
-// (played by the script) and replays; SIGTERM to its process stops everything.
-test('npm start prints later drops, an SFTP put with its printed command, a replay (attempt 2 of the same file) and the demo feed\'s missing file as they arrive; SIGTERM stops every child', async () => {
+// (played by the script) and replays; with `--push acme`, acme's local SFTP push
+// endpoint; SIGTERM to its process stops everything.
+test('npm start prints later drops, an SFTP put with its printed command, a push with its printed command, a replay (attempt 2 of the same file) and the demo feed\'s missing file as they arrive; SIGTERM stops every child', async () => {
   // The demo feed's file was due two minutes before start (one minute's grace): the first checker run finds it missing, so the test waits no real minutes.
-  const npmStart = startNpmStart({ PARTNER_INGEST_LOCAL_DEMO_DUE_MINUTES: '-2' });
+  const npmStart = startNpmStart({ PARTNER_INGEST_LOCAL_DEMO_DUE_MINUTES: '-2' }, ['--push', 'acme']);
   const { run, until } = npmStart;
   let clients: ReturnType<typeof createAwsClients> | undefined;
   try {
@@ -163,6 +164,10 @@ test('npm start prints later drops, an SFTP put with its printed command, a repl
     const lambdaApi = printed(run.stdout, /Lambda invoke API \(offline\)\s+(http:\/\/\S+)/);
     const sshdPort = Number(printed(run.stdout, /globex SFTP server \(sshd\)\s+127\.0\.0\.1:(\d+)/));
     const sftpCommand = printed(run.stdout, /^ {2}(sftp -i .+)$/m);
+    const pushPort = Number(printed(run.stdout, /acme SFTP push endpoint\s+127\.0\.0\.1:(\d+), user \S+, key \S+/));
+    const pushCommand = printed(run.stdout, /Push a file as acme to its SFTP endpoint[^\n]*\n {2}(sftp -i .+)$/m);
+    expect(pushCommand).toContain(`-P ${pushPort} `);
+    const pushFolder = printed(run.stdout, /^ {31}its folder (\S+) \(/m);
     const eventBridgeQueue = printed(run.stdout, /sqs receive-message --queue-url (\S+)/);
 
     // The operator console it started: its URL signs in, and its session is the local stage's.
@@ -203,6 +208,14 @@ test('npm start prints later drops, an SFTP put with its printed command, a repl
       timeout: 30_000,
     });
     expect({ status: put.status, stderr: put.stderr }).toEqual({ status: 0, stderr: '' });
+    // A push to acme's endpoint with its printed command: handed off once complete, ingested as an sftp-push batch.
+    const push = spawnSync('sh', ['-c', pushCommand.replace(/^sftp /, 'sftp -b - ')], {
+      cwd: project,
+      input: 'put samples/acme/orders_2026-11-01.csv orders_pushed.csv\n',
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect({ status: push.status, stderr: push.stderr }).toEqual({ status: 0, stderr: '' });
     // A replay of the rejected sample through the replay function in serverless-offline.
     const replay = await fetch(`${lambdaApi}/2015-03-31/functions/partner-ingest-local-replay/invocations`, {
       method: 'POST',
@@ -213,7 +226,11 @@ test('npm start prints later drops, an SFTP put with its printed command, a repl
     const eventsOf = (file: string) => eventLines(run.stdout).filter((event) => event.file === file);
     await until(
       'completion events for the drop, the SFTP file and the replay',
-      () => eventsOf('orders_2026-12-01.csv').length > 0 && eventsOf('shipments_mine.csv.gz').length > 0 && eventsOf('orders_2026-11-04.csv').length > 1,
+      () =>
+        eventsOf('orders_2026-12-01.csv').length > 0 &&
+        eventsOf('shipments_mine.csv.gz').length > 0 &&
+        eventsOf('orders_pushed.csv').length > 0 &&
+        eventsOf('orders_2026-11-04.csv').length > 1,
       90_000,
     );
     expect(eventsOf('orders_2026-12-01.csv').map(withoutBatch)).toEqual([
@@ -222,6 +239,10 @@ test('npm start prints later drops, an SFTP put with its printed command, a repl
     expect(eventsOf('shipments_mine.csv.gz').map(withoutBatch)).toEqual([
       { partner: 'globex', feed: 'shipments', file: 'shipments_mine.csv.gz', attempt: '1', status: 'COMPLETED', records: '4', valid: '4', invalid: '0', workItems: '4' },
     ]);
+    expect(eventsOf('orders_pushed.csv').map(withoutBatch)).toEqual([
+      { partner: 'acme', feed: 'orders', file: 'orders_pushed.csv', attempt: '1', status: 'COMPLETED', records: '3', valid: '3', invalid: '0', workItems: '3' },
+    ]);
+    expect(run.stdout).toMatch(/^push acme: pushed-uploads\/acme\/orders_pushed\.csv completed \(\d+ bytes\) → handed-off pushed\/acme\/[0-9a-f]{32}\/orders_pushed\.csv$/m);
     // The replay is attempt 2 of the same batch and file, not a new file.
     expect(eventsOf('orders_2026-11-04.csv')).toEqual([rejectedSample, { ...rejectedSample, attempt: '2' }]);
 
@@ -248,14 +269,17 @@ test('npm start prints later drops, an SFTP put with its printed command, a repl
     expect(sftpBatch).toMatchObject({ status: 'COMPLETED', source: { type: 'sftp' } });
     expect(readdirSync(path.join(outbound, 'processed'))).toEqual(['shipments_mine.csv.gz']);
     expect(await ledger.get(rejectedSample.batch!)).toMatchObject({ status: 'REJECTED', attempt: 2 });
+    const [pushBatch] = await byFile('acme', 'orders_pushed.csv');
+    expect(pushBatch).toMatchObject({ status: 'COMPLETED', source: { type: 'sftp-push', uri: `sftp://127.0.0.1:${pushPort}/orders_pushed.csv`, user: 'acme' } });
 
     // SIGTERM to the npm start process alone: it says so, stops every child and exits cleanly.
     npmStart.signal('SIGTERM');
     expect(await npmStart.exit()).toBe(0);
-    expect(run.stdout).toMatch(/\nSIGTERM received[^\n]*\nstopping: console, serverless-offline, sshd, moto_server …\n(.*\n)*stopped\n$/);
+    expect(run.stdout).toMatch(/\nSIGTERM received[^\n]*\nstopping: console, serverless-offline, sftp push endpoints, sshd, moto_server …\n(.*\n)*stopped\n$/);
     expect(npmStart.leftovers()).toEqual([]);
-    for (const port of [portOf(endpoint), sshdPort, portOf(api), portOf(lambdaApi), portOf(consoleUrl)]) expect(await listening(port)).toBe(false);
+    for (const port of [portOf(endpoint), sshdPort, pushPort, portOf(api), portOf(lambdaApi), portOf(consoleUrl)]) expect(await listening(port)).toBe(false);
     expect(existsSync(outbound)).toBe(false);
+    expect(existsSync(pushFolder)).toBe(false);
     expect(run.stderr).toBe('');
   } finally {
     clients && Object.values(clients).forEach((client) => client.destroy());

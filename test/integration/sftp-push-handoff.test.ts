@@ -5,7 +5,8 @@
  * repeated event hands nothing off again, a .filepart upload renamed before the
  * hand-off runs is ingested under its final name, and a failed upload is
  * quarantined, counted and never ingested. The events are shaped as Transfer
- * Family documents them; the real endpoint's local stand-in (sshd) is the next step.
+ * Family documents them. The same hand-off behind the local endpoint, with
+ * OpenSSH's sftp client as the partner: sftp-push-endpoint.test.ts.
  */
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,8 +18,8 @@ import { loadPartnerRegistry } from '../../src/config/load-partners';
 import { handOffUpload, UPLOAD_FAILED_METRIC, type HandoffResult } from '../../src/sftp-push/handoff';
 import { sftpPushHandoffDeps, transferHostOf } from '../../src/sftp-push/runtime';
 import { UPLOAD_COMPLETED, UPLOAD_FAILED } from '../../src/sftp-push/upload-event';
-import type { ServiceMetrics } from '../../src/platform/telemetry';
 import { invoke } from '../support/harness/invoke';
+import { recordingMetrics } from '../support/metrics';
 import { drainFileEvents, expectSingleEvent, PROJECT_ROOT, receivedEvents, useTestStack } from '../support/stack';
 import { ordersFile } from '../support/orders';
 
@@ -40,23 +41,6 @@ beforeAll(() => {
   writeFileSync(acme, text);
 });
 afterAll(() => rmSync(configRoot, { recursive: true, force: true }));
-
-/** What the function's metrics received. */
-function recordingMetrics(): ServiceMetrics & { recorded: { name: string; value: number; dimensions: Record<string, string> }[] } {
-  const recorded: { name: string; value: number; dimensions: Record<string, string> }[] = [];
-  return {
-    recorded,
-    publishStoredMetrics: () => undefined,
-    singleMetric: () => {
-      let dimensions: Record<string, string> = {};
-      const single = {
-        addDimensions: (added: Record<string, string>) => void (dimensions = { ...dimensions, ...added }),
-        addMetric: (name: string, _unit: unknown, value: number) => void recorded.push({ name, value, dimensions }),
-      };
-      return single as unknown as ReturnType<ServiceMetrics['singleMetric']>;
-    },
-  } as unknown as ServiceMetrics & { recorded: { name: string; value: number; dimensions: Record<string, string> }[] };
-}
 
 let metrics: ReturnType<typeof recordingMetrics>;
 beforeEach(() => {
