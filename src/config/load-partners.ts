@@ -9,9 +9,10 @@ import { RecordSchemaError } from '../records/errors';
 import { ExpectationError } from '../expectations/errors';
 import { scheduleOf } from '../expectations/schedule';
 import { ConfigError } from './errors';
+import { buildFixedWidthFormat, type RawFixedWidthFormat } from './fixed-width';
 import { globToRegExp } from './glob';
 import { parseSshPublicKey } from './ssh-public-key';
-import type { CsvFormat, FeedConfig, FeedExpectation, FeedLimits, PartnerConfig, PgpEncryption, SftpPushSource, SftpSource, WorkItemSettings } from './types';
+import type { CsvFormat, FeedConfig, FeedFormat, FeedExpectation, FeedLimits, PartnerConfig, PgpEncryption, SftpPushSource, SftpSource, WorkItemSettings } from './types';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../work-items/envelopes';
 
 /** Everything the pipeline knows about partners, loaded and validated in one go. */
@@ -95,7 +96,7 @@ function readJson(file: string, field: string): unknown {
 interface RawFeed {
   id: string;
   files: string[];
-  format: Partial<CsvFormat> & Pick<CsvFormat, 'type' | 'encoding'>;
+  format: (Partial<CsvFormat> & Pick<CsvFormat, 'type' | 'encoding'>) | RawFixedWidthFormat;
   schema: { id: string; version: number };
   key?: string;
   errorPolicy: FeedConfig['errorPolicy'];
@@ -241,6 +242,13 @@ function buildEncryption(raw: NonNullable<RawFeed['encryption']>, field: string,
   return encryption;
 }
 
+function buildFormat(raw: RawFeed['format'], schemaColumns: readonly string[], file: string, field: string): FeedFormat {
+  if (raw.type === 'fixed') return buildFixedWidthFormat(raw, schemaColumns, file, field);
+  const format: CsvFormat = { delimiter: ',', quote: '"', header: true, compression: 'auto', ...raw };
+  if (format.delimiter === format.quote) throw new ConfigError(file, `${field}.quote`, 'must differ from the delimiter');
+  return format;
+}
+
 function buildFeed(partnerId: string, raw: RawFeed, index: number, file: string, schemas: SchemaCache): FeedConfig {
   const field = `feeds[${index}]`;
   const schema = schemas.get(raw.schema.id, raw.schema.version, file, `${field}.schema`);
@@ -250,10 +258,7 @@ function buildFeed(partnerId: string, raw: RawFeed, index: number, file: string,
   if (raw.errorPolicy.maxInvalidRatio === undefined && raw.errorPolicy.maxInvalidCount === undefined) {
     throw new ConfigError(file, `${field}.errorPolicy`, 'needs maxInvalidRatio, maxInvalidCount or both');
   }
-  const format: CsvFormat = { delimiter: ',', quote: '"', header: true, compression: 'auto', ...raw.format };
-  if (format.delimiter === format.quote) {
-    throw new ConfigError(file, `${field}.format.quote`, 'must differ from the delimiter');
-  }
+  const format = buildFormat(raw.format, schema.columns, file, `${field}.format`);
   return {
     id: raw.id,
     partnerId,

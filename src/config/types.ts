@@ -10,6 +10,27 @@ export interface CsvFormat {
   readonly compression: 'auto' | 'gzip' | 'none';
 }
 
+/** One field of a fixed-width record: characters [start, start + length) of the line, 0-based (the config's `start` is 1-based). */
+export interface FixedColumn {
+  readonly name: string;
+  readonly start: number;
+  readonly length: number;
+}
+
+/** Fixed-width records, one per line, fields by position (README, "Fixed-width files"). */
+export interface FixedWidthFormat {
+  readonly type: 'fixed';
+  readonly encoding: CsvFormat['encoding'];
+  readonly compression: CsvFormat['compression'];
+  /** Characters every record has, its line break not counted; undefined: at least up to the last column's end. */
+  readonly recordLength?: number;
+  readonly trim: 'both' | 'right' | 'none';
+  /** In the order of the line (by start). */
+  readonly columns: readonly FixedColumn[];
+}
+
+export type FeedFormat = CsvFormat | FixedWidthFormat;
+
 export interface ErrorPolicy {
   readonly maxInvalidRatio?: number;
   readonly maxInvalidCount?: number;
@@ -65,7 +86,7 @@ export interface FeedConfig {
   readonly id: string;
   readonly partnerId: string;
   readonly files: readonly string[];
-  readonly format: CsvFormat;
+  readonly format: FeedFormat;
   readonly schema: CompiledRecordSchema;
   readonly key?: string;
   readonly errorPolicy: ErrorPolicy;

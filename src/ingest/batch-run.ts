@@ -21,6 +21,7 @@ import { CountMismatchError, RangeUnavailableError } from './errors';
 import { routeBatch } from './routing';
 import type { IngestDeps, IngestResult, Invocation } from './types';
 import type { CreatedObject } from '../landing/s3-event';
+import { textDialectOf } from '../config/text-dialect';
 
 /** Less than the stop margin left: stop at the next record or chunk boundary, and continue in a new invocation. */
 function timeIsShort(deps: IngestDeps, invocation: Invocation): boolean {
@@ -146,7 +147,7 @@ export class BatchRun {
       this.deps.s3,
       this.bucket,
       rejectsKeyOf(partner, this.batchId, attempt, segment),
-      feed.format.delimiter,
+      textDialectOf(feed.format).delimiter,
       feed.limits.maxReportedErrors,
     );
     const started = performance.now();

@@ -22,7 +22,9 @@ export const RecordErrorCode = {
   DUPLICATE_KEY: 'DUPLICATE_KEY',
   /** The row has more or fewer fields than the header. */
   COLUMN_COUNT: 'COLUMN_COUNT',
-  /** The work item for this row would exceed the work queue's maximum message size. */
+  /** A fixed-width record of another length than the layout's (README, "Fixed-width files"). */
+  RECORD_LENGTH: 'RECORD_LENGTH',
+  /** The work item for this row would exceed the feed's maximum message size. */
   RECORD_TOO_LARGE: 'RECORD_TOO_LARGE',
 } as const;
 export type RecordErrorCode = (typeof RecordErrorCode)[keyof typeof RecordErrorCode];

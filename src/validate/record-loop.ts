@@ -77,9 +77,9 @@ export class RecordLoop {
    * `start` and ending at `end`. Returns false, taking nothing, when the pass
    * pauses here: the checkpoint then points at this record.
    */
-  take(record: string[], line: number, start: number, end: number, raw: RawRecord): boolean {
+  take(record: string[], line: number, start: number, end: number, raw: RawRecord, recordError?: FieldError): boolean {
     if (--this.untilPauseCheck <= 0 && this.pausesAt(start, line)) return false;
-    this.accept(record, line, raw);
+    this.accept(record, line, raw, recordError);
     this.resumeOffset = end;
     return true;
   }
@@ -127,10 +127,10 @@ export class RecordLoop {
     return this.items.backlogged || this.rejects.backlogged;
   }
 
-  private accept(record: string[], line: number, raw: RawRecord): void {
+  private accept(record: string[], line: number, raw: RawRecord, recordError: FieldError | undefined): void {
     if (record.length === 1 && record[0]!.trim() === '') return;
     if (!this.headerSeen) this.readHeader(record);
-    else this.check(record, line, raw);
+    else this.check(record, line, raw, recordError);
   }
 
   async flush(): Promise<void> {
@@ -147,9 +147,10 @@ export class RecordLoop {
     this.keyPosition = this.feed.key === undefined ? -1 : header.indexOf(this.feed.key);
   }
 
-  private check(fields: string[], line: number, raw: RawRecord): void {
+  /** `recordError`: what the parser found wrong with the record as a whole (a fixed-width record's length); its fields are not checked then. */
+  private check(fields: string[], line: number, raw: RawRecord, recordError: FieldError | undefined): void {
     const recordNumber = ++this.records;
-    const errors = this.findErrors(fields);
+    const errors = recordError ? [recordError] : this.findErrors(fields);
     if (!errors.length) {
       // The work item is built when sending; its size is only worked out here
       // when a cheap bound says the record might not fit.

@@ -1,6 +1,6 @@
 import type { TransformCallback } from 'node:stream';
 import { type CsvError, Parser } from 'csv-parse';
-import type { FeedConfig } from '../config/types';
+import type { CsvFormat, FeedLimits } from '../config/types';
 import type { ValidationCheckpoint } from './checkpoint';
 import type { RecordLoop } from './record-loop';
 import type { RawRecord } from './sinks';
@@ -277,9 +277,8 @@ export class ParseError extends Error {
   }
 }
 
-/** The record parser for `feed`'s format, numbering lines and offsets from where `resume` stands. */
-export function recordParser(loop: RecordLoop, feed: FeedConfig, resume: ValidationCheckpoint | undefined): RecordParser {
-  const { format, limits } = feed;
+/** The record parser for a CSV format, numbering lines and offsets from where `resume` stands. */
+export function recordParser(loop: RecordLoop, format: CsvFormat, limits: FeedLimits, resume: ValidationCheckpoint | undefined): RecordParser {
   // No `info`/`on_record`: csv-parse copies its state into a new object per
   // record for those, which halves throughput. RecordParser counts lines.
   const parser = new RecordParser(loop, {

@@ -9,7 +9,8 @@ import { FileRejectedError, RejectionCode, type BatchReason } from './errors';
 import type { PgpKeys } from '../pgp/keys';
 import { KeyFingerprintSet } from './key-set';
 import { RecordLoop } from './record-loop';
-import { ParseError, PauseSignal, recordParser } from './record-parser';
+import { ParseError, PauseSignal, RecordParser, recordParser } from './record-parser';
+import { FixedWidthParser } from './fixed-width-parser';
 import type { ItemSink, RejectSink } from './sinks';
 import { workItemContext, WorkItemEnvelopes } from '../work-items/envelopes';
 
@@ -205,6 +206,14 @@ function pgpDecrypt(): typeof import('./pgp-decrypt') {
   return require('./pgp-decrypt') as typeof import('./pgp-decrypt');
 }
 
+/** The parser that finds the records of the feed's format, numbering lines and offsets from where `resume` stands. */
+function parserFor(loop: RecordLoop, feed: FeedConfig, resume: ValidationCheckpoint | undefined): RecordParser | FixedWidthParser {
+  if (feed.format.type === 'csv') return recordParser(loop, feed.format, feed.limits, resume);
+  const parser = new FixedWidthParser(loop, feed.format, feed.limits.maxRecordBytes);
+  if (resume) parser.startAt(resume.offset, resume.nextLine);
+  return parser;
+}
+
 async function runChain(
   input: PassThrough,
   compressed: boolean,
@@ -216,12 +225,12 @@ async function runChain(
 ): Promise<void> {
   const decrypting = pgp ? await pgpDecrypt().decryptingStream(input, pgp.armored, pgp.keys) : undefined;
   const stages = decodingStages(compressed, feed, resume, skip, decrypting?.consumed);
-  const parser = recordParser(state, feed, resume);
+  const parser = parserFor(state, feed, resume);
   // pipeline's typings have no overload for a spread of stages.
   try {
     await (pipeline as (...streams: unknown[]) => Promise<void>)(decrypting?.plaintext ?? input, ...stages, parser);
   } catch (error) {
-    if (error instanceof CsvError) throw new ParseError(error, parser.errorLine());
+    if (error instanceof CsvError && parser instanceof RecordParser) throw new ParseError(error, parser.errorLine());
     throw error;
   }
   // Known only now, after the last byte: before the decision, so a bad signature sends nothing.

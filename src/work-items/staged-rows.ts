@@ -16,6 +16,7 @@ import type { RawRecord } from '../validate/sinks';
 import { stagedRecord, type StagedRecord } from './envelopes';
 import { COERCERS, coerceRecord, type ColumnType } from '../records/coerce';
 import type { TextWriter } from '../platform/s3-text-writer';
+import { textDialectOf, type TextDialect } from '../config/text-dialect';
 
 /** What the sender needs to read staged rows back into the records the validation pass checked. */
 export interface StagedRowFormat {
@@ -32,7 +33,7 @@ export interface StagedRowFormat {
 
 /** The format of a feed's staged rows, once the file's header and line break are known. */
 export function stagedRowFormat(feed: FeedConfig, header: readonly string[], recordDelimiter: string): StagedRowFormat {
-  const { delimiter, quote, encoding } = feed.format;
+  const { delimiter, quote, encoding } = textDialectOf(feed.format);
   const { columns, columnTypes } = feed.schema;
   return { delimiter, quote, encoding, recordDelimiter, header, columns: columns.map((name) => ({ name, type: columnTypes[name]! })) };
 }
@@ -43,7 +44,7 @@ export function stagedRowPrefix(recordNumber: number, line: number, delimiter: s
 }
 
 /** Appends the staged row of a record to `writer`, the prefix in the file's encoding like the delimiter in the file; returns its size. */
-export function appendStagedRow(writer: TextWriter, format: FeedConfig['format'], recordNumber: number, line: number, raw: RawRecord): number {
+export function appendStagedRow(writer: TextWriter, format: TextDialect, recordNumber: number, line: number, raw: RawRecord): number {
   const delimiter = format.delimiter.charCodeAt(0);
   // A delimiter of one byte in the file's encoding (nearly always): the numbers are written as bytes.
   const prefix =

@@ -6,6 +6,7 @@ import type { ItemSink, RawRecord } from '../validate/sinks';
 import { workItemContext, type WorkItemContext } from './envelopes';
 import { S3TextWriter, type TextWriter } from '../platform/s3-text-writer';
 import { appendStagedRow, stagedRowFormat, type StagedRowFormat } from './staged-rows';
+import { textDialectOf, type TextDialect } from '../config/text-dialect';
 
 /** A run of consecutive staged work items that is sent, and checkpointed, as one unit. */
 export interface StagedChunk {
@@ -115,6 +116,7 @@ export class StagedRowsSink implements ItemSink {
   /** How to read the rows back, once the pass has told the header and line break. */
   format: StagedRowFormat | undefined;
   protected readonly index: ChunkIndex;
+  private readonly dialect: TextDialect;
 
   constructor(
     protected readonly writer: TextWriter,
@@ -125,6 +127,7 @@ export class StagedRowsSink implements ItemSink {
     limits: ChunkLimits,
   ) {
     this.index = new ChunkIndex(key, firstChunk, limits);
+    this.dialect = textDialectOf(feed.format);
   }
 
   get backlogged(): boolean {
@@ -137,7 +140,7 @@ export class StagedRowsSink implements ItemSink {
 
   write(recordNumber: number, line: number, raw: RawRecord): void {
     const offset = this.writer.bytes;
-    this.index.add(recordNumber, offset, appendStagedRow(this.writer, this.feed.format, recordNumber, line, raw));
+    this.index.add(recordNumber, offset, appendStagedRow(this.writer, this.dialect, recordNumber, line, raw));
   }
 
   flush(): Promise<void> {

@@ -9,7 +9,7 @@ import { gzipSync } from 'node:zlib';
 import { DiscardingItemSink } from '../../src/validate/sinks';
 import { validateFile } from '../../src/validate/validate-file';
 import { CollectingRejectSink } from '../../src/validate/collecting-reject-sink';
-import { HEADER, REPO_ROOT, line, order, ordersCsv, ordersFeed, tempDir, writeTemp } from '../support/csv-cases';
+import { acmeYmlUpToOrders, HEADER, REPO_ROOT, line, order, ordersCsv, ordersFeed, tempDir, writeTemp } from '../support/csv-cases';
 
 interface Run {
   code: number;
@@ -212,7 +212,7 @@ describe('validate: the feed limits on a whole file (limits.maxFileBytes, errorP
     cpSync(path.join(REPO_ROOT, 'partners'), path.join(root, 'partners'), { recursive: true });
     cpSync(path.join(REPO_ROOT, 'schemas'), path.join(root, 'schemas'), { recursive: true });
     const acme = path.join(root, 'partners', 'acme.yml');
-    const yml = readFileSync(acme, 'utf8').replace(/ {4}errorPolicy:\n {6}maxInvalidRatio: 0.10\n/, '    errorPolicy: { maxInvalidRatio: 0.1, minRecords: 1 }\n');
+    const yml = acmeYmlUpToOrders().replace(/ {4}errorPolicy:\n {6}maxInvalidRatio: 0.10\n/, '    errorPolicy: { maxInvalidRatio: 0.1, minRecords: 1 }\n');
     writeFileSync(acme, `${yml.trimEnd()}\n    limits: { maxFileBytes: 2000 }\n`);
     files.big = writeTemp(dir, 'orders_big.csv', ordersCsv(100));
     files.headerOnly = writeTemp(dir, 'orders_header_only.csv', `${HEADER}\n`);

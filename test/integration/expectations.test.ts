@@ -20,7 +20,7 @@ import { BatchStatus, type FinalStatus } from '../../src/ledger/types';
 import { createAjv } from '../../src/records/ajv';
 import type { ServiceMetrics } from '../../src/platform/telemetry';
 import { spawn } from 'node:child_process';
-import { tempDir } from '../support/csv-cases';
+import { acmeYmlUpToOrders, tempDir } from '../support/csv-cases';
 import { invoke } from '../support/harness/invoke';
 import { FAST_BACKOFF, PROJECT_ROOT, receivedEvents, useTestStack } from '../support/stack';
 
@@ -46,7 +46,7 @@ beforeAll(() => {
   cpSync(path.join(PROJECT_ROOT, 'partners'), path.join(temp.dir, 'partners'), { recursive: true });
   cpSync(path.join(PROJECT_ROOT, 'schemas'), path.join(temp.dir, 'schemas'), { recursive: true });
   const acme = path.join(temp.dir, 'partners', 'acme.yml');
-  writeFileSync(acme, `${readFileSync(acme, 'utf8').trimEnd()}\n    expect: { schedule: "0 6 * * MON-FRI", timezone: Europe/Berlin, graceMinutes: 60 }\n`);
+  writeFileSync(acme, `${acmeYmlUpToOrders().trimEnd()}\n    expect: { schedule: "0 6 * * MON-FRI", timezone: Europe/Berlin, graceMinutes: 60 }\n`);
   registry = loadPartnerRegistry({ root: temp.dir });
 });
 afterAll(() => cleanup());

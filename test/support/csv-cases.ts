@@ -1,9 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { loadPartnerRegistry } from '../../src/config/load-partners';
-import type { FeedConfig } from '../../src/config/types';
+import type { CsvFormat, FeedConfig } from '../../src/config/types';
 import type { ItemSink, RawRecord } from '../../src/validate/sinks';
 import { validateFile, type ValidationOutcome } from '../../src/validate/validate-file';
 import { workItemContext, WorkItemEnvelopes, type StagedRecord } from '../../src/work-items/envelopes';
@@ -12,6 +12,12 @@ import { CollectingRejectSink } from '../../src/validate/collecting-reject-sink'
 
 /** The checkout's root: partners/, schemas/ and bin/ live here. */
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
+
+/** partners/acme.yml up to its orders feed, which it ends with: config tests append settings to that feed. */
+export function acmeYmlUpToOrders(): string {
+  const text = readFileSync(path.join(REPO_ROOT, 'partners', 'acme.yml'), 'utf8');
+  return `${text.split(/^ {2}- id: remittances$/m)[0]!.trimEnd()}\n`;
+}
 
 /** The acme/orders columns in schema order. */
 export const ORDER_COLUMNS = [
@@ -39,14 +45,14 @@ export function ordersFeed(): FeedConfig {
 export function ordersFeedWith(overrides: {
   limits?: Partial<FeedConfig['limits']>;
   errorPolicy?: FeedConfig['errorPolicy'];
-  format?: Partial<FeedConfig['format']>;
+  format?: Partial<CsvFormat>;
 }): FeedConfig {
   const feed = ordersFeed();
   return {
     ...feed,
     limits: { ...feed.limits, ...overrides.limits },
     errorPolicy: overrides.errorPolicy ?? feed.errorPolicy,
-    format: { ...feed.format, ...overrides.format },
+    format: { ...(feed.format as CsvFormat), ...overrides.format },
   };
 }
 

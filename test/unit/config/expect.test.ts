@@ -1,10 +1,10 @@
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../../../src/config/errors';
 import { loadPartnerRegistry } from '../../../src/config/load-partners';
-import { REPO_ROOT, tempDir } from '../../support/csv-cases';
+import { acmeYmlUpToOrders, REPO_ROOT, tempDir } from '../../support/csv-cases';
 
-const ACME_YML = readFileSync(path.join(REPO_ROOT, 'partners', 'acme.yml'), 'utf8');
+const ACME_YML = acmeYmlUpToOrders();
 
 describe('a feed\'s expect block, validated at load', () => {
   let root: string;

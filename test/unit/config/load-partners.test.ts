@@ -2,9 +2,9 @@ import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path';
 import { ConfigError } from '../../../src/config/errors';
 import { loadPartnerRegistry } from '../../../src/config/load-partners';
-import { REPO_ROOT, tempDir } from '../../support/csv-cases';
+import { acmeYmlUpToOrders, REPO_ROOT, tempDir } from '../../support/csv-cases';
 
-const ACME_YML = readFileSync(path.join(REPO_ROOT, 'partners', 'acme.yml'), 'utf8');
+const ACME_YML = acmeYmlUpToOrders();
 const ORDERS_SCHEMA = path.join('schemas', 'records', 'orders.v1.schema.json');
 
 describe('loadPartnerRegistry: the shipped config', () => {
@@ -14,7 +14,7 @@ describe('loadPartnerRegistry: the shipped config', () => {
   it('loads acme with its orders feed', () => {
     expect([...registry.partners.keys()]).toContain('acme');
     expect(acme.name).toBe('ACME Corp');
-    expect(acme.feeds.map((feed) => feed.id)).toEqual(['orders']);
+    expect(acme.feeds.map((feed) => feed.id)).toEqual(['orders', 'remittances']);
   });
 
   it('fills the orders feed from partners/acme.yml and its record schema', () => {

@@ -28,7 +28,7 @@ test('in a config root it loads (croner and the grace check accept it), is PENDI
     addDemoFeed(temp.dir, demo);
     expect(readFileSync(path.join(PROJECT_ROOT, 'partners', 'acme.yml'), 'utf8')).not.toContain('returns'); // the checkout's file is untouched
     const registry = loadPartnerRegistry({ root: temp.dir });
-    expect(registry.partners.get('acme')!.feeds.map((feed) => feed.id)).toEqual(['orders', 'returns']);
+    expect(registry.partners.get('acme')!.feeds.map((feed) => feed.id)).toEqual(['orders', 'remittances', 'returns']);
     const ledger = { listBatches: async () => [] };
     const stateAt = async (iso: string) => {
       const views = await expectationsOverview({ registry, ledger, clock: () => new Date(iso) });

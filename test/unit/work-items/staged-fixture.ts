@@ -18,6 +18,7 @@ import { createAjv } from '../../../src/records/ajv';
 import { stringify } from 'csv-stringify/sync';
 import type { FeedConfig } from '../../../src/config/types';
 import { workItemContext, type WorkItemContext } from '../../../src/work-items/envelopes';
+import { textDialectOf } from '../../../src/config/text-dialect';
 import { stagedRowFormat, stagedRowPrefix, textEncodingOf, type StagedRowFormat } from '../../../src/work-items/staged-rows';
 import {
   ChunkIndex,
@@ -50,7 +51,7 @@ export class MemoryStagingSink implements ItemSink {
   }
 
   write(recordNumber: number, line: number, raw: RawRecord): void {
-    const { delimiter, encoding } = this.feed.format;
+    const { delimiter, encoding } = textDialectOf(this.feed.format);
     const prefix = Buffer.from(stagedRowPrefix(recordNumber, line, delimiter), textEncodingOf(encoding));
     const row = Buffer.concat([prefix, raw.bytes.subarray(raw.start, raw.end)]);
     this.index.add(recordNumber, this.bytes, row.length);

@@ -2,6 +2,7 @@ import { PassThrough } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { TextWriter } from '../../../src/platform/s3-text-writer';
 import { appendStagedRow, StagedRowDecoder, stagedRowFormat } from '../../../src/work-items/staged-rows';
+import { textDialectOf } from '../../../src/config/text-dialect';
 import { HEADER, line, order, ORDER_COLUMNS, ordersFeedWith } from '../../support/csv-cases';
 
 /** Stages `rows` (exact row texts in the feed's encoding) the way StagingWriter does, and returns the bytes written. */
@@ -10,7 +11,7 @@ async function stageRows(feed: ReturnType<typeof ordersFeedWith>, rows: Buffer[]
   const parts: Buffer[] = [];
   sink.on('data', (part: Buffer) => parts.push(part));
   const writer = new TextWriter(sink, finished(sink));
-  const sizes = rows.map((raw, index) => appendStagedRow(writer, feed.format, index + 1, index + 2, { bytes: raw, start: 0, end: raw.length }));
+  const sizes = rows.map((raw, index) => appendStagedRow(writer, textDialectOf(feed.format), index + 1, index + 2, { bytes: raw, start: 0, end: raw.length }));
   await writer.close();
   return { bytes: Buffer.concat(parts), sizes };
 }
