@@ -2,7 +2,8 @@ import { createReadStream, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { SingleBar } from 'cli-progress';
-import { defaultConfigLocation, loadPartnerRegistry } from '../config/load-partners';
+import { defaultConfigLocation } from '../config/load-partners';
+import { loadCheckedPartnerRegistry } from '../config/load-checked';
 import { DiscardingItemSink } from '../validate/sinks';
 import { validateFile, type ValidationOutcome } from '../validate/validate-file';
 import { CollectingRejectSink, type ReportedError } from '../validate/collecting-reject-sink';
@@ -66,7 +67,7 @@ export async function validateCommand(argv: string[], output: Output): Promise<n
     throw new UsageError(`cannot read ${file}: ${(error as Error).message}`);
   }
 
-  const registry = loadPartnerRegistry(values['config-root'] ? { root: values['config-root'] } : defaultConfigLocation());
+  const registry = await loadCheckedPartnerRegistry(values['config-root'] ? { root: values['config-root'] } : defaultConfigLocation());
   const partner = registry.partners.get(values.partner);
   if (!partner) {
     throw new UsageError(`unknown partner "${values.partner}" (known: ${[...registry.partners.keys()].join(', ')})`);

@@ -11,7 +11,7 @@ import { scheduleOf } from '../expectations/schedule';
 import { ConfigError } from './errors';
 import { globToRegExp } from './glob';
 import { parseSshPublicKey } from './ssh-public-key';
-import type { CsvFormat, FeedConfig, FeedExpectation, FeedLimits, PartnerConfig, PgpEncryption, SftpPushSource, SftpSource, WorkItemSettings } from './types';
+import type { CsvFormat, FeedConfig, FeedExpectation, FeedLimits, PartnerConfig, PgpEncryption, ReportSettings, SftpPushSource, SftpSource, WorkItemSettings } from './types';
 
 /** Everything the pipeline knows about partners, loaded and validated in one go. */
 export interface PartnerRegistry {
@@ -101,6 +101,7 @@ interface RawFeed {
   limits?: Partial<FeedLimits>;
   workItems?: Partial<WorkItemSettings>;
   encryption?: Partial<PgpEncryption> & Pick<PgpEncryption, 'type' | 'privateKeyRef' | 'signers'>;
+  reports?: ReportSettings;
   expect?: RawExpectation;
 }
 
@@ -249,6 +250,12 @@ function buildFeed(partnerId: string, raw: RawFeed, index: number, file: string,
   if (raw.errorPolicy.maxInvalidRatio === undefined && raw.errorPolicy.maxInvalidCount === undefined) {
     throw new ConfigError(file, `${field}.errorPolicy`, 'needs maxInvalidRatio, maxInvalidCount or both');
   }
+  // The rejects report carries the partner's rows back: an encrypted feed's
+  // rows must not leave in plaintext (withholding them instead would leave the
+  // partner a report it cannot act on).
+  if (raw.encryption && !raw.reports?.encryptTo) {
+    throw new ConfigError(file, `${field}.reports.encryptTo`, "is required when the feed has encryption: the rejects report carries the partner's rows back and is encrypted to this key (the partner's armored public key)");
+  }
   const format: CsvFormat = { delimiter: ',', quote: '"', header: true, compression: 'auto', ...raw.format };
   if (format.delimiter === format.quote) {
     throw new ConfigError(file, `${field}.format.quote`, 'must differ from the delimiter');
@@ -264,6 +271,7 @@ function buildFeed(partnerId: string, raw: RawFeed, index: number, file: string,
     limits: { ...DEFAULT_LIMITS, ...raw.limits },
     workItems: { recordsPerMessage: 1, ...raw.workItems },
     ...(raw.encryption ? { encryption: buildEncryption(raw.encryption, `${field}.encryption`, file) } : {}),
+    ...(raw.reports ? { reports: raw.reports } : {}),
     ...(raw.expect ? { expect: buildExpectation(raw.expect, file, `${field}.expect`) } : {}),
   };
 }
@@ -287,6 +295,7 @@ function buildPartner(file: string, raw: RawPartner, schemas: SchemaCache): Part
   });
   return {
     id: raw.id,
+    configFile: file,
     name: raw.name,
     sources: {
       ...(raw.sources.s3 ? { s3: raw.sources.s3 } : {}),

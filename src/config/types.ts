@@ -46,6 +46,16 @@ export interface PgpEncryption {
   readonly requireSignature: boolean;
 }
 
+/** What goes back to the partner (the `reports` block). */
+export interface ReportSettings {
+  /**
+   * The partner's armored OpenPGP public key: the rejects report, which carries
+   * the partner's rows back, is written encrypted to it (`rejects.csv.pgp`).
+   * Parsed and checked once at load (src/pgp/config-keys.ts).
+   */
+  readonly encryptTo: string;
+}
+
 /** When a feed's files are due (the `expect` block), with defaults applied; see src/expectations/. */
 export interface FeedExpectation {
   /** Five-field cron expression of the due times, read in `timezone`. */
@@ -71,6 +81,8 @@ export interface FeedConfig {
   readonly workItems: WorkItemSettings;
   /** Set when the partner encrypts its files: they are decrypted as they are validated. */
   readonly encryption?: PgpEncryption;
+  /** Required with `encryption`: plaintext rows must not go back unencrypted. */
+  readonly reports?: ReportSettings;
   readonly expect?: FeedExpectation;
 }
 
@@ -111,6 +123,8 @@ export interface SftpPushSource {
 
 export interface PartnerConfig {
   readonly id: string;
+  /** The partners/<id>.yml it was loaded from, for errors found after load (checking PGP keys is asynchronous). */
+  readonly configFile?: string;
   readonly name: string;
   readonly sources: {
     readonly s3?: { readonly principals?: readonly string[] };

@@ -5,7 +5,7 @@ import { BatchStatus, type BatchState, type FinalStatus } from '../ledger/types'
 import { RejectionCode, type BatchReason } from '../validate/errors';
 import { KeyFingerprintSet } from '../validate/key-set';
 import { validateSegment, type ValidationOutcome } from '../validate/validate-file';
-import { RejectsReportWriter } from '../validate/rejects-report';
+import { RejectsReportWriter, type RejectsReport } from '../validate/rejects-report';
 import { splitChunks } from '../ledger/send-ranges';
 import { enqueueRanges, sendRange, type RangeSendContext } from '../work-items/range-sender';
 import { itemsBefore, sendStagedItems } from '../work-items/sender';
@@ -13,7 +13,7 @@ import { readJson, writeChunks } from '../landing/objects';
 import { DEFAULT_CHUNK_LIMITS, StagingWriter, type StagingManifest } from '../work-items/staging-writer';
 import { archiveObject } from '../landing/archive';
 import { SourceUnavailableError } from '../landing/errors';
-import { archiveKeyOf, keySetKeyOf, manifestKeyOf, rejectsKeyOf, S3_MAX_KEY_BYTES, stagingPrefixOf } from '../landing/layout';
+import { archiveKeyOf, keySetKeyOf, manifestKeyOf, plainRejectsKeyOf, rejectsKeyOf, S3_MAX_KEY_BYTES, sealedRejectsKeyOf, stagingPrefixOf } from '../landing/layout';
 import { digestObject, openObject } from '../landing/objects';
 import { announce } from './announce';
 import { DEFAULT_MIN_CHUNKS_PER_RANGE, DEFAULT_STOP_MARGIN_MS, LEASE_GRACE_MS } from './constants';
@@ -145,7 +145,8 @@ export class BatchRun {
     const rejects = new RejectsReportWriter(
       this.deps.s3,
       this.bucket,
-      rejectsKeyOf(partner, this.batchId, attempt, segment),
+      // A report that goes to the partner encrypted is built in plaintext where only the service reads.
+      feed.reports ? plainRejectsKeyOf(prefix, segment) : rejectsKeyOf(partner, this.batchId, attempt, segment),
       feed.format.delimiter,
       feed.limits.maxReportedErrors,
     );
@@ -194,7 +195,8 @@ export class BatchRun {
         return false;
       }
       const manifest = await staging.close();
-      const report = (await rejects.close()) ?? progress?.rejects;
+      const plainReport = (await rejects.close()) ?? progress?.rejects;
+      const report = plainReport && feed.reports ? await this.sealRejects(feed, plainReport) : plainReport;
       const { records, valid, invalid } = outcome.counts;
       await this.save({
         file: fileFactsOf(this.state.file, outcome.file),
@@ -221,6 +223,16 @@ export class BatchRun {
       rejects.abort(error as Error);
       throw error;
     }
+  }
+
+  /** The finished report, encrypted to the partner's `reports.encryptTo` key: what the ledger and events point to. */
+  private async sealRejects(feed: FeedConfig, plain: RejectsReport): Promise<RejectsReport> {
+    // OpenPGP.js loads only for feeds that need it (see validate-file.ts on require).
+    const { feedPublicKeys } = require('../pgp/config-keys') as typeof import('../pgp/config-keys');
+    const { sealReport } = require('../validate/sealed-report') as typeof import('../validate/sealed-report');
+    const { reportRecipient } = await feedPublicKeys(feed);
+    const target = { bucket: this.bucket, key: sealedRejectsKeyOf(this.state.partner, this.batchId, this.state.attempt) };
+    return sealReport(this.deps.s3, plain, target, reportRecipient!);
   }
 
   private timeIsShort(): boolean {

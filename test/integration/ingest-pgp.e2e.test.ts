@@ -41,6 +41,7 @@ beforeAll(async () => {
         key: 'order_id',
         errorPolicy: { maxInvalidRatio: 0.1 },
         encryption: { type: 'pgp', privateKeyRef: SECRET, signers: [gpg.publicKey('partner')] },
+        reports: { encryptTo: gpg.publicKey('partner') },
       },
     ],
   };
@@ -80,6 +81,27 @@ test('an encrypted, signed file (binary) is decrypted and verified: its rows are
   expect((await archived(state.archive!.key)).equals(file)).toBe(true);
   expect(state.file.bytes).toBe(file.length);
   expect((await expectSingleEvent(stack, 'COMPLETED')).counts.workItemsSent).toBe(30);
+});
+
+test('the rejects report goes back encrypted to the partner: not plaintext in S3, and gpg decrypts it to the exact rows', async () => {
+  const { state } = await ingest('orders_report.csv.pgp', gpg.encrypt(CSV));
+  await expectSingleEvent(stack, 'COMPLETED');
+  const report = state.validation!.rejects!;
+  expect(report.key).toMatch(/^rejects\/initech\/.+\/attempt-1\/rejects\.csv\.pgp$/);
+  expect(report.rows).toBe(1);
+  const stored = await archived(report.key);
+  // Neither the row nor the report's header is in the object as stored.
+  expect(stored.includes(Buffer.from('ORD-000000031'))).toBe(false);
+  expect(stored.includes(Buffer.from('line,record'))).toBe(false);
+  const { plaintext, recipients } = gpg.decrypt(stored);
+  expect(recipients).toEqual([gpg.encryptionKeyId('partner')]);
+  const lines = plaintext.toString().split('\r\n');
+  expect(lines).toHaveLength(3);
+  expect(lines[0]).toBe('line,record,column,code,message,row');
+  // The bad row comes back exactly as the partner sent it: its fields re-encoded as CSV, in one (quoted) cell.
+  expect(lines[1]).toMatch(/^32,31,quantity,[A-Z_]+,[^,]+,"/);
+  expect(lines[1]!.endsWith(`,"${orderRow(31, { quantity: 'many' })}"`)).toBe(true);
+  expect(lines[2]).toBe('');
 });
 
 test('an ASCII-armored, ZLIB-compressed file completes too', async () => {

@@ -137,7 +137,8 @@ describe('loadPartnerRegistry: broken configs fail with file, field and reason',
 
   describe('encryption (OpenPGP)', () => {
     const KEY = '-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nmDMEZ\n-----END PGP PUBLIC KEY BLOCK-----\n';
-    const withEncryption = (encryption: string) => writePartner(`${ACME_YML.trimEnd()}\n    encryption: ${encryption}\n`);
+    const REPORTS = `    reports: { encryptTo: ${JSON.stringify(KEY)} }\n`;
+    const withEncryption = (encryption: string, reports = REPORTS) => writePartner(`${ACME_YML.trimEnd()}\n    encryption: ${encryption}\n${reports}`);
 
     it('takes the setting, requireSignature defaulting to true', () => {
       withEncryption(`{ type: pgp, privateKeyRef: partner-ingest/acme/pgp, signers: [${JSON.stringify(KEY)}] }`);
@@ -156,6 +157,21 @@ describe('loadPartnerRegistry: broken configs fail with file, field and reason',
       expect(error.message).toContain('requireSignature');
       withEncryption('{ type: pgp, privateKeyRef: partner-ingest/acme/pgp, signers: [], requireSignature: false }');
       expect(loadPartnerRegistry({ root }).partners.get('acme')!.feeds[0]!.encryption?.requireSignature).toBe(false);
+    });
+
+    it('refuses an encrypted feed without reports.encryptTo: its rejects report would carry rows back in plaintext', () => {
+      withEncryption(`{ type: pgp, privateKeyRef: partner-ingest/acme/pgp, signers: [${JSON.stringify(KEY)}] }`, '');
+      const error = loadError();
+      expect(error.file).toBe(partnerFile());
+      expect(error.field).toBe('feeds[0].reports.encryptTo');
+      expect(error.message).toContain('is required when the feed has encryption');
+      withEncryption(`{ type: pgp, privateKeyRef: partner-ingest/acme/pgp, signers: [${JSON.stringify(KEY)}] }`, '    reports: { encryptTo: "not a key" }\n');
+      expect(loadError().field).toBe('feeds[0].reports.encryptTo');
+    });
+
+    it('takes reports.encryptTo as written (its key is parsed by checkPartnerKeys, which is asynchronous)', () => {
+      withEncryption(`{ type: pgp, privateKeyRef: partner-ingest/acme/pgp, signers: [${JSON.stringify(KEY)}] }`);
+      expect(loadPartnerRegistry({ root }).partners.get('acme')!.feeds[0]!.reports).toEqual({ encryptTo: KEY });
     });
   });
 
