@@ -137,7 +137,7 @@ async function decryptionKeys(feed: FeedConfig, keyFile: string | undefined, pas
   }
   const { pgpKeysFor } = await import('../pgp/keys');
   try {
-    return await pgpKeysFor(feed.encryption, { armoredKey, ...(passphrase === undefined ? {} : { passphrase }), source: keyFile }, `${feed.partnerId}/${feed.id}`);
+    return await pgpKeysFor(feed, { armoredKey, ...(passphrase === undefined ? {} : { passphrase }), source: keyFile });
   } catch (error) {
     if (error instanceof PgpKeyError) throw new UsageError(error.message);
     throw error;

@@ -33,6 +33,14 @@ export interface WorkItemSettings {
 }
 
 /**
+ * One of a feed's signers, as partners/<id>.yml writes it: an armored public
+ * key; a fingerprint of a key given elsewhere in the feed (another signer's
+ * `publicKey`, `reports.encryptTo`); or a key pinned to the fingerprint the
+ * partner gave out of band. Resolved and checked by src/pgp/config-keys.ts.
+ */
+export type SignerEntry = string | { readonly fingerprint: string; readonly publicKey: string };
+
+/**
  * An OpenPGP-encrypted feed: files are decrypted with our private key (read
  * from Secrets Manager by reference) and must be signed by one of `signers`.
  */
@@ -40,8 +48,8 @@ export interface PgpEncryption {
   readonly type: 'pgp';
   /** Secrets Manager secret name or ARN; its JSON value is {"privateKey": "<armored>", "passphrase"?: "…"}. */
   readonly privateKeyRef: string;
-  /** The partner's armored public keys; a signature by any other key is UNKNOWN_SIGNER. */
-  readonly signers: readonly string[];
+  /** The partner's signing keys; a signature by any other key is UNKNOWN_SIGNER. */
+  readonly signers: readonly SignerEntry[];
   /** When true (the default) an unsigned file is REJECTED (SIGNATURE_MISSING). */
   readonly requireSignature: boolean;
 }

@@ -1,7 +1,7 @@
 import { readKey, type PublicKey } from 'openpgp';
 import type { PartnerRegistry } from '../config/load-partners';
 import { ConfigError } from '../config/errors';
-import type { FeedConfig } from '../config/types';
+import type { FeedConfig, SignerEntry } from '../config/types';
 
 /** The public keys partners/<id>.yml gives a feed, parsed and checked. */
 export interface FeedPublicKeys {
@@ -59,14 +59,61 @@ export async function checkPartnerKeys(registry: PartnerRegistry, now = new Date
 }
 
 async function parseFeedKeys(feed: FeedConfig, { file, field }: KeyLocation): Promise<FeedPublicKeys> {
-  const signers = await Promise.all(
-    (feed.encryption?.signers ?? []).map((armoredKey, index) => readPublicKey(armoredKey, file, `${field}.encryption.signers[${index}]`)),
-  );
-  if (!feed.reports) return { signers };
   const reportField = `${field}.reports.encryptTo`;
-  const reportRecipient = await readPublicKey(feed.reports.encryptTo, file, reportField);
-  await checkCanEncrypt(reportRecipient, file, reportField, new Date());
-  return { signers, reportRecipient };
+  const reportRecipient = feed.reports ? await readPublicKey(feed.reports.encryptTo, file, reportField) : undefined;
+  if (reportRecipient) await checkCanEncrypt(reportRecipient, file, reportField, new Date());
+  const signers = await readSigners(feed.encryption?.signers ?? [], reportRecipient, file, `${field}.encryption.signers`);
+  return reportRecipient ? { signers, reportRecipient } : { signers };
+}
+
+/** 40 (v4) or 64 (v6) hex digits, as gpg prints them (groups of four, spaces) or not. */
+function normalFingerprint(text: string): string {
+  return text.replace(/\s+/g, '').toUpperCase();
+}
+
+function fingerprintsOf(key: PublicKey): string[] {
+  return [key, ...key.getSubkeys()].map((part) => part.getFingerprint().toUpperCase());
+}
+
+/**
+ * The feed's signer keys. A bare fingerprint is resolved against the keys the
+ * feed gives (the other signers' keys, then reports.encryptTo): a fingerprint
+ * says which key, not what it is, and there is no keyserver we would trust to
+ * fetch one from. `{fingerprint, publicKey}` pins the key to the fingerprint
+ * the partner gave out of band, so a wrong key pasted in fails here.
+ * Fingerprints match a primary key or any of its subkeys (gpg shows both).
+ */
+async function readSigners(entries: readonly SignerEntry[], reportRecipient: PublicKey | undefined, file: string, field: string): Promise<PublicKey[]> {
+  const given = await Promise.all(
+    entries.map(async (entry, index) => {
+      if (typeof entry === 'string') return isArmored(entry) ? readPublicKey(entry, file, `${field}[${index}]`) : undefined;
+      const key = await readPublicKey(entry.publicKey, file, `${field}[${index}].publicKey`);
+      const fingerprint = normalFingerprint(entry.fingerprint);
+      if (!fingerprintsOf(key).includes(fingerprint)) {
+        throw new ConfigError(file, `${field}[${index}].fingerprint`, `${fingerprint} is not the fingerprint of the publicKey given (${key.getFingerprint().toUpperCase()})`);
+      }
+      return key;
+    }),
+  );
+  const known = [...given.filter((key): key is PublicKey => key !== undefined), ...(reportRecipient ? [reportRecipient] : [])];
+  return entries.map((entry, index) => {
+    const key = given[index];
+    if (key) return key;
+    const fingerprint = normalFingerprint(entry as string);
+    const found = known.find((candidate) => fingerprintsOf(candidate).includes(fingerprint));
+    if (!found) {
+      throw new ConfigError(
+        file,
+        `${field}[${index}]`,
+        `fingerprint ${fingerprint} names no key given in this feed (the signers' keys, reports.encryptTo); give the key too: { fingerprint: ${fingerprint}, publicKey: <armored public key> }`,
+      );
+    }
+    return found;
+  });
+}
+
+function isArmored(text: string): boolean {
+  return /^\s*-----BEGIN PGP/.test(text);
 }
 
 async function readPublicKey(armoredKey: string, file: string, field: string): Promise<PublicKey> {

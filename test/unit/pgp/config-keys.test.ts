@@ -9,6 +9,7 @@ import { stringify } from 'yaml';
 import { ConfigError } from '../../../src/config/errors';
 import { loadCheckedPartnerRegistry } from '../../../src/config/load-checked';
 import { checkPartnerKeys, feedPublicKeys } from '../../../src/pgp/config-keys';
+import type { SignerEntry } from '../../../src/config/types';
 import { REPO_ROOT, tempDir } from '../../support/csv-cases';
 import { GpgPeer } from '../../support/gpg';
 
@@ -28,7 +29,7 @@ afterAll(() => {
 
 const partnerFile = () => path.join(root, 'partners', 'initech.yml');
 
-function writeFeed(settings: { signers?: string[]; encryptTo?: string }): void {
+function writeFeed(settings: { signers?: SignerEntry[]; encryptTo?: string }): void {
   const partner = {
     id: 'initech',
     name: 'Initech (test)',
@@ -95,4 +96,38 @@ test('a signer that is not a key names its index', async () => {
   writeFeed({ signers: [gpg.publicKey('partner'), '-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nmDMEZ\n-----END PGP PUBLIC KEY BLOCK-----\n'] });
   const error = await loadError();
   expect(error.field).toBe('feeds[0].encryption.signers[1]');
+});
+
+describe('signers by fingerprint', () => {
+  const fingerprints = async () => {
+    const registry = await loadCheckedPartnerRegistry({ root });
+    const { signers } = await feedPublicKeys(registry.partners.get('initech')!.feeds[0]!);
+    return signers.map((key) => key.getFingerprint().toUpperCase());
+  };
+  /** As `gpg --fingerprint` prints it: groups of four, two spaces in the middle. */
+  const spaced = (fingerprint: string) => fingerprint.replace(/(.{4})/g, '$1 ').replace(/^((?:.{5}){5})/, '$1 ').trim();
+
+  test('a fingerprint resolves to a key the feed gives: reports.encryptTo, or another signer\'s key', async () => {
+    writeFeed({ signers: [spaced(gpg.fingerprint('partner'))], encryptTo: gpg.publicKey('partner') });
+    expect(await fingerprints()).toEqual([gpg.fingerprint('partner')]);
+    writeFeed({ signers: [gpg.publicKey('stranger'), gpg.fingerprint('stranger').toLowerCase()], encryptTo: gpg.publicKey('partner') });
+    expect(await fingerprints()).toEqual([gpg.fingerprint('stranger'), gpg.fingerprint('stranger')]);
+  });
+
+  test('a fingerprint alone, naming no key given, fails with the field and what to write instead', async () => {
+    writeFeed({ signers: [gpg.fingerprint('stranger')] });
+    const error = await loadError();
+    expect(error.field).toBe('feeds[0].encryption.signers[0]');
+    expect(error.message).toContain(`fingerprint ${gpg.fingerprint('stranger')} names no key given in this feed`);
+    expect(error.message).toContain('publicKey');
+  });
+
+  test('{fingerprint, publicKey}: the key pinned to the fingerprint; a key that does not match fails on the fingerprint', async () => {
+    writeFeed({ signers: [{ fingerprint: spaced(gpg.fingerprint('partner')), publicKey: gpg.publicKey('partner') }] });
+    expect(await fingerprints()).toEqual([gpg.fingerprint('partner')]);
+    writeFeed({ signers: [{ fingerprint: gpg.fingerprint('partner'), publicKey: gpg.publicKey('stranger') }] });
+    const error = await loadError();
+    expect(error.field).toBe('feeds[0].encryption.signers[0].fingerprint');
+    expect(error.message).toContain(`is not the fingerprint of the publicKey given (${gpg.fingerprint('stranger')})`);
+  });
 });
