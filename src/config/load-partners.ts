@@ -11,6 +11,7 @@ import { scheduleOf } from '../expectations/schedule';
 import { ConfigError } from './errors';
 import { globToRegExp } from './glob';
 import { parseSshPublicKey } from './ssh-public-key';
+import { controlFormatProblem } from '../validate/control-records';
 import type { CsvFormat, FeedConfig, FeedExpectation, FeedLimits, PartnerConfig, PgpEncryption, ReportSettings, SftpPushSource, SftpSource, WorkItemSettings } from './types';
 
 /** Everything the pipeline knows about partners, loaded and validated in one go. */
@@ -260,6 +261,8 @@ function buildFeed(partnerId: string, raw: RawFeed, index: number, file: string,
   if (format.delimiter === format.quote) {
     throw new ConfigError(file, `${field}.format.quote`, 'must differ from the delimiter');
   }
+  const control = controlFormatProblem(format, schema);
+  if (control) throw new ConfigError(file, `${field}.format.${control.field}`, control.reason);
   return {
     id: raw.id,
     partnerId,

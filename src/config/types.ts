@@ -8,6 +8,33 @@ export interface CsvFormat {
   readonly header: true;
   readonly encoding: 'utf-8' | 'latin1' | 'ascii';
   readonly compression: 'auto' | 'gzip' | 'none';
+  /** Physical lines before the header row that are not records (a preamble); absent means 0. */
+  readonly skipLeadingLines?: number;
+  /** A control record right before the header row. */
+  readonly headerRecord?: ControlRecordFormat;
+  /** A control record that must be the last record of the file. */
+  readonly trailerRecord?: ControlRecordFormat;
+}
+
+/**
+ * A header or trailer record: `match`, a regular expression over the record's
+ * text, recognises it, and its named groups hold the fields `fields` names.
+ * Checked at load (src/validate/control-records.ts compiles it).
+ */
+export interface ControlRecordFormat {
+  readonly match: string;
+  readonly fields?: ControlFields;
+}
+
+/** Which named group of a control record's `match` holds which control field. */
+export interface ControlFields {
+  /** Data rows in the file (digits). */
+  readonly recordCount?: string;
+  /** The sum of decimal column `column` over all data rows. */
+  readonly controlSum?: { readonly group: string; readonly column: string };
+  readonly fileDate?: string;
+  /** The file's sequence number (digits). */
+  readonly sequence?: string;
 }
 
 export interface ErrorPolicy {

@@ -4,10 +4,12 @@ import { CsvError } from 'csv-parse';
 import type { FeedConfig } from '../config/types';
 import { decodingStages, GZIP_MAGIC, isArmored, isGzip, openByteSource, type RawSource } from './byte-source';
 import type { ValidationCheckpoint } from './checkpoint';
+import type { ControlValues } from './control-records';
 import { applyErrorPolicy, type RecordCounts } from './decide';
 import { FileRejectedError, RejectionCode, type BatchReason } from './errors';
 import type { PgpKeys } from '../pgp/keys';
 import { KeyFingerprintSet } from './key-set';
+import { PreambleSkipper } from './preamble';
 import { RecordLoop } from './record-loop';
 import { ParseError, PauseSignal, recordParser } from './record-parser';
 import type { ItemSink, RejectSink } from './sinks';
@@ -23,6 +25,8 @@ export interface ValidationOutcome {
    * big — and there is no `sha256`.
    */
   readonly file: { readonly bytes: number; readonly sha256?: string; readonly compressed: boolean };
+  /** The control fields the file's header and trailer records gave, for a feed whose format has them. */
+  readonly control?: ControlValues;
 }
 
 export interface ValidationInput {
@@ -186,13 +190,15 @@ export async function validateSegment(input: SegmentInput): Promise<ValidationOu
     reason = { code: RejectionCode.EMPTY_FILE, message: 'the file has no header row (it is empty or blank)' };
   } else {
     await state.flush();
-    reason = applyErrorPolicy(feed.errorPolicy, state.counts);
+    // A file whose control records disagree with it is rejected as such, before its rows are judged.
+    reason = state.controlReason() ?? applyErrorPolicy(feed.errorPolicy, state.counts);
   }
   if (reason) {
     rejects.fileRejected(reason);
     await rejects.flush();
   }
-  return { status: reason ? 'REJECTED' : 'COMPLETED', ...(reason ? { reason } : {}), counts: state.counts, file };
+  const control = state.controlValues();
+  return { status: reason ? 'REJECTED' : 'COMPLETED', ...(reason ? { reason } : {}), counts: state.counts, file, ...(control ? { control } : {}) };
 }
 
 /**
@@ -217,6 +223,9 @@ async function runChain(
   const decrypting = pgp ? await pgpDecrypt().decryptingStream(input, pgp.armored, pgp.keys) : undefined;
   const stages = decodingStages(compressed, feed, resume, skip, decrypting?.consumed);
   const parser = recordParser(state, feed, resume);
+  const preamble = feed.format.skipLeadingLines && !resume ? feed.format.skipLeadingLines : 0;
+  // Lines after the preamble keep their numbers, and records their offsets, as in the file.
+  if (preamble) stages.push(new PreambleSkipper(preamble, (bytes) => parser.startAt(bytes, preamble + 1)));
   // pipeline's typings have no overload for a spread of stages.
   try {
     await (pipeline as (...streams: unknown[]) => Promise<void>)(decrypting?.plaintext ?? input, ...stages, parser);

@@ -184,6 +184,26 @@ describe('loadPartnerRegistry: broken configs fail with file, field and reason',
     });
   });
 
+  it('header and trailer records: match must compile, fields must name its groups, the summed column must be the schema\'s', () => {
+    const withFormat = (extra: string) => writePartner(ACME_YML.replace('      header: true\n', `      header: true\n${extra}`));
+    withFormat('      skipLeadingLines: 2\n      trailerRecord: { match: "^TRL\\\\|(?<n>\\\\d+)\\\\|(?<s>[0-9.]+)$", fields: { recordCount: n, controlSum: { group: s, column: unit_price } } }\n');
+    const format = loadPartnerRegistry({ root }).partners.get('acme')!.feeds[0]!.format;
+    expect(format.skipLeadingLines).toBe(2);
+    expect(format.trailerRecord).toEqual({ match: '^TRL\\|(?<n>\\d+)\\|(?<s>[0-9.]+)$', fields: { recordCount: 'n', controlSum: { group: 's', column: 'unit_price' } } });
+    withFormat('      trailerRecord: { match: "^TRL(", fields: {} }\n');
+    expect(loadError().field).toBe('feeds[0].format.trailerRecord.match');
+    withFormat('      headerRecord: { match: "^HDR\\\\|(?<seq>\\\\d+)$", fields: { sequence: sequence } }\n');
+    let error = loadError();
+    expect(error.field).toBe('feeds[0].format.headerRecord.fields.sequence');
+    expect(error.message).toContain('"sequence" is not a named group of match (it has "seq"');
+    withFormat('      trailerRecord: { match: "^TRL\\\\|(?<s>.*)$", fields: { controlSum: { group: s, column: price } } }\n');
+    error = loadError();
+    expect(error.field).toBe('feeds[0].format.trailerRecord.fields.controlSum.column');
+    expect(error.message).toContain('"price" is not a column of schema orders v1');
+    withFormat('      skipLeadingLines: -1\n');
+    expect(loadError().field).toBe('feeds[0].format.skipLeadingLines');
+  });
+
   it('a missing required field', () => {
     writePartner(ACME_YML.replace('name: ACME Corp\n', ''));
     const error = loadError();
