@@ -12,7 +12,7 @@ import { ConfigError } from './errors';
 import { globToRegExp } from './glob';
 import { parseSshPublicKey } from './ssh-public-key';
 import { controlFormatProblem } from '../validate/control-records';
-import type { CsvFormat, FeedConfig, FeedExpectation, FeedLimits, PartnerConfig, PgpEncryption, ReportSettings, SftpPushSource, SftpSource, WorkItemSettings } from './types';
+import type { CsvFormat, FeedConfig, FeedExpectation, FeedLimits, PartnerConfig, PgpEncryption, ReportSettings, SequenceSettings, SftpPushSource, SftpSource, WorkItemSettings } from './types';
 
 /** Everything the pipeline knows about partners, loaded and validated in one go. */
 export interface PartnerRegistry {
@@ -103,6 +103,7 @@ interface RawFeed {
   workItems?: Partial<WorkItemSettings>;
   encryption?: Partial<PgpEncryption> & Pick<PgpEncryption, 'type' | 'privateKeyRef' | 'signers'>;
   reports?: ReportSettings;
+  sequence?: SequenceSettings;
   expect?: RawExpectation;
 }
 
@@ -263,6 +264,9 @@ function buildFeed(partnerId: string, raw: RawFeed, index: number, file: string,
   }
   const control = controlFormatProblem(format, schema);
   if (control) throw new ConfigError(file, `${field}.format.${control.field}`, control.reason);
+  if (raw.sequence && !format.headerRecord?.fields?.sequence && !format.trailerRecord?.fields?.sequence) {
+    throw new ConfigError(file, `${field}.sequence`, 'needs a sequence number to check: set format.headerRecord.fields.sequence (or trailerRecord\'s)');
+  }
   return {
     id: raw.id,
     partnerId,
@@ -275,6 +279,7 @@ function buildFeed(partnerId: string, raw: RawFeed, index: number, file: string,
     workItems: { recordsPerMessage: 1, ...raw.workItems },
     ...(raw.encryption ? { encryption: buildEncryption(raw.encryption, `${field}.encryption`, file) } : {}),
     ...(raw.reports ? { reports: raw.reports } : {}),
+    ...(raw.sequence ? { sequence: raw.sequence } : {}),
     ...(raw.expect ? { expect: buildExpectation(raw.expect, file, `${field}.expect`) } : {}),
   };
 }

@@ -91,6 +91,12 @@ export interface ReportSettings {
   readonly encryptTo: string;
 }
 
+/** The `sequence` block: files applied in order (src/ledger/feed-sequences.ts). */
+export interface SequenceSettings {
+  /** The number the feed's first file must carry; absent: the first file's number is taken as it comes. */
+  readonly first?: number;
+}
+
 /** When a feed's files are due (the `expect` block), with defaults applied; see src/expectations/. */
 export interface FeedExpectation {
   /** Five-field cron expression of the due times, read in `timezone`. */
@@ -118,6 +124,8 @@ export interface FeedConfig {
   readonly encryption?: PgpEncryption;
   /** Required with `encryption`: plaintext rows must not go back unencrypted. */
   readonly reports?: ReportSettings;
+  /** Files must follow each other by the sequence number of their header or trailer record. */
+  readonly sequence?: SequenceSettings;
   readonly expect?: FeedExpectation;
 }
 

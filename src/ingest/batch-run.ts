@@ -16,6 +16,7 @@ import { SourceUnavailableError } from '../landing/errors';
 import { archiveKeyOf, keySetKeyOf, manifestKeyOf, plainRejectsKeyOf, rejectsKeyOf, S3_MAX_KEY_BYTES, sealedRejectsKeyOf, stagingPrefixOf } from '../landing/layout';
 import { digestObject, openObject } from '../landing/objects';
 import { announce } from './announce';
+import { sequenceGate } from './sequence-gate';
 import { DEFAULT_MIN_CHUNKS_PER_RANGE, DEFAULT_STOP_MARGIN_MS, LEASE_GRACE_MS } from './constants';
 import { CountMismatchError, RangeUnavailableError } from './errors';
 import { routeBatch } from './routing';
@@ -170,6 +171,7 @@ export class BatchRun {
         shouldPause: () => this.timeIsShort(),
         ...(progress ? { resume: progress.checkpoint } : {}),
         ...(decryption ? { decryption } : {}),
+        ...(feed.sequence ? { sequence: sequenceGate(this.deps.sequences, feed, this.batchId) } : {}),
       }));
       if (outcome.status === 'PAUSED') {
         const staged = await staging.closeSegment();

@@ -1,3 +1,4 @@
+import type { FeedSequences } from '../ledger/feed-sequences';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Logger } from '@aws-lambda-powertools/logger';
@@ -41,6 +42,8 @@ export interface IngestDeps {
   readonly clock?: Clock;
   /** Encrypted feeds' decryption and signer keys. */
   readonly feedKeys: FeedKeys;
+  /** Feeds with `sequence`: the last file sequence number each accepted (in the ledger table). */
+  readonly sequences: FeedSequences;
 }
 
 /** The SQS consumers' dependencies: the ingest core's, and how their messages are retried. */

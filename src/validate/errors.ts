@@ -42,6 +42,10 @@ export const RejectionCode = {
   CONTROL_COUNT_MISMATCH: 'CONTROL_COUNT_MISMATCH',
   /** The control sum a control record gives differs from the sum of its column over the data rows. */
   CONTROL_SUM_MISMATCH: 'CONTROL_SUM_MISMATCH',
+  /** A feed with `sequence`: the file's sequence number skips past the one after the last accepted file's. */
+  SEQUENCE_GAP: 'SEQUENCE_GAP',
+  /** A feed with `sequence`: the file's sequence number is the last accepted file's, or an earlier one. */
+  SEQUENCE_REPEAT: 'SEQUENCE_REPEAT',
 } as const;
 export type RejectionCode = (typeof RejectionCode)[keyof typeof RejectionCode];
 

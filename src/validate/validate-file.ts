@@ -44,6 +44,17 @@ export interface ValidationInput {
   readonly onProgress?: (rawBytes: number) => void;
   /** The keys of a feed with `encryption` (required then): the file is decrypted as it streams. */
   readonly decryption?: PgpKeys;
+  /**
+   * For a feed with `sequence`: claims the file's sequence number once every
+   * other check has passed, or says why it is out of order. Without it (the
+   * `validate` command, which has no ledger) the order is not checked.
+   */
+  readonly sequence?: SequenceGate;
+}
+
+/** Claims a file's sequence number for its feed (src/ledger/feed-sequences.ts), or returns why the file is out of order. */
+export interface SequenceGate {
+  claim(sequence: string): Promise<BatchReason | undefined>;
 }
 
 export interface SegmentInput extends ValidationInput {
@@ -192,6 +203,9 @@ export async function validateSegment(input: SegmentInput): Promise<ValidationOu
     await state.flush();
     // A file whose control records disagree with it is rejected as such, before its rows are judged.
     reason = state.controlReason() ?? applyErrorPolicy(feed.errorPolicy, state.counts);
+    // Last: a number is claimed only by a file that is otherwise accepted.
+    const sequence = state.controlValues()?.sequence;
+    if (!reason && input.sequence && feed.sequence && sequence !== undefined) reason = await input.sequence.claim(sequence);
   }
   if (reason) {
     rejects.fileRejected(reason);

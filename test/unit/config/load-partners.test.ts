@@ -202,6 +202,10 @@ describe('loadPartnerRegistry: broken configs fail with file, field and reason',
     expect(error.message).toContain('"price" is not a column of schema orders v1');
     withFormat('      skipLeadingLines: -1\n');
     expect(loadError().field).toBe('feeds[0].format.skipLeadingLines');
+    writePartner(`${ACME_YML.trimEnd()}\n    sequence: { first: 1 }\n`);
+    const error2 = loadError();
+    expect(error2.field).toBe('feeds[0].sequence');
+    expect(error2.message).toContain('format.headerRecord.fields.sequence');
   });
 
   it('a missing required field', () => {

@@ -9,7 +9,7 @@ import type { FeedConfig } from '../../../src/config/types';
 import type { ValidationCheckpoint } from '../../../src/validate/checkpoint';
 import { CollectingRejectSink } from '../../../src/validate/collecting-reject-sink';
 import { KeyFingerprintSet } from '../../../src/validate/key-set';
-import { validateSegment, type ValidationOutcome } from '../../../src/validate/validate-file';
+import { validateFile, validateSegment, type ValidationOutcome } from '../../../src/validate/validate-file';
 import { chunked, CollectingItemSink, HEADER, line, order, ordersFeedWith, validate } from '../../support/csv-cases';
 
 /** A partner's layout: one preamble line, HDR|date|sequence, the header row, data rows, TRL|count|sum of unit_price. */
@@ -132,4 +132,31 @@ test('a pass split over invocations carries the header record and the running su
   expect(good.final).toMatchObject({ status: 'COMPLETED', counts: { records: 10_000, valid: 10_000 }, control: { sequence: '000042' } });
   const bad = await inSegments(file(data, 'TRL|10000|199900.01'));
   expect(bad.final.reason).toMatchObject({ code: 'CONTROL_SUM_MISMATCH', message: expect.stringContaining('the data rows sum to 199900.00') });
+});
+
+describe('sequence: the gate is asked last, only for a file every other check accepts', () => {
+  const sequenced: FeedConfig = { ...feed, sequence: { first: 1 } };
+  async function gated(text: string, answer?: { code: string; message: string }) {
+    const claims: string[] = [];
+    const outcome = await validateFile({
+      source: chunked(text),
+      feed: sequenced,
+      batchId: 'b',
+      items: new CollectingItemSink(sequenced),
+      rejects: new CollectingRejectSink(100),
+      sequence: { claim: async (sequence) => (claims.push(sequence), answer) },
+    });
+    return { outcome, claims };
+  }
+
+  test('an accepted file claims its number as written; the gate\'s reason rejects it', async () => {
+    expect(await gated(file(rows(3), 'TRL|3|59.97'))).toMatchObject({ outcome: { status: 'COMPLETED' }, claims: ['000042'] });
+    const refused = await gated(file(rows(3), 'TRL|3|59.97'), { code: 'SEQUENCE_GAP', message: 'a file is missing' });
+    expect(refused.outcome).toMatchObject({ status: 'REJECTED', reason: { code: 'SEQUENCE_GAP' } });
+  });
+
+  test('a file rejected for its totals or its rows never claims a number', async () => {
+    expect((await gated(file(rows(3), 'TRL|4|59.97'))).claims).toEqual([]);
+    expect((await gated(file(rows(3, (n) => (n === 1 ? { quantity: 'many' } : {})), 'TRL|3|59.97'))).claims).toEqual([]);
+  });
 });
