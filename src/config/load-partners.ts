@@ -12,7 +12,7 @@ import { ConfigError } from './errors';
 import { globToRegExp } from './glob';
 import { parseSshPublicKey } from './ssh-public-key';
 import { controlFormatProblem } from '../validate/control-records';
-import type { CsvFormat, FeedConfig, FeedExpectation, FeedLimits, PartnerConfig, PgpEncryption, ReportSettings, SequenceSettings, SftpPushSource, SftpSource, WorkItemSettings } from './types';
+import type { CsvFormat, FeedConfig, FeedExpectation, FeedLimits, PartnerConfig, PgpEncryption, ReportSettings, SequenceSettings, ControlFileSettings, SftpPushSource, SftpSource, WorkItemSettings } from './types';
 
 /** Everything the pipeline knows about partners, loaded and validated in one go. */
 export interface PartnerRegistry {
@@ -104,6 +104,7 @@ interface RawFeed {
   encryption?: Partial<PgpEncryption> & Pick<PgpEncryption, 'type' | 'privateKeyRef' | 'signers'>;
   reports?: ReportSettings;
   sequence?: SequenceSettings;
+  controlFile?: Omit<ControlFileSettings, 'waitMinutes'> & { waitMinutes?: number };
   expect?: RawExpectation;
 }
 
@@ -264,6 +265,16 @@ function buildFeed(partnerId: string, raw: RawFeed, index: number, file: string,
   }
   const control = controlFormatProblem(format, schema);
   if (control) throw new ConfigError(file, `${field}.format.${control.field}`, control.reason);
+  const controlSum = raw.controlFile?.fields.controlSum;
+  if (controlSum) {
+    const recordSum = format.trailerRecord?.fields?.controlSum ?? format.headerRecord?.fields?.controlSum;
+    if (!schema.columns.includes(controlSum.column)) {
+      throw new ConfigError(file, `${field}.controlFile.fields.controlSum.column`, `"${controlSum.column}" is not a column of schema ${schema.id} v${schema.version}`);
+    }
+    if (recordSum && recordSum.column !== controlSum.column) {
+      throw new ConfigError(file, `${field}.controlFile.fields.controlSum.column`, `format sums "${recordSum.column}" already; one column is summed per file`);
+    }
+  }
   if (raw.sequence && !format.headerRecord?.fields?.sequence && !format.trailerRecord?.fields?.sequence) {
     throw new ConfigError(file, `${field}.sequence`, 'needs a sequence number to check: set format.headerRecord.fields.sequence (or trailerRecord\'s)');
   }
@@ -280,6 +291,7 @@ function buildFeed(partnerId: string, raw: RawFeed, index: number, file: string,
     ...(raw.encryption ? { encryption: buildEncryption(raw.encryption, `${field}.encryption`, file) } : {}),
     ...(raw.reports ? { reports: raw.reports } : {}),
     ...(raw.sequence ? { sequence: raw.sequence } : {}),
+    ...(raw.controlFile ? { controlFile: { waitMinutes: 60, ...raw.controlFile } } : {}),
     ...(raw.expect ? { expect: buildExpectation(raw.expect, file, `${field}.expect`) } : {}),
   };
 }

@@ -91,6 +91,16 @@ export interface ReportSettings {
   readonly encryptTo: string;
 }
 
+/** The `controlFile` block, with defaults applied. */
+export interface ControlFileSettings {
+  /** The control file's name, `{name}` standing for the data file's: `{name}.ctl`. */
+  readonly name: string;
+  readonly format: 'json' | 'csv';
+  /** The json keys or csv columns holding the control fields. */
+  readonly fields: { readonly recordCount?: string; readonly controlSum?: { readonly field: string; readonly column: string } };
+  readonly waitMinutes: number;
+}
+
 /** The `sequence` block: files applied in order (src/ledger/feed-sequences.ts). */
 export interface SequenceSettings {
   /** The number the feed's first file must carry; absent: the first file's number is taken as it comes. */
@@ -126,6 +136,8 @@ export interface FeedConfig {
   readonly reports?: ReportSettings;
   /** Files must follow each other by the sequence number of their header or trailer record. */
   readonly sequence?: SequenceSettings;
+  /** A control file beside each data file, waited for and checked (src/ingest/control-file.ts). */
+  readonly controlFile?: ControlFileSettings;
   readonly expect?: FeedExpectation;
 }
 

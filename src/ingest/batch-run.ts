@@ -17,6 +17,9 @@ import { archiveKeyOf, keySetKeyOf, manifestKeyOf, plainRejectsKeyOf, rejectsKey
 import { digestObject, openObject } from '../landing/objects';
 import { announce } from './announce';
 import { sequenceGate } from './sequence-gate';
+import { controlFileNameOf, readControlFile, type ControlFileRead } from './control-file';
+import type { ExternalControl } from '../validate/control-records';
+import { systemClock } from '../platform/clock';
 import { DEFAULT_MIN_CHUNKS_PER_RANGE, DEFAULT_STOP_MARGIN_MS, LEASE_GRACE_MS } from './constants';
 import { CountMismatchError, RangeUnavailableError } from './errors';
 import { routeBatch } from './routing';
@@ -109,7 +112,12 @@ export class BatchRun {
     }
     if (!this.feed) return this.rejectUnread(routeBatch(this.deps.registry, this.state).reason!);
     if (this.state.feed !== this.feed.id) await this.save({ feed: this.feed.id });
-    if (!this.state.validation && !(await this.validate(this.feed))) return this.pause();
+    if (!this.state.validation) {
+      const control = this.feed.controlFile ? await this.readControlFile(this.feed) : undefined;
+      if (control && 'missing' in control) return this.waitForControlFile(this.feed);
+      if (control && 'reason' in control) return this.rejectUnread(control.reason);
+      if (!(await this.validate(this.feed, control?.found))) return this.pause();
+    }
     const validation = this.state.validation!;
     if (validation.status === 'REJECTED') return this.finish(BatchStatus.REJECTED, validation.reason!);
     return this.send(this.feed);
@@ -128,7 +136,33 @@ export class BatchRun {
    * (offset, counts, staged chunks, rejects so far, key set) goes to the ledger
    * for the next invocation. Returns false when it paused.
    */
-  private async validate(feed: FeedConfig): Promise<boolean> {
+  /** The control file beside the data file (read at each segment: it is a line or two). */
+  private readControlFile(feed: FeedConfig): Promise<ControlFileRead> {
+    const { bucket, key } = this.state.source;
+    return readControlFile(this.deps.s3, bucket, key, feed);
+  }
+
+  /**
+   * No control file yet: the batch waits (its lease released, the message back
+   * in a minute) until `controlFile.waitMinutes` after the data file came;
+   * then it is REJECTED CONTROL_FILE_MISSING.
+   */
+  private async waitForControlFile(feed: FeedConfig): Promise<IngestResult> {
+    const settings = feed.controlFile!;
+    const name = controlFileNameOf(settings, this.state.file.name);
+    const waited = (this.deps.clock ?? systemClock)().getTime() - Date.parse(this.state.receivedAt);
+    if (waited >= settings.waitMinutes * 60_000) {
+      return this.rejectUnread({
+        code: RejectionCode.CONTROL_FILE_MISSING,
+        message: `the control file "${name}" did not come within ${settings.waitMinutes} minutes of the data file (controlFile.waitMinutes)`,
+      });
+    }
+    this.logger.info('waiting for the control file', { controlFile: name, waitedSeconds: Math.round(waited / 1000) });
+    await this.deps.ledger.release(this.batchId, this.invocation.owner, `waiting for its control file ${name}`);
+    return { outcome: 'waiting', batchId: this.batchId };
+  }
+
+  private async validate(feed: FeedConfig, controlFile?: ExternalControl): Promise<boolean> {
     const { partner, attempt } = this.state;
     const progress = this.state.validationProgress;
     const segment = progress?.staged.next ?? 0;
@@ -172,6 +206,7 @@ export class BatchRun {
         ...(progress ? { resume: progress.checkpoint } : {}),
         ...(decryption ? { decryption } : {}),
         ...(feed.sequence ? { sequence: sequenceGate(this.deps.sequences, feed, this.batchId) } : {}),
+        ...(controlFile ? { controlFile } : {}),
       }));
       if (outcome.status === 'PAUSED') {
         const staged = await staging.closeSegment();

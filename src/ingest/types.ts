@@ -71,4 +71,8 @@ export type IngestResult =
   | { readonly outcome: 'paused'; readonly state: BatchState }
   /** The send phase was handed to parallel range invocations; they finish the batch. */
   | { readonly outcome: 'dispatched'; readonly state: BatchState }
-  | { readonly outcome: 'ignored'; readonly reason: string };
+  | { readonly outcome: 'ignored'; readonly reason: string }
+  /** The data file's control file has not come yet (`controlFile`): the message comes back later. */
+  | { readonly outcome: 'waiting'; readonly batchId: string }
+  /** The object is a feed's control file: read by its data file's batch, no batch of its own. */
+  | { readonly outcome: 'control-file'; readonly feed: string };

@@ -1,4 +1,4 @@
-import type { ControlFields, ControlRecordFormat, CsvFormat } from '../config/types';
+import type { ControlFields, ControlRecordFormat, CsvFormat, FeedConfig } from '../config/types';
 import type { CompiledRecordSchema } from '../records/record-schema';
 import { DecimalSum, parseControlDecimal } from '../records/decimal';
 import type { RecordCounts } from './decide';
@@ -43,8 +43,15 @@ export interface ControlFormatProblem {
   readonly reason: string;
 }
 
-/** Compiled once per format object (a feed's lifetime), not per file. */
-const compiled = new WeakMap<CsvFormat, CompiledControl | null>();
+/** Compiled once per feed object (its lifetime), not per file. */
+const compiled = new WeakMap<FeedConfig, CompiledControl | null>();
+
+/** The control values a control file beside the data file gave (`controlFile`), read before the pass. */
+export interface ExternalControl {
+  /** The control file's name, for reasons. */
+  readonly name: string;
+  readonly values: ControlValues;
+}
 
 /** The group names a regular expression defines: an empty alternative makes every group show up, unmatched. */
 function groupNames(pattern: RegExp): string[] {
@@ -93,27 +100,28 @@ export function controlFormatProblem(format: CsvFormat, schema: CompiledRecordSc
   return undefined;
 }
 
-function compile(format: CsvFormat): CompiledControl | undefined {
-  let control = compiled.get(format);
+function compile(feed: FeedConfig): CompiledControl | undefined {
+  let control = compiled.get(feed);
   if (control === undefined) {
-    const sum = format.trailerRecord?.fields?.controlSum ?? format.headerRecord?.fields?.controlSum;
+    const { format } = feed;
+    const sum = format.trailerRecord?.fields?.controlSum ?? format.headerRecord?.fields?.controlSum ?? feed.controlFile?.fields.controlSum;
     control =
-      format.headerRecord || format.trailerRecord
+      format.headerRecord || format.trailerRecord || feed.controlFile
         ? {
             ...(format.headerRecord ? { header: compileRecord('header', format.headerRecord) } : {}),
             ...(format.trailerRecord ? { trailer: compileRecord('trailer', format.trailerRecord) } : {}),
             ...(sum ? { sumColumn: sum.column } : {}),
           }
         : null;
-    compiled.set(format, control);
+    compiled.set(feed, control);
   }
   return control ?? undefined;
 }
 
-/** The control checks of `format`, or undefined when it has none (the common case costs nothing). */
-export function controlRecordsFor(format: CsvFormat, resume: ControlState | undefined): ControlRecords | undefined {
-  const control = compile(format);
-  return control && new ControlRecords(control, format.encoding === 'utf-8' ? 'utf8' : 'latin1', resume);
+/** The control checks of `feed`, or undefined when it has none (the common case costs nothing). */
+export function controlRecordsFor(feed: FeedConfig, resume: ControlState | undefined, external?: ExternalControl): ControlRecords | undefined {
+  const control = compile(feed);
+  return control && new ControlRecords(control, feed.format.encoding === 'utf-8' ? 'utf8' : 'latin1', resume, external);
 }
 
 /**
@@ -137,6 +145,7 @@ export class ControlRecords {
     private readonly control: CompiledControl,
     private readonly encoding: 'utf8' | 'latin1',
     resume: ControlState | undefined,
+    private readonly external?: ExternalControl,
   ) {
     this.header = resume?.header;
     this.trailer = resume?.trailer;
@@ -215,21 +224,22 @@ export class ControlRecords {
         message: `the file has no trailer record: no record after the header row matches format.trailerRecord.match ${shown(this.control.trailer.pattern.source)}`,
       };
     }
-    for (const [what, record] of [['header', this.header], ['trailer', this.trailer]] as const) {
-      if (!record) continue;
-      if (record.recordCount !== undefined && BigInt(record.recordCount) !== BigInt(counts.records)) {
-        return {
-          code: RejectionCode.CONTROL_COUNT_MISMATCH,
-          message: `the ${what} record (line ${record.line}) gives ${record.recordCount} data rows; the file has ${counts.records}`,
-          line: record.line,
-        };
+    const sources = [
+      ...(this.header ? [{ what: `the header record (line ${this.header.line})`, values: this.header, line: this.header.line }] : []),
+      ...(this.trailer ? [{ what: `the trailer record (line ${this.trailer.line})`, values: this.trailer, line: this.trailer.line }] : []),
+      ...(this.external ? [{ what: `the control file ${shown(this.external.name)}`, values: this.external.values, line: undefined }] : []),
+    ];
+    for (const { what, values, line } of sources) {
+      const at = line === undefined ? {} : { line };
+      if (values.recordCount !== undefined && BigInt(values.recordCount) !== BigInt(counts.records)) {
+        return { code: RejectionCode.CONTROL_COUNT_MISMATCH, message: `${what} gives ${values.recordCount} data rows; the file has ${counts.records}`, ...at };
       }
-      if (record.controlSum !== undefined && !this.sum.equals(record.controlSum)) {
+      if (values.controlSum !== undefined && !this.sum.equals(values.controlSum)) {
         const unsummed = this.unsummed ? ` (${this.unsummed} row${this.unsummed === 1 ? '' : 's'} had no decimal in it and added nothing)` : '';
         return {
           code: RejectionCode.CONTROL_SUM_MISMATCH,
-          message: `the ${what} record (line ${record.line}) gives ${record.controlSum} as the sum of ${this.control.sumColumn}; the data rows sum to ${this.sum.toString()}${unsummed}`,
-          line: record.line,
+          message: `${what} gives ${values.controlSum} as the sum of ${this.control.sumColumn}; the data rows sum to ${this.sum.toString()}${unsummed}`,
+          ...at,
         };
       }
     }

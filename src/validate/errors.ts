@@ -42,6 +42,8 @@ export const RejectionCode = {
   CONTROL_COUNT_MISMATCH: 'CONTROL_COUNT_MISMATCH',
   /** The control sum a control record gives differs from the sum of its column over the data rows. */
   CONTROL_SUM_MISMATCH: 'CONTROL_SUM_MISMATCH',
+  /** A feed with `controlFile`: the control file did not come within controlFile.waitMinutes of the data file. */
+  CONTROL_FILE_MISSING: 'CONTROL_FILE_MISSING',
   /** A feed with `sequence`: the file's sequence number skips past the one after the last accepted file's. */
   SEQUENCE_GAP: 'SEQUENCE_GAP',
   /** A feed with `sequence`: the file's sequence number is the last accepted file's, or an earlier one. */

@@ -4,7 +4,7 @@ import { RecordErrorCode, type FieldError } from '../records/error-codes';
 import { WORK_QUEUE_MAX_MESSAGE_BYTES, type WorkItemEnvelopes } from '../work-items/envelopes';
 import type { ValidationCheckpoint } from './checkpoint';
 import type { RecordCounts } from './decide';
-import { controlRecordsFor, type ControlRecords } from './control-records';
+import { controlRecordsFor, type ControlRecords, type ExternalControl } from './control-records';
 import type { BatchReason } from './errors';
 import { checkHeader, shown } from './header-check';
 import type { KeyFingerprintSet } from './key-set';
@@ -48,6 +48,8 @@ export class RecordLoop {
     private readonly keys: KeyFingerprintSet,
     private readonly shouldPause: () => boolean,
     resume: ValidationCheckpoint | undefined,
+    /** The control file's values, for a feed with `controlFile`. */
+    external?: ExternalControl,
   ) {
     this.maxRecordBytes = feed.limits.maxRecordBytes;
     this.maxBodyBytes = WORK_QUEUE_MAX_MESSAGE_BYTES - envelopes.itemAttributesBytes;
@@ -56,7 +58,7 @@ export class RecordLoop {
     this.maxSureJsonBytes = this.maxBodyBytes - envelopes.itemBytes(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, 0);
     this.resumeOffset = resume?.offset ?? 0;
     this.resumeLine = resume?.nextLine ?? 1;
-    this.control = controlRecordsFor(feed.format, resume?.control);
+    this.control = controlRecordsFor(feed, resume?.control, external);
     if (resume) {
       ({ records: this.records, valid: this.valid, invalid: this.invalid } = resume.counts);
       this.readHeader([...resume.header]);

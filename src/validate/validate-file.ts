@@ -4,7 +4,7 @@ import { CsvError } from 'csv-parse';
 import type { FeedConfig } from '../config/types';
 import { decodingStages, GZIP_MAGIC, isArmored, isGzip, openByteSource, type RawSource } from './byte-source';
 import type { ValidationCheckpoint } from './checkpoint';
-import type { ControlValues } from './control-records';
+import type { ControlValues, ExternalControl } from './control-records';
 import { applyErrorPolicy, type RecordCounts } from './decide';
 import { FileRejectedError, RejectionCode, type BatchReason } from './errors';
 import type { PgpKeys } from '../pgp/keys';
@@ -50,6 +50,8 @@ export interface ValidationInput {
    * `validate` command, which has no ledger) the order is not checked.
    */
   readonly sequence?: SequenceGate;
+  /** For a feed with `controlFile`: what its control file gives, checked once the file has been read. */
+  readonly controlFile?: ExternalControl;
 }
 
 /** Claims a file's sequence number for its feed (src/ledger/feed-sequences.ts), or returns why the file is out of order. */
@@ -107,7 +109,7 @@ export async function validateSegment(input: SegmentInput): Promise<ValidationOu
   let rawBytes = enterAt;
   let compressed = enterAt > 0 ? false : (resume?.compressed ?? false);
   const envelopes = new WorkItemEnvelopes(workItemContext(input.batchId, feed));
-  const state = new RecordLoop(feed, envelopes, items, rejects, input.keys ?? new KeyFingerprintSet(), input.shouldPause, resume);
+  const state = new RecordLoop(feed, envelopes, items, rejects, input.keys ?? new KeyFingerprintSet(), input.shouldPause, resume, input.controlFile);
 
   let chainInput: PassThrough | undefined;
   let chainDone: Promise<unknown> | undefined;
