@@ -208,6 +208,20 @@ describe('loadPartnerRegistry: broken configs fail with file, field and reason',
     expect(error2.message).toContain('format.headerRecord.fields.sequence');
   });
 
+  it('controlFile: {name} in the name, defaults, and the summed column the schema\'s', () => {
+    const withControlFile = (block: string) => writePartner(`${ACME_YML.trimEnd()}\n    controlFile: ${block}\n`);
+    withControlFile('{ name: "{name}.ctl", format: json, fields: { recordCount: rows } }');
+    expect(loadPartnerRegistry({ root }).partners.get('acme')!.feeds[0]!.controlFile).toEqual({ name: '{name}.ctl', format: 'json', fields: { recordCount: 'rows' }, waitMinutes: 60 });
+    withControlFile('{ name: "orders.ctl", format: json, fields: { recordCount: rows } }');
+    expect(loadError().field).toBe('feeds[0].controlFile.name');
+    withControlFile('{ name: "{name}.ctl", format: json, fields: {} }');
+    expect(loadError().field).toBe('feeds[0].controlFile.fields');
+    withControlFile('{ name: "{name}.ctl", format: csv, fields: { controlSum: { field: total, column: price } } }');
+    const error = loadError();
+    expect(error.field).toBe('feeds[0].controlFile.fields.controlSum.column');
+    expect(error.message).toContain('"price" is not a column of schema orders v1');
+  });
+
   it('a missing required field', () => {
     writePartner(ACME_YML.replace('name: ACME Corp\n', ''));
     const error = loadError();
