@@ -304,6 +304,10 @@ function buildPartner(file: string, raw: RawPartner, schemas: SchemaCache): Part
   const seenFeeds = new Set<string>();
   const seenPatterns = new Set<string>();
   raw.feeds.forEach((feed, index) => {
+    // Pulled and pushed files each land in a folder of their own (fetch or hand-off id): nothing lies beside them.
+    if (feed.controlFile && !raw.sources.s3) {
+      throw new ConfigError(file, `feeds[${index}].controlFile`, 'is found beside S3 drops (inbound/) only, and this partner has no sources.s3');
+    }
     if (seenFeeds.has(feed.id)) throw new ConfigError(file, `feeds[${index}].id`, `duplicate feed id "${feed.id}"`);
     seenFeeds.add(feed.id);
     for (const pattern of feed.files) {
