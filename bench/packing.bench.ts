@@ -1,9 +1,10 @@
 /**
  * What packing records into work queue messages saves on the send side: SQS
  * SendMessageBatch requests, messages and bytes per million records, and the
- * CPU time of the send pass, for recordsPerMessage 1, 10 and 100. See bench/README.md.
+ * CPU time of the send pass, for recordsPerMessage 1, 10, 100 and 1000 at a
+ * message cap of 256 KiB and of 1 MiB. See bench/README.md.
  *
- *   npm run bench:packing [-- --rows N] [--per-message 1,10,100] [--json]
+ *   npm run bench:packing [-- --rows N] [--per-message 1,10,100,1000] [--max-message-bytes 262144,1048576] [--json]
  *
  * The 1,000,000-row orders file (bench/generate-orders.ts, no invalid rows) goes
  * through the real validation pass into an in-memory staging sink chunked like
@@ -93,6 +94,8 @@ function acknowledgingSqs(): { sqs: SQSClient; counts: SinkCounts } {
 
 interface Run {
   readonly recordsPerMessage: number;
+  /** The feed's cap on one message (workItems.maxMessageBytes). */
+  readonly maxMessageBytes: number;
   readonly records: number;
   readonly requests: number;
   readonly messages: number;
@@ -108,13 +111,15 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       rows: { type: 'string', default: '1000000' },
-      'per-message': { type: 'string', default: '1,10,100' },
+      'per-message': { type: 'string', default: '1,10,100,1000' },
+      'max-message-bytes': { type: 'string', default: '262144,1048576' },
       json: { type: 'boolean', default: false },
     },
   });
   const options = { json: values.json ?? false };
   const rows = Number(values.rows);
   const perMessage = values['per-message']!.split(',').map(Number);
+  const caps = values['max-message-bytes']!.split(',').map(Number);
 
   const file = await generateOrders({ rows, invalidRate: 0 });
   log(options, `${file.reused ? 'reusing' : 'generated'} ${file.path} (${rows.toLocaleString('en')} rows)`);
@@ -139,7 +144,9 @@ async function main(): Promise<void> {
   if (outcome.counts.valid !== rows) throw new Error(`expected ${rows} valid records, got ${outcome.counts.valid}`);
 
   const runs: Run[] = [];
-  for (const recordsPerMessage of perMessage) {
+  // One record per message does not depend on the cap: measured once.
+  const variants = perMessage.flatMap((recordsPerMessage) => (recordsPerMessage === 1 ? caps.slice(0, 1) : caps).map((cap) => ({ recordsPerMessage, cap })));
+  for (const { recordsPerMessage, cap } of variants) {
     const { sqs, counts } = acknowledgingSqs();
     (globalThis as { gc?: () => void }).gc?.();
     const cpu = process.cpuUsage();
@@ -148,7 +155,8 @@ async function main(): Promise<void> {
       s3: memoryS3(data),
       sqs,
       queueUrl: 'http://sqs.local/000000000000/work',
-      manifest,
+      // Every record was validated against the default cap, so it fits any larger one.
+      manifest: { ...manifest, maxMessageBytes: cap },
       fromChunk: 0,
       recordsPerMessage,
       onChunkSent: async () => {},
@@ -160,6 +168,7 @@ async function main(): Promise<void> {
     }
     const run: Run = {
       recordsPerMessage,
+      maxMessageBytes: cap,
       records: progress.itemsSent,
       requests: counts.requests,
       messages: counts.messages,
@@ -171,7 +180,7 @@ async function main(): Promise<void> {
       sinkSeconds: counts.sinkMs / 1000,
     };
     runs.push(run);
-    log(options, `recordsPerMessage ${recordsPerMessage}: ${run.requests} requests, ${run.messages} messages, ${wallSeconds.toFixed(1)} s`);
+    log(options, `recordsPerMessage ${recordsPerMessage}, cap ${cap / 1024} KiB: ${run.requests} requests, ${run.messages} messages, ${wallSeconds.toFixed(1)} s`);
   }
 
   const perMillion = (value: number, records: number) => (value * 1_000_000) / records;
@@ -196,9 +205,10 @@ async function main(): Promise<void> {
   );
   process.stdout.write(
     `${table(
-      ['records/message', 'SendMessageBatch', 'messages', 'message MiB', 'billed 64K units', 'request MiB', 'send CPU s', 'wall s', 'CPU vs 1'],
+      ['records/message', 'cap KiB', 'SendMessageBatch', 'messages', 'message MiB', 'billed 64K units', 'request MiB', 'send CPU s', 'wall s', 'CPU vs 1'],
       runs.map((run) => [
         String(run.recordsPerMessage),
+        String(run.maxMessageBytes / 1024),
         fmt(perMillion(run.requests, run.records)),
         fmt(perMillion(run.messages, run.records)),
         (perMillion(run.messageBytes, run.records) / 2 ** 20).toFixed(1),

@@ -1,4 +1,5 @@
 import type { CompletionEventDetail } from '../src/completion/completion-event';
+import type { FeedEvent } from '../src/expectations/events';
 
 /** A value as one space-free token: as it is when it can be, else quoted as JSON (a file name with spaces). */
 function token(value: string | number): string {
@@ -30,4 +31,34 @@ export function completionLine(event: CompletionEventDetail): string {
     ['batch', event.batchId],
   ];
   return `event ${fields.map(([key, value]) => `${key}=${token(value)}`).join(' ')}`;
+}
+
+/**
+ * A feed event (Feed File Missing / Late / Unexpected) as the line `npm start`
+ * prints, beside the completion events': `event partner=… feed=… status=<type>
+ * due=…` and the files counted of those expected; Late adds how late (and the
+ * Missing event it resolves), Unexpected why and which file. No `file` or
+ * `batch` for Missing: its point is that there is none.
+ */
+export function feedEventLine(event: FeedEvent): string {
+  const fields: Array<[string, string | number]> = [
+    ['partner', event.partner],
+    ['feed', event.feed],
+    ['status', event.type],
+    ['due', event.dueAt],
+    ['files', `${event.countedFiles}/${event.expectedFiles}`],
+  ];
+  if (event.type === 'LATE') fields.push(['lateMinutes', event.lateMinutes], ...(event.resolves ? [['resolves', event.resolves] as [string, string]] : []));
+  if (event.type === 'UNEXPECTED') fields.push(['reason', event.reason], ['file', event.file.name], ['batch', event.file.batchId]);
+  return `event ${fields.map(([key, value]) => `${key}=${token(value)}`).join(' ')}`;
+}
+
+/** Completion events carry a batch status; feed events a type (and no status): how a consumer of the shared topic tells them apart. */
+export function isFeedEvent(detail: CompletionEventDetail | FeedEvent): detail is FeedEvent {
+  return !('status' in detail) && 'type' in detail;
+}
+
+/** The line for whichever event the SNS consumer received. */
+export function eventLine(detail: CompletionEventDetail | FeedEvent): string {
+  return isFeedEvent(detail) ? feedEventLine(detail) : completionLine(detail);
 }

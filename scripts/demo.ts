@@ -1,7 +1,8 @@
 /**
  * `npm run demo`: the whole story on this machine, in about a minute, no AWS
  * account. moto_server plays AWS, OpenSSH's sshd plays globex's SFTP server,
- * and the real ingest, sftp-pull and replay code runs against them.
+ * and the real ingest, sftp-pull, replay and expectations-checker code runs
+ * against them.
  */
 import './local-env';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -18,6 +19,12 @@ import { MissingPrerequisiteError } from '../dev/moto-server';
 import { pumpOnce } from '../dev/queue-pump';
 import { replayBatch } from '../src/operations/replay';
 import { drainQueue } from '../dev/drain-queue';
+import { addDemoFeed, DEMO_FEED, demoExpectation } from '../dev/demo-feed';
+import { loadPartnerRegistry } from '../src/config/load-partners';
+import { checkExpectations } from '../src/expectations/check';
+import type { FeedEvent } from '../src/expectations/events';
+import { checkExpectationsDeps } from '../src/expectations/runtime';
+import type { ServiceMetrics } from '../src/platform/telemetry';
 
 const ROOT = path.resolve(__dirname, '..');
 const logger = new Logger({ serviceName: 'partner-ingest-demo', logLevel: (process.env.LOG_LEVEL ?? 'SILENT') as 'SILENT' });
@@ -61,6 +68,15 @@ interface ConsumerEvent {
   readonly detail: Record<string, any>;
 }
 
+/** Feed events carry a type and no batch status (see scripts/completion-line.ts). */
+const isFeedEvent = (event: ConsumerEvent) => !('status' in event.detail) && 'type' in event.detail;
+
+/** The metric the checker emits is for CloudWatch's alarm; its EMF JSON would only clutter the demo's output. */
+const quietMetrics = {
+  singleMetric: () => ({ addDimensions: () => undefined, addMetric: () => undefined }),
+  publishStoredMetrics: () => undefined,
+} as unknown as ServiceMetrics;
+
 async function consumerEvents(stack: LocalStack): Promise<ConsumerEvent[]> {
   const sns = (await drainQueue(stack.clients.sqs, stack.snsConsumerUrl)).map((message) => ({
     via: 'SNS',
@@ -76,6 +92,10 @@ async function consumerEvents(stack: LocalStack): Promise<ConsumerEvent[]> {
 function printEvents(events: readonly ConsumerEvent[]): void {
   for (const event of events) {
     const { detail } = event;
+    if (isFeedEvent(event)) {
+      console.log(`  ${event.via.padEnd(11)} ← ${detail.type.padEnd(9)} ${detail.partner}/${detail.feed} due ${detail.dueAt}: ${detail.countedFiles} of ${detail.expectedFiles} file(s)`);
+      continue;
+    }
     console.log(
       `  ${event.via.padEnd(11)} ← ${detail.status.padEnd(9)} ${detail.partner}/${detail.feed ?? '-'} ${detail.file.name} attempt ${detail.attempt}: ` +
         `${detail.counts.valid} valid, ${detail.counts.invalid} invalid, ${detail.counts.workItemsSent} sent${detail.reason ? ` — ${detail.reason.code}` : ''}`,
@@ -85,11 +105,15 @@ function printEvents(events: readonly ConsumerEvent[]): void {
 
 export interface DemoSummary {
   readonly batches: { file: string; status: string; attempt: number; records: number; valid: number; invalid: number; workItems: number }[];
+  /** Completion events (one per attempt) each consumer received. */
   readonly events: { sns: number; eventBridge: number };
+  /** Feed events (Feed File Missing…) each consumer received. */
+  readonly feedEvents: { type: string; partner: string; feed: string; dueAt: string; via: string }[];
 }
 
 async function main(): Promise<DemoSummary> {
   const started = Date.now();
+  const demo = demoExpectation(new Date(started));
   const stack = await startLocalStack({ stage: 'demo', logger, config: { root: ROOT } });
   let globex: LocalSftpPartner | undefined;
   try {
@@ -143,7 +167,24 @@ async function main(): Promise<DemoSummary> {
     const replayed = (await stack.ledger.get(failed.batchId))!;
     console.log(`  ${failed.file.name}: attempt ${replayed.attempt} ${replayed.status}, ${replayed.counts?.workItemsSent} work items sent`);
 
-    step('completion events, as two consumers received them');
+    step(`acme's returns file was due at ${demo.dueAt.toISOString()} (a minute after the demo started, a minute's grace): it never comes`);
+    // The demo feed goes into the local config root (with globex's local settings), as npm start does.
+    addDemoFeed(globex.configRoot, demo);
+    const checkerAt = new Date(demo.dueAt.getTime() + (demo.graceMinutes + 1) * 60_000);
+    console.log(`  checkExpectations runs (clock set to ${checkerAt.toISOString()}: the demo does not wait two minutes), then again five minutes later`);
+    for (const at of [checkerAt, new Date(checkerAt.getTime() + 300_000)]) {
+      const checker = checkExpectationsDeps(
+        stack.clients,
+        loadPartnerRegistry({ root: globex.configRoot }),
+        { ledgerTable: stack.resources.ledgerTable, eventsTopicArn: stack.resources.eventsTopicArn, eventBusName: stack.resources.eventBusName },
+        quietMetrics,
+        () => at,
+      );
+      const published = (await checkExpectations(checker, { partner: DEMO_FEED.partner })).flatMap((check) => check.published as FeedEvent[]);
+      console.log(`  run at ${at.toISOString()}: ${published.length ? published.map((event) => `${event.type} ${event.partner}/${event.feed} due ${event.dueAt}`).join(', ') : 'nothing new (each event is published once per due time)'}`);
+    }
+
+    step('completion and feed events, as two consumers received them');
     const events = await consumerEvents(stack);
     printEvents(events);
 
@@ -165,9 +206,10 @@ async function main(): Promise<DemoSummary> {
         workItems: perBatch.get(state!.batchId) ?? 0,
       })),
       events: {
-        sns: events.filter((event) => event.via === 'SNS').length,
-        eventBridge: events.filter((event) => event.via === 'EventBridge').length,
+        sns: events.filter((event) => event.via === 'SNS' && !isFeedEvent(event)).length,
+        eventBridge: events.filter((event) => event.via === 'EventBridge' && !isFeedEvent(event)).length,
       },
+      feedEvents: events.filter(isFeedEvent).map(({ via, detail }) => ({ type: detail.type, partner: detail.partner, feed: detail.feed, dueAt: detail.dueAt, via })),
     };
     summary.batches.sort((a, b) => a.file.localeCompare(b.file));
     step(`summary (${((Date.now() - started) / 1000).toFixed(1)} s)`);
@@ -177,7 +219,7 @@ async function main(): Promise<DemoSummary> {
         summary.batches.map((batch) => [batch.file, batch.status, batch.attempt, batch.records, batch.valid, batch.invalid, batch.workItems]),
       ),
     );
-    console.log(`events: ${summary.events.sns} via SNS, ${summary.events.eventBridge} via EventBridge`);
+    console.log(`events: ${summary.events.sns} via SNS, ${summary.events.eventBridge} via EventBridge; feed events: ${summary.feedEvents.map((event) => `${event.type} ${event.partner}/${event.feed} via ${event.via}`).join(', ')}`);
     console.log(`SUMMARY ${JSON.stringify(summary)}`);
     return summary;
   } finally {

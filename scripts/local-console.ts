@@ -5,7 +5,7 @@ import { startConsole } from '../src/console/server';
 import { connectStage } from '../src/operations/stage';
 
 export interface LocalConsole {
-  /** The one-time URL to open. */
+  /** The URL to open, with its login token (good until the console stops). */
   readonly url: string;
   stop(): Promise<void>;
 }

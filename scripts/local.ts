@@ -9,7 +9,10 @@
  * server: every few seconds it invokes the real sftpPull inside
  * serverless-offline with the input of globex's schedule (no schedule plugin
  * works with osls; see the README), and the operator console on 127.0.0.1,
- * whose one-time URL it prints. How it stops: scripts/local-shutdown.ts.
+ * whose URL (with its login token) it prints. A feed of acme's, due a minute
+ * after start, never gets its file: the real checkExpectations, invoked on a
+ * timer, reports it Missing, and the event is printed like the others
+ * (dev/demo-feed.ts). How it stops: scripts/local-shutdown.ts.
  */
 import './local-env';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -18,12 +21,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { CompletionEventDetail } from '../src/completion/completion-event';
+import type { FeedEvent } from '../src/expectations/events';
+import { addDemoFeed, DEMO_FEED, demoExpectation } from '../dev/demo-feed';
 import { startServerlessOffline, type OfflineServer } from '../dev/serverless-offline';
 import { drainQueue } from '../dev/drain-queue';
 import { startLocalSftpPartner, type LocalSftpPartner } from '../dev/local-sftp';
 import { startLocalStack, type LocalStack } from '../dev/local-stack';
 import { MissingPrerequisiteError } from '../dev/moto-server';
-import { completionLine } from './completion-line';
+import { eventLine, isFeedEvent } from './completion-line';
 import { startLocalConsole } from './local-console';
 import { LocalShutdown } from './local-shutdown';
 
@@ -42,15 +47,24 @@ const SFTP_PULL_EVERY_MS = 5_000;
  * invocation that was running during the reload; the next run starts after this.
  */
 const SFTP_PULL_TIMEOUT_MS = 120_000;
+/** How often checkExpectations runs locally (deployed: every 5 minutes); often, so the demo feed's Missing shows soon after its grace. */
+const CHECK_EXPECTATIONS_EVERY_MS = 15_000;
+/**
+ * Minutes after start the demo feed's file is due (then a minute's grace).
+ * Tests set a negative number, so the first checker run already finds it
+ * missing instead of the test waiting two real minutes.
+ */
+const DEMO_DUE_MINUTES = Number(process.env.PARTNER_INGEST_LOCAL_DEMO_DUE_MINUTES ?? 1);
+if (!Number.isInteger(DEMO_DUE_MINUTES)) throw new Error(`PARTNER_INGEST_LOCAL_DEMO_DUE_MINUTES must be a whole number of minutes, got "${process.env.PARTNER_INGEST_LOCAL_DEMO_DUE_MINUTES}"`);
 /** How long `--once` waits for the samples' completion events. */
 const SAMPLES_TIMEOUT_MS = 120_000;
 /** How often the SNS consumer's queue is read: an event is printed at most this long after it arrived. */
 const EVENT_POLL_MS = 500;
 
-/** The completion events the SNS subscriber has received since the last call (SNS delivers the detail as the envelope's Message). */
-async function completionEvents(stack: LocalStack): Promise<CompletionEventDetail[]> {
+/** The events the SNS subscriber has received since the last call, completion and feed events alike (SNS delivers the detail as the envelope's Message). */
+async function receivedEvents(stack: LocalStack): Promise<(CompletionEventDetail | FeedEvent)[]> {
   return (await drainQueue(stack.clients.sqs, stack.snsConsumerUrl)).map(
-    (message) => JSON.parse((JSON.parse(message.Body!) as { Message: string }).Message) as CompletionEventDetail,
+    (message) => JSON.parse((JSON.parse(message.Body!) as { Message: string }).Message) as CompletionEventDetail | FeedEvent,
   );
 }
 
@@ -116,10 +130,11 @@ Watching for new files — Ctrl-C to stop.`);
 }
 
 async function main(): Promise<void> {
+  const startedAt = new Date();
   const shutdown = new LocalShutdown((line) => console.log(line));
   console.log(`npm start (pid ${process.pid}): Ctrl-C or \`kill ${process.pid}\` stops it and everything it starts`);
   try {
-    await run(shutdown);
+    await run(shutdown, startedAt);
   } catch (error) {
     if (!shutdown.requested) throw error; // a child that got the terminal's Ctrl-C first is no failure
   } finally {
@@ -127,7 +142,7 @@ async function main(): Promise<void> {
   }
 }
 
-async function run(shutdown: LocalShutdown): Promise<void> {
+async function run(shutdown: LocalShutdown, startedAt: Date): Promise<void> {
   const { signal } = shutdown;
   const logger = new Logger({ serviceName: 'partner-ingest', logLevel: (process.env.LOG_LEVEL ?? 'WARN') as 'WARN' });
   const stack = await shutdown.starting('moto_server', startLocalStack({ stage: STAGE, logger, config: { root: ROOT } }), (started) =>
@@ -141,6 +156,10 @@ async function run(shutdown: LocalShutdown): Promise<void> {
     globex = await shutdown.starting('sshd', startLocalSftpPartner(stack, 'globex', logger), (started) => started.dispose());
     signal.throwIfAborted();
     printSftpPartner('globex', globex);
+    // The functions read partners/ from this config root: the demo feed goes in before serverless-offline starts.
+    const demo = demoExpectation(startedAt, DEMO_DUE_MINUTES);
+    addDemoFeed(globex.configRoot, demo);
+    console.log(`  ${`${DEMO_FEED.partner}/${DEMO_FEED.feed} (expected file)`.padEnd(28)} due ${demo.dueAt.toISOString()} (+${demo.graceMinutes} min grace); none will come, and checkExpectations reports it missing`);
   }
   console.log('  functions (serverless-offline) starting (esbuild builds them first) …');
   /** serverless-offline's lines are shown from its start until it is asked to stop. */
@@ -168,14 +187,14 @@ async function run(shutdown: LocalShutdown): Promise<void> {
   operator HTTP API (offline)  ${offline.api}/batches (IAM auth is not emulated)
   Lambda invoke API (offline)  ${offline.lambdaApi} (e.g. the replay function: partner-ingest-${STAGE}-replay)
 
-Completion events, one line each as the SNS consumer receives them (a replay: the same batch and file, the next attempt):`);
+Events, one line each as the SNS consumer receives them (a replay: the same batch and file, the next attempt; a feed event: status=MISSING, LATE or UNEXPECTED):`);
 
   // ingestFile runs inside serverless-offline; its completion events reach the SNS subscriber.
   const events: CompletionEventDetail[] = [];
   const printArrivals = async () => {
-    for (const event of await completionEvents(stack)) {
-      events.push(event);
-      console.log(completionLine(event));
+    for (const event of await receivedEvents(stack)) {
+      if (!isFeedEvent(event)) events.push(event);
+      console.log(eventLine(event));
     }
   };
   const samples = readdirSync(path.join(ROOT, 'samples', 'acme')).sort();
@@ -204,31 +223,44 @@ Completion events, one line each as the SNS consumer receives them (a replay: th
     startLocalConsole({ stage: STAGE, region: REGION, endpoint: stack.moto.endpoint, configRoot: globex!.configRoot }),
     (started) => started.stop(),
   );
-  console.log(`operator console (open in your browser; the link works once):\n  ${operatorConsole.url}`);
+  console.log(`operator console (open in your browser; the link works until Ctrl-C):\n  ${operatorConsole.url}`);
   printHowToUse(stack, globex!);
-  // globex's schedule, played here: the deployed rule invokes sftpPull with this input.
-  // A run still going when the next is due is not doubled; events print meanwhile.
-  const sftpPull = `partner-ingest-${STAGE}-sftpPull`;
-  let pulling: Promise<void> | undefined;
-  let nextPullAt = 0;
+  // globex's schedule and the checker's, played here: the deployed rules invoke sftpPull with this input, checkExpectations with none.
+  const puller = repeatedInvocation(offline, `partner-ingest-${STAGE}-sftpPull`, { partners: ['globex'] }, SFTP_PULL_EVERY_MS, signal);
+  const checker = repeatedInvocation(offline, `partner-ingest-${STAGE}-checkExpectations`, {}, CHECK_EXPECTATIONS_EVERY_MS, signal);
   for (;;) {
-    if (!pulling && Date.now() >= nextPullAt) {
-      nextPullAt = Date.now() + SFTP_PULL_EVERY_MS;
-      pulling = offline
-        .invoke(sftpPull, { partners: ['globex'] }, { signal, timeoutMs: SFTP_PULL_TIMEOUT_MS })
-        .then(({ payload, functionError }) => {
-          if (functionError) console.log(`${sftpPull} failed: ${JSON.stringify(payload)}`);
-        })
-        .catch((error: unknown) => {
-          if (!signal.aborted) console.log(`${sftpPull} run failed: ${String(error)}`);
-        })
-        .finally(() => {
-          pulling = undefined;
-        });
-    }
+    puller.tick();
+    checker.tick();
     await printArrivals();
     await sleep(EVENT_POLL_MS, undefined, { signal }); // ends the loop on Ctrl-C / SIGTERM
   }
+}
+
+/**
+ * A function invoked in serverless-offline every `everyMs` (call tick() often):
+ * a run still going when the next is due is not doubled (events print
+ * meanwhile), a failure is printed. SFTP_PULL_TIMEOUT_MS says why runs get long.
+ */
+function repeatedInvocation(offline: OfflineServer, name: string, input: unknown, everyMs: number, signal: AbortSignal): { tick(): void } {
+  let running: Promise<void> | undefined;
+  let nextAt = 0;
+  return {
+    tick() {
+      if (running || Date.now() < nextAt) return;
+      nextAt = Date.now() + everyMs;
+      running = offline
+        .invoke(name, input, { signal, timeoutMs: SFTP_PULL_TIMEOUT_MS })
+        .then(({ payload, functionError }) => {
+          if (functionError) console.log(`${name} failed: ${JSON.stringify(payload)}`);
+        })
+        .catch((error: unknown) => {
+          if (!signal.aborted) console.log(`${name} run failed: ${String(error)}`);
+        })
+        .finally(() => {
+          running = undefined;
+        });
+    },
+  };
 }
 
 main().catch((error: unknown) => {

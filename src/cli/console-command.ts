@@ -7,7 +7,7 @@ import type { Output } from './output';
 import { closeStage, parseCommand, stageFrom } from './stage-options';
 
 /**
- * Starts the operator console on 127.0.0.1 and prints its one-time URL; it
+ * Starts the operator console on 127.0.0.1 and prints its URL with a login token; it
  * calls AWS with the operator's own credentials until Ctrl-C.
  */
 export async function consoleCommand(argv: string[], output: Output): Promise<number> {
@@ -25,7 +25,7 @@ export async function consoleCommand(argv: string[], output: Output): Promise<nu
     output.stdout(
       values.json
         ? `${JSON.stringify({ url: running.url, stage: stage.stage, actor: stage.actor })}\n`
-        : `console for stage ${stage.stage} (${stage.region}) as ${stage.actor}\n  open ${running.url}\n(the link works once; Ctrl-C stops the console)\n`,
+        : `console for stage ${stage.stage} (${stage.region}) as ${stage.actor}\n  open ${running.url}\n(the link works until the console stops, in any tab; Ctrl-C stops it)\n`,
     );
     await new Promise<void>((resolve) => {
       const stop = () => {

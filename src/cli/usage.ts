@@ -68,7 +68,8 @@ ${STAGE_OPTIONS_USAGE}`;
 
 export const CONSOLE_USAGE = `usage: partner-ingest console --stage NAME [--port N]
 
-Starts the operator console on 127.0.0.1 (a free port, or --port) and prints its URL with a one-time token:
+Starts the operator console on 127.0.0.1 (a free port, or --port) and prints its URL with a login token
+(good until it stops):
 batches, a batch's errors and attempts, replays and dead-letter redrives in a browser. It calls AWS with your
 own credentials, as the other commands do, and records you as the actor. Runs until Ctrl-C.
 ${STAGE_OPTIONS_USAGE}`;

@@ -13,6 +13,7 @@ import { globToRegExp } from './glob';
 import { parseSshPublicKey } from './ssh-public-key';
 import { controlFormatProblem } from '../validate/control-records';
 import type { CsvFormat, FeedConfig, FeedExpectation, FeedLimits, PartnerConfig, PgpEncryption, ReportSettings, SequenceSettings, ControlFileSettings, SftpPushSource, SftpSource, WorkItemSettings } from './types';
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../work-items/envelopes';
 
 /** Everything the pipeline knows about partners, loaded and validated in one go. */
 export interface PartnerRegistry {
@@ -287,7 +288,7 @@ function buildFeed(partnerId: string, raw: RawFeed, index: number, file: string,
     key: raw.key,
     errorPolicy: raw.errorPolicy,
     limits: { ...DEFAULT_LIMITS, ...raw.limits },
-    workItems: { recordsPerMessage: 1, ...raw.workItems },
+    workItems: { recordsPerMessage: 1, maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES, ...raw.workItems },
     ...(raw.encryption ? { encryption: buildEncryption(raw.encryption, `${field}.encryption`, file) } : {}),
     ...(raw.reports ? { reports: raw.reports } : {}),
     ...(raw.sequence ? { sequence: raw.sequence } : {}),

@@ -57,6 +57,8 @@ export interface FeedLimits {
 export interface WorkItemSettings {
   /** Records per work queue message; 1 sends single-record envelopes, more sends packed ones. */
   readonly recordsPerMessage: number;
+  /** Cap on one work queue message, body plus attributes (default 256 KiB, at most SQS's 1 MiB). */
+  readonly maxMessageBytes: number;
 }
 
 /**

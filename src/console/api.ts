@@ -1,6 +1,4 @@
-import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { completionEventOf } from '../completion/completion-event';
 import type { ObjectLocation } from '../landing/objects';
@@ -8,24 +6,14 @@ import type { BatchState } from '../ledger/types';
 import { systemClock } from '../platform/clock';
 import { parseBatchQuery } from '../operations/batch-query';
 import { batchView } from '../operations/batch-view';
-import type { OperatorDeps } from '../operations/deps';
 import { BadRequestError, OperatorError } from '../operations/errors';
+import { peekDeadLetters } from '../operations/dead-letters';
 import { parseRedriveRequest, redriveStage } from '../operations/redrive';
 import { parseReplayRequest, replayBatch } from '../operations/replay';
-import type { RemoteFileLedger } from '../sftp/remote-file-ledger';
-import { alarmsInAlarm, oldestMessageAges } from './health';
+import { consoleOverview } from './overview';
+import type { ConsoleApiDeps } from './types';
 
-export interface ConsoleApiDeps {
-  readonly operator: OperatorDeps;
-  /** Alarms and queue ages for the overview. */
-  readonly cloudWatch: CloudWatchClient;
-  /** SFTP partners' pull status, as sftpPull records it. */
-  readonly pulls: Pick<RemoteFileLedger, 'pullStatus'>;
-  /** The operator's own identity (STS GetCallerIdentity), recorded as the actor of every action. */
-  readonly actor: string;
-  readonly stage: string;
-  readonly region: string;
-}
+export type { ConsoleApiDeps } from './types';
 
 export interface ApiRequest {
   readonly method: string;
@@ -41,7 +29,8 @@ export type ApiAnswer = { readonly status: number; readonly body: unknown } | { 
 export const DOWNLOAD_EXPIRY_SECONDS = 300;
 /** A redrive or dry run from the console stops receiving after this long (the page waits for it). */
 const REDRIVE_MS = 60_000;
-const OVERVIEW_WINDOW_MS = 86_400_000;
+/** Looking at the DLQs for the Dead letters page stops after this long (a view should not keep the page waiting). */
+const PEEK_MS = 10_000;
 const BATCH_ID = /^[0-9a-f]{32}$/;
 const FINISHED: ReadonlySet<string> = new Set(['COMPLETED', 'REJECTED', 'FAILED']);
 
@@ -111,61 +100,6 @@ async function fileLink(deps: ConsoleApiDeps, batchId: string, file: string): Pr
   );
 }
 
-const QUEUES = [
-  ['work', 'workQueueUrl', 'workDlqUrl'],
-  ['file-events', 'fileEventsQueueUrl', 'fileEventsDlqUrl'],
-  ['send-ranges', 'sendRangesQueueUrl', 'sendRangesDlqUrl'],
-] as const;
-
-async function depth(deps: ConsoleApiDeps, queueUrl: string) {
-  const { Attributes = {} } = await deps.operator.sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
-  );
-  return { visible: Number(Attributes.ApproximateNumberOfMessages ?? 0), inFlight: Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0) };
-}
-
-/** The last 24 hours by status and partner, and every queue's and DLQ's depth. */
-async function overview(deps: ConsoleApiDeps) {
-  const now = (deps.operator.clock ?? systemClock)();
-  const from = new Date(now.getTime() - OVERVIEW_WINDOW_MS).toISOString();
-  const batches = await deps.operator.ledger.listBatches({ from, to: now.toISOString(), limit: 10_000 });
-  const byStatus: Record<string, number> = {};
-  const byPartner: Record<string, Record<string, number>> = {};
-  for (const batch of batches) {
-    byStatus[batch.status] = (byStatus[batch.status] ?? 0) + 1;
-    const partner = (byPartner[batch.partner] ??= {});
-    partner[batch.status] = (partner[batch.status] ?? 0) + 1;
-  }
-  const failed = batches.filter((batch) => batch.status === 'FAILED' || batch.status === 'REJECTED').slice(0, 20);
-  const nameOf = (url: string) => url.split('/').at(-1)!;
-  const sftpPartners = [...deps.operator.registry.partners.values()].filter((partner) => partner.sources.sftp).map((partner) => partner.id);
-  const [ages, alarms, sftp] = await Promise.all([
-    oldestMessageAges(deps.cloudWatch, QUEUES.flatMap(([, queue, dlq]) => [nameOf(deps.operator.resources[queue]), nameOf(deps.operator.resources[dlq])]), now),
-    alarmsInAlarm(deps.cloudWatch, deps.stage),
-    Promise.all(sftpPartners.map(async (partner) => ({ partner, status: (await deps.pulls.pullStatus(partner)) ?? null }))),
-  ]);
-  const ageOf = (url: string) => ('value' in ages ? (ages.value[nameOf(url)] ?? null) : null);
-  const queues = await Promise.all(
-    QUEUES.map(async ([name, queue, dlq]) => ({
-      queue: name,
-      messages: { ...(await depth(deps, deps.operator.resources[queue])), oldestAgeSeconds: ageOf(deps.operator.resources[queue]) },
-      deadLetters: { ...(await depth(deps, deps.operator.resources[dlq])), oldestAgeSeconds: ageOf(deps.operator.resources[dlq]) },
-    })),
-  );
-  return {
-    from,
-    to: now.toISOString(),
-    total: batches.length,
-    byStatus,
-    byPartner,
-    needsAttention: failed,
-    queues,
-    ...('unavailable' in ages ? { queueAgesUnavailable: ages.unavailable } : {}),
-    alarms,
-    sftp,
-  };
-}
-
 /** The route a path names, with its :id and :file segments as `parts` (batches/<id>/files/<file>). */
 function routeOf(method: string, path: string): { route: string; parts: string[] } {
   const parts = path.split('/').filter(Boolean);
@@ -184,7 +118,13 @@ export async function handleApi(request: ApiRequest, deps: ConsoleApiDeps): Prom
   try {
     switch (route) {
       case 'GET /overview':
-        return { status: 200, body: await overview(deps) };
+        return { status: 200, body: await consoleOverview(deps) };
+      case 'GET /dead-letters': {
+        // A view: counts per batch, nothing moved and nothing audited (a dry run is POST /redrive).
+        const now = (deps.operator.clock ?? systemClock)();
+        const queues = await peekDeadLetters({ sqs: deps.operator.sqs, resources: deps.operator.resources, deadline: now.getTime() + PEEK_MS, ...(deps.operator.clock ? { clock: deps.operator.clock } : {}) });
+        return { status: 200, body: { at: now.toISOString(), queues } };
+      }
       case 'GET /batches':
         return { status: 200, body: await listBatches(deps, request.query) };
       case 'GET /batches/:id': {

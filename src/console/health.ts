@@ -12,7 +12,7 @@ export interface AlarmInAlarm {
  */
 export type OrUnavailable<T> = { readonly value: T } | { readonly unavailable: string };
 
-async function orUnavailable<T>(work: () => Promise<T>): Promise<OrUnavailable<T>> {
+export async function orUnavailable<T>(work: () => Promise<T>): Promise<OrUnavailable<T>> {
   try {
     return { value: await work() };
   } catch (error) {

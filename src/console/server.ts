@@ -20,7 +20,7 @@ export interface ConsoleOptions {
 }
 
 export interface RunningConsole {
-  /** The URL to open, with the one-time login token. */
+  /** The URL to open, with the login token (good until the console stops). */
   readonly url: string;
   readonly origin: string;
   readonly port: number;
@@ -59,6 +59,18 @@ const INDEX_HTML = `<!doctype html>
 </html>
 `;
 
+/** A wrong token (mistyped, or from a console since restarted): what happened and what to do, with nothing from the request echoed. */
+const BAD_TOKEN_HTML = `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>partner-ingest console: wrong token</title></head>
+<body>
+<h1>This console link's token is wrong</h1>
+<p>The token is not the one this console printed: it was mistyped, or it belongs to a console that has since been restarted.</p>
+<p>Open the URL <code>partner-ingest console</code> (or <code>npm start</code>) printed when it started.</p>
+</body>
+</html>
+`;
+
 function send(response: ServerResponse, status: number, contentType: string, body: string | Buffer, headers: Record<string, string> = {}): void {
   response.writeHead(status, { ...SECURITY_HEADERS, 'content-type': contentType, ...headers });
   response.end(body);
@@ -86,7 +98,7 @@ async function readJson(request: IncomingMessage): Promise<unknown> {
 
 /**
  * The operator console's web server: loopback only, one browser session
- * opened by the one-time token in the printed URL, a JSON API over the
+ * opened by the login token in the printed URL, a JSON API over the
  * operations core called with the operator's own credentials. See guard.ts for
  * the rules every request passes first.
  */
@@ -128,7 +140,11 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
     if (method !== 'GET' && method !== 'HEAD') throw new ConsoleRefusal(405, 'BAD_METHOD', `${method} is not served here`);
     if (url.searchParams.has('token')) {
       const sessionId = session.redeem(url.searchParams.get('token') ?? undefined);
-      if (!sessionId) throw new ConsoleRefusal(401, 'BAD_TOKEN', 'this login link has been used or is wrong: restart `partner-ingest console` for a new one');
+      if (!sessionId) {
+        // A person followed a link: an HTML page saying what to do, not JSON.
+        send(response, 401, 'text/html; charset=utf-8', BAD_TOKEN_HTML);
+        return;
+      }
       // The cookie replaces the token; the redirect takes the token out of the address bar and the history.
       send(response, 303, 'text/plain; charset=utf-8', 'signed in', {
         'set-cookie': `${sessionCookieName(port)}=${sessionId}; HttpOnly; SameSite=Strict; Path=/`,
@@ -154,7 +170,7 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
   port = (server.address() as AddressInfo).port;
   const origin = `http://127.0.0.1:${port}`;
   return {
-    url: `${origin}/?token=${session.printableToken}`,
+    url: `${origin}/?token=${session.loginToken}`,
     origin,
     port,
     close: () =>

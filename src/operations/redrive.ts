@@ -145,7 +145,7 @@ async function moveBatch(sqs: SQSClient, request: RedriveRequest, batch: readonl
 }
 
 /** Makes received messages visible again at once, instead of after their visibility timeout. */
-async function showAgain(sqs: SQSClient, queueUrl: string, messages: readonly Message[]): Promise<void> {
+export async function showAgain(sqs: SQSClient, queueUrl: string, messages: readonly Message[]): Promise<void> {
   for (let start = 0; start < messages.length; start += 10) {
     await sqs.send(
       new ChangeMessageVisibilityBatchCommand({

@@ -7,17 +7,17 @@
 export type ColumnType = 'string' | 'integer' | 'number' | 'boolean';
 export type Coercer = (text: string) => unknown;
 
-const INTEGER = /^-?(0|[1-9][0-9]*)$/;
-const NUMBER = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$/;
+export const INTEGER_TEXT = /^-?(0|[1-9][0-9]*)$/;
+export const NUMBER_TEXT = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$/;
 
 function coerceInteger(text: string): unknown {
-  if (!INTEGER.test(text)) return text;
+  if (!INTEGER_TEXT.test(text)) return text;
   const value = Number(text);
   return Number.isSafeInteger(value) ? value : text;
 }
 
 function coerceNumber(text: string): unknown {
-  if (!NUMBER.test(text)) return text;
+  if (!NUMBER_TEXT.test(text)) return text;
   const value = Number(text);
   return Number.isFinite(value) ? value : text;
 }

@@ -1,9 +1,10 @@
 import type Ajv2020 from 'ajv/dist/2020';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { capText, joinCapped } from '../platform/text';
-import { COERCERS, isColumnType, type Coercer, type ColumnType } from './coerce';
+import { COERCERS, coerceRecord, isColumnType, type Coercer, type ColumnType } from './coerce';
 import { RecordErrorCode, type FieldError } from './error-codes';
 import { RecordSchemaError } from './errors';
+import { compileFastCheck } from './fast-check';
 
 /** A record schema ready for use: its columns, how to coerce each, and the compiled validator. */
 export interface CompiledRecordSchema {
@@ -14,6 +15,12 @@ export interface CompiledRecordSchema {
   readonly columns: readonly string[];
   readonly columnTypes: Readonly<Record<string, ColumnType>>;
   readonly coercers: readonly Coercer[];
+  /**
+   * Whether a record is valid, from its CSV fields (`positions`: the file
+   * position of each schema column): exactly `validate(coerced record)` finding
+   * nothing, without building the record where the schema allows (fast-check.ts).
+   */
+  accepts(fields: readonly string[], positions: readonly number[]): boolean;
   /**
    * Validates a coerced record. `fields` and `positions` (the file position of
    * each schema column) give the original text for messages; only read on errors.
@@ -132,13 +139,18 @@ export function compileRecordSchema(
   } catch (error) {
     throw new RecordSchemaError('', `is not a valid JSON Schema: ${(error as Error).message}`);
   }
+  const coercers = columns.map((column) => COERCERS[columnTypes[column]!]);
+  const accepts =
+    compileFastCheck(ajv, document as Readonly<Record<string, unknown>>, columns, columnTypes) ??
+    ((fields: readonly string[], positions: readonly number[]) => validator(coerceRecord(fields, positions, columns, coercers)));
   return {
     id,
     version,
     uri: document.$id,
     columns,
     columnTypes,
-    coercers: columns.map((column) => COERCERS[columnTypes[column]!]),
+    coercers,
+    accepts,
     validate(record, fields, positions) {
       if (validator(record)) return NO_ERRORS;
       const rawValue = (column: string) => fields[positions[columns.indexOf(column)]!];

@@ -1,7 +1,7 @@
 import type { FeedConfig } from '../config/types';
 import { coerceRecord } from '../records/coerce';
 import { RecordErrorCode, type FieldError } from '../records/error-codes';
-import { WORK_QUEUE_MAX_MESSAGE_BYTES, type WorkItemEnvelopes } from '../work-items/envelopes';
+import type { WorkItemEnvelopes } from '../work-items/envelopes';
 import type { ValidationCheckpoint } from './checkpoint';
 import type { RecordCounts } from './decide';
 import { controlRecordsFor, type ControlRecords, type ExternalControl } from './control-records';
@@ -29,8 +29,6 @@ export class RecordLoop {
   private readonly recordJsonFrameBytes: number;
   /** A record JSON this long fits in a work item whatever its record and line numbers. */
   private readonly maxSureJsonBytes: number;
-  /** The coerced form of the record being checked. */
-  private current: Record<string, unknown> = {};
   /** Where the record after the last one taken starts: a pause resumes there. */
   private resumeOffset: number;
   private resumeLine: number;
@@ -52,7 +50,7 @@ export class RecordLoop {
     external?: ExternalControl,
   ) {
     this.maxRecordBytes = feed.limits.maxRecordBytes;
-    this.maxBodyBytes = WORK_QUEUE_MAX_MESSAGE_BYTES - envelopes.itemAttributesBytes;
+    this.maxBodyBytes = envelopes.maxMessageBytes - envelopes.itemAttributesBytes;
     // `{}`, and `"column":` and a comma per column.
     this.recordJsonFrameBytes = feed.schema.columns.reduce((sum, column) => sum + Buffer.byteLength(JSON.stringify(column)) + 2, 2);
     this.maxSureJsonBytes = this.maxBodyBytes - envelopes.itemBytes(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, 0);
@@ -180,7 +178,7 @@ export class RecordLoop {
     if (!errors.length) {
       // The work item is built when sending; its size is only worked out here
       // when a cheap bound says the record might not fit.
-      const bytes = this.recordJsonUpperBound(fields) > this.maxSureJsonBytes ? this.itemBytes(recordNumber, line) : 0;
+      const bytes = this.recordJsonUpperBound(raw) > this.maxSureJsonBytes ? this.itemBytes(fields, recordNumber, line) : 0;
       if (bytes <= this.maxBodyBytes) {
         this.valid++;
         this.items.write(recordNumber, line, raw);
@@ -189,26 +187,32 @@ export class RecordLoop {
       errors.push({
         column: '',
         code: RecordErrorCode.RECORD_TOO_LARGE,
-        message: `its work item would be ${bytes + this.envelopes.itemAttributesBytes} bytes; the work queue accepts ${WORK_QUEUE_MAX_MESSAGE_BYTES}`,
+        message: `its work item would be ${bytes + this.envelopes.itemAttributesBytes} bytes; the feed's work items take at most ${this.envelopes.maxMessageBytes} (workItems.maxMessageBytes)`,
       });
     }
     this.invalid++;
     this.rejects.write({ recordNumber, line, errors, fields });
   }
 
-  /** The exact size of the current record's item envelope. */
-  private itemBytes(recordNumber: number, line: number): number {
-    return this.envelopes.itemBytes(recordNumber, line, Buffer.byteLength(JSON.stringify(this.current)));
+  /** The exact size of a record's item envelope. */
+  private itemBytes(fields: readonly string[], recordNumber: number, line: number): number {
+    return this.envelopes.itemBytes(recordNumber, line, Buffer.byteLength(JSON.stringify(this.coerced(fields))));
+  }
+
+  private coerced(fields: readonly string[]): Record<string, unknown> {
+    const { columns, coercers } = this.feed.schema;
+    return coerceRecord(fields, this.positions, columns, coercers);
   }
 
   /**
-   * A cheap upper bound of a record's JSON size from its CSV fields: JSON
-   * encodes one UTF-16 unit of text (or a coerced number) in at most 6 bytes.
+   * A cheap upper bound of a record's JSON size, from the length of its raw
+   * bytes alone: its fields hold at most that many UTF-16 units (no encoding
+   * takes fewer bytes than units per character; delimiters and quotes are
+   * dropped), and JSON encodes one unit of text (or of a coerced number) in at
+   * most 6 bytes. No loop over the fields: this runs for every valid record.
    */
-  private recordJsonUpperBound(fields: readonly string[]): number {
-    let bound = this.recordJsonFrameBytes;
-    for (const field of fields) bound += field.length * 6;
-    return bound;
+  private recordJsonUpperBound(raw: RawRecord): number {
+    return this.recordJsonFrameBytes + (raw.end - raw.start) * 6;
   }
 
   private findErrors(fields: string[]): FieldError[] {
@@ -217,9 +221,9 @@ export class RecordLoop {
         { column: '', code: RecordErrorCode.COLUMN_COUNT, message: `has ${fields.length} fields; the header has ${this.width}` },
       ];
     }
-    this.current = coerceRecord(fields, this.positions, this.feed.schema.columns, this.feed.schema.coercers);
-    const found = this.feed.schema.validate(this.current, fields, this.positions);
-    const errors = found.length ? [...found] : [];
+    const { schema } = this.feed;
+    // Most records are valid: only an invalid one is built and given to ajv for its errors.
+    const errors = schema.accepts(fields, this.positions) ? [] : [...schema.validate(this.coerced(fields), fields, this.positions)];
     if (this.keyPosition >= 0) {
       const key = fields[this.keyPosition]!;
       if (key !== '' && !this.keys.add(key)) {

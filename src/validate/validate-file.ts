@@ -108,7 +108,7 @@ export async function validateSegment(input: SegmentInput): Promise<ValidationOu
   const maxFileBytes = feed.limits.maxFileBytes;
   let rawBytes = enterAt;
   let compressed = enterAt > 0 ? false : (resume?.compressed ?? false);
-  const envelopes = new WorkItemEnvelopes(workItemContext(input.batchId, feed));
+  const envelopes = new WorkItemEnvelopes(workItemContext(input.batchId, feed), feed.workItems.maxMessageBytes);
   const state = new RecordLoop(feed, envelopes, items, rejects, input.keys ?? new KeyFingerprintSet(), input.shouldPause, resume, input.controlFile);
 
   let chainInput: PassThrough | undefined;

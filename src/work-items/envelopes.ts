@@ -34,14 +34,20 @@ export const EnvelopeShape = { ITEM: 'item', PACK: 'pack' } as const;
 export type EnvelopeShape = (typeof EnvelopeShape)[keyof typeof EnvelopeShape];
 
 /**
- * Our cap on a work item message, body plus attributes: the work queue's
- * MaximumMessageSize (resources/queues.yml). SQS takes up to 1 MiB since 2025, but the
- * queue stays at 256 KiB, the size its consumers were built and sized for (a
- * Lambda consumer's batch of 10 fits its 6 MB payload with room, and a message
- * can be forwarded to SNS, which still takes 256 KiB). A queue setting and this
- * constant change together.
+ * The work queue's MaximumMessageSize (resources/queues.yml), SQS's largest
+ * since 2025: the most any feed's `workItems.maxMessageBytes` may be. A queue
+ * setting and this constant change together.
  */
-export const WORK_QUEUE_MAX_MESSAGE_BYTES = 262_144;
+export const WORK_QUEUE_MAX_MESSAGE_BYTES = 1_048_576;
+
+/**
+ * A feed's cap on a work item message, body plus attributes, unless it sets
+ * `workItems.maxMessageBytes`: 256 KiB, the size consumers were built for. A
+ * Lambda consumer's batch of 10 such messages fits its 6 MB invocation payload
+ * (10 × 1 MiB does not), and a message can be forwarded to SNS, which still
+ * takes 256 KiB. Feeds whose consumers take more opt in to up to 1 MiB.
+ */
+export const DEFAULT_MAX_MESSAGE_BYTES = 262_144;
 
 export interface WorkItemContext {
   readonly batchId: string;
@@ -102,7 +108,11 @@ export class WorkItemEnvelopes {
   private readonly entryExtraBytes: number;
   private readonly packFrameBytes: number;
 
-  constructor(readonly context: WorkItemContext) {
+  constructor(
+    readonly context: WorkItemContext,
+    /** The feed's cap on one message, body plus attributes. */
+    readonly maxMessageBytes: number = DEFAULT_MAX_MESSAGE_BYTES,
+  ) {
     const { batchId, partner, feed, schema } = context;
     const common = {
       partner: { DataType: 'String', StringValue: partner },

@@ -1,4 +1,4 @@
-import { WORK_QUEUE_MAX_MESSAGE_BYTES, type MessageAttributes, type StagedRecord, type WorkItemEnvelopes } from './envelopes';
+import { type MessageAttributes, type StagedRecord, type WorkItemEnvelopes } from './envelopes';
 
 /** One work queue message, ready to send. */
 export interface OutgoingMessage {
@@ -13,7 +13,7 @@ export interface OutgoingMessage {
  * depend only on the chunk, the batch's envelope fields and
  * `recordsPerMessage`. A run of records is cut when it holds
  * `recordsPerMessage` records or the next record would take the pack (with its
- * attributes) over the queue's limit; a run of one record goes out as its item
+ * attributes) over the feed's message cap; a run of one record goes out as its item
  * envelope — which the validation pass proved fits.
  */
 export class MessageShapes {
@@ -23,7 +23,7 @@ export class MessageShapes {
     private readonly envelopes: WorkItemEnvelopes,
     private readonly recordsPerMessage: number,
   ) {
-    this.packLimit = WORK_QUEUE_MAX_MESSAGE_BYTES - envelopes.packAttributesBytes;
+    this.packLimit = envelopes.maxMessageBytes - envelopes.packAttributesBytes;
   }
 
   messagesOf(records: readonly StagedRecord[]): OutgoingMessage[] {

@@ -13,13 +13,6 @@ import { batchesBySize } from '../platform/sqs-limits';
 import { mapConcurrently } from '../platform/concurrency';
 import { backoffDelay, DEFAULT_BACKOFF, withRetries, type BackoffOptions } from '../platform/backoff';
 
-/**
- * Our cap on one SendMessageBatch request, lower than SQS's 1 MiB: the sender's
- * request counts (bench:packing, README "Work item contract") were measured at
- * 256 KiB per request, when that was SQS's limit; raising it changes them, and
- * is measured with packing (issue 20) rather than changed blind.
- */
-export const SEND_BATCH_MAX_BYTES = 262_144;
 /** The feed setting's bounds (schemas/partner.schema.json `workItems.recordsPerMessage`). */
 export const MAX_RECORDS_PER_MESSAGE = 1000;
 
@@ -88,7 +81,7 @@ export async function sendStagedItems(options: SendOptions): Promise<SendProgres
       `batch ${manifest.batchId} was staged in format ${String(manifest.manifestVersion)}, this sender reads format ${STAGING_MANIFEST_VERSION}: replay it from scratch`,
     );
   }
-  const shapes = new MessageShapes(new WorkItemEnvelopes(manifest.envelope), recordsPerMessage);
+  const shapes = new MessageShapes(new WorkItemEnvelopes(manifest.envelope, manifest.maxMessageBytes), recordsPerMessage);
   if (!manifest.rows && toChunk > options.fromChunk) {
     throw new WorkQueueSendError(`batch ${manifest.batchId} has staged chunks but no row format in its manifest`);
   }
@@ -136,13 +129,13 @@ async function readChunk(s3: S3Client, manifest: StagingManifest, chunk: StagedC
   return records;
 }
 
-/** Groups messages into SendMessageBatch requests: at most 10 entries and SEND_BATCH_MAX_BYTES each. */
+/** Groups messages into SendMessageBatch requests: at most 10 entries and SQS's 1 MiB each. */
 function planBatches(messages: readonly OutgoingMessage[]): SendMessageBatchRequestEntry[][] {
   const entries = messages.map((message, position) => ({
     bytes: message.bytes,
     entry: { Id: `i${position}`, MessageBody: message.body, MessageAttributes: message.attributes as SendMessageBatchRequestEntry['MessageAttributes'] },
   }));
-  return batchesBySize(entries, (planned) => planned.bytes, SEND_BATCH_MAX_BYTES).map((batch) => batch.map((planned) => planned.entry));
+  return batchesBySize(entries, (planned) => planned.bytes).map((batch) => batch.map((planned) => planned.entry));
 }
 
 async function sendMessages(options: SendOptions, messages: readonly OutgoingMessage[], counters: { requests: number }): Promise<void> {

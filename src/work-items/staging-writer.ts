@@ -34,6 +34,12 @@ export interface StagingManifest {
   /** The batch-level envelope fields, as of validation: the sender adds them to every record. */
   readonly envelope: WorkItemContext;
   /**
+   * The message cap the validation pass proved every record's item fits
+   * (the feed's `workItems.maxMessageBytes` then); absent in manifests staged
+   * before the setting, which used the default.
+   */
+  readonly maxMessageBytes?: number;
+  /**
    * How to read the staged rows back into the records validated. Absent when
    * the file's header was never read (a file rejected before its first
    * record): nothing is staged then.
@@ -162,6 +168,7 @@ export function stagingManifest(
     manifestVersion: STAGING_MANIFEST_VERSION,
     batchId,
     envelope: workItemContext(batchId, feed),
+    maxMessageBytes: feed.workItems.maxMessageBytes,
     ...(format ? { rows: format } : {}),
     bucket,
     ...staged,

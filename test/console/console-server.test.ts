@@ -1,13 +1,17 @@
 // The console's server over real HTTP against a moto stage: who may call it
 // (the security rules) and that its API answers through the operations core.
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import path from 'node:path';
 import { CloudWatchClient, PutMetricAlarmCommand, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
-import { loadPartnerRegistry } from '../../src/config/load-partners';
+import { loadPartnerRegistry, type PartnerRegistry } from '../../src/config/load-partners';
 import type { ConsoleApiDeps } from '../../src/console/api';
 import { consoleApiDeps } from '../../src/console/connect';
 import { startConsole, type RunningConsole } from '../../src/console/server';
 import { RemoteFileLedger } from '../../src/sftp/remote-file-ledger';
 import { connectStage, type StageConnection } from '../../src/operations/stage';
+import { expectationsOverview } from '../../src/expectations/overview';
+import { tempDir } from '../support/csv-cases';
 import { ordersFile } from '../support/orders';
 import { batchIdOfKey, drainFileEvents, drainQueue, PROJECT_ROOT, putInbound, putWorkDeadLetters, useTestStack } from '../support/stack';
 
@@ -15,10 +19,19 @@ const stack = useTestStack();
 let connection: StageConnection;
 let console_: RunningConsole;
 let api: ConsoleApiDeps;
+let registry: PartnerRegistry;
+let cleanupConfig: () => void;
 
 beforeAll(async () => {
+  // This checkout's partners, with acme's orders feed due 06:00 Berlin on weekdays (for the overview's feed expectations).
+  const temp = tempDir('partner-ingest-console-');
+  cleanupConfig = temp.cleanup;
+  for (const folder of ['partners', 'schemas']) cpSync(path.join(PROJECT_ROOT, folder), path.join(temp.dir, folder), { recursive: true });
+  const acme = path.join(temp.dir, 'partners', 'acme.yml');
+  writeFileSync(acme, `${readFileSync(acme, 'utf8').trimEnd()}\n    expect: { schedule: "0 6 * * MON-FRI", timezone: Europe/Berlin, graceMinutes: 60 }\n`);
+  registry = loadPartnerRegistry({ root: temp.dir });
   connection = await connectStage({ stage: 'test', region: 'eu-west-1', endpoint: stack.moto.endpoint });
-  api = consoleApiDeps(connection, loadPartnerRegistry({ root: PROJECT_ROOT }), stack.moto.endpoint);
+  api = consoleApiDeps(connection, registry, stack.moto.endpoint);
   console_ = await startConsole({
     api,
     assets: new Map([['/main.js', { contentType: 'text/javascript', body: 'export {};' }]]),
@@ -29,6 +42,7 @@ afterAll(async () => {
   await console_?.close();
   for (const client of Object.values(connection?.clients ?? {})) client.destroy();
   api?.cloudWatch.destroy();
+  cleanupConfig?.();
 });
 
 interface Answer {
@@ -53,19 +67,26 @@ function call(method: string, path: string, headers: Record<string, string> = {}
 
 const json = (answer: Answer) => JSON.parse(answer.body) as Record<string, any>;
 
-/** Signs in once (the token is single-use) and keeps the cookie and CSRF token for the other tests. */
+/** Signs in once and keeps the cookie and CSRF token for the other tests. */
 let cookie = '';
 let csrf = '';
 const signedIn = (headers: Record<string, string> = {}) => ({ cookie, ...headers });
 const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
   call('POST', path, signedIn({ 'content-type': 'application/json', 'x-csrf-token': csrf, origin: console_.origin, ...headers }), JSON.stringify(body));
 
-test('the printed URL signs in once: its token becomes an HttpOnly SameSite=Strict cookie, and is no good again', async () => {
+test('the printed URL signs in for the console\'s lifetime: its token becomes an HttpOnly SameSite=Strict cookie each time, and a wrong one gets a 401 page', async () => {
   expect(console_.url).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:${console_.port}/\\?token=[A-Za-z0-9_-]{43}$`));
   const token = new URL(console_.url).searchParams.get('token')!;
 
   expect((await call('GET', '/api/session')).status).toBe(401);
-  expect((await call('GET', '/?token=wrong')).status).toBe(401);
+  const wrong = await call('GET', '/?token=wrong');
+  expect(wrong.status).toBe(401);
+  expect(wrong.headers['content-type']).toBe('text/html; charset=utf-8');
+  expect(wrong.body).toContain("This console link's token is wrong");
+  expect(wrong.headers['set-cookie']).toBeUndefined();
+  // Nearly right is as wrong (and the page echoes nothing of the request).
+  const nearly = await call('GET', `/?token=${token.slice(0, -1)}<b>`);
+  expect([nearly.status, nearly.body.includes('<b>')]).toEqual([401, false]);
 
   const signIn = await call('GET', `/?token=${token}`);
   expect(signIn.status).toBe(303);
@@ -74,9 +95,14 @@ test('the printed URL signs in once: its token becomes an HttpOnly SameSite=Stri
   expect(setCookie).toMatch(new RegExp(`^partner_ingest_console_${console_.port}=[A-Za-z0-9_-]{43}; HttpOnly; SameSite=Strict; Path=/$`));
   cookie = setCookie.split(';')[0]!;
 
+  // A second tab or browser opens the same URL: its own session, and the first one still works.
   const again = await call('GET', `/?token=${token}`);
-  expect(again.status).toBe(401);
-  expect(json(again).code).toBe('BAD_TOKEN');
+  expect(again.status).toBe(303);
+  expect(again.headers.location).toBe('/');
+  const secondCookie = String(again.headers['set-cookie']).split(';')[0]!;
+  expect(secondCookie).not.toBe(cookie);
+  expect((await call('GET', '/api/session', { cookie: secondCookie })).status).toBe(200);
+  expect((await call('GET', '/api/session', { cookie: `${cookie.split('=')[0]}=${'x'.repeat(43)}` })).status).toBe(401);
 
   const session = await call('GET', '/api/session', signedIn());
   expect(session.status).toBe(200);
@@ -218,4 +244,53 @@ test('a redrive dry run counts one batch\'s dead letters and moves nothing; the 
     [connection.actor, 'requested'],
     [connection.actor, 'would move 3'],
   ]);
+});
+
+test('the Dead letters view groups each DLQ by batch with the oldest message\'s age, and viewing it again and again moves and records nothing', async () => {
+  const batchId = 'd'.repeat(32);
+  const other = 'e'.repeat(32);
+  await drainQueue(stack, stack.resources.workDlqUrl);
+  const before = Date.now();
+  await putWorkDeadLetters(stack, batchId, 2);
+  await putWorkDeadLetters(stack, other, 1);
+  const auditBefore = [await stack.ledger.auditTrail(), await stack.ledger.auditTrail(batchId)];
+
+  for (let visit = 1; visit <= 3; visit++) {
+    const view = await call('GET', '/api/dead-letters', signedIn());
+    expect(view.status).toBe(200);
+    const work = json(view).queues.find((queue: { queue: string }) => queue.queue === 'work');
+    expect(work).toMatchObject({ depth: 3, complete: true });
+    expect(work.batches).toEqual([
+      { batchId, messages: 2, oldestSentAt: expect.any(String) },
+      { batchId: other, messages: 1, oldestSentAt: expect.any(String) },
+    ]);
+    // SentTimestamp has second precision in moto; the age is real, not a placeholder.
+    expect(Date.parse(work.oldestSentAt)).toBeGreaterThanOrEqual(before - 1000);
+    expect(Date.parse(work.oldestSentAt)).toBeLessThanOrEqual(Date.now());
+    expect(json(view).queues.map((queue: { queue: string }) => queue.queue)).toEqual(['work', 'file-events', 'send-ranges']);
+  }
+  // Nothing recorded, nothing moved, every message visible again at once.
+  expect([await stack.ledger.auditTrail(), await stack.ledger.auditTrail(batchId)]).toEqual(auditBefore);
+  expect(await drainQueue(stack, stack.resources.workQueueUrl)).toEqual([]);
+  expect(await drainQueue(stack, stack.resources.workDlqUrl)).toHaveLength(3);
+  // A view is a GET: it needs the session, like every API call.
+  expect((await call('GET', '/api/dead-letters')).status).toBe(401);
+});
+
+test('the overview shows each feed\'s expectation through the same core as GET /expectations', async () => {
+  const overview = json(await call('GET', '/api/overview', signedIn()));
+  expect(overview.expectations.value).toEqual([
+    {
+      partner: 'acme',
+      feed: 'orders',
+      expect: expect.objectContaining({ schedule: '0 6 * * MON-FRI', timezone: 'Europe/Berlin', graceMinutes: 60, files: 1 }),
+      last: { dueAt: expect.any(String), localDay: expect.any(String), closesAt: expect.any(String), state: expect.stringMatching(/^(OK|LATE|MISSING|PENDING)$/), counted: expect.any(Number), expected: 1 },
+      nextDueAt: expect.any(String),
+    },
+  ]);
+  const direct = await expectationsOverview({ registry, ledger: stack.ledger, clock: () => new Date(overview.to) });
+  expect(overview.expectations.value).toEqual(JSON.parse(JSON.stringify(direct)));
+  // The next due time is a weekday 06:00 in Berlin (05:00 UTC in winter, 04:00 in summer).
+  expect(new Date(overview.expectations.value[0].nextDueAt).getUTCHours()).toBeGreaterThanOrEqual(4);
+  expect(new Date(overview.expectations.value[0].nextDueAt).getUTCMinutes()).toBe(0);
 });

@@ -271,7 +271,7 @@ describe('the packaged dev stack in moto_server', () => {
       expect(dlqAttributes.MessageRetentionPeriod).toBe(String(14 * 24 * 3600));
     }
     expect((await queueAttributes('FileEventsQueue')).VisibilityTimeout).toBe('5400');
-    expect((await queueAttributes('WorkQueue')).MaximumMessageSize).toBe('262144');
+    expect((await queueAttributes('WorkQueue')).MaximumMessageSize).toBe('1048576');
     expect((await queueAttributes('WorkQueue')).VisibilityTimeout).toBe('180');
   });
 

@@ -15,6 +15,7 @@ import {
   sftpPullFunction,
 } from './package-variants';
 import { type CfnResource, type CfnTemplate, PACKAGE_TIMEOUT_MS, type Packaged, removeCopies, resource, resourcesOfType } from './packaging';
+import { WORK_QUEUE_MAX_MESSAGE_BYTES } from '../../src/work-items/envelopes';
 
 let dev: Packaged;
 let prod: Packaged;
@@ -100,7 +101,9 @@ describe('sls package --stage dev', () => {
       maxReceiveCount: 5,
     });
     const work = resource(dev.template, 'WorkQueue').Properties;
-    expect(work.MaximumMessageSize).toBe(262144);
+    // SQS's largest: a feed may opt in to messages up to it (workItems.maxMessageBytes); its DLQ takes the same.
+    expect(work.MaximumMessageSize).toBe(WORK_QUEUE_MAX_MESSAGE_BYTES);
+    expect(resource(dev.template, 'WorkDLQ').Properties.MaximumMessageSize).toBe(WORK_QUEUE_MAX_MESSAGE_BYTES);
     // params.default.workQueueVisibilityTimeout: 6x a 30-second downstream consumer.
     expect(work.VisibilityTimeout).toBe(180);
     expect(work.RedrivePolicy).toEqual({

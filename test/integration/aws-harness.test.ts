@@ -8,7 +8,7 @@ import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sd
 import { SendMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { checkRecordedCalls } from '../support/harness/iam-check';
 import { invoke } from '../support/harness/invoke';
 import { SERVICE_LIMITS } from '../support/harness/service-limits';
@@ -21,11 +21,11 @@ const KIB = 1024;
 const refusedByGuard = (name: string) => expect.objectContaining({ name, harnessLimit: true, $metadata: { httpStatusCode: 400 } });
 
 describe('service limits moto does not enforce', () => {
-  test('SQS: a message over its queue\'s MaximumMessageSize, counting attributes (the work queue takes 256 KiB)', async () => {
+  test('SQS: a message over its queue\'s MaximumMessageSize, counting attributes (the work queue takes 1 MiB)', async () => {
     const { workQueueUrl } = stack.resources;
     const attributes = { batchId: { DataType: 'String', StringValue: 'b'.repeat(100) } };
     // moto compares the body alone with the limit; SQS counts the attributes too.
-    const body = 'x'.repeat(256 * KIB - 50);
+    const body = 'x'.repeat(1024 * KIB - 50);
     await expect(stack.clients.sqs.send(new SendMessageCommand({ QueueUrl: workQueueUrl, MessageBody: body, MessageAttributes: attributes }))).rejects.toEqual(
       refusedByGuard('InvalidParameterValue'),
     );
@@ -101,6 +101,32 @@ describe('least privilege', () => {
     expect(lines).toEqual([
       `ingestFile (IngestFileRole): s3:DeleteObject on arn:aws:s3:::${Bucket}/inbound/acme/harness.csv — ImplicitlyDenied, from DeleteObject`,
       'sendRange (SendRangeRole): sqs:SendMessage on arn:aws:sqs:eu-west-1:123456789012:partner-ingest-test-file-events — ImplicitlyDenied, from SendMessage',
+    ]);
+  });
+
+  test("a role's dynamodb:LeadingKeys condition is evaluated on the keys each call reads or writes", async () => {
+    const TableName = stack.resources.ledgerTable;
+    const own = { pk: 'EXPECT#acme#orders', sk: 'WINDOW#2026-12-03T06:00:00Z' };
+    // checkExpectations may write and query only its own EXPECT# records (resources/expectations.yml).
+    await invoke('checkExpectations', async () => {
+      await stack.clients.dynamo.send(new PutCommand({ TableName, Item: own }));
+      await stack.clients.dynamo.send(
+        new QueryCommand({ TableName, KeyConditionExpression: '#p = :p', ExpressionAttributeNames: { '#p': 'pk' }, ExpressionAttributeValues: { ':p': own.pk } }),
+      );
+    });
+    await expect(checkRecordedCalls()).resolves.toBeUndefined();
+    await invoke('checkExpectations', async () => {
+      await stack.clients.dynamo.send(new PutCommand({ TableName, Item: { pk: 'BATCH#harness', sk: 'STATE' } }));
+      await stack.clients.dynamo.send(new QueryCommand({ TableName, KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': 'BATCH#harness' } }));
+    });
+    const failure = await checkRecordedCalls().then(
+      () => '',
+      (error: Error) => error.message,
+    );
+    const table = `arn:aws:dynamodb:eu-west-1:123456789012:table/${TableName}`;
+    expect(failure.split('\n').slice(1).map((line) => line.trim())).toEqual([
+      `checkExpectations (CheckExpectationsRole): dynamodb:PutItem on ${table} with {"dynamodb:LeadingKeys":["BATCH#harness"]} — ImplicitlyDenied, from PutItem`,
+      `checkExpectations (CheckExpectationsRole): dynamodb:Query on ${table} with {"dynamodb:LeadingKeys":["BATCH#harness"]} — ImplicitlyDenied, from Query`,
     ]);
   });
 

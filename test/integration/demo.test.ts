@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { PROJECT_ROOT } from '../support/stack';
 
 // `npm run demo` tells the product's story end to end; its summary must stay true.
-test('the demo ingests S3 and SFTP drops, rejects the broken file, replays the failed one, and announces every attempt', () => {
+test('the demo ingests S3 and SFTP drops, rejects the broken file, replays the failed one, announces every attempt, and reports the file that never came', () => {
   const run = spawnSync(process.execPath, ['bin/run.js', 'scripts/demo.ts'], { cwd: PROJECT_ROOT, encoding: 'utf8', timeout: 150_000 });
   expect(run.stderr).toBe('');
   expect(run.status).toBe(0);
@@ -17,5 +17,12 @@ test('the demo ingests S3 and SFTP drops, rejects the broken file, replays the f
   ]);
   // One event per attempt on each channel: five first attempts and the replay.
   expect(summary.events).toEqual({ sns: 6, eventBridge: 6 });
+  // The demo feed's file never came: one Feed File Missing on each channel, however often the checker ran (twice).
+  const missing = { type: 'MISSING', partner: 'acme', feed: 'returns', dueAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:00\.000Z$/) };
+  expect(summary.feedEvents).toEqual([
+    { ...missing, via: 'SNS' },
+    { ...missing, via: 'EventBridge' },
+  ]);
+  expect(run.stdout).toContain('nothing new (each event is published once per due time)');
   expect(run.stdout).toContain('FAILED');
 }, 180_000);

@@ -66,7 +66,7 @@ test('the queues have the template\'s sizes, timeouts, retention and redrive', a
     expect(redrive.deadLetterTargetArn).toBe((await queueAttributes(dlqUrl)).QueueArn);
     expect(redrive.deadLetterTargetArn.split(':').pop()).toBe(props(expected.RedrivePolicy.deadLetterTargetArn['Fn::GetAtt'][0]).QueueName);
   }
-  expect(props('WorkQueue').MaximumMessageSize).toBe(262144);
+  expect(props('WorkQueue').MaximumMessageSize).toBe(1_048_576);
   expect(resources.maxReceiveCount).toBe(props('FileEventsQueue').RedrivePolicy.maxReceiveCount);
 });
 

@@ -91,9 +91,10 @@ test('npm start --once prints a line per completion event (partner, feed, file, 
 }, 200_000);
 
 /** `npm start` (without --once) in its own process group, and every process seen below it. */
-function startNpmStart() {
+function startNpmStart(env: Record<string, string> = {}) {
   const child: ChildProcess = spawn(process.execPath, COMMAND, {
     cwd: project,
+    env: { ...process.env, ...env },
     detached: true, // its own process group, so a failed test can kill everything it started
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -147,8 +148,9 @@ function startNpmStart() {
 // `npm start` keeps going: serverless-offline runs ingestFile on later S3 drops
 // (serverless-offline-sqs on the file-events queue), sftpPull on globex's schedule
 // (played by the script) and replays; SIGTERM to its process stops everything.
-test('npm start prints later drops, an SFTP put with its printed command and a replay (attempt 2 of the same file) as they arrive; SIGTERM stops every child', async () => {
-  const npmStart = startNpmStart();
+test('npm start prints later drops, an SFTP put with its printed command, a replay (attempt 2 of the same file) and the demo feed\'s missing file as they arrive; SIGTERM stops every child', async () => {
+  // The demo feed's file was due two minutes before start (one minute's grace): the first checker run finds it missing, so the test waits no real minutes.
+  const npmStart = startNpmStart({ PARTNER_INGEST_LOCAL_DEMO_DUE_MINUTES: '-2' });
   const { run, until } = npmStart;
   let clients: ReturnType<typeof createAwsClients> | undefined;
   try {
@@ -163,8 +165,8 @@ test('npm start prints later drops, an SFTP put with its printed command and a r
     const sftpCommand = printed(run.stdout, /^ {2}(sftp -i .+)$/m);
     const eventBridgeQueue = printed(run.stdout, /sqs receive-message --queue-url (\S+)/);
 
-    // The operator console it started: its one-time URL signs in, and its session is the local stage's.
-    const consoleUrl = printed(run.stdout, /operator console \(open in your browser; the link works once\):\n {2}(http:\/\/127\.0\.0\.1:\d+\/\?token=\S+)/);
+    // The operator console it started: its URL signs in, and its session is the local stage's.
+    const consoleUrl = printed(run.stdout, /operator console \(open in your browser; the link works until Ctrl-C\):\n {2}(http:\/\/127\.0\.0\.1:\d+\/\?token=\S+)/);
     const signIn = await fetch(consoleUrl, { redirect: 'manual' });
     expect(signIn.status).toBe(303);
     const session = await fetch(new URL('/api/session', consoleUrl), { headers: { cookie: signIn.headers.get('set-cookie')!.split(';')[0]! } });
@@ -229,6 +231,12 @@ test('npm start prints later drops, an SFTP put with its printed command and a r
     const finished = logs.filter((log) => log.message === 'batch finished');
     expect(finished).toContainEqual(expect.objectContaining({ partner: 'acme', status: 'COMPLETED' }));
     expect(finished).toContainEqual(expect.objectContaining({ partner: 'globex', status: 'COMPLETED' }));
+
+    // checkExpectations, run by npm start's timer inside serverless-offline, reported the demo feed's missing file: once, as its own event line.
+    const due = printed(run.stdout, /acme\/returns \(expected file\)\s+due (\S+) \(\+1 min grace\)/);
+    await until('the Feed File Missing event', () => eventLines(run.stdout).some((event) => event.status === 'MISSING'), 60_000);
+    expect(eventLines(run.stdout).filter((event) => event.feed === 'returns')).toEqual([{ partner: 'acme', feed: 'returns', status: 'MISSING', due, files: '0/1' }]);
+    expect(Date.parse(due)).toBeLessThan(Date.now() - 60_000);
 
     // The ledger agrees; the SFTP file was moved aside after its verified copy.
     const ledger = new Ledger(clients.dynamo, table);

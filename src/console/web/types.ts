@@ -65,6 +65,7 @@ export interface Overview {
   queueAgesUnavailable?: string;
   alarms: OrUnavailable<{ name: string; reason: string; since: string | null }[]>;
   sftp: { partner: string; status: PullStatus | null }[];
+  expectations: OrUnavailable<FeedExpectationView[]>;
 }
 export interface PullStatus {
   lastPullAt: string;
@@ -82,4 +83,19 @@ export interface RedriveResult {
   kept: number;
   complete: boolean;
   batches?: Record<string, number>;
+}
+export interface DeadLetterQueueView {
+  queue: string;
+  depth: number;
+  batches: { batchId: string; messages: number; oldestSentAt: string }[];
+  oldestSentAt: string | null;
+  complete: boolean;
+}
+export type ExpectationState = 'OK' | 'LATE' | 'MISSING' | 'PENDING' | 'SKIPPED';
+export interface FeedExpectationView {
+  partner: string;
+  feed: string;
+  expect: { schedule: string; timezone: string; graceMinutes: number; files?: number };
+  last: { dueAt: string; localDay: string; closesAt: string; state: ExpectationState; counted: number; expected: number } | null;
+  nextDueAt: string | null;
 }

@@ -109,7 +109,7 @@ async function evaluate(stack: PackagedStack, fn: FunctionName, request: IamRequ
         principal: role.arn,
         resource: { resource: request.resource, accountId: ACCOUNT },
         // The SDK talks to AWS over TLS only; the bucket policy denies anything else.
-        contextVariables: { 'aws:SecureTransport': 'true', 'aws:PrincipalArn': role.arn, 'aws:PrincipalAccount': ACCOUNT },
+        contextVariables: { 'aws:SecureTransport': 'true', 'aws:PrincipalArn': role.arn, 'aws:PrincipalAccount': ACCOUNT, ...request.context },
       },
     } as any,
     {},
@@ -151,13 +151,14 @@ export async function checkRecordedCalls(): Promise<void> {
       continue;
     }
     for (const request of requests) {
-      const key = `${stack.configRoot}\0${call.function}\0${request.action}\0${request.resource}`;
+      const key = `${stack.configRoot}\0${call.function}\0${request.action}\0${request.resource}\0${JSON.stringify(request.context ?? {})}`;
       let verdict = verdicts.get(key);
       if (!verdict) verdicts.set(key, (verdict = evaluate(stack, call.function, request)));
       const { allowed, uses: used, detail } = await verdict;
       for (const use of used) uses.set(JSON.stringify(use), use);
       if (!allowed) {
-        const line = `${call.function} (${stack.role(call.function).logicalId}): ${request.action} on ${request.resource} — ${detail}, from ${call.operation}${request.because ? ` (${request.because})` : ''}`;
+        const keys = request.context ? ` with ${JSON.stringify(request.context)}` : '';
+        const line = `${call.function} (${stack.role(call.function).logicalId}): ${request.action} on ${request.resource}${keys} — ${detail}, from ${call.operation}${request.because ? ` (${request.because})` : ''}`;
         if (!denied.includes(line)) denied.push(line);
       }
     }

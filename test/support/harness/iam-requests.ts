@@ -10,6 +10,8 @@ export interface IamRequest {
   readonly resource: string;
   /** Why this request is needed when it is not the obvious one (e.g. a 404 that S3 only returns with ListBucket). */
   readonly because?: string;
+  /** Condition keys the request carries beyond the caller's own (e.g. `dynamodb:LeadingKeys`). */
+  readonly context?: Readonly<Record<string, readonly string[]>>;
 }
 
 export interface CallFacts {
@@ -113,28 +115,69 @@ const TRANSACT_ACTIONS: Record<string, string> = {
   ConditionCheck: 'dynamodb:ConditionCheckItem',
 };
 
+/** The ledger table's partition key (resources/ledger.yml): what `dynamodb:LeadingKeys` holds for a call on the table. */
+const PARTITION_KEY = 'pk';
+
+/** An attribute's string value, marshalled (`{S: "…"}`) or not. */
+function stringOf(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  return typeof (value as { S?: unknown })?.S === 'string' ? (value as { S: string }).S : undefined;
+}
+
+/** The partition key a table Query's key condition fixes (`pk = :v` or `#name = :v` with #name → pk). */
+function queriedPartitionKey(input: Record<string, any>): string | undefined {
+  const names: Record<string, string> = input.ExpressionAttributeNames ?? {};
+  for (const [, name, placeholder] of String(input.KeyConditionExpression ?? '').matchAll(/([#\w]+)\s*=\s*(:\w+)/g)) {
+    if ((names[name!] ?? name) === PARTITION_KEY) return stringOf(input.ExpressionAttributeValues?.[placeholder!]);
+  }
+  return undefined;
+}
+
+/**
+ * The `dynamodb:LeadingKeys` condition key of a call on a table (not an
+ * index): the partition key values it reads or writes. Without it, a role's
+ * `ForAllValues:StringLike` condition on the key would hold vacuously and
+ * prove nothing.
+ */
+function leadingKeys(values: readonly (string | undefined)[]): Pick<IamRequest, 'context'> {
+  const keys = values.filter((value): value is string => value !== undefined);
+  return keys.length ? { context: { 'dynamodb:LeadingKeys': [...new Set(keys)] } } : {};
+}
+
 function dynamoRequests(facts: CallFacts, partition: string): IamRequest[] {
   const { input, operation, region, account } = facts;
   const table = (name: string, index?: string) =>
     `arn:${partition}:dynamodb:${region}:${account}:table/${name}${index ? `/index/${index}` : ''}`;
+  const keyOf = (entry: Record<string, any>) => stringOf((entry.Key ?? entry.Item)?.[PARTITION_KEY]);
   switch (operation) {
     case 'GetItem':
     case 'PutItem':
     case 'UpdateItem':
     case 'DeleteItem':
+      return [{ action: `dynamodb:${operation}`, resource: table(input.TableName), ...leadingKeys([keyOf(input)]) }];
     case 'DescribeTable':
     case 'Scan':
       return [{ action: `dynamodb:${operation}`, resource: table(input.TableName, operation === 'Scan' ? input.IndexName : undefined) }];
     case 'Query':
-      return [{ action: 'dynamodb:Query', resource: table(input.TableName, input.IndexName) }];
+      return [
+        {
+          action: 'dynamodb:Query',
+          resource: table(input.TableName, input.IndexName),
+          ...(input.IndexName ? {} : leadingKeys([queriedPartitionKey(input)])),
+        },
+      ];
     case 'TransactWriteItems':
-      return (input.TransactItems as Record<string, { TableName: string }>[]).map((item) => {
+      return (input.TransactItems as Record<string, Record<string, any>>[]).map((item) => {
         const [kind, entry] = Object.entries(item)[0]!;
-        return { action: TRANSACT_ACTIONS[kind]!, resource: table(entry.TableName) };
+        return { action: TRANSACT_ACTIONS[kind]!, resource: table(entry.TableName), ...leadingKeys([keyOf(entry)]) };
       });
     case 'BatchWriteItem':
-      return Object.entries(input.RequestItems as Record<string, Record<string, unknown>[]>).flatMap(([name, writes]) =>
-        [...new Set(writes.map((write) => (write.PutRequest ? 'dynamodb:PutItem' : 'dynamodb:DeleteItem')))].map((action) => ({ action, resource: table(name) })),
+      return Object.entries(input.RequestItems as Record<string, Record<string, any>[]>).flatMap(([name, writes]) =>
+        (['PutRequest', 'DeleteRequest'] as const)
+          .map((kind) => writes.filter((write) => write[kind]).map((write) => keyOf(write[kind])))
+          .map((keys, index) => ({ keys, action: index === 0 ? 'dynamodb:PutItem' : 'dynamodb:DeleteItem' }))
+          .filter(({ keys }) => keys.length)
+          .map(({ keys, action }) => ({ action, resource: table(name), ...leadingKeys(keys) })),
       );
     default:
       throw new UnmappedCommandError(`dynamodb:${operation}`);

@@ -38,7 +38,7 @@ describe('loadPartnerRegistry: the shipped config', () => {
       maxCompressionRatio: 200,
       maxReportedErrors: 100_000,
     });
-    expect(orders.workItems).toEqual({ recordsPerMessage: 1 });
+    expect(orders.workItems).toEqual({ recordsPerMessage: 1, maxMessageBytes: 262_144 });
   });
 
   it('finds the feed of a file by its name', () => {
@@ -119,6 +119,15 @@ describe('loadPartnerRegistry: broken configs fail with file, field and reason',
     writePartner(`${ACME_YML.trimEnd()}\n    limits: { maxCompressionRatio: 1 }\n`);
     error = loadError();
     expect(error.field).toBe('feeds[0].limits.maxCompressionRatio');
+  });
+
+  it("takes workItems.maxMessageBytes up to SQS's 1 MiB, and refuses more", () => {
+    writePartner(`${ACME_YML.trimEnd()}\n    workItems: { recordsPerMessage: 100, maxMessageBytes: 1048576 }\n`);
+    expect(loadPartnerRegistry({ root }).partners.get('acme')!.feeds[0]!.workItems).toEqual({ recordsPerMessage: 100, maxMessageBytes: 1_048_576 });
+    writePartner(`${ACME_YML.trimEnd()}\n    workItems: { maxMessageBytes: 1048577 }\n`);
+    const error = loadError();
+    expect(error.field).toBe('feeds[0].workItems.maxMessageBytes');
+    expect(error.message).toContain('1048576');
   });
 
   it('takes limits.maxFileBytes and errorPolicy.minRecords, and refuses them below their minimum', () => {

@@ -11,7 +11,7 @@ import type { FeedConfig } from '../../../src/config/types';
 import { RejectionCode } from '../../../src/validate/errors';
 import { DiscardingItemSink } from '../../../src/validate/sinks';
 import { validateFile } from '../../../src/validate/validate-file';
-import { WORK_QUEUE_MAX_MESSAGE_BYTES, workItemContext, WorkItemEnvelopes } from '../../../src/work-items/envelopes';
+import { DEFAULT_MAX_MESSAGE_BYTES, WORK_QUEUE_MAX_MESSAGE_BYTES, workItemContext, WorkItemEnvelopes } from '../../../src/work-items/envelopes';
 import { createAjv } from '../../../src/records/ajv';
 import { RecordErrorCode } from '../../../src/records/error-codes';
 import { compileRecordSchema } from '../../../src/records/record-schema';
@@ -425,11 +425,15 @@ describe('validateFile: the raw records staged', () => {
 });
 
 
-describe('validateFile: work item size', () => {
-  // A feed with a free-text column, so one record can reach the queue's limit.
+describe.each([
+  ['the default cap', DEFAULT_MAX_MESSAGE_BYTES],
+  ["a feed's 1 MiB cap", WORK_QUEUE_MAX_MESSAGE_BYTES],
+])('validateFile: work item size, %s', (_cap, cap) => {
+  // A feed with a free-text column, so one record can reach the cap.
   const notes: FeedConfig = {
-    ...ordersFeedWith({ limits: { maxRecordBytes: 2 * WORK_QUEUE_MAX_MESSAGE_BYTES }, errorPolicy: { maxInvalidRatio: 1 } }),
+    ...ordersFeedWith({ limits: { maxRecordBytes: 2 * cap }, errorPolicy: { maxInvalidRatio: 1 } }),
     key: undefined,
+    workItems: { recordsPerMessage: 1, maxMessageBytes: cap },
     schema: compileRecordSchema(createAjv(), 'notes', 1, {
       $id: 'urn:partner-ingest:test:notes',
       type: 'object',
@@ -437,7 +441,7 @@ describe('validateFile: work item size', () => {
       properties: { id: { type: 'string' }, note: { type: 'string' } },
     }),
   };
-  const envelopes = new WorkItemEnvelopes(workItemContext('b-1', notes));
+  const envelopes = new WorkItemEnvelopes(workItemContext('b-1', notes), cap);
   /** A note of `unit`s (topped up with 'x') that makes record `n`'s work item, attributes included, exactly `total` bytes. */
   const noteFor = (n: number, total: number, unit: string) => {
     const empty = envelopes.itemBytes(n, n + 1, Buffer.byteLength(JSON.stringify({ id: String(n), note: '' })));
@@ -449,22 +453,22 @@ describe('validateFile: work item size', () => {
   it.each([
     ['ASCII', 'x'],
     ['two-byte', 'é'],
-  ])('passes a %s record whose work item is exactly 256 KiB and rejects one byte more, with or without record bodies', async (_name, unit) => {
+  ])('passes a %s record whose work item is exactly the cap and rejects one byte more, with or without record bodies', async (_name, unit) => {
     const rows = [
-      `1,${noteFor(1, WORK_QUEUE_MAX_MESSAGE_BYTES, unit)}`,
-      `2,${noteFor(2, WORK_QUEUE_MAX_MESSAGE_BYTES + 1, unit)}`,
-      `3,${noteFor(3, WORK_QUEUE_MAX_MESSAGE_BYTES - 2, unit)}`,
+      `1,${noteFor(1, cap, unit)}`,
+      `2,${noteFor(2, cap + 1, unit)}`,
+      `3,${noteFor(3, cap - 2, unit)}`,
     ];
     const csv = `id,note\n${rows.join('\n')}\n`;
     const { outcome, items, rejects } = await validate(csv, { feed: notes, batchId: 'b-1' });
     expect(outcome.counts).toEqual({ records: 3, valid: 2, invalid: 1 });
     expect(items.items.map((item) => item.recordNumber)).toEqual([1, 3]);
     expect(items.itemBodies('b-1').map((item) => item.bytes + envelopes.itemAttributesBytes)).toEqual([
-      WORK_QUEUE_MAX_MESSAGE_BYTES,
-      WORK_QUEUE_MAX_MESSAGE_BYTES - 2,
+      cap,
+      cap - 2,
     ]);
     expect(rejects.errors).toEqual([
-      expect.objectContaining({ line: 3, code: RecordErrorCode.RECORD_TOO_LARGE, message: expect.stringContaining(`${WORK_QUEUE_MAX_MESSAGE_BYTES + 1} bytes`) }),
+      expect.objectContaining({ line: 3, code: RecordErrorCode.RECORD_TOO_LARGE, message: expect.stringContaining(`${cap + 1} bytes`) }),
     ]);
     // The validate command's sink takes no records; it must decide the same.
     const counting = new DiscardingItemSink();

@@ -22,7 +22,7 @@ import { stagedRowFormat, stagedRowPrefix, textEncodingOf, type StagedRowFormat 
 import {
   ChunkIndex,
   DEFAULT_CHUNK_LIMITS,
-  STAGING_MANIFEST_VERSION,
+  stagingManifest,
   type ChunkLimits,
   type StagingManifest,
 } from '../../../src/work-items/staging-writer';
@@ -62,16 +62,7 @@ export class MemoryStagingSink implements ItemSink {
 
   close(): { manifest: StagingManifest; data: Buffer } {
     const chunks = this.index.close();
-    const manifest: StagingManifest = {
-      manifestVersion: STAGING_MANIFEST_VERSION,
-      batchId: this.envelope.batchId,
-      envelope: this.envelope,
-      rows: this.format!,
-      bucket: 'staging-bucket',
-      items: this.index.items,
-      bytes: this.bytes,
-      chunks,
-    };
+    const manifest = stagingManifest(this.envelope.batchId, this.feed, this.format!, 'staging-bucket', { chunks, items: this.index.items, bytes: this.bytes });
     return { manifest, data: Buffer.concat(this.parts) };
   }
 }

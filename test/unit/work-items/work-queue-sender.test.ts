@@ -1,4 +1,6 @@
+import { SQS_LIMITS } from '../../../src/platform/sqs-limits';
 import {
+  DEFAULT_MAX_MESSAGE_BYTES,
   stagedRecord,
   WORK_QUEUE_MAX_MESSAGE_BYTES,
   workItemContext,
@@ -52,8 +54,13 @@ interface Staged {
  * Stages records `numbers` (record numbers; gaps are invalid rows) as the
  * validation pass does — each record's CSV row — with the given chunk limits.
  */
-function stage(numbers: readonly number[], limits: Partial<ChunkLimits> = {}, recordOf: (n: number) => Record<string, unknown> = order): Staged {
-  const sink = new MemoryStagingSink(FEED, BATCH_ID, { maxItems: 1000, maxBytes: 4 * 1024 * 1024, ...limits });
+function stage(
+  numbers: readonly number[],
+  limits: Partial<ChunkLimits> = {},
+  recordOf: (n: number) => Record<string, unknown> = order,
+  feed = FEED,
+): Staged {
+  const sink = new MemoryStagingSink(feed, BATCH_ID, { maxItems: 1000, maxBytes: 4 * 1024 * 1024, ...limits });
   sink.layout(COLUMNS, '\n');
   const bodies = new Map<number, string>();
   for (const n of numbers) {
@@ -68,6 +75,16 @@ function stage(numbers: readonly number[], limits: Partial<ChunkLimits> = {}, re
 }
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, index) => from + index);
+
+/** Each SendMessageBatch request held at most SQS's 1 MiB in all. */
+function expectRequestsWithinSqsLimit({ messages, sqs }: { messages: readonly SentMessage[]; sqs: { batchSizes: readonly number[] } }): void {
+  let sent = 0;
+  for (const size of sqs.batchSizes) {
+    const batch = messages.slice(sent, (sent += size));
+    expect(batch.reduce((sum, message) => sum + messageBytes(message), 0)).toBeLessThanOrEqual(SQS_LIMITS.maxBatchBytes);
+  }
+  expect(sent).toBe(messages.length);
+}
 
 async function send(staged: Staged, overrides: Partial<SendOptions> = {}) {
   const sqs = recordingSqs();
@@ -159,18 +176,28 @@ describe('sendStagedItems packing records', () => {
     const { progress, messages, sqs } = await send(staged, { recordsPerMessage: 1000 });
     expect(messages.map((message) => bodyOf(message).items.length)).toEqual([1000, 1000, 500]);
     expect(progress).toMatchObject({ messagesSent: 3, requests: 3 });
-    for (const message of messages) expect(messageBytes(message)).toBeLessThanOrEqual(WORK_QUEUE_MAX_MESSAGE_BYTES);
+    for (const message of messages) expect(messageBytes(message)).toBeLessThanOrEqual(DEFAULT_MAX_MESSAGE_BYTES);
     expect(sqs.batchSizes).toEqual([1, 1, 1]);
     const hundred = await send(stage(range(1, 2500)), { recordsPerMessage: 200 });
-    // 13 packs of about 50 KB: a SendMessageBatch holds at most 256 KiB in all.
-    expect(hundred.progress).toMatchObject({ messagesSent: 13 });
-    expect(Math.max(...hundred.sqs.batchSizes)).toBeLessThan(10);
-    let sent = 0;
-    for (const size of hundred.sqs.batchSizes) {
-      const batch = hundred.messages.slice(sent, (sent += size));
-      expect(batch.reduce((sum, message) => sum + messageBytes(message), 0)).toBeLessThanOrEqual(WORK_QUEUE_MAX_MESSAGE_BYTES);
-    }
+    // 13 packs of about 50 KB, never across a chunk of 1000 records: each
+    // chunk's packs fit one SendMessageBatch's 1 MiB (a 256 KiB request took four).
+    expect(hundred.progress).toMatchObject({ messagesSent: 13, requests: 3 });
+    expect(hundred.sqs.batchSizes).toEqual([5, 5, 3]);
+    expectRequestsWithinSqsLimit(hundred);
     expect(allIds(hundred.messages)).toHaveLength(2500);
+  });
+
+  it("packs up to a feed's 1 MiB cap, each SendMessageBatch within 1 MiB", async () => {
+    const roomy = { ...FEED, workItems: { recordsPerMessage: 1000, maxMessageBytes: WORK_QUEUE_MAX_MESSAGE_BYTES } };
+    const wide = (n: number) => order(n, `note ${n} `.repeat(100));
+    const packed = await send(stage(range(1, 3000), { maxItems: 3000, maxBytes: 16 * 1024 * 1024 }, wide, roomy), { recordsPerMessage: 1000 });
+    const sizes = packed.messages.map(messageBytes);
+    for (const size of sizes) expect(size).toBeLessThanOrEqual(WORK_QUEUE_MAX_MESSAGE_BYTES);
+    // Packs are cut by size, not count: each is past the default 256 KiB and most are close to 1 MiB.
+    expect(Math.min(...sizes.slice(0, -1))).toBeGreaterThan(0.9 * WORK_QUEUE_MAX_MESSAGE_BYTES);
+    expect(packed.messages.every((message) => bodyOf(message).items.length < 1000)).toBe(true);
+    expectRequestsWithinSqsLimit(packed);
+    expect(allIds(packed.messages)).toHaveLength(3000);
   });
 
   it('starts a new message when the next record would take the pack, attributes included, over 256 KiB', async () => {
@@ -184,7 +211,7 @@ describe('sendStagedItems packing records', () => {
     };
     let expectedNext = 1;
     for (const [index, message] of messages.entries()) {
-      expect(messageBytes(message)).toBeLessThanOrEqual(WORK_QUEUE_MAX_MESSAGE_BYTES);
+      expect(messageBytes(message)).toBeLessThanOrEqual(DEFAULT_MAX_MESSAGE_BYTES);
       const numbers = itemIdsOf(message).map((id) => Number(id.split(':')[1]));
       expect(numbers[0]).toBe(expectedNext);
       expectedNext = numbers[numbers.length - 1]! + 1;
@@ -201,7 +228,7 @@ describe('sendStagedItems packing records', () => {
         const packAttrs = messageBytes({ body: '', attributes: { ...message.attributes, envelope: 'pack' } });
         const withNext = [...numbers, nextNumber].map(byRecord);
         const bytes = envelopes.packBytes(numbers[0]!, nextNumber, withNext.length, withNext.reduce((sum, entry) => sum + entry.bytes, 0));
-        expect(bytes + packAttrs).toBeGreaterThan(WORK_QUEUE_MAX_MESSAGE_BYTES);
+        expect(bytes + packAttrs).toBeGreaterThan(DEFAULT_MAX_MESSAGE_BYTES);
       }
     }
     expect(expectedNext).toBe(41);
@@ -211,12 +238,12 @@ describe('sendStagedItems packing records', () => {
   it('sends a record too big to share a message as its item envelope', async () => {
     // Record 3's item envelope is 10 bytes under the limit, its attributes included.
     const probe = Buffer.byteLength(itemEnvelope(3, 4, order(3, ''))) + envelopes.itemAttributesBytes;
-    const huge = (n: number) => order(n, n === 3 ? 'x'.repeat(WORK_QUEUE_MAX_MESSAGE_BYTES - 10 - probe) : `C-${n}`);
+    const huge = (n: number) => order(n, n === 3 ? 'x'.repeat(DEFAULT_MAX_MESSAGE_BYTES - 10 - probe) : `C-${n}`);
     const staged = stage(range(1, 6), {}, huge);
     const { messages } = await send(staged, { recordsPerMessage: 10 });
     expect(messages.map((message) => message.attributes.envelope)).toEqual(['pack', 'item', 'pack']);
     expect(messages[1]!.body).toBe(staged.bodies.get(3));
-    expect(messageBytes(messages[1]!)).toBe(WORK_QUEUE_MAX_MESSAGE_BYTES - 10);
+    expect(messageBytes(messages[1]!)).toBe(DEFAULT_MAX_MESSAGE_BYTES - 10);
     expect(allIds(messages)).toEqual(range(1, 6).map((n) => `${BATCH_ID}:${n}`));
   });
 

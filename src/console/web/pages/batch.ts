@@ -16,7 +16,7 @@ export async function batchPage(main: HTMLElement, url: URL): Promise<() => void
   let timer: ReturnType<typeof setTimeout> | undefined;
   const details = h('div');
   const replay = replayPanel(batchId, (attempt) => follow(attempt));
-  main.append(h('h1', {}, 'Batch ', h('code', {}, batchId)), details, replay);
+  main.append(h('h1', {}, 'Batch ', h('code', {}, batchId)), details, replay.element);
 
   async function show(): Promise<BatchView> {
     const view = await get<BatchView>(`/batches/${batchId}`);
@@ -30,7 +30,9 @@ export async function batchPage(main: HTMLElement, url: URL): Promise<() => void
     clearTimeout(timer);
     timer = setTimeout(async () => {
       const view = await show().catch(() => undefined);
-      if (!left && (!view || view.batch.attempt < attempt || RUNNING.has(view.batch.status))) follow(attempt);
+      if (left) return;
+      if (!view || view.batch.attempt < attempt || RUNNING.has(view.batch.status)) follow(attempt);
+      else replay.ended(view.batch.attempt, view.batch.status);
     }, FOLLOW_MS);
   }
 
@@ -98,8 +100,11 @@ function render({ batch, attempts, audit, firstErrors, completionEvent }: BatchV
   ];
 }
 
-/** Replay choices, each with what it does; a preview (dry run) comes first, the replay only once confirmed. */
-function replayPanel(batchId: string, started: (attempt: number) => void): HTMLElement {
+/**
+ * Replay choices, each with what it does; a preview (dry run) comes first, the
+ * replay only once confirmed. `ended` says how the followed attempt ended.
+ */
+function replayPanel(batchId: string, started: (attempt: number) => void): { element: HTMLElement; ended: (attempt: number, status: string) => void } {
   const force = h('input', { type: 'checkbox', id: 'replay-force' });
   const fromScratch = h('input', { type: 'checkbox', id: 'replay-from-scratch' });
   const outcome = h('div', { 'aria-live': 'polite', id: 'replay-outcome' });
@@ -143,7 +148,7 @@ function replayPanel(batchId: string, started: (attempt: number) => void): HTMLE
     }
   });
 
-  return h(
+  const element = h(
     'section',
     { 'aria-label': 'Replay', class: 'replay' },
     h('h2', {}, 'Replay'),
@@ -153,4 +158,6 @@ function replayPanel(batchId: string, started: (attempt: number) => void): HTMLE
     h('div', { class: 'actions' }, preview, ' ', confirm),
     outcome,
   );
+  const ended = (attempt: number, status: string) => outcome.replaceChildren(h('p', { id: 'replay-ended' }, `Attempt ${attempt} ended `, statusBadge(status), '.'));
+  return { element, ended };
 }

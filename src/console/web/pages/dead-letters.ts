@@ -1,27 +1,33 @@
-import { post } from '../api';
+import { get, post } from '../api';
 import { h, table } from '../dom';
 import { errorBox } from '../router';
-import type { RedriveResult } from '../types';
+import { age } from '../time';
+import type { DeadLetterQueueView, RedriveResult } from '../types';
+
+const BATCH_ID = /^[0-9a-f]{32}$/;
 
 /**
- * Each DLQ's messages grouped by batch (a dry run of a redrive of everything,
- * which moves nothing), and per batch a dry run, then a redrive once confirmed.
+ * Each DLQ's messages grouped by batch, as GET /dead-letters sees them
+ * (viewing moves nothing and records nothing), and per batch a dry run — the
+ * operator's explicit, audited question — then a redrive once confirmed.
  */
 export async function deadLettersPage(main: HTMLElement): Promise<void> {
-  const { results } = await post<{ results: RedriveResult[] }>('/redrive', { queue: 'all', all: true, dryRun: true });
+  const { at, queues } = await get<{ at: string; queues: DeadLetterQueueView[] }>('/dead-letters');
+  const now = Date.parse(at);
   main.append(
     h('h1', {}, 'Dead letters'),
-    ...results.map((result) =>
+    ...queues.map((view) =>
       h(
         'section',
-        { 'aria-label': `${result.queue} dead letters` },
+        { 'aria-label': `${view.queue} dead letters` },
         table(
-          `${result.queue}: ${result.moved} dead letter(s)${result.complete ? '' : ' (counting stopped early)'}`,
-          ['batch', 'messages', 'redrive'],
-          Object.entries(result.batches ?? {}).map(([batchId, count]) => [
-            /^[0-9a-f]{32}$/.test(batchId) ? h('a', { href: `/batches/${batchId}` }, batchId) : batchId,
-            count,
-            /^[0-9a-f]{32}$/.test(batchId) ? redriveControls(result.queue, batchId) : '',
+          `${view.queue}: ${view.depth} dead letter(s)${view.oldestSentAt ? `, oldest ${age((now - Date.parse(view.oldestSentAt)) / 1000)}` : ''}${view.complete ? '' : ' (looked at part of them)'}`,
+          ['batch', 'messages', 'oldest', 'redrive'],
+          view.batches.map((batch) => [
+            BATCH_ID.test(batch.batchId) ? h('a', { href: `/batches/${batch.batchId}` }, batch.batchId) : batch.batchId,
+            batch.messages,
+            age((now - Date.parse(batch.oldestSentAt)) / 1000),
+            BATCH_ID.test(batch.batchId) ? redriveControls(view.queue, batch.batchId) : '',
           ]),
         ),
       ),
@@ -39,7 +45,9 @@ function redriveControls(queue: string, batchId: string): HTMLElement {
       const { results } = await post<{ results: RedriveResult[] }>('/redrive', { queue, batchId, dryRun: dry });
       const moved = results.reduce((sum, result) => sum + result.moved, 0);
       outcome.replaceChildren(dry ? ` would move ${moved} message(s) back to ${queue}; nothing moved` : ` moved ${moved} message(s) back to ${queue}`);
+      // A redrive comes only after a dry run of the same batch; once done, the dry run is to be asked again.
       confirm.disabled = !dry;
+      if (dry) confirm.focus();
     } catch (error) {
       outcome.replaceChildren(errorBox(error));
     }

@@ -1,6 +1,7 @@
 import { get } from '../api';
 import { h, statusBadge, table } from '../dom';
-import type { Overview } from '../types';
+import { age, localTime, operatorZone } from '../time';
+import type { FeedExpectationView, Overview } from '../types';
 
 /** The last 24 h at a glance: batches by status and partner, what needs attention, queue and DLQ depths. */
 export async function overviewPage(main: HTMLElement): Promise<void> {
@@ -53,13 +54,26 @@ export async function overviewPage(main: HTMLElement): Promise<void> {
       ]),
     ),
     ...(overview.queueAgesUnavailable ? [h('p', { class: 'error' }, `Message ages unavailable: ${overview.queueAgesUnavailable}`)] : []),
+    'value' in overview.expectations
+      ? expectationsTable(overview.expectations.value)
+      : h('p', { class: 'error' }, `Feed expectations unavailable: ${overview.expectations.unavailable}`),
   );
 }
 
-/** An age in seconds, as an operator reads it; a dash when CloudWatch has no recent figure. */
-function age(seconds: number | null): string {
-  if (seconds === null) return '–';
-  if (seconds < 120) return `${Math.round(seconds)} s`;
-  if (seconds < 7200) return `${Math.round(seconds / 60)} min`;
-  return `${(seconds / 3600).toFixed(1)} h`;
+/** Per feed with an `expect` block: its latest due time's state and the next due time, in the operator's zone and the partner's (as the CLI's `expectations`). */
+function expectationsTable(views: readonly FeedExpectationView[]): HTMLElement {
+  const zone = operatorZone();
+  return table(
+    'Feed expectations',
+    ['partner', 'feed', 'last due (partner)', 'state', 'files', `next due (you, ${zone})`, 'next due (partner)'],
+    views.map((view) => [
+      view.partner,
+      view.feed,
+      view.last ? localTime(view.last.dueAt, view.expect.timezone) : 'none yet',
+      view.last ? h('span', { class: `status status-${view.last.state.toLowerCase()}` }, view.last.state) : '–',
+      view.last ? `${view.last.counted}/${view.last.expected}` : '–',
+      view.nextDueAt ? localTime(view.nextDueAt, zone) : 'never',
+      view.nextDueAt ? `${localTime(view.nextDueAt, view.expect.timezone)} (${view.expect.timezone})` : 'never',
+    ]),
+  );
 }
