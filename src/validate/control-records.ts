@@ -28,6 +28,8 @@ interface CompiledRecord {
   readonly what: 'header' | 'trailer';
   readonly pattern: RegExp;
   readonly fields: ControlFields;
+  /** Text every record the pattern matches starts with ('' when the pattern does not say): a byte test spares most rows the decode and the match. */
+  readonly prefix: string;
 }
 
 interface CompiledControl {
@@ -59,7 +61,36 @@ function groupNames(pattern: RegExp): string[] {
 }
 
 function compileRecord(what: 'header' | 'trailer', format: ControlRecordFormat): CompiledRecord {
-  return { what, pattern: new RegExp(format.match), fields: format.fields ?? {} };
+  return { what, pattern: new RegExp(format.match), fields: format.fields ?? {}, prefix: literalPrefix(format.match) };
+}
+
+/**
+ * The literal text an anchored pattern's matches all start with: `^TRL\|(?<n>…)`
+ * → `TRL|`. Conservative: '' for a pattern with an alternation anywhere, and a
+ * literal a quantifier follows is left out (`^TRL?` → `TR`). With a trailer,
+ * every data row is a candidate: most fail this byte test and are neither
+ * decoded nor matched.
+ */
+export function literalPrefix(source: string): string {
+  if (!source.startsWith('^') || /(^|[^\\])(\\\\)*\|/.test(source)) return '';
+  let prefix = '';
+  for (let at = 1; at < source.length; ) {
+    const char = source[at]!;
+    let literal: string | undefined;
+    let width = 1;
+    if (char === '\\') {
+      const next = source[at + 1];
+      // An escaped punctuation mark stands for itself; \d, \w, \s, \b… do not.
+      if (next !== undefined && /[^A-Za-z0-9]/.test(next)) [literal, width] = [next, 2];
+    } else if (/[A-Za-z0-9 ,;:_#@!"'=%&~<>\/-]/.test(char)) {
+      literal = char;
+    }
+    if (literal === undefined) break;
+    if (/[?*+{]/.test(source[at + width] ?? '')) break;
+    prefix += literal;
+    at += width;
+  }
+  return prefix;
 }
 
 /**
@@ -140,6 +171,8 @@ export class ControlRecords {
   private readonly sum: DecimalSum;
   private unsummed: number;
   private sumPosition = -1;
+  /** Each record pattern's literal prefix in the file's encoding. */
+  private readonly prefixes = new Map<CompiledRecord, Buffer>();
 
   constructor(
     private readonly control: CompiledControl,
@@ -246,8 +279,18 @@ export class ControlRecords {
     return undefined;
   }
 
+  /** Whether the record's bytes start with the pattern's literal prefix (after a BOM, which only a first line has). */
+  private startsWith(raw: RawRecord, record: CompiledRecord): boolean {
+    let prefix = this.prefixes.get(record);
+    if (!prefix) this.prefixes.set(record, (prefix = Buffer.from(record.prefix, this.encoding)));
+    const bom = raw.bytes[raw.start] === 0xef && raw.bytes[raw.start + 1] === 0xbb && raw.bytes[raw.start + 2] === 0xbf ? 3 : 0;
+    const start = raw.start + bom;
+    return raw.end - start >= prefix.length && raw.bytes.compare(prefix, 0, prefix.length, start, start + prefix.length) === 0;
+  }
+
   /** The control values of the record on `line` when it matches `record`'s pattern; undefined when it does not match. */
   private read(record: CompiledRecord, line: number, raw: RawRecord): ControlValues | undefined {
+    if (record.prefix && !this.startsWith(raw, record)) return undefined;
     const text = raw.bytes.toString(this.encoding, raw.start, raw.end).replace(/^\uFEFF/, '').replace(/\r?\n$|\r$/, '');
     const match = record.pattern.exec(text);
     if (!match) return undefined;

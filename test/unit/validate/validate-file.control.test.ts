@@ -9,6 +9,7 @@ import type { FeedConfig } from '../../../src/config/types';
 import type { ValidationCheckpoint } from '../../../src/validate/checkpoint';
 import { CollectingRejectSink } from '../../../src/validate/collecting-reject-sink';
 import { KeyFingerprintSet } from '../../../src/validate/key-set';
+import { literalPrefix } from '../../../src/validate/control-records';
 import { validateFile, validateSegment, type ValidationOutcome } from '../../../src/validate/validate-file';
 import { chunked, CollectingItemSink, HEADER, line, order, ordersFeedWith, validate } from '../../support/csv-cases';
 
@@ -158,5 +159,26 @@ describe('sequence: the gate is asked last, only for a file every other check ac
   test('a file rejected for its totals or its rows never claims a number', async () => {
     expect((await gated(file(rows(3), 'TRL|4|59.97'))).claims).toEqual([]);
     expect((await gated(file(rows(3, (n) => (n === 1 ? { quantity: 'many' } : {})), 'TRL|3|59.97'))).claims).toEqual([]);
+  });
+});
+
+describe('literalPrefix: the byte test that spares data rows the trailer match', () => {
+  test.each([
+    ['^TRL\\|(?<count>\\d+)$', 'TRL|'],
+    ['^HDR;(?<n>\\d+)$', 'HDR;'],
+    ['^TRL?\\|', 'TR'],
+    ['^99\\.(?<n>\\d+)', '99.'],
+    ['^\\d+', ''],
+    ['TRL\\|', ''],
+    ['^TRL|^END', ''],
+    ['^TRL\\|(?<kind>A|B)', ''],
+    ['^T\\\\|x', ''],
+  ])('%s → %j', (source, prefix) => {
+    expect(literalPrefix(source)).toBe(prefix);
+  });
+
+  test('a BOM before a header record does not hide it from the byte test', async () => {
+    const headerFirst = ordersFeedWith({ format: { headerRecord: { match: '^HDR\\|(?<n>\\d+)$', fields: { recordCount: 'n' } } } });
+    expect((await validate(`\uFEFFHDR|1\n${HEADER}\n${line(order(1))}\n`, { feed: headerFirst })).outcome.status).toBe('COMPLETED');
   });
 });
