@@ -1,11 +1,10 @@
 import path from 'node:path/posix';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { parse } from 'csv-parse/sync';
 import type { PartnerRegistry } from '../config/load-partners';
 import type { ControlFileSettings, FeedConfig } from '../config/types';
-import { parseControlDecimal } from '../records/decimal';
-import type { ControlValues, ExternalControl } from '../validate/control-records';
-import { RejectionCode, type BatchReason } from '../validate/errors';
+import { parseControlFile, type ControlFileRead } from '../validate/control-file-parse';
+
+export type { ControlFileRead } from '../validate/control-file-parse';
 
 /** A control file is a line or two: anything much bigger is not one, and is not read whole. */
 const MAX_CONTROL_FILE_BYTES = 64 * 1024;
@@ -41,12 +40,6 @@ export function controlFileFeed(registry: PartnerRegistry, partnerId: string, fi
   });
 }
 
-export type ControlFileRead = { readonly found: ExternalControl } | { readonly missing: true } | { readonly reason: BatchReason };
-
-function invalid(name: string, problem: string): { reason: BatchReason } {
-  return { reason: { code: RejectionCode.CONTROL_RECORD_INVALID, message: `the control file "${name}" ${problem}` } };
-}
-
 /**
  * Reads the control file of the data file at `bucket`/`key`: its values, the
  * news that it is not there (yet), or why it cannot be used (a file-level
@@ -65,42 +58,6 @@ export async function readControlFile(s3: S3Client, bucket: string, key: string,
     if (errorName === 'NoSuchKey' || errorName === 'NotFound' || $metadata?.httpStatusCode === 404) return { missing: true };
     throw error;
   }
-  const record = settings.format === 'json' ? jsonRecord(text) : csvRecord(text, feed);
-  if (typeof record === 'string') return invalid(name, record);
-  const values: Record<string, string> = {};
-  const { recordCount, controlSum } = settings.fields;
-  if (recordCount !== undefined) {
-    const count = record[recordCount];
-    const textual = typeof count === 'number' && Number.isSafeInteger(count) && count >= 0 ? String(count) : count;
-    if (typeof textual !== 'string' || !/^[0-9]+$/.test(textual)) return invalid(name, `has no whole number in "${recordCount}"`);
-    values.recordCount = textual;
-  }
-  if (controlSum !== undefined) {
-    const sum = record[controlSum.field];
-    // A JSON number is a float once parsed: only a string keeps a decimal exact (an integer is exact either way).
-    const textual = typeof sum === 'number' && Number.isSafeInteger(sum) ? String(sum) : sum;
-    if (typeof textual !== 'string' || !parseControlDecimal(textual)) {
-      return invalid(name, `has no decimal in "${controlSum.field}"${typeof sum === 'number' ? ' (write a fractional sum as a JSON string, "1234.56", so no float rounds it)' : ''}`);
-    }
-    values.controlSum = textual;
-  }
-  return { found: { name, values: values as ControlValues } };
+  return parseControlFile(text, feed, name);
 }
 
-function jsonRecord(text: string): Record<string, unknown> | string {
-  try {
-    const value = JSON.parse(text.replace(/^\uFEFF/, '')) as unknown;
-    return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : 'is not a JSON object';
-  } catch (error) {
-    return `is not JSON (${(error as Error).message})`;
-  }
-}
-
-function csvRecord(text: string, feed: FeedConfig): Record<string, unknown> | string {
-  try {
-    const rows = parse(text, { columns: true, bom: true, skip_empty_lines: true, delimiter: feed.format.delimiter, quote: feed.format.quote }) as Record<string, string>[];
-    return rows.length === 1 ? rows[0]! : `has ${rows.length} rows after its header; a control file has one`;
-  } catch (error) {
-    return `is not CSV (${(error as Error).message})`;
-  }
-}
