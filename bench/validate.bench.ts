@@ -88,7 +88,7 @@ async function measureValidate(file: string, encrypted: boolean): Promise<Omit<C
     const keyFiles = pgpKeyFiles(file);
     const encryption = { type: 'pgp', privateKeyRef: 'bench', signers: [readFileSync(keyFiles.partner, 'utf8')], requireSignature: true } as const;
     feed = { ...plainFeed, encryption };
-    decryption = await pgpKeysFor(encryption, { armoredKey: readFileSync(keyFiles.ours, 'utf8'), source: keyFiles.ours }, 'bench');
+    decryption = await pgpKeysFor(feed, { armoredKey: readFileSync(keyFiles.ours, 'utf8'), source: keyFiles.ours });
   }
   const started = performance.now();
   const outcome = await validateFile({

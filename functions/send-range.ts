@@ -4,7 +4,7 @@ import { processSendRanges } from '../src/ingest/on-send-range';
 
 /** send-range: one range of a big batch's staged work items per message, sent in parallel with the others. */
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
-  const deps = ingestRuntime();
+  const deps = await ingestRuntime();
   try {
     return await processSendRanges(event, context, deps);
   } finally {

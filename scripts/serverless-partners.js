@@ -267,10 +267,11 @@ async function partnersSummary({ resolveVariable }) {
     addressAllocationIds: await resolveVariable('param:sftpPushAddressAllocationIds'),
     allowedCidrs: await resolveVariable('param:sftpPushAllowedCidrs'),
   };
-  const { loadPartnerRegistry } = requireTs(path.join(ROOT, 'src', 'config', 'load-partners.ts'));
+  // The checked loader: a partner's PGP key that is not one, has expired or cannot encrypt fails packaging too.
+  const { loadCheckedPartnerRegistry } = requireTs(path.join(ROOT, 'src', 'config', 'load-checked.ts'));
   let registry;
   try {
-    registry = loadPartnerRegistry({ root: ROOT });
+    registry = await loadCheckedPartnerRegistry({ root: ROOT });
   } catch (error) {
     // osls prints error.stack; for a bad partner file the message (file, field,
     // reason) is the whole story, so drop the stack frames. Still rethrown as is.

@@ -18,11 +18,13 @@ commands:
 
 Run "partner-ingest <command> --help" for a command's options.`;
 
-export const VALIDATE_USAGE = `usage: partner-ingest validate --partner ID [--feed ID] FILE [--json] [--max-errors N] [--decrypt-key KEYFILE [--passphrase-env VAR]]
+export const VALIDATE_USAGE = `usage: partner-ingest validate --partner ID [--feed ID] FILE [--json] [--max-errors N] [--decrypt-key KEYFILE [--passphrase-env VAR]] [--control-file CTLFILE]
 
 Checks FILE against a partner feed exactly as the ingest function would, with no AWS.
 An encrypted feed's file needs our armored OpenPGP private key (--decrypt-key), and
-its passphrase, if it has one, in the environment variable VAR.
+its passphrase, if it has one, in the environment variable VAR. A feed with a
+controlFile checks the totals of CTLFILE when given (the file order of a feed with
+sequence needs the ledger: it is not checked here).
 Exit code 0 when the batch would be COMPLETED, 1 when REJECTED, 2 for bad usage or config.`;
 
 export const STAGE_OPTIONS_USAGE = `  --stage NAME         the deployed stage (or PARTNER_INGEST_STAGE)

@@ -2,7 +2,8 @@ import { createReadStream, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { SingleBar } from 'cli-progress';
-import { defaultConfigLocation, loadPartnerRegistry } from '../config/load-partners';
+import { defaultConfigLocation } from '../config/load-partners';
+import { loadCheckedPartnerRegistry } from '../config/load-checked';
 import { DiscardingItemSink } from '../validate/sinks';
 import { validateFile, type ValidationOutcome } from '../validate/validate-file';
 import { CollectingRejectSink, type ReportedError } from '../validate/collecting-reject-sink';
@@ -11,6 +12,7 @@ import type { Output } from './output';
 import type { FeedConfig } from '../config/types';
 import type { PgpKeys } from '../pgp/keys';
 import { PgpKeyError } from '../pgp/errors';
+import { parseControlFile, type ControlFileRead } from '../validate/control-file-parse';
 
 const PROGRESS_MIN_BYTES = 8 * 1024 * 1024;
 
@@ -39,6 +41,7 @@ function parse(argv: string[]) {
         'config-root': { type: 'string' },
         'decrypt-key': { type: 'string' },
         'passphrase-env': { type: 'string' },
+        'control-file': { type: 'string' },
       },
     });
   } catch (error) {
@@ -66,7 +69,7 @@ export async function validateCommand(argv: string[], output: Output): Promise<n
     throw new UsageError(`cannot read ${file}: ${(error as Error).message}`);
   }
 
-  const registry = loadPartnerRegistry(values['config-root'] ? { root: values['config-root'] } : defaultConfigLocation());
+  const registry = await loadCheckedPartnerRegistry(values['config-root'] ? { root: values['config-root'] } : defaultConfigLocation());
   const partner = registry.partners.get(values.partner);
   if (!partner) {
     throw new UsageError(`unknown partner "${values.partner}" (known: ${[...registry.partners.keys()].join(', ')})`);
@@ -84,9 +87,13 @@ export async function validateCommand(argv: string[], output: Output): Promise<n
   }
 
   const decryption = await decryptionKeys(feed, values['decrypt-key'], values['passphrase-env']);
+  const control = controlFileOf(feed, values['control-file']);
   const rejects = new CollectingRejectSink(maxErrors);
   const bar = !values.json && output.stderr.isTTY && size >= PROGRESS_MIN_BYTES ? progressBar(output.stderr, size) : undefined;
-  const outcome = await validateFile({
+  // A control file that cannot be used rejects the data file unread, as the ingest function does.
+  const outcome: ValidationOutcome = control && 'reason' in control
+    ? { status: 'REJECTED', reason: control.reason, counts: { records: 0, valid: 0, invalid: 0 }, file: { bytes: size, compressed: false } }
+    : await validateFile({
     source: createReadStream(file, { highWaterMark: 256 * 1024 }),
     feed,
     batchId: 'local',
@@ -94,6 +101,7 @@ export async function validateCommand(argv: string[], output: Output): Promise<n
     rejects,
     onProgress: bar ? (bytes) => bar.update(bytes) : undefined,
     ...(decryption ? { decryption } : {}),
+    ...(control && 'found' in control ? { controlFile: control.found } : {}),
   });
   bar?.stop();
 
@@ -107,6 +115,23 @@ export async function validateCommand(argv: string[], output: Output): Promise<n
   };
   output.stdout(values.json ? `${JSON.stringify(report)}\n` : humanSummary(file, partner.id, feed.id, report));
   return outcome.status === 'COMPLETED' ? ExitCode.OK : ExitCode.REJECTED;
+}
+
+/**
+ * A feed's control file for a local check (`--control-file`): without it the
+ * data file is checked alone, as the ingest function would once the control
+ * file's totals agree.
+ */
+function controlFileOf(feed: FeedConfig, file: string | undefined): ControlFileRead | undefined {
+  if (file === undefined) return undefined;
+  if (!feed.controlFile) throw new UsageError(`feed ${feed.partnerId}/${feed.id} has no controlFile; --control-file is for feeds that have one`);
+  let text: string;
+  try {
+    text = readFileSync(file, feed.format.encoding === 'utf-8' ? 'utf8' : 'latin1');
+  } catch (error) {
+    throw new UsageError(`cannot read --control-file ${file}: ${(error as Error).message}`);
+  }
+  return parseControlFile(text, feed, path.basename(file));
 }
 
 /**
@@ -136,7 +161,7 @@ async function decryptionKeys(feed: FeedConfig, keyFile: string | undefined, pas
   }
   const { pgpKeysFor } = await import('../pgp/keys');
   try {
-    return await pgpKeysFor(feed.encryption, { armoredKey, ...(passphrase === undefined ? {} : { passphrase }), source: keyFile }, `${feed.partnerId}/${feed.id}`);
+    return await pgpKeysFor(feed, { armoredKey, ...(passphrase === undefined ? {} : { passphrase }), source: keyFile });
   } catch (error) {
     if (error instanceof PgpKeyError) throw new UsageError(error.message);
     throw error;

@@ -7,6 +7,7 @@ export interface RawFixedWidthFormat {
   encoding: FixedWidthFormat['encoding'];
   compression?: FixedWidthFormat['compression'];
   recordLength?: number;
+  skipLeadingLines?: number;
   trim?: FixedWidthFormat['trim'];
   columns: { name: string; start: number; length?: number; end?: number }[];
 }
@@ -50,6 +51,7 @@ export function buildFixedWidthFormat(raw: RawFixedWidthFormat, schemaColumns: r
     trim: raw.trim ?? 'both',
     columns: byStart,
     ...(raw.recordLength !== undefined ? { recordLength: raw.recordLength } : {}),
+    ...(raw.skipLeadingLines ? { skipLeadingLines: raw.skipLeadingLines } : {}),
   };
 }
 

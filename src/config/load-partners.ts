@@ -12,7 +12,8 @@ import { ConfigError } from './errors';
 import { buildFixedWidthFormat, type RawFixedWidthFormat } from './fixed-width';
 import { globToRegExp } from './glob';
 import { parseSshPublicKey } from './ssh-public-key';
-import type { CsvFormat, FeedConfig, FeedFormat, FeedExpectation, FeedLimits, PartnerConfig, PgpEncryption, SftpPushSource, SftpSource, WorkItemSettings } from './types';
+import { controlFormatProblem } from '../validate/control-records';
+import type { CsvFormat, FeedConfig, FeedFormat, FeedExpectation, FeedLimits, PartnerConfig, PgpEncryption, ReportSettings, SequenceSettings, ControlFileSettings, SftpPushSource, SftpSource, WorkItemSettings } from './types';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../work-items/envelopes';
 
 /** Everything the pipeline knows about partners, loaded and validated in one go. */
@@ -103,6 +104,9 @@ interface RawFeed {
   limits?: Partial<FeedLimits>;
   workItems?: Partial<WorkItemSettings>;
   encryption?: Partial<PgpEncryption> & Pick<PgpEncryption, 'type' | 'privateKeyRef' | 'signers'>;
+  reports?: ReportSettings;
+  sequence?: SequenceSettings;
+  controlFile?: Omit<ControlFileSettings, 'waitMinutes'> & { waitMinutes?: number };
   expect?: RawExpectation;
 }
 
@@ -258,7 +262,30 @@ function buildFeed(partnerId: string, raw: RawFeed, index: number, file: string,
   if (raw.errorPolicy.maxInvalidRatio === undefined && raw.errorPolicy.maxInvalidCount === undefined) {
     throw new ConfigError(file, `${field}.errorPolicy`, 'needs maxInvalidRatio, maxInvalidCount or both');
   }
+  // The rejects report carries the partner's rows back: an encrypted feed's
+  // rows must not leave in plaintext (withholding them instead would leave the
+  // partner a report it cannot act on).
+  if (raw.encryption && !raw.reports?.encryptTo) {
+    throw new ConfigError(file, `${field}.reports.encryptTo`, "is required when the feed has encryption: the rejects report carries the partner's rows back and is encrypted to this key (the partner's armored public key)");
+  }
   const format = buildFormat(raw.format, schema.columns, file, `${field}.format`);
+  // Header and trailer records are settings of delimited files.
+  const records = format.type === 'csv' ? format : undefined;
+  const control = records && controlFormatProblem(records, schema);
+  if (control) throw new ConfigError(file, `${field}.format.${control.field}`, control.reason);
+  const controlSum = raw.controlFile?.fields.controlSum;
+  if (controlSum) {
+    const recordSum = records?.trailerRecord?.fields?.controlSum ?? records?.headerRecord?.fields?.controlSum;
+    if (!schema.columns.includes(controlSum.column)) {
+      throw new ConfigError(file, `${field}.controlFile.fields.controlSum.column`, `"${controlSum.column}" is not a column of schema ${schema.id} v${schema.version}`);
+    }
+    if (recordSum && recordSum.column !== controlSum.column) {
+      throw new ConfigError(file, `${field}.controlFile.fields.controlSum.column`, `format sums "${recordSum.column}" already; one column is summed per file`);
+    }
+  }
+  if (raw.sequence && !records?.headerRecord?.fields?.sequence && !records?.trailerRecord?.fields?.sequence) {
+    throw new ConfigError(file, `${field}.sequence`, 'needs a sequence number to check: set format.headerRecord.fields.sequence (or trailerRecord\'s)');
+  }
   return {
     id: raw.id,
     partnerId,
@@ -270,6 +297,9 @@ function buildFeed(partnerId: string, raw: RawFeed, index: number, file: string,
     limits: { ...DEFAULT_LIMITS, ...raw.limits },
     workItems: { recordsPerMessage: 1, maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES, ...raw.workItems },
     ...(raw.encryption ? { encryption: buildEncryption(raw.encryption, `${field}.encryption`, file) } : {}),
+    ...(raw.reports ? { reports: raw.reports } : {}),
+    ...(raw.sequence ? { sequence: raw.sequence } : {}),
+    ...(raw.controlFile ? { controlFile: { waitMinutes: 60, ...raw.controlFile } } : {}),
     ...(raw.expect ? { expect: buildExpectation(raw.expect, file, `${field}.expect`) } : {}),
   };
 }
@@ -282,6 +312,10 @@ function buildPartner(file: string, raw: RawPartner, schemas: SchemaCache): Part
   const seenFeeds = new Set<string>();
   const seenPatterns = new Set<string>();
   raw.feeds.forEach((feed, index) => {
+    // Pulled and pushed files each land in a folder of their own (fetch or hand-off id): nothing lies beside them.
+    if (feed.controlFile && !raw.sources.s3) {
+      throw new ConfigError(file, `feeds[${index}].controlFile`, 'is found beside S3 drops (inbound/) only, and this partner has no sources.s3');
+    }
     if (seenFeeds.has(feed.id)) throw new ConfigError(file, `feeds[${index}].id`, `duplicate feed id "${feed.id}"`);
     seenFeeds.add(feed.id);
     for (const pattern of feed.files) {
@@ -293,6 +327,7 @@ function buildPartner(file: string, raw: RawPartner, schemas: SchemaCache): Part
   });
   return {
     id: raw.id,
+    configFile: file,
     name: raw.name,
     sources: {
       ...(raw.sources.s3 ? { s3: raw.sources.s3 } : {}),

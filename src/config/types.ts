@@ -8,6 +8,33 @@ export interface CsvFormat {
   readonly header: true;
   readonly encoding: 'utf-8' | 'latin1' | 'ascii';
   readonly compression: 'auto' | 'gzip' | 'none';
+  /** Physical lines before the header row that are not records (a preamble); absent means 0. */
+  readonly skipLeadingLines?: number;
+  /** A control record right before the header row. */
+  readonly headerRecord?: ControlRecordFormat;
+  /** A control record that must be the last record of the file. */
+  readonly trailerRecord?: ControlRecordFormat;
+}
+
+/**
+ * A header or trailer record: `match`, a regular expression over the record's
+ * text, recognises it, and its named groups hold the fields `fields` names.
+ * Checked at load (src/validate/control-records.ts compiles it).
+ */
+export interface ControlRecordFormat {
+  readonly match: string;
+  readonly fields?: ControlFields;
+}
+
+/** Which named group of a control record's `match` holds which control field. */
+export interface ControlFields {
+  /** Data rows in the file (digits). */
+  readonly recordCount?: string;
+  /** The sum of decimal column `column` over all data rows. */
+  readonly controlSum?: { readonly group: string; readonly column: string };
+  readonly fileDate?: string;
+  /** The file's sequence number (digits). */
+  readonly sequence?: string;
 }
 
 /** One field of a fixed-width record: characters [start, start + length) of the line, 0-based (the config's `start` is 1-based). */
@@ -27,6 +54,11 @@ export interface FixedWidthFormat {
   readonly trim: 'both' | 'right' | 'none';
   /** In the order of the line (by start). */
   readonly columns: readonly FixedColumn[];
+  /** Physical lines before the first record that are not records (a preamble); absent means 0. */
+  readonly skipLeadingLines?: number;
+  /** Header and trailer control records are read in delimited files only, so far. */
+  readonly headerRecord?: undefined;
+  readonly trailerRecord?: undefined;
 }
 
 export type FeedFormat = CsvFormat | FixedWidthFormat;
@@ -56,6 +88,14 @@ export interface WorkItemSettings {
 }
 
 /**
+ * One of a feed's signers, as partners/<id>.yml writes it: an armored public
+ * key; a fingerprint of a key given elsewhere in the feed (another signer's
+ * `publicKey`, `reports.encryptTo`); or a key pinned to the fingerprint the
+ * partner gave out of band. Resolved and checked by src/pgp/config-keys.ts.
+ */
+export type SignerEntry = string | { readonly fingerprint: string; readonly publicKey: string };
+
+/**
  * An OpenPGP-encrypted feed: files are decrypted with our private key (read
  * from Secrets Manager by reference) and must be signed by one of `signers`.
  */
@@ -63,10 +103,36 @@ export interface PgpEncryption {
   readonly type: 'pgp';
   /** Secrets Manager secret name or ARN; its JSON value is {"privateKey": "<armored>", "passphrase"?: "…"}. */
   readonly privateKeyRef: string;
-  /** The partner's armored public keys; a signature by any other key is UNKNOWN_SIGNER. */
-  readonly signers: readonly string[];
+  /** The partner's signing keys; a signature by any other key is UNKNOWN_SIGNER. */
+  readonly signers: readonly SignerEntry[];
   /** When true (the default) an unsigned file is REJECTED (SIGNATURE_MISSING). */
   readonly requireSignature: boolean;
+}
+
+/** What goes back to the partner (the `reports` block). */
+export interface ReportSettings {
+  /**
+   * The partner's armored OpenPGP public key: the rejects report, which carries
+   * the partner's rows back, is written encrypted to it (`rejects.csv.pgp`).
+   * Parsed and checked once at load (src/pgp/config-keys.ts).
+   */
+  readonly encryptTo: string;
+}
+
+/** The `controlFile` block, with defaults applied. */
+export interface ControlFileSettings {
+  /** The control file's name, `{name}` standing for the data file's: `{name}.ctl`. */
+  readonly name: string;
+  readonly format: 'json' | 'csv';
+  /** The json keys or csv columns holding the control fields. */
+  readonly fields: { readonly recordCount?: string; readonly controlSum?: { readonly field: string; readonly column: string } };
+  readonly waitMinutes: number;
+}
+
+/** The `sequence` block: files applied in order (src/ledger/feed-sequences.ts). */
+export interface SequenceSettings {
+  /** The number the feed's first file must carry; absent: the first file's number is taken as it comes. */
+  readonly first?: number;
 }
 
 /** When a feed's files are due (the `expect` block), with defaults applied; see src/expectations/. */
@@ -94,6 +160,12 @@ export interface FeedConfig {
   readonly workItems: WorkItemSettings;
   /** Set when the partner encrypts its files: they are decrypted as they are validated. */
   readonly encryption?: PgpEncryption;
+  /** Required with `encryption`: plaintext rows must not go back unencrypted. */
+  readonly reports?: ReportSettings;
+  /** Files must follow each other by the sequence number of their header or trailer record. */
+  readonly sequence?: SequenceSettings;
+  /** A control file beside each data file, waited for and checked (src/ingest/control-file.ts). */
+  readonly controlFile?: ControlFileSettings;
   readonly expect?: FeedExpectation;
 }
 
@@ -134,6 +206,8 @@ export interface SftpPushSource {
 
 export interface PartnerConfig {
   readonly id: string;
+  /** The partners/<id>.yml it was loaded from, for errors found after load (checking PGP keys is asynchronous). */
+  readonly configFile?: string;
   readonly name: string;
   readonly sources: {
     readonly s3?: { readonly principals?: readonly string[] };

@@ -5,7 +5,7 @@ import { BatchStatus, type BatchState, type FinalStatus } from '../ledger/types'
 import { RejectionCode, type BatchReason } from '../validate/errors';
 import { KeyFingerprintSet } from '../validate/key-set';
 import { validateSegment, type ValidationOutcome } from '../validate/validate-file';
-import { RejectsReportWriter } from '../validate/rejects-report';
+import { RejectsReportWriter, type RejectsReport } from '../validate/rejects-report';
 import { splitChunks } from '../ledger/send-ranges';
 import { enqueueRanges, sendRange, type RangeSendContext } from '../work-items/range-sender';
 import { itemsBefore, sendStagedItems } from '../work-items/sender';
@@ -13,9 +13,13 @@ import { readJson, writeChunks } from '../landing/objects';
 import { DEFAULT_CHUNK_LIMITS, StagingWriter, type StagingManifest } from '../work-items/staging-writer';
 import { archiveObject } from '../landing/archive';
 import { SourceUnavailableError } from '../landing/errors';
-import { archiveKeyOf, keySetKeyOf, manifestKeyOf, rejectsKeyOf, S3_MAX_KEY_BYTES, stagingPrefixOf } from '../landing/layout';
+import { archiveKeyOf, keySetKeyOf, manifestKeyOf, plainRejectsKeyOf, rejectsKeyOf, S3_MAX_KEY_BYTES, sealedRejectsKeyOf, stagingPrefixOf } from '../landing/layout';
 import { digestObject, openObject } from '../landing/objects';
 import { announce } from './announce';
+import { sequenceGate } from './sequence-gate';
+import { controlFileNameOf, readControlFile, type ControlFileRead } from './control-file';
+import type { ExternalControl } from '../validate/control-records';
+import { systemClock } from '../platform/clock';
 import { DEFAULT_MIN_CHUNKS_PER_RANGE, DEFAULT_STOP_MARGIN_MS, LEASE_GRACE_MS } from './constants';
 import { CountMismatchError, RangeUnavailableError } from './errors';
 import { routeBatch } from './routing';
@@ -109,7 +113,12 @@ export class BatchRun {
     }
     if (!this.feed) return this.rejectUnread(routeBatch(this.deps.registry, this.state).reason!);
     if (this.state.feed !== this.feed.id) await this.save({ feed: this.feed.id });
-    if (!this.state.validation && !(await this.validate(this.feed))) return this.pause();
+    if (!this.state.validation) {
+      const control = this.feed.controlFile ? await this.readControlFile(this.feed) : undefined;
+      if (control && 'missing' in control) return this.waitForControlFile(this.feed);
+      if (control && 'reason' in control) return this.rejectUnread(control.reason);
+      if (!(await this.validate(this.feed, control?.found))) return this.pause();
+    }
     const validation = this.state.validation!;
     if (validation.status === 'REJECTED') return this.finish(BatchStatus.REJECTED, validation.reason!);
     return this.send(this.feed);
@@ -128,7 +137,33 @@ export class BatchRun {
    * (offset, counts, staged chunks, rejects so far, key set) goes to the ledger
    * for the next invocation. Returns false when it paused.
    */
-  private async validate(feed: FeedConfig): Promise<boolean> {
+  /** The control file beside the data file (read at each segment: it is a line or two). */
+  private readControlFile(feed: FeedConfig): Promise<ControlFileRead> {
+    const { bucket, key } = this.state.source;
+    return readControlFile(this.deps.s3, bucket, key, feed);
+  }
+
+  /**
+   * No control file yet: the batch waits (its lease released, the message back
+   * in a minute) until `controlFile.waitMinutes` after the data file came;
+   * then it is REJECTED CONTROL_FILE_MISSING.
+   */
+  private async waitForControlFile(feed: FeedConfig): Promise<IngestResult> {
+    const settings = feed.controlFile!;
+    const name = controlFileNameOf(settings, this.state.file.name);
+    const waited = (this.deps.clock ?? systemClock)().getTime() - Date.parse(this.state.receivedAt);
+    if (waited >= settings.waitMinutes * 60_000) {
+      return this.rejectUnread({
+        code: RejectionCode.CONTROL_FILE_MISSING,
+        message: `the control file "${name}" did not come within ${settings.waitMinutes} minutes of the data file (controlFile.waitMinutes)`,
+      });
+    }
+    this.logger.info('waiting for the control file', { controlFile: name, waitedSeconds: Math.round(waited / 1000) });
+    await this.deps.ledger.release(this.batchId, this.invocation.owner, `waiting for its control file ${name}`);
+    return { outcome: 'waiting', batchId: this.batchId };
+  }
+
+  private async validate(feed: FeedConfig, controlFile?: ExternalControl): Promise<boolean> {
     const { partner, attempt } = this.state;
     const progress = this.state.validationProgress;
     const segment = progress?.staged.next ?? 0;
@@ -146,7 +181,8 @@ export class BatchRun {
     const rejects = new RejectsReportWriter(
       this.deps.s3,
       this.bucket,
-      rejectsKeyOf(partner, this.batchId, attempt, segment),
+      // A report that goes to the partner encrypted is built in plaintext where only the service reads.
+      feed.reports ? plainRejectsKeyOf(prefix, segment) : rejectsKeyOf(partner, this.batchId, attempt, segment),
       textDialectOf(feed.format).delimiter,
       feed.limits.maxReportedErrors,
     );
@@ -170,6 +206,8 @@ export class BatchRun {
         shouldPause: () => this.timeIsShort(),
         ...(progress ? { resume: progress.checkpoint } : {}),
         ...(decryption ? { decryption } : {}),
+        ...(feed.sequence ? { sequence: sequenceGate(this.deps.sequences, feed, this.batchId) } : {}),
+        ...(controlFile ? { controlFile } : {}),
       }));
       if (outcome.status === 'PAUSED') {
         const staged = await staging.closeSegment();
@@ -195,7 +233,8 @@ export class BatchRun {
         return false;
       }
       const manifest = await staging.close();
-      const report = (await rejects.close()) ?? progress?.rejects;
+      const plainReport = (await rejects.close()) ?? progress?.rejects;
+      const report = plainReport && feed.reports ? await this.sealRejects(feed, plainReport) : plainReport;
       const { records, valid, invalid } = outcome.counts;
       await this.save({
         file: fileFactsOf(this.state.file, outcome.file),
@@ -222,6 +261,16 @@ export class BatchRun {
       rejects.abort(error as Error);
       throw error;
     }
+  }
+
+  /** The finished report, encrypted to the partner's `reports.encryptTo` key: what the ledger and events point to. */
+  private async sealRejects(feed: FeedConfig, plain: RejectsReport): Promise<RejectsReport> {
+    // OpenPGP.js loads only for feeds that need it (see validate-file.ts on require).
+    const { feedPublicKeys } = require('../pgp/config-keys') as typeof import('../pgp/config-keys');
+    const { sealReport } = require('../validate/sealed-report') as typeof import('../validate/sealed-report');
+    const { reportRecipient } = await feedPublicKeys(feed);
+    const target = { bucket: this.bucket, key: sealedRejectsKeyOf(this.state.partner, this.batchId, this.state.attempt) };
+    return sealReport(this.deps.s3, plain, target, reportRecipient!);
   }
 
   private timeIsShort(): boolean {

@@ -6,6 +6,7 @@ import type { PartnerRegistry } from '../config/load-partners';
 import { EventPublisher } from '../completion/publisher';
 import { Ledger } from '../ledger/batches';
 import { SendRanges } from '../ledger/send-ranges';
+import { FeedSequences } from '../ledger/feed-sequences';
 import type { StackResources } from '../platform/stage-resources';
 import type { BackoffOptions } from '../platform/backoff';
 import type { ServiceMetrics } from '../platform/telemetry';
@@ -39,6 +40,7 @@ export function ingestDeps(
     },
     logger,
     metrics,
+    sequences: new FeedSequences(clients.dynamo, resources.ledgerTable),
     feedKeys: new SecretFeedKeys(new SecretsProvider({ awsSdkV3Client: clients.secrets })),
     maxReceiveCount: resources.maxReceiveCount,
     fileEventsQueueUrl: resources.fileEventsQueueUrl,

@@ -14,6 +14,7 @@ import { announce } from './announce';
 import { BatchRun } from './batch-run';
 import { LEASE_GRACE_MS } from './constants';
 import { AttemptInterruptedError, IngestFaultError } from './errors';
+import { controlFileFeed } from './control-file';
 import { feedOfBatch, routeBatch } from './routing';
 import type { IngestDeps, IngestResult, Invocation } from './types';
 
@@ -82,6 +83,8 @@ export async function registerBatch(
 export async function ingestObject(object: CreatedObject, deps: IngestDeps, invocation: Invocation): Promise<IngestResult> {
   const landing = parseLandingKey(object.key);
   if (!landing) return { outcome: 'ignored', reason: `${object.key} is not under ${Object.values(LANDING_PREFIXES).join(' or ')}<partner>/` };
+  const controlOf = controlFileFeed(deps.registry, landing.partner, landing.fileName);
+  if (controlOf) return { outcome: 'control-file', feed: controlOf.id };
   let batchId: string | undefined;
   try {
     // An event that names no version (S3 omits it while a bucket's versioning is suspended) gets the

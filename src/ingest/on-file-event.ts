@@ -48,6 +48,13 @@ async function handleRecord(record: SQSRecord, deps: FileEventDeps, invocation: 
         // Not a failure of this delivery: a fresh copy comes back later, so waiting never uses up maxReceiveCount.
         await continueLater(record, deps, busyRetrySeconds(deps));
         return;
+      case 'waiting':
+        // Like 'busy': the batch waits for its control file without using up maxReceiveCount.
+        await continueLater(record, deps, busyRetrySeconds(deps));
+        return;
+      case 'control-file':
+        deps.logger.info('control file: read by its data file\'s batch', { feed: result.feed });
+        break;
       case 'paused':
         await continueLater(record, deps, 0);
         break;

@@ -1,19 +1,20 @@
 import { awsClients } from '../platform/aws-clients';
-import { loadPartnerRegistry } from '../config/load-partners';
+import { loadCheckedPartnerRegistry } from '../config/load-checked';
 import { numberEnv, requiredEnv } from '../platform/env';
 import { createMetrics, logger } from '../platform/telemetry';
 import { ingestDeps } from './deps';
 import type { FileEventDeps } from './types';
 
-let cached: FileEventDeps | undefined;
+let cached: Promise<FileEventDeps> | undefined;
 
 /**
  * The ingest functions' dependencies, built once per cold start from the
- * environment serverless.yml sets. Partner config is validated here, so a broken
- * configuration fails the cold start loudly instead of one file at a time.
+ * environment serverless.yml sets. Partner config is validated here, its PGP
+ * keys included (parsed once, checked for expiry), so a broken configuration
+ * fails the cold start loudly instead of one file at a time.
  */
-export function ingestRuntime(): FileEventDeps {
-  cached ??= ingestDeps(
+export function ingestRuntime(): Promise<FileEventDeps> {
+  cached ??= loadCheckedPartnerRegistry().then((registry) => ingestDeps(
     awsClients(),
     {
       landingBucket: requiredEnv('LANDING_BUCKET'),
@@ -26,9 +27,9 @@ export function ingestRuntime(): FileEventDeps {
       ...(process.env.SEND_RANGES_QUEUE_URL ? { sendRangesQueueUrl: process.env.SEND_RANGES_QUEUE_URL } : {}),
       maxSendRanges: numberEnv('MAX_SEND_RANGES', 1),
     },
-    loadPartnerRegistry(),
+    registry,
     logger,
     createMetrics(),
-  );
+  ));
   return cached;
 }

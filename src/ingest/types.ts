@@ -1,3 +1,4 @@
+import type { FeedSequences } from '../ledger/feed-sequences';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Logger } from '@aws-lambda-powertools/logger';
@@ -41,6 +42,8 @@ export interface IngestDeps {
   readonly clock?: Clock;
   /** Encrypted feeds' decryption and signer keys. */
   readonly feedKeys: FeedKeys;
+  /** Feeds with `sequence`: the last file sequence number each accepted (in the ledger table). */
+  readonly sequences: FeedSequences;
 }
 
 /** The SQS consumers' dependencies: the ingest core's, and how their messages are retried. */
@@ -68,4 +71,8 @@ export type IngestResult =
   | { readonly outcome: 'paused'; readonly state: BatchState }
   /** The send phase was handed to parallel range invocations; they finish the batch. */
   | { readonly outcome: 'dispatched'; readonly state: BatchState }
-  | { readonly outcome: 'ignored'; readonly reason: string };
+  | { readonly outcome: 'ignored'; readonly reason: string }
+  /** The data file's control file has not come yet (`controlFile`): the message comes back later. */
+  | { readonly outcome: 'waiting'; readonly batchId: string }
+  /** The object is a feed's control file: read by its data file's batch, no batch of its own. */
+  | { readonly outcome: 'control-file'; readonly feed: string };

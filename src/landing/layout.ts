@@ -150,3 +150,17 @@ export function keySetKeyOf(prefix: string, segment: number): string {
 export function rejectsKeyOf(partner: string, batchId: string, attempt: number, segment = 0): string {
   return `rejects/${partner}/${batchId}/attempt-${attempt}/rejects${segment ? `.${segment}` : ''}.csv`;
 }
+
+/**
+ * The plaintext rejects report of a feed whose report is encrypted
+ * (`reports.encryptTo`), built segment by segment under staging/, which only
+ * the service reads; the partner gets `sealedRejectsKeyOf`.
+ */
+export function plainRejectsKeyOf(prefix: string, segment: number): string {
+  return `${prefix}rejects${segment ? `.${segment}` : ''}.csv`;
+}
+
+/** The partner's rejects report of one attempt, encrypted to the partner's key. */
+export function sealedRejectsKeyOf(partner: string, batchId: string, attempt: number): string {
+  return `${rejectsKeyOf(partner, batchId, attempt)}.pgp`;
+}

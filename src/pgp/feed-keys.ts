@@ -43,7 +43,7 @@ export class SecretFeedKeys implements FeedKeys {
     if (cached?.secret === text) return cached.keys;
     // OpenPGP.js loads on the first encrypted file, not at every cold start.
     const { pgpKeysFor } = await import('./keys');
-    const keys = pgpKeysFor(encryption, { ...decryptionKeySecret(text, ref), source: `secret ${ref}` }, `${feed.partnerId}/${feed.id}`);
+    const keys = pgpKeysFor(feed, { ...decryptionKeySecret(text, ref), source: `secret ${ref}` });
     // A failed parse is not kept: the next file tries again (the secret may be fixed meanwhile).
     keys.catch(() => this.parsed.delete(feed));
     this.parsed.set(feed, { secret: text, keys });

@@ -1,5 +1,6 @@
-import { decryptKey, readKey, readPrivateKey, type PrivateKey, type PublicKey } from 'openpgp';
-import type { PgpEncryption } from '../config/types';
+import { decryptKey, readPrivateKey, type PrivateKey, type PublicKey } from 'openpgp';
+import type { FeedConfig } from '../config/types';
+import { feedPublicKeys } from './config-keys';
 import { PgpKeyError } from './errors';
 
 /** What decrypting and checking one encrypted feed's files needs, parsed once. */
@@ -26,28 +27,21 @@ export async function readDecryptionKey(armoredKey: string, passphrase: string |
   }
 }
 
-/** The feed's signer public keys (armored, as partners/<id>.yml lists them). */
-export async function readSigners(armoredKeys: readonly string[], source: string): Promise<PublicKey[]> {
-  return Promise.all(
-    armoredKeys.map(async (armoredKey, index) => {
-      try {
-        return await readKey({ armoredKey });
-      } catch (error) {
-        throw new PgpKeyError(`${source}[${index}]`, `is not an armored OpenPGP public key (${(error as Error).message})`, { cause: error });
-      }
-    }),
-  );
-}
-
-/** The keys for one feed, given our private key (from wherever the caller keeps it). */
+/**
+ * The keys for one encrypted feed, given our private key (from wherever the
+ * caller keeps it). The feed's public keys come parsed once, from
+ * partners/<id>.yml (src/pgp/config-keys.ts): signers given by fingerprint are
+ * resolved there.
+ */
 export async function pgpKeysFor(
-  encryption: PgpEncryption,
+  feed: FeedConfig,
   privateKey: { readonly armoredKey: string; readonly passphrase?: string; readonly source: string },
-  feedField: string,
 ): Promise<PgpKeys> {
-  const [decryptionKey, signers] = await Promise.all([
+  const encryption = feed.encryption;
+  if (!encryption) throw new Error(`feed ${feed.partnerId}/${feed.id} has no encryption`);
+  const [decryptionKey, { signers }] = await Promise.all([
     readDecryptionKey(privateKey.armoredKey, privateKey.passphrase, privateKey.source),
-    readSigners(encryption.signers, `${feedField}.encryption.signers`),
+    feedPublicKeys(feed),
   ]);
   return { decryptionKey, signers, requireSignature: encryption.requireSignature };
 }

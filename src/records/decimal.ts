@@ -111,3 +111,60 @@ export function decimalChecker(rule: DecimalRule): (text: string) => string | un
 export function checkDecimal(text: string, rule: DecimalRule): string | undefined {
   return decimalChecker(rule)(text);
 }
+
+/** A decimal as control records write it: a sign, digits (leading zeros allowed: `0001234.50`), a fraction. */
+const CONTROL_DECIMAL = /^([+-]?)([0-9]+)(?:\.([0-9]+))?$/;
+
+/**
+ * An exact running sum of decimal texts, for control totals: integer units at
+ * the largest scale seen (BigInt), so no amount of rows or digits ever rounds.
+ */
+export class DecimalSum {
+  private units = 0n;
+  private scale = 0;
+
+  /** Adds `text`; false (adding nothing) when it is not a decimal. */
+  add(text: string): boolean {
+    const parsed = parseControlDecimal(text);
+    if (!parsed) return false;
+    if (parsed.scale > this.scale) {
+      this.units *= 10n ** BigInt(parsed.scale - this.scale);
+      this.scale = parsed.scale;
+    }
+    this.units += parsed.units * 10n ** BigInt(this.scale - parsed.scale);
+    return true;
+  }
+
+  /** Whether the sum equals decimal `text` as a number (1234.5 equals 1234.50). */
+  equals(text: string): boolean {
+    const other = parseControlDecimal(text);
+    if (!other) return false;
+    const scale = Math.max(this.scale, other.scale);
+    return this.units * 10n ** BigInt(scale - this.scale) === other.units * 10n ** BigInt(scale - other.scale);
+  }
+
+  /** The sum as decimal text, at the largest scale added (`-12.50`). */
+  toString(): string {
+    const negative = this.units < 0n;
+    const digits = (negative ? -this.units : this.units).toString().padStart(this.scale + 1, '0');
+    const whole = digits.slice(0, digits.length - this.scale);
+    const fraction = this.scale ? `.${digits.slice(digits.length - this.scale)}` : '';
+    return `${negative ? '-' : ''}${whole}${fraction}`;
+  }
+
+  /** A sum carried on from `text` (what toString gave): a paused validation pass resumes with it. */
+  static from(text: string): DecimalSum {
+    const sum = new DecimalSum();
+    if (!sum.add(text)) throw new Error(`not a decimal sum: ${JSON.stringify(text)}`);
+    return sum;
+  }
+}
+
+/** `text` as integer units and a scale (`-1.50` → -150n, 2), or undefined when it is not a decimal. */
+export function parseControlDecimal(text: string): { units: bigint; scale: number } | undefined {
+  const match = CONTROL_DECIMAL.exec(text);
+  if (!match) return undefined;
+  const [, sign, whole, fraction = ''] = match;
+  const units = BigInt(`${whole}${fraction}`);
+  return { units: sign === '-' ? -units : units, scale: fraction.length };
+}

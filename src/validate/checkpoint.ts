@@ -1,3 +1,4 @@
+import type { ControlState } from './control-records';
 import type { RecordCounts } from './decide';
 
 /**
@@ -33,4 +34,6 @@ export interface ValidationCheckpoint {
   readonly hashState?: string;
   /** Raw bytes `hashState` covers (a multiple of 64; the reader runs ahead of the parse, so usually past `offset`). */
   readonly hashedBytes?: number;
+  /** Header and trailer records and the running control sum, for a feed whose format has them. */
+  readonly control?: ControlState;
 }

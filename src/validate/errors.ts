@@ -32,6 +32,22 @@ export const RejectionCode = {
   SIGNATURE_INVALID: 'SIGNATURE_INVALID',
   /** The file is signed, but by no key among the feed's signers. */
   UNKNOWN_SIGNER: 'UNKNOWN_SIGNER',
+  /** The feed has format.headerRecord and the file's first record (after skipLeadingLines) does not match it. */
+  HEADER_RECORD_MISSING: 'HEADER_RECORD_MISSING',
+  /** The feed has format.trailerRecord and the file has none, or records follow it. */
+  TRAILER_MISSING: 'TRAILER_MISSING',
+  /** A header or trailer record matched, but a field in it is not what it must be (a count that is not digits, a sum that is not a decimal). */
+  CONTROL_RECORD_INVALID: 'CONTROL_RECORD_INVALID',
+  /** The record count a control record gives differs from the file's data rows. */
+  CONTROL_COUNT_MISMATCH: 'CONTROL_COUNT_MISMATCH',
+  /** The control sum a control record gives differs from the sum of its column over the data rows. */
+  CONTROL_SUM_MISMATCH: 'CONTROL_SUM_MISMATCH',
+  /** A feed with `controlFile`: the control file did not come within controlFile.waitMinutes of the data file. */
+  CONTROL_FILE_MISSING: 'CONTROL_FILE_MISSING',
+  /** A feed with `sequence`: the file's sequence number skips past the one after the last accepted file's. */
+  SEQUENCE_GAP: 'SEQUENCE_GAP',
+  /** A feed with `sequence`: the file's sequence number is the last accepted file's, or an earlier one. */
+  SEQUENCE_REPEAT: 'SEQUENCE_REPEAT',
 } as const;
 export type RejectionCode = (typeof RejectionCode)[keyof typeof RejectionCode];
 

@@ -29,7 +29,7 @@ const EXPECTED_COLUMNS_BYTES = 300;
  * order. The reason lists each problem name once and stays within
  * MAX_MESSAGE_BYTES however wide the header is.
  */
-export function checkHeader(header: readonly string[], columns: readonly string[]): void {
+export function checkHeader(header: readonly string[], columns: readonly string[], line = 1): void {
   const expected = new Set(columns);
   const seen = new Set<string>();
   const repeated = new Set<string>();
@@ -51,6 +51,6 @@ export function checkHeader(header: readonly string[], columns: readonly string[
   throw new FileRejectedError(
     RejectionCode.HEADER_MISMATCH,
     `header does not match the feed's columns: ${parts.join('; ')} (expected ${joinCapped(columns, 'columns', EXPECTED_COLUMNS_BYTES)})`,
-    1,
+    line,
   );
 }

@@ -4,6 +4,8 @@ import { RecordErrorCode, type FieldError } from '../records/error-codes';
 import type { WorkItemEnvelopes } from '../work-items/envelopes';
 import type { ValidationCheckpoint } from './checkpoint';
 import type { RecordCounts } from './decide';
+import { controlRecordsFor, type ControlRecords, type ExternalControl } from './control-records';
+import type { BatchReason } from './errors';
 import { checkHeader, shown } from './header-check';
 import type { KeyFingerprintSet } from './key-set';
 import type { ItemSink, RawRecord, RejectSink } from './sinks';
@@ -33,6 +35,8 @@ export class RecordLoop {
   private untilPauseCheck = PAUSE_CHECK_RECORDS;
   private recordDelimiter = '';
   private layoutSent = false;
+  /** Preamble, header and trailer records and the control totals, when the feed's format has them. */
+  private readonly control: ControlRecords | undefined;
 
   constructor(
     private readonly feed: FeedConfig,
@@ -42,6 +46,8 @@ export class RecordLoop {
     private readonly keys: KeyFingerprintSet,
     private readonly shouldPause: () => boolean,
     resume: ValidationCheckpoint | undefined,
+    /** The control file's values, for a feed with `controlFile`. */
+    external?: ExternalControl,
   ) {
     this.maxRecordBytes = feed.limits.maxRecordBytes;
     this.maxBodyBytes = envelopes.maxMessageBytes - envelopes.itemAttributesBytes;
@@ -50,6 +56,7 @@ export class RecordLoop {
     this.maxSureJsonBytes = this.maxBodyBytes - envelopes.itemBytes(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, 0);
     this.resumeOffset = resume?.offset ?? 0;
     this.resumeLine = resume?.nextLine ?? 1;
+    this.control = controlRecordsFor(feed, resume?.control, external);
     if (resume) {
       ({ records: this.records, valid: this.valid, invalid: this.invalid } = resume.counts);
       this.readHeader([...resume.header]);
@@ -65,7 +72,21 @@ export class RecordLoop {
       counts: this.counts,
       header: this.header,
       ...(this.recordDelimiter ? { recordDelimiter: this.recordDelimiter } : {}),
+      ...(this.control ? { control: this.control.state() } : {}),
     };
+  }
+
+  /**
+   * Once the whole file is read: why its control records reject it (a
+   * missing trailer, a count or sum that differs), or undefined.
+   */
+  controlReason(): BatchReason | undefined {
+    return this.control?.finish(this.counts);
+  }
+
+  /** The control fields the file's header and trailer records gave (file date, sequence number…). */
+  controlValues(): ReturnType<ControlRecords['values']> | undefined {
+    return this.control?.values();
   }
 
   get counts(): RecordCounts {
@@ -129,7 +150,8 @@ export class RecordLoop {
 
   private accept(record: string[], line: number, raw: RawRecord, recordError: FieldError | undefined): void {
     if (record.length === 1 && record[0]!.trim() === '') return;
-    if (!this.headerSeen) this.readHeader(record);
+    if (this.control?.intercept(line, raw, this.headerSeen)) return;
+    if (!this.headerSeen) this.readHeader(record, line);
     else this.check(record, line, raw, recordError);
   }
 
@@ -137,9 +159,10 @@ export class RecordLoop {
     await Promise.all([this.items.flush(), this.rejects.flush()]);
   }
 
-  private readHeader(header: string[]): void {
+  private readHeader(header: string[], line = 1): void {
     const columns = this.feed.schema.columns;
-    checkHeader(header, columns);
+    checkHeader(header, columns, line);
+    this.control?.columns(header);
     this.headerSeen = true;
     this.header = header;
     this.width = header.length;
@@ -150,6 +173,8 @@ export class RecordLoop {
   /** `recordError`: what the parser found wrong with the record as a whole (a fixed-width record's length); its fields are not checked then. */
   private check(fields: string[], line: number, raw: RawRecord, recordError: FieldError | undefined): void {
     const recordNumber = ++this.records;
+    // Control totals cover every data row as sent, valid or not.
+    this.control?.addRow(fields);
     const errors = recordError ? [recordError] : this.findErrors(fields);
     if (!errors.length) {
       // The work item is built when sending; its size is only worked out here

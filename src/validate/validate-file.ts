@@ -4,10 +4,12 @@ import { CsvError } from 'csv-parse';
 import type { FeedConfig } from '../config/types';
 import { decodingStages, GZIP_MAGIC, isArmored, isGzip, openByteSource, type RawSource } from './byte-source';
 import type { ValidationCheckpoint } from './checkpoint';
+import type { ControlValues, ExternalControl } from './control-records';
 import { applyErrorPolicy, type RecordCounts } from './decide';
 import { FileRejectedError, RejectionCode, type BatchReason } from './errors';
 import type { PgpKeys } from '../pgp/keys';
 import { KeyFingerprintSet } from './key-set';
+import { PreambleSkipper } from './preamble';
 import { RecordLoop } from './record-loop';
 import { ParseError, PauseSignal, RecordParser, recordParser } from './record-parser';
 import { FixedWidthParser } from './fixed-width-parser';
@@ -24,6 +26,8 @@ export interface ValidationOutcome {
    * big — and there is no `sha256`.
    */
   readonly file: { readonly bytes: number; readonly sha256?: string; readonly compressed: boolean };
+  /** The control fields the file's header and trailer records gave, for a feed whose format has them. */
+  readonly control?: ControlValues;
 }
 
 export interface ValidationInput {
@@ -41,6 +45,19 @@ export interface ValidationInput {
   readonly onProgress?: (rawBytes: number) => void;
   /** The keys of a feed with `encryption` (required then): the file is decrypted as it streams. */
   readonly decryption?: PgpKeys;
+  /**
+   * For a feed with `sequence`: claims the file's sequence number once every
+   * other check has passed, or says why it is out of order. Without it (the
+   * `validate` command, which has no ledger) the order is not checked.
+   */
+  readonly sequence?: SequenceGate;
+  /** For a feed with `controlFile`: what its control file gives, checked once the file has been read. */
+  readonly controlFile?: ExternalControl;
+}
+
+/** Claims a file's sequence number for its feed (src/ledger/feed-sequences.ts), or returns why the file is out of order. */
+export interface SequenceGate {
+  claim(sequence: string): Promise<BatchReason | undefined>;
 }
 
 export interface SegmentInput extends ValidationInput {
@@ -93,7 +110,7 @@ export async function validateSegment(input: SegmentInput): Promise<ValidationOu
   let rawBytes = enterAt;
   let compressed = enterAt > 0 ? false : (resume?.compressed ?? false);
   const envelopes = new WorkItemEnvelopes(workItemContext(input.batchId, feed), feed.workItems.maxMessageBytes);
-  const state = new RecordLoop(feed, envelopes, items, rejects, input.keys ?? new KeyFingerprintSet(), input.shouldPause, resume);
+  const state = new RecordLoop(feed, envelopes, items, rejects, input.keys ?? new KeyFingerprintSet(), input.shouldPause, resume, input.controlFile);
 
   let chainInput: PassThrough | undefined;
   let chainDone: Promise<unknown> | undefined;
@@ -187,13 +204,18 @@ export async function validateSegment(input: SegmentInput): Promise<ValidationOu
     reason = { code: RejectionCode.EMPTY_FILE, message: 'the file has no header row (it is empty or blank)' };
   } else {
     await state.flush();
-    reason = applyErrorPolicy(feed.errorPolicy, state.counts);
+    // A file whose control records disagree with it is rejected as such, before its rows are judged.
+    reason = state.controlReason() ?? applyErrorPolicy(feed.errorPolicy, state.counts);
+    // Last: a number is claimed only by a file that is otherwise accepted.
+    const sequence = state.controlValues()?.sequence;
+    if (!reason && input.sequence && feed.sequence && sequence !== undefined) reason = await input.sequence.claim(sequence);
   }
   if (reason) {
     rejects.fileRejected(reason);
     await rejects.flush();
   }
-  return { status: reason ? 'REJECTED' : 'COMPLETED', ...(reason ? { reason } : {}), counts: state.counts, file };
+  const control = state.controlValues();
+  return { status: reason ? 'REJECTED' : 'COMPLETED', ...(reason ? { reason } : {}), counts: state.counts, file, ...(control ? { control } : {}) };
 }
 
 /**
@@ -226,6 +248,9 @@ async function runChain(
   const decrypting = pgp ? await pgpDecrypt().decryptingStream(input, pgp.armored, pgp.keys) : undefined;
   const stages = decodingStages(compressed, feed, resume, skip, decrypting?.consumed);
   const parser = parserFor(state, feed, resume);
+  const preamble = feed.format.skipLeadingLines && !resume ? feed.format.skipLeadingLines : 0;
+  // Lines after the preamble keep their numbers, and records their offsets, as in the file.
+  if (preamble) stages.push(new PreambleSkipper(preamble, (bytes) => parser.startAt(bytes, preamble + 1)));
   // pipeline's typings have no overload for a spread of stages.
   try {
     await (pipeline as (...streams: unknown[]) => Promise<void>)(decrypting?.plaintext ?? input, ...stages, parser);

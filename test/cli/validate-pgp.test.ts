@@ -46,6 +46,7 @@ beforeAll(async () => {
     key: 'order_id',
     errorPolicy: { maxInvalidRatio: 0.1 },
     encryption: { type: 'pgp', privateKeyRef: 'partner-ingest/initech/pgp', signers: [gpg.publicKey('partner')] },
+    reports: { encryptTo: gpg.publicKey('partner') },
   };
   writeFileSync(path.join(root, 'partners', 'initech.yml'), stringify({ id: 'initech', name: 'Initech', sources: { s3: {} }, feeds: [feed] }));
   const write = (name: string, content: Buffer | string) => {

@@ -8,7 +8,7 @@
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { stringify } from 'yaml';
 import { loadPartnerRegistry, type PartnerRegistry } from '../../src/config/load-partners';
@@ -41,6 +41,7 @@ beforeAll(async () => {
         key: 'order_id',
         errorPolicy: { maxInvalidRatio: 0.1 },
         encryption: { type: 'pgp', privateKeyRef: SECRET, signers: [gpg.publicKey('partner')] },
+        reports: { encryptTo: gpg.publicKey('partner') },
       },
     ],
   };
@@ -81,6 +82,54 @@ test('an encrypted, signed file (binary) is decrypted and verified: its rows are
   expect(state.file.bytes).toBe(file.length);
   expect((await expectSingleEvent(stack, 'COMPLETED')).counts.workItemsSent).toBe(30);
 });
+
+test('the rejects report goes back encrypted to the partner: not plaintext in S3, and gpg decrypts it to the exact rows', async () => {
+  const { state } = await ingest('orders_report.csv.pgp', gpg.encrypt(CSV));
+  await expectSingleEvent(stack, 'COMPLETED');
+  const report = state.validation!.rejects!;
+  expect(report.key).toMatch(/^rejects\/initech\/.+\/attempt-1\/rejects\.csv\.pgp$/);
+  expect(report.rows).toBe(1);
+  const stored = await archived(report.key);
+  // Neither the row nor the report's header is in the object as stored.
+  expect(stored.includes(Buffer.from('ORD-000000031'))).toBe(false);
+  expect(stored.includes(Buffer.from('line,record'))).toBe(false);
+  const { plaintext, recipients } = gpg.decrypt(stored);
+  expect(recipients).toEqual([gpg.encryptionKeyId('partner')]);
+  const lines = plaintext.toString().split('\r\n');
+  expect(lines).toHaveLength(3);
+  expect(lines[0]).toBe('line,record,column,code,message,row');
+  // The bad row comes back exactly as the partner sent it: its fields re-encoded as CSV, in one (quoted) cell.
+  expect(lines[1]).toMatch(/^32,31,quantity,[A-Z_]+,[^,]+,"/);
+  expect(lines[1]!.endsWith(`,"${orderRow(31, { quantity: 'many' })}"`)).toBe(true);
+  expect(lines[2]).toBe('');
+});
+
+test('a validation pass split over invocations builds the report in staging and seals all of it, every segment\'s rows, at the end', async () => {
+  // Every row invalid: REJECTED (nothing to send, so the emulator's slow SQS stays out of it), 9,000 report lines over 3 segments.
+  const rows = Array.from({ length: 9000 }, (_, index) => orderRow(index + 1, { quantity: 'many' }));
+  const key = 'inbound/initech/orders_segments.csv.pgp';
+  await putInbound(stack, key, gpg.encrypt(ordersFile(0, rows)));
+  // A stop margin longer than any invocation: each pauses at its first chance, after 4,096 records.
+  const pausing = stack.deps({ registry, settings: { ...stack.deps().settings, stopMarginMs: 10_000_000 } });
+  await drainFileEvents(stack, pausing, { configRoot: root });
+  const state = (await stack.ledger.get(await batchIdOfKey(stack, key)))!;
+  expect(state).toMatchObject({ status: 'REJECTED', reason: { code: 'TOO_MANY_INVALID_ROWS' }, counts: { records: 9000, invalid: 9000 } });
+  await expectSingleEvent(stack, 'REJECTED');
+  const report = state.validation!.rejects!;
+  expect(report.key).toMatch(/\/rejects\.csv\.pgp$/);
+  const lines = gpg.decrypt(await archived(report.key)).plaintext.toString().split('\r\n');
+  // The header, one line per row in file order, the file-level reason, and the final line break.
+  expect(lines).toHaveLength(1 + 9000 + 1 + 1);
+  expect(lines.slice(1, 9001).map((text) => Number(text.split(',')[1]))).toEqual(Array.from({ length: 9000 }, (_, index) => index + 1));
+  expect(lines[9001]).toMatch(/^,,,TOO_MANY_INVALID_ROWS,/);
+  // Three segments, each with its plaintext report under staging/; under rejects/ only the sealed one.
+  const keysUnder = async (prefix: string) =>
+    ((await stack.clients.s3.send(new ListObjectsV2Command({ Bucket: stack.resources.landingBucket, Prefix: prefix }))).Contents ?? []).map((object) => object.Key!).sort();
+  expect(await keysUnder(`staging/initech/${state.batchId}/attempt-1/rejects`)).toEqual(
+    ['rejects.1.csv', 'rejects.2.csv', 'rejects.csv'].map((name) => `staging/initech/${state.batchId}/attempt-1/${name}`),
+  );
+  expect(await keysUnder(`rejects/initech/${state.batchId}/`)).toEqual([report.key]);
+}, 120_000);
 
 test('an ASCII-armored, ZLIB-compressed file completes too', async () => {
   const { state, sent } = await ingest('orders_2.csv.asc', gpg.encrypt(CSV, { armor: true, compress: 'zlib' }));

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -72,6 +72,36 @@ export class GpgPeer {
     this.gpg([...this.encryptArgs(options), '--output', to, from]);
   }
 
+  /**
+   * Decrypts `message` with whichever secret key in this keyring it is for,
+   * as the partner would (`gpg --decrypt`); `recipients` are the key ids it
+   * was encrypted to (gpg's ENC_TO status lines).
+   */
+  decrypt(message: Buffer): { plaintext: Buffer; recipients: string[] } {
+    const result = spawnSync('gpg', [...this.baseArgs(), '--status-fd', '2', '--decrypt'], { input: message, maxBuffer: 1024 * 1024 * 1024 });
+    if (result.status !== 0) throw new Error(`gpg --decrypt failed: ${result.stderr.toString()}`);
+    const recipients = [...result.stderr.toString().matchAll(/^\[GNUPG:\] ENC_TO ([0-9A-F]{16}) /gm)].map((match) => match[1]!);
+    return { plaintext: result.stdout, recipients };
+  }
+
+  /** The key id (16 hex digits) of `who`'s encryption subkey. */
+  encryptionKeyId(who: GpgIdentity): string {
+    const listing = this.gpg(['--with-colons', '--list-keys', EMAIL[who]]).toString();
+    return /^sub:[^:]*:[^:]*:[^:]*:([0-9A-F]{16}):(?:[^:]*:){6}e/m.exec(listing)![1]!;
+  }
+
+  /**
+   * A further key pair, for config checks: `encrypt: false` makes a signing-only
+   * key; `expire` is gpg's (e.g. "1d", "never"). Returns the armored public key.
+   */
+  extraKey(name: string, { encrypt = true, expire = 'never' }: { encrypt?: boolean; expire?: string } = {}): string {
+    const email = `${name}@example.com`;
+    this.gpg(['--quick-gen-key', `${name} <${email}>`, 'ed25519', 'sign', expire]);
+    const fingerprint = /^fpr:+([0-9A-F]{40}):/m.exec(this.gpg(['--with-colons', '--list-keys', email]).toString())![1]!;
+    if (encrypt) this.gpg(['--quick-add-key', fingerprint, 'cv25519', 'encr', expire]);
+    return this.gpg(['--armor', '--export', email]).toString();
+  }
+
   dispose(): void {
     rmSync(this.home, { recursive: true, force: true });
   }
@@ -87,8 +117,12 @@ export class GpgPeer {
     ];
   }
 
+  private baseArgs(): string[] {
+    return ['--homedir', this.home, '--batch', '--yes', '--quiet', '--pinentry-mode', 'loopback', '--passphrase', ''];
+  }
+
   private gpg(args: string[], input?: Buffer): Buffer {
-    return execFileSync('gpg', ['--homedir', this.home, '--batch', '--yes', '--quiet', '--pinentry-mode', 'loopback', '--passphrase', '', ...args], {
+    return execFileSync('gpg', [...this.baseArgs(), ...args], {
       input,
       maxBuffer: 1024 * 1024 * 1024,
       stdio: ['pipe', 'pipe', 'pipe'],

@@ -146,7 +146,14 @@ describe('loadPartnerRegistry: broken configs fail with file, field and reason',
 
   describe('encryption (OpenPGP)', () => {
     const KEY = '-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nmDMEZ\n-----END PGP PUBLIC KEY BLOCK-----\n';
-    const withEncryption = (encryption: string) => writePartner(`${ACME_YML.trimEnd()}\n    encryption: ${encryption}\n`);
+    const REPORTS = `    reports: { encryptTo: ${JSON.stringify(KEY)} }\n`;
+    const withEncryption = (encryption: string, reports = REPORTS) => writePartner(`${ACME_YML.trimEnd()}\n    encryption: ${encryption}\n${reports}`);
+
+    it('takes signers as armored keys, fingerprints (as gpg prints them) and {fingerprint, publicKey}', () => {
+      const signers = [KEY, 'F656 A59C 606C 48E5 AEDF  D4CA 71C6 94DC 30AA 69B8', { fingerprint: 'F656A59C606C48E5AEDFD4CA71C694DC30AA69B8', publicKey: KEY }];
+      withEncryption(`{ type: pgp, privateKeyRef: partner-ingest/acme/pgp, signers: ${JSON.stringify(signers)} }`);
+      expect(loadPartnerRegistry({ root }).partners.get('acme')!.feeds[0]!.encryption!.signers).toEqual(signers);
+    });
 
     it('takes the setting, requireSignature defaulting to true', () => {
       withEncryption(`{ type: pgp, privateKeyRef: partner-ingest/acme/pgp, signers: [${JSON.stringify(KEY)}] }`);
@@ -155,7 +162,10 @@ describe('loadPartnerRegistry: broken configs fail with file, field and reason',
     });
 
     it('refuses a signer that is not an armored public key, an unknown field, and no signers when a signature is required', () => {
-      withEncryption('{ type: pgp, privateKeyRef: partner-ingest/acme/pgp, signers: ["F656A59C606C48E5AEDFD4CA71C694DC30AA69B8"] }');
+      // A fingerprint has the shape of one (40 or 64 hex digits); whether it names a key given is checkPartnerKeys' to say.
+      withEncryption('{ type: pgp, privateKeyRef: partner-ingest/acme/pgp, signers: ["F656A59C606C48E5AEDFD4CA71C694DC30AA69"] }');
+      expect(loadError().field).toBe('feeds[0].encryption.signers[0]');
+      withEncryption('{ type: pgp, privateKeyRef: partner-ingest/acme/pgp, signers: [{ fingerprint: "F656A59C606C48E5AEDFD4CA71C694DC30AA69B8" }] }');
       expect(loadError().field).toBe('feeds[0].encryption.signers[0]');
       withEncryption(`{ type: pgp, privateKeyRef: partner-ingest/acme/pgp, signers: [${JSON.stringify(KEY)}], privateKey: "x" }`);
       expect(loadError().field).toBe('feeds[0].encryption.privateKey');
@@ -166,6 +176,59 @@ describe('loadPartnerRegistry: broken configs fail with file, field and reason',
       withEncryption('{ type: pgp, privateKeyRef: partner-ingest/acme/pgp, signers: [], requireSignature: false }');
       expect(loadPartnerRegistry({ root }).partners.get('acme')!.feeds[0]!.encryption?.requireSignature).toBe(false);
     });
+
+    it('refuses an encrypted feed without reports.encryptTo: its rejects report would carry rows back in plaintext', () => {
+      withEncryption(`{ type: pgp, privateKeyRef: partner-ingest/acme/pgp, signers: [${JSON.stringify(KEY)}] }`, '');
+      const error = loadError();
+      expect(error.file).toBe(partnerFile());
+      expect(error.field).toBe('feeds[0].reports.encryptTo');
+      expect(error.message).toContain('is required when the feed has encryption');
+      withEncryption(`{ type: pgp, privateKeyRef: partner-ingest/acme/pgp, signers: [${JSON.stringify(KEY)}] }`, '    reports: { encryptTo: "not a key" }\n');
+      expect(loadError().field).toBe('feeds[0].reports.encryptTo');
+    });
+
+    it('takes reports.encryptTo as written (its key is parsed by checkPartnerKeys, which is asynchronous)', () => {
+      withEncryption(`{ type: pgp, privateKeyRef: partner-ingest/acme/pgp, signers: [${JSON.stringify(KEY)}] }`);
+      expect(loadPartnerRegistry({ root }).partners.get('acme')!.feeds[0]!.reports).toEqual({ encryptTo: KEY });
+    });
+  });
+
+  it('header and trailer records: match must compile, fields must name its groups, the summed column must be the schema\'s', () => {
+    const withFormat = (extra: string) => writePartner(ACME_YML.replace('      header: true\n', `      header: true\n${extra}`));
+    withFormat('      skipLeadingLines: 2\n      trailerRecord: { match: "^TRL\\\\|(?<n>\\\\d+)\\\\|(?<s>[0-9.]+)$", fields: { recordCount: n, controlSum: { group: s, column: unit_price } } }\n');
+    const format = loadPartnerRegistry({ root }).partners.get('acme')!.feeds[0]!.format;
+    expect(format.skipLeadingLines).toBe(2);
+    expect(format.trailerRecord).toEqual({ match: '^TRL\\|(?<n>\\d+)\\|(?<s>[0-9.]+)$', fields: { recordCount: 'n', controlSum: { group: 's', column: 'unit_price' } } });
+    withFormat('      trailerRecord: { match: "^TRL(", fields: {} }\n');
+    expect(loadError().field).toBe('feeds[0].format.trailerRecord.match');
+    withFormat('      headerRecord: { match: "^HDR\\\\|(?<seq>\\\\d+)$", fields: { sequence: sequence } }\n');
+    let error = loadError();
+    expect(error.field).toBe('feeds[0].format.headerRecord.fields.sequence');
+    expect(error.message).toContain('"sequence" is not a named group of match (it has "seq"');
+    withFormat('      trailerRecord: { match: "^TRL\\\\|(?<s>.*)$", fields: { controlSum: { group: s, column: price } } }\n');
+    error = loadError();
+    expect(error.field).toBe('feeds[0].format.trailerRecord.fields.controlSum.column');
+    expect(error.message).toContain('"price" is not a column of schema orders v1');
+    withFormat('      skipLeadingLines: -1\n');
+    expect(loadError().field).toBe('feeds[0].format.skipLeadingLines');
+    writePartner(`${ACME_YML.trimEnd()}\n    sequence: { first: 1 }\n`);
+    const error2 = loadError();
+    expect(error2.field).toBe('feeds[0].sequence');
+    expect(error2.message).toContain('format.headerRecord.fields.sequence');
+  });
+
+  it('controlFile: {name} in the name, defaults, and the summed column the schema\'s', () => {
+    const withControlFile = (block: string) => writePartner(`${ACME_YML.trimEnd()}\n    controlFile: ${block}\n`);
+    withControlFile('{ name: "{name}.ctl", format: json, fields: { recordCount: rows } }');
+    expect(loadPartnerRegistry({ root }).partners.get('acme')!.feeds[0]!.controlFile).toEqual({ name: '{name}.ctl', format: 'json', fields: { recordCount: 'rows' }, waitMinutes: 60 });
+    withControlFile('{ name: "orders.ctl", format: json, fields: { recordCount: rows } }');
+    expect(loadError().field).toBe('feeds[0].controlFile.name');
+    withControlFile('{ name: "{name}.ctl", format: json, fields: {} }');
+    expect(loadError().field).toBe('feeds[0].controlFile.fields');
+    withControlFile('{ name: "{name}.ctl", format: csv, fields: { controlSum: { field: total, column: price } } }');
+    const error = loadError();
+    expect(error.field).toBe('feeds[0].controlFile.fields.controlSum.column');
+    expect(error.message).toContain('"price" is not a column of schema orders v1');
   });
 
   it('a missing required field', () => {

@@ -1,4 +1,4 @@
-import { checkDecimal, compareDecimals, isDecimalText } from '../../../src/records/decimal';
+import { checkDecimal, compareDecimals, DecimalSum, isDecimalText } from '../../../src/records/decimal';
 
 /** Reference comparator: both values scaled to integers as BigInt. */
 function reference(a: string, b: string): number {
@@ -152,5 +152,34 @@ describe('checkDecimal: what counts as a decimal', () => {
         if (places > 0) expect(checkDecimal(text, { scale: places - 1 })).toBe(`must have at most ${places - 1} decimal places`);
       }
     }
+  });
+});
+
+describe('DecimalSum: control totals, exact', () => {
+  it('adds at the largest scale seen, whatever the order, and compares as numbers', () => {
+    const sum = new DecimalSum();
+    for (const text of ['0.1', '0.2', '-0.05', '10', '0007.125']) expect(sum.add(text)).toBe(true);
+    expect(sum.toString()).toBe('17.375');
+    expect(sum.equals('17.375')).toBe(true);
+    expect(sum.equals('17.3750')).toBe(true);
+    expect(sum.equals('17.37')).toBe(false);
+    expect(sum.equals('abc')).toBe(false);
+  });
+
+  it('refuses what is not a decimal, adding nothing', () => {
+    const sum = new DecimalSum();
+    for (const text of ['', '1e3', '1.', '.5', 'n/a', '1,5', ' 1']) expect(sum.add(text)).toBe(false);
+    expect(sum.toString()).toBe('0');
+  });
+
+  it('keeps digits no double holds, and negative totals', () => {
+    const sum = new DecimalSum();
+    sum.add('99999999999999999999.99');
+    sum.add('0.01');
+    expect(sum.toString()).toBe('100000000000000000000.00');
+    const negative = DecimalSum.from('-0.5');
+    negative.add('0.25');
+    expect(negative.toString()).toBe('-0.25');
+    expect(DecimalSum.from(negative.toString()).equals('-0.25')).toBe(true);
   });
 });

@@ -35,7 +35,7 @@ function encryptedFeed(overrides: Partial<PgpEncryption> = {}): FeedConfig {
 beforeAll(async () => {
   gpg = new GpgPeer();
   feed = encryptedFeed();
-  keys = await pgpKeysFor(feed.encryption!, { armoredKey: gpg.privateKey('us'), source: 'test' }, 'feeds[0]');
+  keys = await pgpKeysFor(feed, { armoredKey: gpg.privateKey('us'), source: 'test' });
 });
 afterAll(() => gpg.dispose());
 
