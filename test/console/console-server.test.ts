@@ -1,6 +1,6 @@
 // The console's server over real HTTP against a moto stage: who may call it
 // (the security rules) and that its API answers through the operations core.
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import path from 'node:path';
 import { CloudWatchClient, PutMetricAlarmCommand, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
@@ -11,7 +11,7 @@ import { startConsole, type RunningConsole } from '../../src/console/server';
 import { RemoteFileLedger } from '../../src/sftp/remote-file-ledger';
 import { connectStage, type StageConnection } from '../../src/operations/stage';
 import { expectationsOverview } from '../../src/expectations/overview';
-import { tempDir } from '../support/csv-cases';
+import { acmeYmlUpToOrders, tempDir } from '../support/csv-cases';
 import { ordersFile } from '../support/orders';
 import { batchIdOfKey, drainFileEvents, drainQueue, PROJECT_ROOT, putInbound, putWorkDeadLetters, useTestStack } from '../support/stack';
 
@@ -28,7 +28,7 @@ beforeAll(async () => {
   cleanupConfig = temp.cleanup;
   for (const folder of ['partners', 'schemas']) cpSync(path.join(PROJECT_ROOT, folder), path.join(temp.dir, folder), { recursive: true });
   const acme = path.join(temp.dir, 'partners', 'acme.yml');
-  writeFileSync(acme, `${readFileSync(acme, 'utf8').trimEnd()}\n    expect: { schedule: "0 6 * * MON-FRI", timezone: Europe/Berlin, graceMinutes: 60 }\n`);
+  writeFileSync(acme, `${acmeYmlUpToOrders().trimEnd()}\n    expect: { schedule: "0 6 * * MON-FRI", timezone: Europe/Berlin, graceMinutes: 60 }\n`);
   registry = loadPartnerRegistry({ root: temp.dir });
   connection = await connectStage({ stage: 'test', region: 'eu-west-1', endpoint: stack.moto.endpoint });
   api = consoleApiDeps(connection, registry, stack.moto.endpoint);

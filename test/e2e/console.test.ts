@@ -2,14 +2,14 @@
 // moto stage, driven in headless Chromium, with ingestFile running the replay.
 // Screenshots of each page go to test-artifacts/console/.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import type { Browser, Page, Request } from 'playwright-core';
 import { loadPartnerRegistry, type PartnerRegistry } from '../../src/config/load-partners';
 import { expectationsOverview } from '../../src/expectations/overview';
 import { launchChromium } from '../support/browser';
-import { tempDir } from '../support/csv-cases';
+import { acmeYmlUpToOrders, tempDir } from '../support/csv-cases';
 import { awsError, withFault } from '../support/faults';
 import { ordersFile } from '../support/orders';
 import { batchIdOfKey, drainFileEvents, drainQueue, PROJECT_ROOT, putInbound, putWorkDeadLetters, receivedEvents, useTestStack, withIngestFileRunning } from '../support/stack';
@@ -31,7 +31,7 @@ beforeAll(async () => {
   configRoot = temp.dir;
   for (const folder of ['partners', 'schemas']) cpSync(path.join(PROJECT_ROOT, folder), path.join(configRoot, folder), { recursive: true });
   const acme = path.join(configRoot, 'partners', 'acme.yml');
-  writeFileSync(acme, `${readFileSync(acme, 'utf8').trimEnd()}\n    expect: { schedule: "0 6 * * MON-FRI", timezone: Europe/Berlin, graceMinutes: 60 }\n`);
+  writeFileSync(acme, `${acmeYmlUpToOrders().trimEnd()}\n    expect: { schedule: "0 6 * * MON-FRI", timezone: Europe/Berlin, graceMinutes: 60 }\n`);
   registry = loadPartnerRegistry({ root: configRoot });
   browser = await launchChromium();
 });

@@ -5,46 +5,21 @@
  * within waitMinutes the batch is REJECTED CONTROL_FILE_MISSING. The control
  * file is no batch of its own. Every REJECTED batch sends nothing.
  */
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import { stringify } from 'yaml';
-import { loadPartnerRegistry, type PartnerRegistry } from '../../src/config/load-partners';
 import { resumeMessageBody } from '../../src/ingest/file-event-messages';
 import { orderRow, ordersFile } from '../support/orders';
-import { batchIdOfKey, drainFileEvents, drainQueue, expectSingleEvent, PROJECT_ROOT, putInbound, useTestStack } from '../support/stack';
+import { batchIdOfKey, drainFileEvents, drainQueue, expectSingleEvent, putInbound, useTestStack } from '../support/stack';
+import { useInitechFeed } from '../support/test-partner';
 
 const stack = useTestStack();
-let root: string;
-let registry: PartnerRegistry;
-
-beforeAll(() => {
-  root = mkdtempSync(path.join(tmpdir(), 'partner-ingest-control-file-config-'));
-  cpSync(path.join(PROJECT_ROOT, 'schemas'), path.join(root, 'schemas'), { recursive: true });
-  mkdirSync(path.join(root, 'partners'));
-  const partner = {
-    id: 'initech',
-    name: 'Initech (test)',
-    sources: { s3: {} },
-    feeds: [
-      {
-        id: 'orders',
-        files: ['orders_*.csv'],
-        format: { type: 'csv', encoding: 'utf-8' },
-        schema: { id: 'orders', version: 1 },
-        key: 'order_id',
-        errorPolicy: { maxInvalidRatio: 0.1 },
-        controlFile: { name: '{name}.ctl', format: 'json', fields: { recordCount: 'rows', controlSum: { field: 'total', column: 'unit_price' } }, waitMinutes: 30 },
-      },
-    ],
-  };
-  writeFileSync(path.join(root, 'partners', 'initech.yml'), stringify(partner));
-  registry = loadPartnerRegistry({ root });
-});
-
-afterAll(() => {
-  if (root) rmSync(root, { recursive: true, force: true });
+const config = useInitechFeed({
+  id: 'orders',
+  files: ['orders_*.csv'],
+  format: { type: 'csv', encoding: 'utf-8' },
+  schema: { id: 'orders', version: 1 },
+  key: 'order_id',
+  errorPolicy: { maxInvalidRatio: 0.1 },
+  controlFile: { name: '{name}.ctl', format: 'json', fields: { recordCount: 'rows', controlSum: { field: 'total', column: 'unit_price' } }, waitMinutes: 30 },
 });
 
 const DATA = ordersFile(5); // unit_price of orderRow(n): (1 + n).<n>: 2.01 + 3.02 + 4.03 + 5.04 + 6.05
@@ -57,12 +32,12 @@ async function outcome(key: string) {
   return { state, sent };
 }
 
-const ingestDeps = (extra: object = {}) => stack.deps({ registry, ...extra });
+const ingestDeps = (extra: object = {}) => stack.deps({ registry: config.registry, ...extra });
 
 test('the control file first, then the data file: checked and completed; the control file is no batch', async () => {
   await putInbound(stack, 'inbound/initech/orders_1.csv.ctl', control(5, TOTAL));
   await putInbound(stack, 'inbound/initech/orders_1.csv', DATA);
-  await drainFileEvents(stack, ingestDeps(), { configRoot: root });
+  await drainFileEvents(stack, ingestDeps(), { configRoot: config.root });
   const { state, sent } = await outcome('inbound/initech/orders_1.csv');
   expect(state).toMatchObject({ status: 'COMPLETED', counts: { records: 5, workItemsSent: 5 } });
   expect(sent).toHaveLength(5);
@@ -74,14 +49,14 @@ test('the data file first: it waits, sending nothing; once the control file has 
   const key = 'inbound/initech/orders_2.csv';
   await putInbound(stack, key, DATA);
   // The waiting message comes back in two minutes: past this test.
-  await drainFileEvents(stack, ingestDeps({ busyRetrySeconds: 120 }), { configRoot: root });
+  await drainFileEvents(stack, ingestDeps({ busyRetrySeconds: 120 }), { configRoot: config.root });
   const waiting = await outcome(key);
   expect(waiting.state.status).not.toMatch(/COMPLETED|REJECTED/);
   expect(waiting.state.lastError).toBe('waiting for its control file orders_2.csv.ctl');
   expect(waiting.sent).toHaveLength(0);
   await putInbound(stack, `${key}.ctl`, control(5, TOTAL));
   await stack.clients.sqs.send(new SendMessageCommand({ QueueUrl: stack.resources.fileEventsQueueUrl, MessageBody: resumeMessageBody(waiting.state.batchId, waiting.state.attempt) }));
-  await drainFileEvents(stack, ingestDeps(), { configRoot: root });
+  await drainFileEvents(stack, ingestDeps(), { configRoot: config.root });
   const done = await outcome(key);
   expect(done.state).toMatchObject({ status: 'COMPLETED', counts: { workItemsSent: 5 } });
   expect(done.sent).toHaveLength(5);
@@ -94,7 +69,7 @@ test.each([
 ])('%s: REJECTED, nothing sent', async (code, content, message) => {
   await putInbound(stack, 'inbound/initech/orders_3.csv.ctl', content);
   await putInbound(stack, 'inbound/initech/orders_3.csv', DATA);
-  await drainFileEvents(stack, ingestDeps(), { configRoot: root });
+  await drainFileEvents(stack, ingestDeps(), { configRoot: config.root });
   const { state, sent } = await outcome('inbound/initech/orders_3.csv');
   expect(state).toMatchObject({ status: 'REJECTED', reason: { code, message: expect.stringContaining(message) } });
   // A control file that cannot be read rejects the data file unread (no counts), as an unknown feed does.
@@ -108,7 +83,7 @@ test('CONTROL_FILE_MISSING once waitMinutes have passed without it; nothing sent
   let now = Date.parse('2026-11-20T08:00:00Z');
   const clock = () => new Date((now += 10 * 60_000));
   await putInbound(stack, 'inbound/initech/orders_4.csv', ordersFile(3, [orderRow(4)]));
-  await drainFileEvents(stack, ingestDeps({ clock, busyRetrySeconds: 0 }), { configRoot: root });
+  await drainFileEvents(stack, ingestDeps({ clock, busyRetrySeconds: 0 }), { configRoot: config.root });
   const { state, sent } = await outcome('inbound/initech/orders_4.csv');
   expect(state).toMatchObject({
     status: 'REJECTED',

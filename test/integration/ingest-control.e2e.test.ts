@@ -5,58 +5,33 @@
  * rows; one whose count or sum differs, or whose trailer is missing, is
  * REJECTED with its code after the validation pass, and sends nothing.
  */
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { stringify } from 'yaml';
-import { loadPartnerRegistry, type PartnerRegistry } from '../../src/config/load-partners';
 import { orderRow, ORDERS_HEADER } from '../support/orders';
-import { batchIdOfKey, drainFileEvents, drainQueue, expectSingleEvent, PROJECT_ROOT, putInbound, useTestStack } from '../support/stack';
+import { batchIdOfKey, drainFileEvents, drainQueue, expectSingleEvent, putInbound, useTestStack } from '../support/stack';
+import { useInitechFeed } from '../support/test-partner';
 
 const stack = useTestStack();
-let root: string;
-let registry: PartnerRegistry;
-
-beforeAll(() => {
-  root = mkdtempSync(path.join(tmpdir(), 'partner-ingest-control-config-'));
-  cpSync(path.join(PROJECT_ROOT, 'schemas'), path.join(root, 'schemas'), { recursive: true });
-  mkdirSync(path.join(root, 'partners'));
-  const partner = {
-    id: 'initech',
-    name: 'Initech (test)',
-    sources: { s3: {} },
-    feeds: [
-      {
-        id: 'orders',
-        files: ['orders_*.txt'],
-        format: {
-          type: 'csv',
-          encoding: 'utf-8',
-          skipLeadingLines: 1,
-          headerRecord: { match: '^HDR\\|(?<date>\\d{8})\\|(?<seq>\\d+)$', fields: { fileDate: 'date', sequence: 'seq' } },
-          trailerRecord: {
-            match: '^TRL\\|(?<count>\\d+)\\|(?<sum>-?\\d+(?:\\.\\d+)?)$',
-            fields: { recordCount: 'count', controlSum: { group: 'sum', column: 'unit_price' } },
-          },
-        },
-        schema: { id: 'orders', version: 1 },
-        key: 'order_id',
-        errorPolicy: { maxInvalidRatio: 0.1 },
-      },
-    ],
-  };
-  writeFileSync(path.join(root, 'partners', 'initech.yml'), stringify(partner));
-  registry = loadPartnerRegistry({ root });
-});
-
-afterAll(() => {
-  if (root) rmSync(root, { recursive: true, force: true });
+const config = useInitechFeed({
+  id: 'orders',
+  files: ['orders_*.txt'],
+  format: {
+    type: 'csv',
+    encoding: 'utf-8',
+    skipLeadingLines: 1,
+    headerRecord: { match: '^HDR\\|(?<date>\\d{8})\\|(?<seq>\\d+)$', fields: { fileDate: 'date', sequence: 'seq' } },
+    trailerRecord: {
+      match: '^TRL\\|(?<count>\\d+)\\|(?<sum>-?\\d+(?:\\.\\d+)?)$',
+      fields: { recordCount: 'count', controlSum: { group: 'sum', column: 'unit_price' } },
+    },
+  },
+  schema: { id: 'orders', version: 1 },
+  key: 'order_id',
+  errorPolicy: { maxInvalidRatio: 0.1 },
 });
 
 async function ingest(name: string, file: string) {
   const key = `inbound/initech/${name}`;
   await putInbound(stack, key, file);
-  await drainFileEvents(stack, stack.deps({ registry }), { configRoot: root });
+  await drainFileEvents(stack, stack.deps({ registry: config.registry }), { configRoot: config.root });
   const state = (await stack.ledger.get(await batchIdOfKey(stack, key)))!;
   const sent = await drainQueue(stack, stack.resources.workQueueUrl);
   return { state, sent };

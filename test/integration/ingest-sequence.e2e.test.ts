@@ -6,46 +6,21 @@
  * repeat or a gap is REJECTED and sends nothing; a file rejected for another
  * reason does not use up its number.
  */
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { stringify } from 'yaml';
-import { loadPartnerRegistry, type PartnerRegistry } from '../../src/config/load-partners';
 import { feedSequenceKey } from '../../src/ledger/feed-sequences';
 import { orderRow, ORDERS_HEADER } from '../support/orders';
-import { batchIdOfKey, drainFileEvents, drainQueue, expectSingleEvent, PROJECT_ROOT, putInbound, useTestStack } from '../support/stack';
+import { batchIdOfKey, drainFileEvents, drainQueue, expectSingleEvent, putInbound, useTestStack } from '../support/stack';
+import { useInitechFeed } from '../support/test-partner';
 
 const stack = useTestStack();
-let root: string;
-let registry: PartnerRegistry;
-
-beforeAll(() => {
-  root = mkdtempSync(path.join(tmpdir(), 'partner-ingest-sequence-config-'));
-  cpSync(path.join(PROJECT_ROOT, 'schemas'), path.join(root, 'schemas'), { recursive: true });
-  mkdirSync(path.join(root, 'partners'));
-  const partner = {
-    id: 'initech',
-    name: 'Initech (test)',
-    sources: { s3: {} },
-    feeds: [
-      {
-        id: 'orders',
-        files: ['orders_*.txt'],
-        format: { type: 'csv', encoding: 'utf-8', headerRecord: { match: '^HDR\\|(?<seq>\\d+)$', fields: { sequence: 'seq' } } },
-        schema: { id: 'orders', version: 1 },
-        key: 'order_id',
-        errorPolicy: { maxInvalidCount: 0 },
-        sequence: { first: 1 },
-      },
-    ],
-  };
-  writeFileSync(path.join(root, 'partners', 'initech.yml'), stringify(partner));
-  registry = loadPartnerRegistry({ root });
-});
-
-afterAll(() => {
-  if (root) rmSync(root, { recursive: true, force: true });
+const config = useInitechFeed({
+  id: 'orders',
+  files: ['orders_*.txt'],
+  format: { type: 'csv', encoding: 'utf-8', headerRecord: { match: '^HDR\\|(?<seq>\\d+)$', fields: { sequence: 'seq' } } },
+  schema: { id: 'orders', version: 1 },
+  key: 'order_id',
+  errorPolicy: { maxInvalidCount: 0 },
+  sequence: { first: 1 },
 });
 
 const file = (sequence: string, { bad = false } = {}) =>
@@ -54,7 +29,7 @@ const file = (sequence: string, { bad = false } = {}) =>
 async function ingest(name: string, content: string) {
   const key = `inbound/initech/${name}`;
   await putInbound(stack, key, content);
-  await drainFileEvents(stack, stack.deps({ registry }), { configRoot: root });
+  await drainFileEvents(stack, stack.deps({ registry: config.registry }), { configRoot: config.root });
   const state = (await stack.ledger.get(await batchIdOfKey(stack, key)))!;
   const sent = await drainQueue(stack, stack.resources.workQueueUrl);
   const event = await expectSingleEvent(stack, state.status as 'COMPLETED' | 'REJECTED');

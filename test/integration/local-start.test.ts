@@ -80,13 +80,14 @@ test('npm start --once prints a line per completion event (partner, feed, file, 
     { ...acme, file: 'orders_2026-11-02.csv', status: 'COMPLETED', records: '21', valid: '19', invalid: '2', workItems: '19' },
     { ...acme, file: 'orders_2026-11-03.csv.gz', status: 'COMPLETED', records: '2', valid: '2', invalid: '0', workItems: '2' },
     { ...acme, file: 'orders_2026-11-04.csv', status: 'REJECTED', records: '0', valid: '0', invalid: '0', workItems: '0', reason: 'HEADER_MISMATCH', line: '1' },
+    { ...acme, feed: 'remittances', file: 'remittances_2026-11-06.txt', status: 'COMPLETED', records: '12', valid: '9', invalid: '3', workItems: '9' },
   ]);
-  expect(new Set(events.map((event) => event.batch)).size).toBe(4);
+  expect(new Set(events.map((event) => event.batch)).size).toBe(5);
   expect(events.every((event) => /^[0-9a-f]{32}$/.test(event.batch!))).toBe(true);
-  expect(run.stdout).toContain('4 batches, 24 work items on the work queue.');
+  expect(run.stdout).toContain('5 batches, 33 work items on the work queue.');
   // No pump of its own: ingestFile ran inside serverless-offline, on its SQS trigger.
   const finished = functionLogs(run.stdout).filter((log) => log.message === 'batch finished');
-  expect(finished.map((log) => log.status).sort()).toEqual(['COMPLETED', 'COMPLETED', 'COMPLETED', 'REJECTED']);
+  expect(finished.map((log) => log.status).sort()).toEqual(['COMPLETED', 'COMPLETED', 'COMPLETED', 'COMPLETED', 'REJECTED']);
   expect(run.stdout).toMatch(/\nstopping: serverless-offline, moto_server …\nstopped\n$/);
 }, 200_000);
 
@@ -189,7 +190,7 @@ test('npm start prints later drops, an SFTP put with its printed command, a push
     // The EventBridge consumer the output names received the samples' events (npm start leaves it to the user).
     clients = createAwsClients({ endpoint, region: 'eu-west-1' });
     const onBus = (await drainQueue(clients.sqs, eventBridgeQueue)).map((message) => JSON.parse(message.Body!) as { 'detail-type': string; detail: { file: { name: string } } });
-    expect(onBus.map((event) => event.detail.file.name).sort()).toEqual(['orders_2026-11-01.csv', 'orders_2026-11-02.csv', 'orders_2026-11-03.csv.gz', 'orders_2026-11-04.csv']);
+    expect(onBus.map((event) => event.detail.file.name).sort()).toEqual(['orders_2026-11-01.csv', 'orders_2026-11-02.csv', 'orders_2026-11-03.csv.gz', 'orders_2026-11-04.csv', 'remittances_2026-11-06.txt']);
     expect(onBus.filter((event) => event['detail-type'] === 'Batch Rejected')).toHaveLength(1);
 
     // An S3 drop after start; a globex file put on its SFTP server with the printed command (key 0600, host key pinned).

@@ -257,7 +257,7 @@ test('drop uploads a local file as a partner drop, which is then ingested', asyn
 test('drop refuses a partner or file name no feed claims, uploading nothing, unless --force', async () => {
   const unclaimed = await cli('drop', '--partner', 'acme', 'samples/acme/orders_2026-11-01.csv', '--as', 'invoices_1.csv');
   expect(unclaimed.status).toBe(2);
-  expect(unclaimed.stderr.split('\n')[0]).toContain('"invoices_1.csv" matches no feed of partner acme (feeds: orders orders_*.csv orders_*.csv.gz)');
+  expect(unclaimed.stderr.split('\n')[0]).toContain('"invoices_1.csv" matches no feed of partner acme (feeds: orders orders_*.csv orders_*.csv.gz; remittances remittances_*.txt)');
   expect(unclaimed.stderr.split('\n')[0]).toContain('REJECTED UNKNOWN_FEED');
   const unknownPartner = await cli('drop', '--partner', 'nobody', 'samples/acme/orders_2026-11-01.csv');
   expect(unknownPartner.status).toBe(2);

@@ -1,7 +1,8 @@
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { loadPartnerRegistry, type PartnerRegistry } from '../../src/config/load-partners';
+import { acmeYmlUpToOrders } from './csv-cases';
 
 export const ORDERS_HEADER = 'order_id,customer_id,sku,quantity,unit_price,currency,order_date,email';
 
@@ -40,7 +41,6 @@ export function packedOrdersRegistry(dir: string): PartnerRegistry {
   for (const file of ['schemas/partner.schema.json', 'schemas/records/orders.v1.schema.json', 'schemas/records/shipments.v1.schema.json']) {
     copyFileSync(path.join(root, file), path.join(dir, file));
   }
-  const acme = readFileSync(path.join(root, 'partners/acme.yml'), 'utf-8');
-  writeFileSync(path.join(dir, 'partners/acme.yml'), `${acme.trimEnd()}\n    workItems: { recordsPerMessage: 1000 }\n`);
+  writeFileSync(path.join(dir, 'partners/acme.yml'), `${acmeYmlUpToOrders().trimEnd()}\n    workItems: { recordsPerMessage: 1000 }\n`);
   return loadPartnerRegistry({ root: dir });
 }

@@ -87,6 +87,14 @@ describe('validateFile: fixed-width records', () => {
     expect(items.records()[0]!.record.payer_name).toBe('Šťastný Żółć 😀');
   });
 
+  it('skips a preamble of skipLeadingLines, keeping the file\'s line numbers', async () => {
+    const text = ['STATEMENT OF REMITTANCES', 'ACME CORP        PAGE 1', remittance(1), remittance(2).slice(0, 70)].join('\n');
+    const { outcome, items, rejects } = await validate(Buffer.from(text, 'latin1'), { feed: feedWith({ skipLeadingLines: 2 }) });
+    expect(outcome.counts).toEqual({ records: 2, valid: 1, invalid: 1 });
+    expect(items.records().map((item) => item.line)).toEqual([3]);
+    expect(rejects.errors).toEqual([expect.objectContaining({ line: 4, code: RecordErrorCode.RECORD_LENGTH })]);
+  });
+
   it('reads gzip files like plain ones', async () => {
     const text = [remittance(1), remittance(2)].join('\n');
     const { outcome, items } = await validate(gzipSync(Buffer.from(text, 'latin1')), { feed: shipped });
