@@ -14,6 +14,41 @@ export function billedSqsRequests(payloadBytes: number): number {
   return Math.max(1, Math.ceil(payloadBytes / SQS_BILLING_CHUNK_BYTES));
 }
 
+/** One price as bench/prices.json writes it: `usd` for every `per` units, and where it was read. */
+export interface PriceEntry {
+  readonly usd: number;
+  readonly per: number;
+  readonly unit: string;
+  readonly source: string;
+}
+
+export interface PricesFile {
+  readonly taken: string;
+  readonly regions: Record<string, Record<string, PriceEntry | Record<string, PriceEntry>>>;
+}
+
+/** Dollars per single unit (per GB-s, per request, ...). */
+const perUnit = (entry: PriceEntry) => entry.usd / entry.per;
+
+/** The prices of `region` as dollars per unit; a region the file lacks is an error naming the ones it has. */
+export function regionPrices(file: PricesFile, region: string): RegionPrices {
+  const prices = file.regions[region];
+  if (!prices) throw new Error(`bench/prices.json has no prices for ${region} (it has ${Object.keys(file.regions).join(', ')})`);
+  const entry = (name: string) => prices[name] as PriceEntry;
+  const lambda = prices.lambdaGbSecond as Record<string, PriceEntry>;
+  return {
+    lambdaGbSecond: { arm64: perUnit(lambda.arm64!), x86_64: perUnit(lambda.x86_64!) },
+    lambdaRequest: perUnit(entry('lambdaRequest')),
+    sqsRequest: perUnit(entry('sqsRequest')),
+    s3Put: perUnit(entry('s3Put')),
+    s3Get: perUnit(entry('s3Get')),
+    s3GbMonth: perUnit(entry('s3GbMonth')),
+    dynamoWriteUnit: perUnit(entry('dynamoWriteUnit')),
+    snsPublish: perUnit(entry('snsPublish')),
+    eventBridgeEvent: perUnit(entry('eventBridgeEvent')),
+  };
+}
+
 export interface RegionPrices {
   readonly lambdaGbSecond: { readonly arm64: number; readonly x86_64: number };
   readonly lambdaRequest: number;
@@ -22,7 +57,6 @@ export interface RegionPrices {
   readonly s3Get: number;
   readonly s3GbMonth: number;
   readonly dynamoWriteUnit: number;
-  readonly dynamoReadUnit: number;
   readonly snsPublish: number;
   readonly eventBridgeEvent: number;
 }
