@@ -145,13 +145,20 @@ export function sendRangesOf(chunks: number, shape: StackShape): number {
  *   create + parts + complete, per validation segment), rejects report 1 per
  *   segment, segment chunk list + key set per pause, manifest 1.
  * - S3 GET class: HEAD 1, archive read 1 per segment, key set + rejects read
- *   per resume, manifest 1 per send invocation, one ranged GET per chunk.
+ *   per resume, manifest 1 per send invocation (and 2 more for a split send:
+ *   the dispatch and the completion), one ranged GET per chunk.
  * - Storage: the inbound file and its archive copy for a month; staged rows
  *   for their retention.
  * - DynamoDB: one checkpoint per chunk, plus per batch register, lease,
  *   archive, validation result, finish (a transaction of 2 items, 2 units
- *   each), 2 announce marks; per pause a progress save and a release; per range
- *   a plan item, a lease and a completion; send plan and the ranges' total.
+ *   each), 2 announce marks; per pause a progress save, a release, and a
+ *   resuming lease of 2 writes (ledger.acquire first tries to start an attempt:
+ *   that conditional write fails, and a failed conditional write is billed);
+ *   per range its plan item, lease and completion, then the batch's lease
+ *   (2 writes, as above) and its release or, by the last range, the count;
+ *   for a split send the plan and the dispatch's release; a send invocation
+ *   beyond one per range a release and a lease.
+ *   test/integration/cost-model-counts.test.ts checks these against moto.
  * - SQS: the work queue's billed SendMessageBatch units (measured); per batch
  *   the S3 notification, its receive and delete (file events); per range its
  *   enqueue share, receive and delete. Consumers' receives are not ours.
@@ -186,13 +193,15 @@ export function batchUsage(
   const stagedPerSegment = perRow(measured.stagedBytes) / validateInvocations;
   const partsPerSegment = stagedPerSegment > shape.stagingPartBytes ? Math.ceil(stagedPerSegment / shape.stagingPartBytes) + 2 : 1;
   const s3Puts = 1 + 1 + validateInvocations * (partsPerSegment + 1) + pauses * 2 + 1;
-  const s3Gets = 1 + validateInvocations + pauses * 2 + sendInvocations + chunks;
+  const split = ranges > 1;
+  const s3Gets = 1 + validateInvocations + pauses * 2 + sendInvocations + (split ? 2 : 0) + chunks;
   const gib = 1024 ** 3;
   const s3GbMonths = (2 * perRow(measured.csvBytes)) / gib + (perRow(measured.stagedBytes) / gib) * (shape.stagingRetentionDays / 30);
 
-  const perBatchWrites = 1 + validateInvocations + 1 + 1 + 2 * 2 + 2;
-  const perRangeWrites = ranges > 1 ? ranges * 3 + 2 : 0;
-  const ledgerWrites = chunks + perBatchWrites + pauses * 2 + perRangeWrites + (sendInvocations - ranges);
+  const perBatchWrites = 1 + 1 + 1 + 1 + 2 * 2 + 2;
+  const perPauseWrites = 2 + 2;
+  const perRangeWrites = split ? ranges * 6 + 2 : 0;
+  const ledgerWrites = chunks + perBatchWrites + pauses * perPauseWrites + perRangeWrites + (sendInvocations - ranges) * 2;
   const fileEvents = 3;
   const rangeMessages = ranges > 1 ? Math.ceil(ranges / 10) + 2 * ranges : 0;
 

@@ -71,9 +71,9 @@ test('a 1M-row batch: one validation invocation, four ranges, a checkpoint and a
   expect(usage.sendSeconds).toBeCloseTo((200 * 1769) / 1024, 9); // CPU 345.5 s > 100,000 × 20 ms / 8 = 250 s
   expect(usage.lambdaGbSeconds).toBeCloseTo(518.26171875, 9); // (172.75 + 345.51) s × 1 GB
   expect(usage.s3Puts).toBe(134); // upload 1 + archive 1 + (1 GiB in 128 parts + create + complete) + rejects 1 + manifest 1
-  expect(usage.s3Gets).toBe(1006); // HEAD 1 + archive read 1 + manifest per send invocation 4 + chunks 1000
+  expect(usage.s3Gets).toBe(1008); // HEAD 1 + archive read 1 + manifest per send invocation 4, dispatch and completion 2 + chunks 1000
   expect(usage.s3GbMonths).toBeCloseTo(2.5, 12); // inbound + archive 2 GiB, staged 1 GiB for half a month
-  expect(usage.dynamoWriteUnits).toBe(1024); // chunks 1000 + batch 10 + ranges 4 × 3 + 2
+  expect(usage.dynamoWriteUnits).toBe(1036); // chunks 1000 + batch 10 + ranges 4 × 6 + 2
   expect(usage.sqsBilledRequests).toBe(100_012); // work queue 100,000 + file event 3 + ranges 1 + 2 × 4
   expect(usage).toMatchObject({ snsPublishes: 1, eventBridgeEvents: 1 });
 });
@@ -95,6 +95,8 @@ test('a validation longer than one invocation pauses, and each pause saves and r
   expect(usage.s3Puts).toBe(1 + 1 + 3 * (429 + 1) + 2 * 2 + 1);
   expect(usage.sendSeconds).toBeCloseTo((2000 * 1769) / 1024, 6);
   expect(usage.sendInvocations).toBe(4 * 2); // 3,455 s over 4 ranges = 864 s each: 2 invocations per range
+  // chunks 10,000 + batch 10 + 2 pauses × 4 + ranges 4 × 6 + 2 + 4 extra send invocations × 2
+  expect(usage.dynamoWriteUnits).toBe(10_000 + 10 + 8 + 26 + 8);
 });
 
 test('line items multiply each quantity by its price; the total adds them', () => {
@@ -110,7 +112,7 @@ test('line items multiply each quantity by its price; the total adds them', () =
     eventBridgeEvent: 1,
   };
   const usage = batchUsage(1_000_000, measured, shape, assumptions);
-  expect(totalUsd(lineItems(usage, ones, 'arm64'))).toBeCloseTo(518.26171875 + 5 + 100_012 + 134 + 1006 + 2.5 + 1024 + 1 + 1, 9);
+  expect(totalUsd(lineItems(usage, ones, 'arm64'))).toBeCloseTo(518.26171875 + 5 + 100_012 + 134 + 1008 + 2.5 + 1036 + 1 + 1, 9);
   const x86 = lineItems(usage, ones, 'x86_64');
   expect(x86[0]).toMatchObject({ item: 'Lambda compute (x86_64)', unit: 'GB-s' });
   expect(x86[0]!.usd).toBeCloseTo(2 * 518.26171875, 9);
