@@ -1,10 +1,11 @@
 import { CopyObjectCommand, DeleteObjectCommand, HeadObjectCommand, type HeadObjectCommandOutput, type S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { PartnerRegistry } from '../config/load-partners';
-import { S3_COPY_LIMITS, SOURCE_URI_METADATA } from '../landing/archive';
+import { SOURCE_URI_METADATA } from '../landing/archive';
+import { copyInParts, copySourceOf, DEFAULT_COPY_OPTIONS, sourcePin, type CopyOptions, type PinnedSource } from '../landing/multipart-copy';
 import { PUSH_UPLOADS_PREFIX } from '../landing/layout';
 import { emit, type ServiceMetrics } from '../platform/telemetry';
-import { PushPathForeignError, PushUploadTooLargeError } from './errors';
+import { PushPathForeignError } from './errors';
 import { finalNameOf, planHandoff, type HandoffPlan } from './handoff-plan';
 import { uploadReportOf, type UploadReport } from './upload-event';
 
@@ -16,6 +17,8 @@ export interface PushHandoffDeps {
   readonly hostOf: (serverId: string) => string;
   readonly logger: Logger;
   readonly metrics: ServiceMetrics;
+  /** When to copy part by part; CopyObject's 5 GiB by default (tests lower it). */
+  readonly copyOptions?: Partial<CopyOptions>;
 }
 
 export type HandoffResult =
@@ -62,15 +65,31 @@ async function reportedVersion(deps: PushHandoffDeps, report: UploadReport, plan
   return atFinal && report.bytes !== undefined && atFinal.ContentLength === report.bytes ? { key: renamedKey, head: atFinal } : undefined;
 }
 
-/** CopyObject pinned to the version found, so what is copied is what was checked. */
+/**
+ * Copies the version found, pinned to it (its version id; its ETag too in an
+ * unversioned bucket), so what is copied is what was checked: one CopyObject up
+ * to 5 GiB, beyond that the multipart copy the archive uses (UploadPartCopy by
+ * byte ranges, aborted on failure). An SFTP upload may be as large as S3 takes.
+ */
 async function copyVersion(deps: PushHandoffDeps, from: { key: string; head: HeadObjectCommandOutput }, to: string, metadata: Record<string, string>): Promise<string | undefined> {
-  const bytes = from.head.ContentLength ?? 0;
-  if (bytes > S3_COPY_LIMITS.maxCopyObjectBytes) throw new PushUploadTooLargeError(from.key, bytes);
+  const settings = { ...DEFAULT_COPY_OPTIONS, ...deps.copyOptions };
   const versionId = from.head.VersionId;
-  const source = `${deps.landingBucket}/${encodeURIComponent(from.key)}${versionId ? `?versionId=${encodeURIComponent(versionId)}` : ''}`;
-  await deps.s3.send(
-    new CopyObjectCommand({ Bucket: deps.landingBucket, Key: to, CopySource: source, MetadataDirective: 'REPLACE', Metadata: metadata }),
-  );
+  const etag = bareEtag(from.head.ETag);
+  const source: PinnedSource = {
+    bucket: deps.landingBucket,
+    key: from.key,
+    bytes: from.head.ContentLength ?? 0,
+    ...(versionId ? { versionId } : {}),
+    ...(etag ? { etag } : {}),
+  };
+  const target = { bucket: deps.landingBucket, key: to };
+  if (source.bytes > settings.multipartThresholdBytes) {
+    await copyInParts(deps.s3, source, target, { Metadata: metadata }, settings);
+  } else {
+    await deps.s3.send(
+      new CopyObjectCommand({ Bucket: target.bucket, Key: target.key, CopySource: copySourceOf(source), ...sourcePin(source), MetadataDirective: 'REPLACE', Metadata: metadata }),
+    );
+  }
   return versionId;
 }
 

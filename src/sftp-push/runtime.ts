@@ -14,11 +14,19 @@ export function transferHostOf(serverId: string, region: string): string {
 export function sftpPushHandoffDeps(
   clients: Pick<AwsClients, 's3'>,
   registry: PartnerRegistry,
-  settings: { readonly landingBucket: string; readonly hostOf: (serverId: string) => string },
+  settings: { readonly landingBucket: string; readonly hostOf: (serverId: string) => string; readonly copyOptions?: PushHandoffDeps['copyOptions'] },
   log: Logger,
   metrics: ServiceMetrics,
 ): PushHandoffDeps {
-  return { s3: clients.s3, landingBucket: settings.landingBucket, registry, hostOf: settings.hostOf, logger: log, metrics };
+  return {
+    s3: clients.s3,
+    landingBucket: settings.landingBucket,
+    registry,
+    hostOf: settings.hostOf,
+    logger: log,
+    metrics,
+    ...(settings.copyOptions ? { copyOptions: settings.copyOptions } : {}),
+  };
 }
 
 let cached: PushHandoffDeps | undefined;
