@@ -127,7 +127,14 @@ describe('partners that push (PUBLIC endpoint)', () => {
       'detail-type': ['SFTP Server File Upload Completed', 'SFTP Server File Upload Failed'],
       detail: { 'server-id': [{ 'Fn::GetAtt': ['SftpPushServer', 'ServerId'] }] },
     });
-    expect(rule.Targets).toEqual([{ Id: 'sftpPushHandoff', Arn: { 'Fn::GetAtt': ['SftpPushHandoffLambdaFunction', 'Arn'] } }]);
+    expect(rule.Targets).toEqual([
+      {
+        Id: 'sftpPushHandoff',
+        Arn: { 'Fn::GetAtt': ['SftpPushHandoffLambdaFunction', 'Arn'] },
+        RetryPolicy: { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86400 },
+        DeadLetterConfig: { Arn: { 'Fn::GetAtt': ['SftpPushHandoffDLQ', 'Arn'] } },
+      },
+    ]);
     expect(resource(push.template, 'SftpPushHandoffInvokedByRule').Properties).toEqual({
       Action: 'lambda:InvokeFunction',
       FunctionName: { 'Fn::GetAtt': ['SftpPushHandoffLambdaFunction', 'Arn'] },
@@ -136,6 +143,47 @@ describe('partners that push (PUBLIC endpoint)', () => {
     });
     // Without push partners the function is packaged (a stable stack shape) but nothing invokes it.
     expect(resourcesOfType(dev.template, 'AWS::Lambda::Permission').filter(([logicalId]) => logicalId.startsWith('SftpPush'))).toEqual([]);
+  });
+
+  test('a hand-off that fails every attempt, or never reaches the function, is dead-lettered to an encrypted queue with an alarm', () => {
+    const queue = resource(push.template, 'SftpPushHandoffDLQ').Properties;
+    expect(queue).toMatchObject({ QueueName: 'partner-ingest-dev-sftp-push-handoff-dlq', SqsManagedSseEnabled: true, MessageRetentionPeriod: 1209600 });
+    // EventBridge's delivery failures: only this stage's upload events rule may send.
+    const policy = resource(push.template, 'SftpPushHandoffDLQPolicy').Properties;
+    expect(policy.Queues).toEqual([{ Ref: 'SftpPushHandoffDLQ' }]);
+    expect(policy.PolicyDocument.Statement).toEqual([
+      {
+        Sid: 'UploadEventsRuleDeadLetters',
+        Effect: 'Allow',
+        Principal: { Service: 'events.amazonaws.com' },
+        Action: 'sqs:SendMessage',
+        Resource: { 'Fn::GetAtt': ['SftpPushHandoffDLQ', 'Arn'] },
+        Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': ['SftpPushUploadEventsRule', 'Arn'] } } },
+      },
+    ]);
+    // The function's own failures, after Lambda's two retries: its on-failure destination, sent with its role.
+    expect(resource(push.template, 'SftpPushHandoffInvokeConfig').Properties).toEqual({
+      FunctionName: { Ref: 'SftpPushHandoffLambdaFunction' },
+      Qualifier: '$LATEST',
+      MaximumRetryAttempts: 2,
+      MaximumEventAgeInSeconds: 21600,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': ['SftpPushHandoffDLQ', 'Arn'] } } },
+    });
+    const role = grants(push.template, 'SftpPushHandoffRole');
+    expect(role.resourcesOf('sqs:SendMessage')).toEqual([
+      { 'Fn::Sub': 'arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:partner-ingest-dev-sftp-push-handoff-dlq' },
+    ]);
+    expect(resource(push.template, 'SftpPushHandoffDLQNotEmptyAlarm').Properties).toMatchObject({
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['SftpPushHandoffDLQ', 'QueueName'] } }],
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      AlarmActions: [{ Ref: 'AlarmTopic' }],
+    });
+    // No queue, no invoke config without push partners.
+    expect(dev.template.Resources.SftpPushHandoffDLQ).toBeUndefined();
+    expect(dev.template.Resources.SftpPushHandoffInvokeConfig).toBeUndefined();
   });
 
   test('an alarm per push partner on SftpPushUploadFailed (a quarantined partial upload)', () => {
