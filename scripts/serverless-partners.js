@@ -266,6 +266,7 @@ async function partnersSummary({ resolveVariable }) {
     subnetIds: await resolveVariable('param:sftpPushSubnetIds'),
     addressAllocationIds: await resolveVariable('param:sftpPushAddressAllocationIds'),
     allowedCidrs: await resolveVariable('param:sftpPushAllowedCidrs'),
+    pushedUploadsRetentionDays: await resolveVariable('param:pushedUploadsRetentionDays'),
   };
   const { loadPartnerRegistry } = requireTs(path.join(ROOT, 'src', 'config', 'load-partners.ts'));
   let registry;

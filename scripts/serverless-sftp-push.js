@@ -6,7 +6,7 @@
 'use strict';
 
 const { partnerCountAlarm, pascalCase } = require('./partner-resources');
-const { deadLetterResources, handoffTarget } = require('./sftp-push-delivery');
+const { deadLetterResources, handoffTarget, sweepResources } = require('./sftp-push-delivery');
 
 /**
  * Where a push partner's uploads land, as Transfer Family writes them: not a
@@ -239,7 +239,7 @@ function sftpPushEndpoint({ service, stage, logRetentionDays, params, metrics },
       SourceArn: { 'Fn::GetAtt': ['SftpPushUploadEventsRule', 'Arn'] },
     },
   };
-  Object.assign(Resources, deadLetterResources({ service, stage }));
+  Object.assign(Resources, deadLetterResources({ service, stage }), sweepResources({ service, stage, metrics, pushedUploadsRetentionDays: params.pushedUploadsRetentionDays }, pushPartners));
   if (endpoint.type === 'VPC') {
     Resources.SftpPushSecurityGroup = {
       Type: 'AWS::EC2::SecurityGroup',

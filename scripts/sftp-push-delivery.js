@@ -6,6 +6,8 @@
 // Plain CommonJS, like serverless-partners.js, because osls `require`s it.
 'use strict';
 
+const { partnerCountAlarm, pascalCase } = require('./partner-resources');
+
 /** The queue's name; resources/iam.yml grants sftpPushHandoff's role SendMessage on it by this name. */
 const deadLetterQueueName = (service, stage) => `${service}-${stage}-sftp-push-handoff-dlq`;
 
@@ -76,7 +78,7 @@ function deadLetterResources({ service, stage }) {
         AlarmName: `${stage}-${service}-sftp-push-handoff-dlq-not-empty`,
         AlarmDescription:
           'An SFTP push upload event failed every hand-off attempt (or never reached sftpPushHandoff); the upload is still in pushed-uploads/. ' +
-          "See the message and sftpPushHandoff's log group, then `partner-ingest push-handoff --partner P --key K`.",
+          "(A failed sweep run lands here too.) See the message and sftpPushHandoff's log group, then `partner-ingest push-handoff`.",
         Namespace: 'AWS/SQS',
         MetricName: 'ApproximateNumberOfMessagesVisible',
         Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['SftpPushHandoffDLQ', 'QueueName'] } }],
@@ -107,4 +109,56 @@ function handoffTarget() {
   };
 }
 
-module.exports = { deadLetterResources, deadLetterQueueName, handoffTarget };
+/**
+ * The sweep (src/sftp-push/sweep.ts): sftpPushHandoff run every 15 minutes by
+ * a schedule, reporting uploads older than 30 minutes that nothing handed off,
+ * per partner in SftpPushUnreported, with an alarm each. A failed run is
+ * retried by Lambda, then dead-lettered like a hand-off; a missed one is
+ * covered by the next. `pushedUploadsRetentionDays` must outlast the sweep's
+ * window (7 days), or an upload could expire before being reported for long.
+ */
+const SWEEP_WINDOW_DAYS = 7;
+
+function sweepResources({ service, stage, metrics, pushedUploadsRetentionDays }, pushPartners) {
+  if (!(Number(pushedUploadsRetentionDays) > SWEEP_WINDOW_DAYS)) {
+    throw new Error(
+      `param pushedUploadsRetentionDays: ${pushedUploadsRetentionDays} must be more than the push sweep's ${SWEEP_WINDOW_DAYS}-day window (an unreported upload would expire unseen)`,
+    );
+  }
+  const Resources = {
+    SftpPushSweepSchedule: {
+      Type: 'AWS::Events::Rule',
+      Properties: {
+        Description: `${service} ${stage}: every 15 minutes, sftpPushHandoff reports SFTP push uploads no event handed off`,
+        ScheduleExpression: 'rate(15 minutes)',
+        State: 'ENABLED',
+        Targets: [{ Id: 'sftpPushSweep', Arn: { 'Fn::GetAtt': ['SftpPushHandoffLambdaFunction', 'Arn'] } }],
+      },
+    },
+    SftpPushHandoffInvokedBySweep: {
+      Type: 'AWS::Lambda::Permission',
+      Properties: {
+        Action: 'lambda:InvokeFunction',
+        FunctionName: { 'Fn::GetAtt': ['SftpPushHandoffLambdaFunction', 'Arn'] },
+        Principal: 'events.amazonaws.com',
+        SourceArn: { 'Fn::GetAtt': ['SftpPushSweepSchedule', 'Arn'] },
+      },
+    },
+  };
+  for (const partner of pushPartners) {
+    Resources[`SftpPush${pascalCase(partner.id)}UnreportedAlarm`] = partnerCountAlarm({
+      stage,
+      metrics,
+      partnerId: partner.id,
+      name: 'sftp-push-unreported',
+      description:
+        `An SFTP upload by partner ${partner.id} has sat in pushed-uploads/${partner.id}/ for 30 minutes with no hand-off (its event never came, or ` +
+        "its hand-off failed); it is not ingested. sftpPushHandoff's log names it; README, \"Receiving files on our SFTP endpoint\", says what to do.",
+      metricName: 'SftpPushUnreported',
+      treatMissingData: 'notBreaching',
+    });
+  }
+  return Resources;
+}
+
+module.exports = { deadLetterResources, deadLetterQueueName, handoffTarget, sweepResources, SWEEP_WINDOW_DAYS };

@@ -4,6 +4,7 @@ import { awsClients, type AwsClients } from '../platform/aws-clients';
 import { requiredEnv } from '../platform/env';
 import { createMetrics, logger, type ServiceMetrics } from '../platform/telemetry';
 import type { PushHandoffDeps } from './handoff';
+import type { PushSweepDeps } from './sweep';
 
 /** A Transfer Family server's public host name in `region`. */
 export function transferHostOf(serverId: string, region: string): string {
@@ -42,4 +43,10 @@ export function sftpPushHandoffRuntime(): PushHandoffDeps {
     createMetrics(),
   );
   return cached;
+}
+
+/** The sweep's dependencies: the hand-off's, and the clock. */
+export function sftpPushSweepRuntime(): PushSweepDeps {
+  const { s3, landingBucket, registry, logger: log, metrics } = sftpPushHandoffRuntime();
+  return { s3, landingBucket, registry, logger: log, metrics, now: () => new Date() };
 }

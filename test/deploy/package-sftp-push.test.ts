@@ -9,16 +9,17 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { asList, expectNoWildcards, grants, packagedVariants, PUSH_PARTNERS, PUSH_VPC } from './package-variants';
+import { asList, expectNoWildcards, grants, LANDING_ARN, packagedVariants, PUSH_PARTNERS, PUSH_VPC } from './package-variants';
 import { type CfnTemplate, output, PACKAGE_TIMEOUT_MS, type Packaged, removeCopies, resource, resourcesOfType } from './packaging';
 
 let dev: Packaged;
 let push: Packaged;
 let pushVpc: Packaged;
 let publicAllowList: Packaged;
+let shortRetention: Packaged;
 
 beforeAll(async () => {
-  [dev, push, pushVpc, publicAllowList] = await packagedVariants('dev', 'push', 'push-vpc', 'push-public-allow-list');
+  [dev, push, pushVpc, publicAllowList, shortRetention] = await packagedVariants('dev', 'push', 'push-vpc', 'push-public-allow-list', 'push-short-retention');
 }, PACKAGE_TIMEOUT_MS + 30_000);
 
 afterAll(removeCopies);
@@ -184,6 +185,54 @@ describe('partners that push (PUBLIC endpoint)', () => {
     // No queue, no invoke config without push partners.
     expect(dev.template.Resources.SftpPushHandoffDLQ).toBeUndefined();
     expect(dev.template.Resources.SftpPushHandoffInvokeConfig).toBeUndefined();
+  });
+
+  test('every 15 minutes the sweep runs sftpPushHandoff, which that schedule may invoke; an alarm per partner on SftpPushUnreported', () => {
+    const schedule = resource(push.template, 'SftpPushSweepSchedule').Properties;
+    expect(schedule).toMatchObject({
+      ScheduleExpression: 'rate(15 minutes)',
+      State: 'ENABLED',
+      Targets: [{ Id: 'sftpPushSweep', Arn: { 'Fn::GetAtt': ['SftpPushHandoffLambdaFunction', 'Arn'] } }],
+    });
+    expect(schedule.EventBusName).toBeUndefined(); // schedules run on the default bus
+    expect(resource(push.template, 'SftpPushHandoffInvokedBySweep').Properties).toEqual({
+      Action: 'lambda:InvokeFunction',
+      FunctionName: { 'Fn::GetAtt': ['SftpPushHandoffLambdaFunction', 'Arn'] },
+      Principal: 'events.amazonaws.com',
+      SourceArn: { 'Fn::GetAtt': ['SftpPushSweepSchedule', 'Arn'] },
+    });
+    for (const id of PUSH_PARTNERS) {
+      const alarms = resourcesOfType(push.template, 'AWS::CloudWatch::Alarm').filter(
+        ([, alarm]) => alarm.Properties?.MetricName === 'SftpPushUnreported' && JSON.stringify(alarm.Properties?.Dimensions).includes(`"${id}"`),
+      );
+      expect(alarms).toHaveLength(1);
+      expect(alarms[0]![1].Properties).toMatchObject({
+        AlarmName: `dev-partner-ingest-sftp-push-unreported-${id}`,
+        Namespace: 'PartnerIngest',
+        Dimensions: [{ Name: 'service', Value: 'partner-ingest' }, { Name: 'partner', Value: id }],
+        Statistic: 'Sum',
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        AlarmActions: [{ Ref: 'AlarmTopic' }],
+      });
+    }
+    // No push partner, no sweep.
+    expect(dev.template.Resources.SftpPushSweepSchedule).toBeUndefined();
+    expect(resourcesOfType(dev.template, 'AWS::CloudWatch::Alarm').filter(([, alarm]) => alarm.Properties?.MetricName === 'SftpPushUnreported')).toEqual([]);
+  });
+
+  test("the hand-off's role may list the bucket (the sweep) and write and read its records under push-handoffs/ only", () => {
+    const role = grants(push.template, 'SftpPushHandoffRole');
+    expect(role.resourcesOf('s3:ListBucket')).toEqual([{ 'Fn::Sub': `${LANDING_ARN}` }]); // the bucket itself: listings of it, no object
+    const records = role.statements.find((statement) => statement.Sid === 'RecordHandoffs')!;
+    expect(asList(records.Action)).toEqual(['s3:PutObject', 's3:GetObject']);
+    expect(JSON.stringify(records.Resource)).toMatch(/\/push-handoffs\/\*"/);
+    expect(role.resourcesOf('s3:AbortMultipartUpload')).toHaveLength(2); // pushed/ and quarantine/ (a failed multipart copy)
+  });
+
+  test('a pushed-uploads/ retention within the sweep window fails the package, naming the param', () => {
+    expect(shortRetention.result.code).not.toBe(0);
+    expect(output(shortRetention.result)).toContain("param pushedUploadsRetentionDays: 7 must be more than the push sweep's 7-day window");
   });
 
   test('an alarm per push partner on SftpPushUploadFailed (a quarantined partial upload)', () => {
