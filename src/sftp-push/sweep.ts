@@ -100,7 +100,7 @@ export async function sweepPushUploads(deps: PushSweepDeps): Promise<SweepResult
         handOff: `partner-ingest push-handoff --partner ${partner} --key '${upload.Key}' --stage <stage> --server-id <SftpPushServerId>`,
       });
     }
-    // Every run, 0 included, so the metric shows the sweep running (the alarm treats a gap as no news, not as a breach).
+    // Every run, 0 included: the alarm keeps its state through the gaps between runs and clears on a run that finds none.
     emit(deps.metrics, UNREPORTED_METRIC, count, { partner });
   }
   return { unreported, partners };

@@ -213,6 +213,7 @@ describe('partners that push (PUBLIC endpoint)', () => {
         Statistic: 'Sum',
         Threshold: 0,
         ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'ignore',
         AlarmActions: [{ Ref: 'AlarmTopic' }],
       });
     }
