@@ -243,6 +243,20 @@ describe('an upload beyond the CopyObject limit (made small here: 5 MiB)', () =>
     expect(sha256(Buffer.from(await copied.Body!.transformToByteArray()))).toBe(sha256(original));
   });
 
+  test('a failed upload beyond the threshold is quarantined part by part, and its partial version deleted', async () => {
+    const key = 'pushed-uploads/acme/bulk_2026-12-07.bin';
+    const partial = distinctBytes(6 * MIB, 9);
+    const etag = await endpointWrites(key, partial);
+    const { s3, sent } = recording();
+    const result = await handOff(uploadEvent(UPLOAD_FAILED, key, etag, partial.length, { 'failure-code': 'PARTIAL_UPLOAD' }), { s3, copyOptions: SMALL_PARTS });
+    expect(result).toMatchObject({ outcome: 'quarantined', key: expect.stringMatching(/^quarantine\/acme\/[0-9a-f]{32}\/bulk_2026-12-07\.bin$/) });
+    expect(sent.filter((name) => name === UploadPartCopyCommand.name)).toHaveLength(2);
+    const copied = await stack.clients.s3.send(new GetObjectCommand({ Bucket: stack.resources.landingBucket, Key: result.key }));
+    expect(sha256(Buffer.from(await copied.Body!.transformToByteArray()))).toBe(sha256(partial));
+    expect(await exists(key)).toBe(false);
+    expect(await uploadsIn('quarantine/')).toEqual([]);
+  });
+
   test('a newer upload of the same name is not mixed into the copy of the reported one', async () => {
     const key = 'pushed-uploads/acme/bulk_2026-12-06.bin';
     const reported = distinctBytes(11 * MIB, 7);
