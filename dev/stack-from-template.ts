@@ -25,7 +25,7 @@ export interface CfnTemplate {
 
 const PROJECT_ROOT = path.resolve(__dirname, '..');
 
-/** The files `sls print` and `sls package`'s template depend on: serverless.yml, resources/*.yml, the partners plugin (and its push endpoint), partners/*.yml. */
+/** The files `sls print` and `sls package`'s template depend on: serverless.yml, resources/*.yml, the partners plugin (and its push endpoint and its delivery resources), partners/*.yml. */
 export function definitionsHash(root: string, partnersRoot = root): string {
   const hash = createHash('sha256');
   const partners = path.join(partnersRoot, 'partners');
@@ -35,6 +35,7 @@ export function definitionsHash(root: string, partnersRoot = root): string {
     ...(existsSync(resources) ? readdirSync(resources).filter((name) => /\.ya?ml$/.test(name)).sort().map((name) => [`resources/${name}`, path.join(resources, name)]) : []),
     ['scripts/serverless-partners.js', path.join(root, 'scripts', 'serverless-partners.js')],
     ['scripts/serverless-sftp-push.js', path.join(root, 'scripts', 'serverless-sftp-push.js')],
+    ['scripts/sftp-push-delivery.js', path.join(root, 'scripts', 'sftp-push-delivery.js')],
     ...(existsSync(partners) ? readdirSync(partners).filter((name) => /\.ya?ml$/.test(name)).sort().map((name) => [`partners/${name}`, path.join(partners, name)]) : []),
   ];
   for (const [label, file] of files) {

@@ -266,6 +266,7 @@ async function partnersSummary({ resolveVariable }) {
     subnetIds: await resolveVariable('param:sftpPushSubnetIds'),
     addressAllocationIds: await resolveVariable('param:sftpPushAddressAllocationIds'),
     allowedCidrs: await resolveVariable('param:sftpPushAllowedCidrs'),
+    pushedUploadsRetentionDays: await resolveVariable('param:pushedUploadsRetentionDays'),
   };
   // The checked loader: a partner's PGP key that is not one, has expired or cannot encrypt fails packaging too.
   const { loadCheckedPartnerRegistry } = requireTs(path.join(ROOT, 'src', 'config', 'load-checked.ts'));

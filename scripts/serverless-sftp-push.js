@@ -6,6 +6,7 @@
 'use strict';
 
 const { partnerCountAlarm, pascalCase } = require('./partner-resources');
+const { deadLetterResources, handoffTarget, sweepResources } = require('./sftp-push-delivery');
 
 /**
  * Where a push partner's uploads land, as Transfer Family writes them: not a
@@ -215,7 +216,7 @@ function sftpPushEndpoint({ service, stage, logRetentionDays, params, metrics },
       },
     },
   };
-  // This server's upload reports -> sftpPushHandoff (asynchronous: Lambda retries a failed hand-off twice).
+  // This server's upload reports -> sftpPushHandoff (asynchronous; what fails every attempt is dead-lettered: sftp-push-delivery.js).
   Resources.SftpPushUploadEventsRule = {
     Type: 'AWS::Events::Rule',
     Properties: {
@@ -226,7 +227,7 @@ function sftpPushEndpoint({ service, stage, logRetentionDays, params, metrics },
         detail: { 'server-id': [{ 'Fn::GetAtt': ['SftpPushServer', 'ServerId'] }] },
       },
       State: 'ENABLED',
-      Targets: [{ Id: 'sftpPushHandoff', Arn: { 'Fn::GetAtt': ['SftpPushHandoffLambdaFunction', 'Arn'] } }],
+      Targets: [handoffTarget()],
     },
   };
   Resources.SftpPushHandoffInvokedByRule = {
@@ -238,6 +239,7 @@ function sftpPushEndpoint({ service, stage, logRetentionDays, params, metrics },
       SourceArn: { 'Fn::GetAtt': ['SftpPushUploadEventsRule', 'Arn'] },
     },
   };
+  Object.assign(Resources, deadLetterResources({ service, stage }), sweepResources({ service, stage, metrics, pushedUploadsRetentionDays: params.pushedUploadsRetentionDays }, pushPartners));
   if (endpoint.type === 'VPC') {
     Resources.SftpPushSecurityGroup = {
       Type: 'AWS::EC2::SecurityGroup',

@@ -2,7 +2,7 @@ import { ConfigError } from '../config/errors';
 import { OperatorError } from '../operations/errors';
 import type { Output } from './output';
 import { ExitCode, UsageError } from './errors';
-import { BATCH_USAGE, BATCHES_USAGE, CONSOLE_USAGE, DROP_USAGE, EXPECTATIONS_USAGE, REDRIVE_USAGE, REPLAY_USAGE, USAGE, VALIDATE_USAGE } from './usage';
+import { BATCH_USAGE, BATCHES_USAGE, CONSOLE_USAGE, DROP_USAGE, EXPECTATIONS_USAGE, PUSH_HANDOFF_USAGE, REDRIVE_USAGE, REPLAY_USAGE, USAGE, VALIDATE_USAGE } from './usage';
 
 type Command = (argv: string[], output: Output) => Promise<number>;
 
@@ -20,6 +20,7 @@ const COMMANDS: Record<string, { usage: string; load: () => Promise<Command> }> 
   drop: { usage: DROP_USAGE, load: async () => (await import('./operator-commands')).dropCommand },
   console: { usage: CONSOLE_USAGE, load: async () => (await import('./console-command')).consoleCommand },
   expectations: { usage: EXPECTATIONS_USAGE, load: async () => (await import('./expectations-command')).expectationsCommand },
+  'push-handoff': { usage: PUSH_HANDOFF_USAGE, load: async () => (await import('./push-handoff-command')).pushHandoffCommand },
 };
 
 /** COLUMNS when set (as `COLUMNS=100 partner-ingest batches | less` would), else the terminal's width; none when piped. */

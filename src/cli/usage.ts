@@ -15,6 +15,7 @@ commands:
   drop          upload a file into a stage's landing bucket as a partner would
   console       the operator console in your browser (a local web server)
   expectations  per feed with an expect block: the last due time's state and the next due time
+  push-handoff  hand off an SFTP push upload whose upload event never came (the sweep reports them)
 
 Run "partner-ingest <command> --help" for a command's options.`;
 
@@ -81,4 +82,13 @@ export const EXPECTATIONS_USAGE = `usage: partner-ingest expectations --stage NA
 Per feed with an \`expect\` block in this checkout's partners/: the latest due time (in the partner's zone), its
 state — OK, LATE, MISSING, PENDING (not due or within the grace) or SKIPPED (calendar) — the files counted, and the
 next due time in your zone (TZ) and the partner's.
+${STAGE_OPTIONS_USAGE}`;
+
+export const PUSH_HANDOFF_USAGE = `usage: partner-ingest push-handoff --partner ID --key pushed-uploads/ID/NAME --server-id ID --stage NAME [--json]
+
+Hands off an SFTP push upload as its "upload completed" event would have: copied to pushed/ and ingested.
+For an upload the sweep reported (SftpPushUnreported; sftpPushHandoff's log names the key). Without its event
+nothing tells a partial upload from a complete one: confirm with the partner first. --server-id is the stack
+output SftpPushServerId (the batch's sftp:// URI names its host). Repeating it, or the event arriving after all,
+hands off nothing twice.
 ${STAGE_OPTIONS_USAGE}`;

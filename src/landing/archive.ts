@@ -1,17 +1,7 @@
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CopyObjectCommand,
-  CreateMultipartUploadCommand,
-  HeadObjectCommand,
-  UploadPartCopyCommand,
-  type CompletedPart,
-  type HeadObjectCommandOutput,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { CopyObjectCommand, HeadObjectCommand, type HeadObjectCommandOutput, type S3Client } from '@aws-sdk/client-s3';
 import { SourceUnavailableError } from './errors';
 import type { ObjectLocation } from './objects';
-import { mapConcurrently } from '../platform/concurrency';
+import { copyInParts, copySourceOf, DEFAULT_COPY_OPTIONS, quoted, type CopyOptions } from './multipart-copy';
 import type { CreatedObject } from './s3-event';
 
 function isGone(error: unknown): boolean {
@@ -34,10 +24,6 @@ export interface SourceFacts {
   readonly metadata: Record<string, string>;
 }
 
-/** S3 events carry the ETag bare; HTTP conditions need it quoted. */
-function quoted(etag: string): string {
-  return etag.startsWith('"') ? etag : `"${etag}"`;
-}
 
 /** HEAD of the announced version: by version id, or by its ETag in an unversioned bucket. */
 function headAnnounced(s3: S3Client, object: CreatedObject): Promise<HeadObjectCommandOutput> {
@@ -67,74 +53,11 @@ export async function headSource(s3: S3Client, object: CreatedObject): Promise<S
   }
 }
 
-const MIB = 1024 * 1024;
-const GIB = 1024 * MIB;
+export { S3_COPY_LIMITS, planCopyParts, type CopyPart } from './multipart-copy';
 
-/**
- * S3's limits that shape an archive copy
- * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/qfacts.html,
- * CopyObject and UploadPartCopy API references).
- */
-export const S3_COPY_LIMITS = {
-  /** CopyObject copies at most 5 GiB in one request. */
-  maxCopyObjectBytes: 5 * GIB,
-  /** Every part but the last: at least 5 MiB, at most 5 GiB. */
-  minPartBytes: 5 * MIB,
-  maxPartBytes: 5 * GIB,
-  maxParts: 10_000,
-} as const;
-
-export interface ArchiveCopyOptions {
-  /** Sources larger than this are copied part by part (UploadPartCopy) instead of with one CopyObject. */
-  readonly multipartThresholdBytes: number;
-  /** The part size to use; raised for a source too large to fit in 10,000 parts of it. */
-  readonly partBytes: number;
-  /** Parts copied at the same time. */
-  readonly concurrency: number;
-}
-
-/**
- * CopyObject up to its 5 GiB limit; beyond it, parts sized so that a 5 TiB
- * object fits in S3's 10,000 parts (525 MiB), 8 at a time. The copy is
- * server-side: no byte passes through the function, whatever the part size.
- */
-export const DEFAULT_ARCHIVE_COPY_OPTIONS: ArchiveCopyOptions = {
-  multipartThresholdBytes: S3_COPY_LIMITS.maxCopyObjectBytes,
-  partBytes: Math.ceil((5 * 1024 * GIB) / S3_COPY_LIMITS.maxParts / MIB) * MIB,
-  concurrency: 8,
-};
-
-export interface CopyPart {
-  readonly partNumber: number;
-  /** Inclusive byte range of the source. */
-  readonly first: number;
-  readonly last: number;
-}
-
-/**
- * Splits `bytes` into the parts of a multipart copy: `preferredPartBytes` each
- * (the last one shorter), or more per part — rounded up to a whole MiB — when
- * 10,000 parts of that size would not hold the object.
- */
-export function planCopyParts(bytes: number, preferredPartBytes: number): CopyPart[] {
-  const { minPartBytes, maxPartBytes, maxParts } = S3_COPY_LIMITS;
-  if (!Number.isInteger(preferredPartBytes) || preferredPartBytes < minPartBytes || preferredPartBytes > maxPartBytes) {
-    throw new RangeError(`a copy part must be ${minPartBytes} to ${maxPartBytes} bytes, not ${preferredPartBytes}`);
-  }
-  if (bytes > maxParts * maxPartBytes) {
-    throw new RangeError(`${bytes} bytes do not fit in ${maxParts} parts of at most ${maxPartBytes} bytes`);
-  }
-  const partBytes = Math.max(preferredPartBytes, Math.ceil(bytes / maxParts / MIB) * MIB);
-  const parts: CopyPart[] = [];
-  for (let first = 0; first < bytes; first += partBytes) {
-    parts.push({ partNumber: parts.length + 1, first, last: Math.min(first + partBytes, bytes) - 1 });
-  }
-  return parts;
-}
-
-function copySourceOf(object: CreatedObject, versionId: string | undefined): string {
-  return `${object.bucket}/${encodeURIComponent(object.key)}${versionId ? `?versionId=${encodeURIComponent(versionId)}` : ''}`;
-}
+/** The archive copy's settings (the shared multipart copy's). */
+export type ArchiveCopyOptions = CopyOptions;
+export const DEFAULT_ARCHIVE_COPY_OPTIONS: ArchiveCopyOptions = DEFAULT_COPY_OPTIONS;
 
 /**
  * Copies the raw upload to its archive key server-side, pinned to the announced
@@ -163,7 +86,7 @@ export async function archiveObject(
     if (options.sourceBytes === undefined || options.sourceBytes > settings.multipartThresholdBytes) {
       const head = await headAnnounced(s3, object);
       if ((head.ContentLength ?? 0) > settings.multipartThresholdBytes) {
-        await copyInParts(s3, object, target, head, settings);
+        await archiveInParts(s3, object, target, head, settings);
         return;
       }
     }
@@ -171,7 +94,7 @@ export async function archiveObject(
       new CopyObjectCommand({
         Bucket: target.bucket,
         Key: target.key,
-        CopySource: copySourceOf(object, object.versionId),
+        CopySource: copySourceOf(object),
         MetadataDirective: 'COPY',
         ...(object.versionId || !object.etag ? {} : { CopySourceIfMatch: quoted(object.etag) }),
       }),
@@ -183,26 +106,18 @@ export async function archiveObject(
 }
 
 /**
- * The multipart copy. Every part reads the version HEAD saw — by version id,
- * or by `CopySourceIfMatch` on its ETag in an unversioned bucket — so the parts
- * cannot mix two uploads of the same key.
+ * The multipart copy of the version HEAD saw — by version id, or by its ETag
+ * in an unversioned bucket — carrying over what CopyObject would: user metadata
+ * and the content headers.
  */
-async function copyInParts(
-  s3: S3Client,
-  object: CreatedObject,
-  target: ObjectLocation,
-  head: HeadObjectCommandOutput,
-  settings: ArchiveCopyOptions,
-): Promise<void> {
-  const parts = planCopyParts(head.ContentLength ?? 0, settings.partBytes);
+function archiveInParts(s3: S3Client, object: CreatedObject, target: ObjectLocation, head: HeadObjectCommandOutput, settings: ArchiveCopyOptions): Promise<void> {
   const versionId = object.versionId ?? head.VersionId;
-  const copySource = copySourceOf(object, versionId);
   const etag = versionId ? undefined : (head.ETag ?? object.etag);
-  const pin = etag ? { CopySourceIfMatch: quoted(etag) } : {};
-  const { UploadId } = await s3.send(
-    new CreateMultipartUploadCommand({
-      Bucket: target.bucket,
-      Key: target.key,
+  return copyInParts(
+    s3,
+    { bucket: object.bucket, key: object.key, bytes: head.ContentLength ?? 0, ...(versionId ? { versionId } : {}), ...(etag ? { etag } : {}) },
+    target,
+    {
       Metadata: head.Metadata ?? {},
       ...(head.ContentType ? { ContentType: head.ContentType } : {}),
       ...(head.ContentEncoding ? { ContentEncoding: head.ContentEncoding } : {}),
@@ -211,29 +126,7 @@ async function copyInParts(
       ...(head.CacheControl ? { CacheControl: head.CacheControl } : {}),
       ...(head.Expires ? { Expires: head.Expires } : {}),
       ...(head.WebsiteRedirectLocation ? { WebsiteRedirectLocation: head.WebsiteRedirectLocation } : {}),
-    }),
+    },
+    settings,
   );
-  const upload = { Bucket: target.bucket, Key: target.key, UploadId: UploadId! };
-  try {
-    const completed = await mapConcurrently(parts, settings.concurrency, async (part): Promise<CompletedPart> => {
-      const { CopyPartResult } = await s3.send(
-        new UploadPartCopyCommand({
-          ...upload,
-          PartNumber: part.partNumber,
-          CopySource: copySource,
-          CopySourceRange: `bytes=${part.first}-${part.last}`,
-          ...pin,
-        }),
-      );
-      return { PartNumber: part.partNumber, ETag: CopyPartResult?.ETag };
-    });
-    await s3.send(new CompleteMultipartUploadCommand({ ...upload, MultipartUpload: { Parts: completed } }));
-  } catch (error) {
-    // No part is in flight any more (see mapConcurrently), so the abort frees
-    // every stored part. Should the abort itself fail, the bucket's lifecycle rule
-    // removes the incomplete upload after a day; the copy's own error is what matters.
-    await s3.send(new AbortMultipartUploadCommand(upload)).catch(() => undefined);
-    throw error;
-  }
 }
-

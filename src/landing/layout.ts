@@ -35,6 +35,12 @@ export interface LandingKey {
  * to `quarantine/<partner>/…`. Keep in step with scripts/serverless-sftp-push.js.
  */
 export const PUSH_UPLOADS_PREFIX = 'pushed-uploads/';
+/**
+ * The push hand-off's records of what it handed off (src/sftp-push/handoff-marker.ts):
+ * one small object per upload, so the sweep can tell an upload whose event never
+ * came from one handed off long ago. Written by the hand-off's role only; not notified.
+ */
+export const PUSH_HANDOFFS_PREFIX = 'push-handoffs/';
 /** Where a failed (partial) push upload is kept for inspection; never ingested. */
 export const PUSH_QUARANTINE_PREFIX = 'quarantine/';
 

@@ -1,6 +1,6 @@
 import { PartnerIngestError } from '../platform/errors';
 
-export type SftpPushErrorCode = 'SFTP_PUSH_EVENT_INVALID' | 'SFTP_PUSH_PATH_FOREIGN' | 'SFTP_PUSH_UPLOAD_TOO_LARGE';
+export type SftpPushErrorCode = 'SFTP_PUSH_EVENT_INVALID' | 'SFTP_PUSH_PATH_FOREIGN';
 
 /** An event that is not a Transfer Family upload report this hand-off can act on. */
 export class PushEventInvalidError extends PartnerIngestError<SftpPushErrorCode> {
@@ -18,16 +18,5 @@ export class PushEventInvalidError extends PartnerIngestError<SftpPushErrorCode>
 export class PushPathForeignError extends PartnerIngestError<SftpPushErrorCode> {
   constructor(user: string, path: string, reason: string) {
     super('SFTP_PUSH_PATH_FOREIGN', `upload ${path} by ${user}: ${reason}; not handed off`);
-  }
-}
-
-/**
- * An upload beyond CopyObject's 5 GiB: the hand-off copies in one request
- * today. Thrown, so the invocation fails (Lambda retries it, and the
- * function's error alarm fires) instead of the upload being dropped silently.
- */
-export class PushUploadTooLargeError extends PartnerIngestError<SftpPushErrorCode> {
-  constructor(key: string, bytes: number) {
-    super('SFTP_PUSH_UPLOAD_TOO_LARGE', `${key} has ${bytes} bytes, beyond the 5 GiB the push hand-off copies in one request`);
   }
 }

@@ -4,6 +4,7 @@ import { awsClients, type AwsClients } from '../platform/aws-clients';
 import { requiredEnv } from '../platform/env';
 import { createMetrics, logger, type ServiceMetrics } from '../platform/telemetry';
 import type { PushHandoffDeps } from './handoff';
+import type { PushSweepDeps } from './sweep';
 
 /** A Transfer Family server's public host name in `region`. */
 export function transferHostOf(serverId: string, region: string): string {
@@ -14,11 +15,19 @@ export function transferHostOf(serverId: string, region: string): string {
 export function sftpPushHandoffDeps(
   clients: Pick<AwsClients, 's3'>,
   registry: PartnerRegistry,
-  settings: { readonly landingBucket: string; readonly hostOf: (serverId: string) => string },
+  settings: { readonly landingBucket: string; readonly hostOf: (serverId: string) => string; readonly copyOptions?: PushHandoffDeps['copyOptions'] },
   log: Logger,
   metrics: ServiceMetrics,
 ): PushHandoffDeps {
-  return { s3: clients.s3, landingBucket: settings.landingBucket, registry, hostOf: settings.hostOf, logger: log, metrics };
+  return {
+    s3: clients.s3,
+    landingBucket: settings.landingBucket,
+    registry,
+    hostOf: settings.hostOf,
+    logger: log,
+    metrics,
+    ...(settings.copyOptions ? { copyOptions: settings.copyOptions } : {}),
+  };
 }
 
 let cached: PushHandoffDeps | undefined;
@@ -34,4 +43,10 @@ export function sftpPushHandoffRuntime(): PushHandoffDeps {
     createMetrics(),
   );
   return cached;
+}
+
+/** The sweep's dependencies: the hand-off's, and the clock. */
+export function sftpPushSweepRuntime(): PushSweepDeps {
+  const { s3, landingBucket, registry, logger: log, metrics } = sftpPushHandoffRuntime();
+  return { s3, landingBucket, registry, logger: log, metrics, now: () => new Date() };
 }

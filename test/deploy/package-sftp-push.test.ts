@@ -9,16 +9,17 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { asList, expectNoWildcards, grants, packagedVariants, PUSH_PARTNERS, PUSH_VPC } from './package-variants';
+import { asList, expectNoWildcards, grants, LANDING_ARN, packagedVariants, PUSH_PARTNERS, PUSH_VPC } from './package-variants';
 import { type CfnTemplate, output, PACKAGE_TIMEOUT_MS, type Packaged, removeCopies, resource, resourcesOfType } from './packaging';
 
 let dev: Packaged;
 let push: Packaged;
 let pushVpc: Packaged;
 let publicAllowList: Packaged;
+let shortRetention: Packaged;
 
 beforeAll(async () => {
-  [dev, push, pushVpc, publicAllowList] = await packagedVariants('dev', 'push', 'push-vpc', 'push-public-allow-list');
+  [dev, push, pushVpc, publicAllowList, shortRetention] = await packagedVariants('dev', 'push', 'push-vpc', 'push-public-allow-list', 'push-short-retention');
 }, PACKAGE_TIMEOUT_MS + 30_000);
 
 afterAll(removeCopies);
@@ -127,7 +128,14 @@ describe('partners that push (PUBLIC endpoint)', () => {
       'detail-type': ['SFTP Server File Upload Completed', 'SFTP Server File Upload Failed'],
       detail: { 'server-id': [{ 'Fn::GetAtt': ['SftpPushServer', 'ServerId'] }] },
     });
-    expect(rule.Targets).toEqual([{ Id: 'sftpPushHandoff', Arn: { 'Fn::GetAtt': ['SftpPushHandoffLambdaFunction', 'Arn'] } }]);
+    expect(rule.Targets).toEqual([
+      {
+        Id: 'sftpPushHandoff',
+        Arn: { 'Fn::GetAtt': ['SftpPushHandoffLambdaFunction', 'Arn'] },
+        RetryPolicy: { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86400 },
+        DeadLetterConfig: { Arn: { 'Fn::GetAtt': ['SftpPushHandoffDLQ', 'Arn'] } },
+      },
+    ]);
     expect(resource(push.template, 'SftpPushHandoffInvokedByRule').Properties).toEqual({
       Action: 'lambda:InvokeFunction',
       FunctionName: { 'Fn::GetAtt': ['SftpPushHandoffLambdaFunction', 'Arn'] },
@@ -136,6 +144,96 @@ describe('partners that push (PUBLIC endpoint)', () => {
     });
     // Without push partners the function is packaged (a stable stack shape) but nothing invokes it.
     expect(resourcesOfType(dev.template, 'AWS::Lambda::Permission').filter(([logicalId]) => logicalId.startsWith('SftpPush'))).toEqual([]);
+  });
+
+  test('a hand-off that fails every attempt, or never reaches the function, is dead-lettered to an encrypted queue with an alarm', () => {
+    const queue = resource(push.template, 'SftpPushHandoffDLQ').Properties;
+    expect(queue).toMatchObject({ QueueName: 'partner-ingest-dev-sftp-push-handoff-dlq', SqsManagedSseEnabled: true, MessageRetentionPeriod: 1209600 });
+    // EventBridge's delivery failures: only this stage's upload events rule may send.
+    const policy = resource(push.template, 'SftpPushHandoffDLQPolicy').Properties;
+    expect(policy.Queues).toEqual([{ Ref: 'SftpPushHandoffDLQ' }]);
+    expect(policy.PolicyDocument.Statement).toEqual([
+      {
+        Sid: 'UploadEventsRuleDeadLetters',
+        Effect: 'Allow',
+        Principal: { Service: 'events.amazonaws.com' },
+        Action: 'sqs:SendMessage',
+        Resource: { 'Fn::GetAtt': ['SftpPushHandoffDLQ', 'Arn'] },
+        Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': ['SftpPushUploadEventsRule', 'Arn'] } } },
+      },
+    ]);
+    // The function's own failures, after Lambda's two retries: its on-failure destination, sent with its role.
+    expect(resource(push.template, 'SftpPushHandoffInvokeConfig').Properties).toEqual({
+      FunctionName: { Ref: 'SftpPushHandoffLambdaFunction' },
+      Qualifier: '$LATEST',
+      MaximumRetryAttempts: 2,
+      MaximumEventAgeInSeconds: 21600,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': ['SftpPushHandoffDLQ', 'Arn'] } } },
+    });
+    const role = grants(push.template, 'SftpPushHandoffRole');
+    expect(role.resourcesOf('sqs:SendMessage')).toEqual([
+      { 'Fn::Sub': 'arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:partner-ingest-dev-sftp-push-handoff-dlq' },
+    ]);
+    expect(resource(push.template, 'SftpPushHandoffDLQNotEmptyAlarm').Properties).toMatchObject({
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['SftpPushHandoffDLQ', 'QueueName'] } }],
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      AlarmActions: [{ Ref: 'AlarmTopic' }],
+    });
+    // No queue, no invoke config without push partners.
+    expect(dev.template.Resources.SftpPushHandoffDLQ).toBeUndefined();
+    expect(dev.template.Resources.SftpPushHandoffInvokeConfig).toBeUndefined();
+  });
+
+  test('every 15 minutes the sweep runs sftpPushHandoff, which that schedule may invoke; an alarm per partner on SftpPushUnreported', () => {
+    const schedule = resource(push.template, 'SftpPushSweepSchedule').Properties;
+    expect(schedule).toMatchObject({
+      ScheduleExpression: 'rate(15 minutes)',
+      State: 'ENABLED',
+      Targets: [{ Id: 'sftpPushSweep', Arn: { 'Fn::GetAtt': ['SftpPushHandoffLambdaFunction', 'Arn'] } }],
+    });
+    expect(schedule.EventBusName).toBeUndefined(); // schedules run on the default bus
+    expect(resource(push.template, 'SftpPushHandoffInvokedBySweep').Properties).toEqual({
+      Action: 'lambda:InvokeFunction',
+      FunctionName: { 'Fn::GetAtt': ['SftpPushHandoffLambdaFunction', 'Arn'] },
+      Principal: 'events.amazonaws.com',
+      SourceArn: { 'Fn::GetAtt': ['SftpPushSweepSchedule', 'Arn'] },
+    });
+    for (const id of PUSH_PARTNERS) {
+      const alarms = resourcesOfType(push.template, 'AWS::CloudWatch::Alarm').filter(
+        ([, alarm]) => alarm.Properties?.MetricName === 'SftpPushUnreported' && JSON.stringify(alarm.Properties?.Dimensions).includes(`"${id}"`),
+      );
+      expect(alarms).toHaveLength(1);
+      expect(alarms[0]![1].Properties).toMatchObject({
+        AlarmName: `dev-partner-ingest-sftp-push-unreported-${id}`,
+        Namespace: 'PartnerIngest',
+        Dimensions: [{ Name: 'service', Value: 'partner-ingest' }, { Name: 'partner', Value: id }],
+        Statistic: 'Sum',
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'ignore',
+        AlarmActions: [{ Ref: 'AlarmTopic' }],
+      });
+    }
+    // No push partner, no sweep.
+    expect(dev.template.Resources.SftpPushSweepSchedule).toBeUndefined();
+    expect(resourcesOfType(dev.template, 'AWS::CloudWatch::Alarm').filter(([, alarm]) => alarm.Properties?.MetricName === 'SftpPushUnreported')).toEqual([]);
+  });
+
+  test("the hand-off's role may list the bucket (the sweep) and write and read its records under push-handoffs/ only", () => {
+    const role = grants(push.template, 'SftpPushHandoffRole');
+    expect(role.resourcesOf('s3:ListBucket')).toEqual([{ 'Fn::Sub': `${LANDING_ARN}` }]); // the bucket itself: listings of it, no object
+    const records = role.statements.find((statement) => statement.Sid === 'RecordHandoffs')!;
+    expect(asList(records.Action)).toEqual(['s3:PutObject', 's3:GetObject']);
+    expect(JSON.stringify(records.Resource)).toMatch(/\/push-handoffs\/\*"/);
+    expect(role.resourcesOf('s3:AbortMultipartUpload')).toHaveLength(2); // pushed/ and quarantine/ (a failed multipart copy)
+  });
+
+  test('a pushed-uploads/ retention within the sweep window fails the package, naming the param', () => {
+    expect(shortRetention.result.code).not.toBe(0);
+    expect(output(shortRetention.result)).toContain("param pushedUploadsRetentionDays: 7 must be more than the push sweep's 7-day window");
   });
 
   test('an alarm per push partner on SftpPushUploadFailed (a quarantined partial upload)', () => {

@@ -47,6 +47,19 @@ describe('sls package --stage dev', () => {
       expect.objectContaining({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } }),
     );
     expect(rules).toContainEqual(expect.objectContaining({ Prefix: 'staging/', ExpirationInDays: expect.any(Number) }));
+    // The SFTP push folders: uploads (and the hand-off's records of them) 14 days, past the sweep's 7-day window;
+    // quarantined partial uploads 90. Versioned: what expires becomes noncurrent, gone a day later.
+    const byPrefix = (prefix: string) => rules.filter((rule) => rule.Prefix === prefix);
+    for (const [prefix, days] of [['pushed-uploads/', 14], ['push-handoffs/', 14], ['quarantine/', 90]] as const) {
+      expect(byPrefix(prefix)).toEqual([
+        expect.objectContaining({ Status: 'Enabled', ExpirationInDays: days, NoncurrentVersionExpiration: { NoncurrentDays: 1 } }),
+      ]);
+    }
+    // Incomplete multipart uploads (a cut-off SFTP transfer under pushed-uploads/ too) are aborted after a day, bucket-wide.
+    const abort = rules.filter((rule) => rule.AbortIncompleteMultipartUpload);
+    expect(abort).toEqual([expect.objectContaining({ Status: 'Enabled', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } })]);
+    expect(abort[0]!.Prefix).toBeUndefined();
+    expect(abort[0]!.Filter).toBeUndefined();
 
     const [policy] = resourcesOfType(dev.template, 'AWS::S3::BucketPolicy').filter(
       ([, p]) => p.Properties?.Bucket?.Ref === 'LandingBucket',

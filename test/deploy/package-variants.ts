@@ -234,6 +234,12 @@ const VARIANTS = {
     prepare: addPushPartners,
     fails: true,
   },
+  // pushed-uploads/ kept no longer than the push sweep's window: the package fails.
+  'push-short-retention': {
+    args: ['--stage', 'dev', '--param', 'pushedUploadsRetentionDays=7'],
+    prepare: addPushPartners,
+    fails: true,
+  },
 } satisfies Record<string, Variant>;
 
 export type VariantName = keyof typeof VARIANTS;

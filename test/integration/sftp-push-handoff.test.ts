@@ -12,16 +12,31 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectVersionsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
+import {
+  AbortMultipartUploadCommand,
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectVersionsCommand,
+  PutObjectCommand,
+  UploadPartCopyCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { loadPartnerRegistry } from '../../src/config/load-partners';
 import { handOffUpload, UPLOAD_FAILED_METRIC, type HandoffResult } from '../../src/sftp-push/handoff';
 import { sftpPushHandoffDeps, transferHostOf } from '../../src/sftp-push/runtime';
 import { UPLOAD_COMPLETED, UPLOAD_FAILED } from '../../src/sftp-push/upload-event';
 import { invoke } from '../support/harness/invoke';
+import { outsideFunction } from '../support/harness/function-scope';
 import { recordingMetrics } from '../support/metrics';
 import { drainFileEvents, expectSingleEvent, PROJECT_ROOT, receivedEvents, useTestStack } from '../support/stack';
 import { ordersFile } from '../support/orders';
+import { awsError, withFault } from '../support/faults';
+import type { CopyOptions } from '../../src/landing/multipart-copy';
 
 const stack = useTestStack();
 const SERVER_ID = 's-0123456789abcdef0';
@@ -47,11 +62,16 @@ beforeEach(() => {
   metrics = recordingMetrics();
 });
 
-function handOff(event: unknown): Promise<HandoffResult> {
+/** The hand-off as sftpPushHandoff runs it, optionally over a faulty S3 client or with a lowered multipart threshold. */
+function handOff(event: unknown, options: { s3?: S3Client; copyOptions?: Partial<CopyOptions> } = {}): Promise<HandoffResult> {
   const deps = sftpPushHandoffDeps(
-    stack.clients,
+    { s3: options.s3 ?? stack.clients.s3 },
     loadPartnerRegistry({ root: configRoot }),
-    { landingBucket: stack.resources.landingBucket, hostOf: (serverId) => transferHostOf(serverId, 'eu-west-1') },
+    {
+      landingBucket: stack.resources.landingBucket,
+      hostOf: (serverId) => transferHostOf(serverId, 'eu-west-1'),
+      ...(options.copyOptions ? { copyOptions: options.copyOptions } : {}),
+    },
     logger,
     metrics,
   );
@@ -164,4 +184,93 @@ test('an upload reported by a user who does not push, or outside the user folder
   await expect(handOff(uploadEvent(UPLOAD_COMPLETED, key, etag, 1, { username: 'globex' }))).rejects.toMatchObject({ code: 'SFTP_PUSH_PATH_FOREIGN' });
   await expect(handOff(uploadEvent(UPLOAD_COMPLETED, key, etag, 1))).rejects.toMatchObject({ code: 'SFTP_PUSH_PATH_FOREIGN' });
   expect(await drainFileEvents(stack)).toBe(0);
+});
+
+describe('an upload beyond the CopyObject limit (made small here: 5 MiB)', () => {
+  const MIB = 1024 * 1024;
+  const SMALL_PARTS = { multipartThresholdBytes: 5 * MIB, partBytes: 5 * MIB, concurrency: 2 };
+  const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+  /** Every 4-byte word distinct, so a misplaced or foreign range changes the hash. */
+  function distinctBytes(bytes: number, seed: number): Buffer {
+    const buffer = Buffer.alloc(bytes);
+    for (let at = 0; at + 4 <= bytes; at += 4) buffer.writeUInt32LE(((at / 4) ^ seed) >>> 0, at);
+    return buffer;
+  }
+  function recording(fault?: (command: object, real: (command: object) => Promise<unknown>) => Promise<unknown> | undefined): { s3: S3Client; sent: string[] } {
+    const sent: string[] = [];
+    return { s3: withFault(stack.clients.s3, (command, real) => (sent.push(command.constructor.name), fault?.(command, real))), sent };
+  }
+  async function uploadsIn(prefix: string) {
+    return (await stack.clients.s3.send(new ListMultipartUploadsCommand({ Bucket: stack.resources.landingBucket, Prefix: prefix }))).Uploads ?? [];
+  }
+
+  test('is copied in byte ranges of the reported version, with the source URI, and handed off once', async () => {
+    const key = 'pushed-uploads/acme/bulk_2026-12-04.bin';
+    const original = distinctBytes(12 * MIB + 3, 0x5a5a5a5a);
+    const etag = await endpointWrites(key, original);
+    const event = uploadEvent(UPLOAD_COMPLETED, key, etag, original.length);
+    const { s3, sent } = recording();
+
+    const result = await handOff(event, { s3, copyOptions: SMALL_PARTS });
+    expect(result).toMatchObject({ outcome: 'handed-off', key: expect.stringMatching(/^pushed\/acme\/[0-9a-f]{32}\/bulk_2026-12-04\.bin$/) });
+    expect(sent.filter((name) => name === UploadPartCopyCommand.name)).toHaveLength(3);
+    expect(sent).not.toContain(CopyObjectCommand.name);
+    expect(sent).not.toContain(AbortMultipartUploadCommand.name);
+    const copied = await stack.clients.s3.send(new GetObjectCommand({ Bucket: stack.resources.landingBucket, Key: result.key }));
+    expect(copied.Metadata).toEqual({ 'partner-ingest-source-uri': `sftp://${SERVER_ID}.server.transfer.eu-west-1.amazonaws.com/bulk_2026-12-04.bin` });
+    expect(sha256(Buffer.from(await copied.Body!.transformToByteArray()))).toBe(sha256(original));
+    expect(await uploadsIn('pushed/')).toEqual([]);
+    expect(await handOff(event, { copyOptions: SMALL_PARTS })).toMatchObject({ outcome: 'already-handed-off', key: result.key });
+  });
+
+  test('a part that fails aborts the upload: nothing handed off, no parts left, and the retry hands it off whole', async () => {
+    const key = 'pushed-uploads/acme/bulk_2026-12-05.bin';
+    const original = distinctBytes(11 * MIB, 0x01020304);
+    const etag = await endpointWrites(key, original);
+    const event = uploadEvent(UPLOAD_COMPLETED, key, etag, original.length);
+    const { s3, sent } = recording((command) =>
+      command instanceof UploadPartCopyCommand && command.input.PartNumber === 2 ? Promise.reject(awsError('InternalError', 500)) : undefined,
+    );
+    await expect(handOff(event, { s3, copyOptions: SMALL_PARTS })).rejects.toMatchObject({ name: 'InternalError' });
+    expect(sent).toContain(AbortMultipartUploadCommand.name);
+    expect(await uploadsIn('pushed/')).toEqual([]);
+
+    // Lambda's retry of the same event.
+    const result = await handOff(event, { copyOptions: SMALL_PARTS });
+    expect(result.outcome).toBe('handed-off');
+    expect(await exists(result.key)).toBe(true);
+    const copied = await stack.clients.s3.send(new GetObjectCommand({ Bucket: stack.resources.landingBucket, Key: result.key }));
+    expect(sha256(Buffer.from(await copied.Body!.transformToByteArray()))).toBe(sha256(original));
+  });
+
+  test('a failed upload beyond the threshold is quarantined part by part, and its partial version deleted', async () => {
+    const key = 'pushed-uploads/acme/bulk_2026-12-07.bin';
+    const partial = distinctBytes(6 * MIB, 9);
+    const etag = await endpointWrites(key, partial);
+    const { s3, sent } = recording();
+    const result = await handOff(uploadEvent(UPLOAD_FAILED, key, etag, partial.length, { 'failure-code': 'PARTIAL_UPLOAD' }), { s3, copyOptions: SMALL_PARTS });
+    expect(result).toMatchObject({ outcome: 'quarantined', key: expect.stringMatching(/^quarantine\/acme\/[0-9a-f]{32}\/bulk_2026-12-07\.bin$/) });
+    expect(sent.filter((name) => name === UploadPartCopyCommand.name)).toHaveLength(2);
+    const copied = await stack.clients.s3.send(new GetObjectCommand({ Bucket: stack.resources.landingBucket, Key: result.key }));
+    expect(sha256(Buffer.from(await copied.Body!.transformToByteArray()))).toBe(sha256(partial));
+    expect(await exists(key)).toBe(false);
+    expect(await uploadsIn('quarantine/')).toEqual([]);
+  });
+
+  test('a newer upload of the same name is not mixed into the copy of the reported one', async () => {
+    const key = 'pushed-uploads/acme/bulk_2026-12-06.bin';
+    const reported = distinctBytes(11 * MIB, 7);
+    const etag = await endpointWrites(key, reported);
+    // Replaced between the HEAD and the parts: the parts still read the version the HEAD saw.
+    let replaced = false;
+    const { s3 } = recording((command, real) => {
+      if (!(command instanceof UploadPartCopyCommand) || replaced) return undefined;
+      replaced = true;
+      return outsideFunction(() => endpointWrites(key, distinctBytes(11 * MIB, 8))).then(() => real(command));
+    });
+    const result = await handOff(uploadEvent(UPLOAD_COMPLETED, key, etag, reported.length), { s3, copyOptions: SMALL_PARTS });
+    expect(replaced).toBe(true);
+    const copied = await stack.clients.s3.send(new GetObjectCommand({ Bucket: stack.resources.landingBucket, Key: result.key }));
+    expect(sha256(Buffer.from(await copied.Body!.transformToByteArray()))).toBe(sha256(reported));
+  });
 });

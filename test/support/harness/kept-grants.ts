@@ -18,4 +18,10 @@ export const KEPT_GRANTS: Readonly<Record<string, string>> = {
   'IngestFileRole/ConsumeFileEvents/sqs:GetQueueAttributes': EVENT_SOURCE_MAPPING,
   'SendRangeRole/ConsumeSendRanges/sqs:GetQueueAttributes': EVENT_SOURCE_MAPPING,
   'IngestFileRole/WriteStagingRejects/s3:AbortMultipartUpload': ABORTED_UPLOAD,
+  // Used (a faulted part under pushed/, sftp-push-handoff.test.ts); the same statement's quarantine/ resource is
+  // reached only by a failed multipart copy of a partial upload beyond the threshold, which no test faults.
+  'SftpPushHandoffRole/DeadLetterFailedHandoffs/sqs:SendMessage':
+    "Lambda sends an upload event that failed every hand-off attempt to the function's on-failure destination with its role; no call of the code does",
+  'SftpPushHandoffRole/HandOff/s3:AbortMultipartUpload':
+    'the push hand-off aborts a failed multipart copy into quarantine/ as it does into pushed/ (tested there); only a fault on a partial upload beyond the threshold reaches it',
 };

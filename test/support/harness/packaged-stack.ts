@@ -143,6 +143,9 @@ class Resolver {
         return `arn:${PARTITION}:events:${REGION}:${ACCOUNT}:event-bus/${props().Name}`;
       case 'AWS::Events::EventBus Name':
         return props().Name;
+      // Unnamed rules get a generated name; the logical id stands in for it (queue policies name rules by ARN).
+      case 'AWS::Events::Rule Arn':
+        return `arn:${PARTITION}:events:${REGION}:${ACCOUNT}:rule/${this.template.Resources[id]?.Properties?.Name ?? id}`;
       case 'AWS::KMS::Key Arn':
         return `arn:${PARTITION}:kms:${REGION}:${ACCOUNT}:key/${id}`;
       case 'AWS::IAM::Role Arn':
