@@ -13,7 +13,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { startPushEndpoint, type PushEndpoint } from '../../dev/sftp-push-endpoint';
+import { startPushEndpoint, type PushEndpoint, type PushEndpointOptions } from '../../dev/sftp-push-endpoint';
 import type { Dispatched } from '../../dev/push-upload-dispatch';
 import { loadPartnerRegistry } from '../../src/config/load-partners';
 import { handOffUpload, UPLOAD_FAILED_METRIC } from '../../src/sftp-push/handoff';
@@ -55,6 +55,13 @@ function writeConfig(): void {
   expect(registry.partners.get('globex')?.sources.sftpPush).toBeDefined();
 }
 
+/** Transfer Family's event goes to sftpPushHandoff: the same core, under that function's packaged role. */
+const handOff: PushEndpointOptions['handOff'] = (event) => {
+  const registry = loadPartnerRegistry({ root: configRoot });
+  const settings = { landingBucket: stack.resources.landingBucket, hostOf: (serverId: string) => serverId };
+  return invoke('sftpPushHandoff', () => handOffUpload(event, sftpPushHandoffDeps(stack.clients, registry, settings, logger, metrics)), { configRoot });
+};
+
 beforeAll(async () => {
   work = mkdtempSync(path.join(tmpdir(), 'partner-ingest-push-endpoint-'));
   writeConfig();
@@ -67,17 +74,7 @@ beforeAll(async () => {
       publicKeys: registry.partners.get(partner)!.sources.sftpPush!.publicKeys,
       s3: stack.clients.s3,
       bucket: stack.resources.landingBucket,
-      // Transfer Family's event goes to sftpPushHandoff: the same core, under that function's packaged role.
-      handOff: (event) =>
-        invoke(
-          'sftpPushHandoff',
-          () =>
-            handOffUpload(
-              event,
-              sftpPushHandoffDeps(stack.clients, registry, { landingBucket: stack.resources.landingBucket, hostOf: (serverId) => serverId }, logger, metrics),
-            ),
-          { configRoot },
-        ),
+      handOff,
       onDispatched: (entry) => dispatched.push(entry),
     });
   }
@@ -294,16 +291,7 @@ test('without a chroot: an upload is ingested the same way, and a write outside 
     s3: stack.clients.s3,
     bucket: stack.resources.landingBucket,
     isolation: 'none',
-    handOff: (event) =>
-      invoke(
-        'sftpPushHandoff',
-        () =>
-          handOffUpload(
-            event,
-            sftpPushHandoffDeps(stack.clients, registry, { landingBucket: stack.resources.landingBucket, hostOf: (serverId) => serverId }, logger, metrics),
-          ),
-        { configRoot },
-      ),
+    handOff,
     onDispatched: (entry) => dispatched.push(entry),
   });
   try {
