@@ -8,6 +8,8 @@ export interface RawFixedWidthFormat {
   compression?: FixedWidthFormat['compression'];
   recordLength?: number;
   skipLeadingLines?: number;
+  headerRecord?: FixedWidthFormat['headerRecord'];
+  trailerRecord?: FixedWidthFormat['trailerRecord'];
   trim?: FixedWidthFormat['trim'];
   columns: { name: string; start: number; length?: number; end?: number }[];
 }
@@ -52,6 +54,8 @@ export function buildFixedWidthFormat(raw: RawFixedWidthFormat, schemaColumns: r
     columns: byStart,
     ...(raw.recordLength !== undefined ? { recordLength: raw.recordLength } : {}),
     ...(raw.skipLeadingLines ? { skipLeadingLines: raw.skipLeadingLines } : {}),
+    ...(raw.headerRecord ? { headerRecord: raw.headerRecord } : {}),
+    ...(raw.trailerRecord ? { trailerRecord: raw.trailerRecord } : {}),
   };
 }
 

@@ -269,13 +269,11 @@ function buildFeed(partnerId: string, raw: RawFeed, index: number, file: string,
     throw new ConfigError(file, `${field}.reports.encryptTo`, "is required when the feed has encryption: the rejects report carries the partner's rows back and is encrypted to this key (the partner's armored public key)");
   }
   const format = buildFormat(raw.format, schema.columns, file, `${field}.format`);
-  // Header and trailer records are settings of delimited files.
-  const records = format.type === 'csv' ? format : undefined;
-  const control = records && controlFormatProblem(records, schema);
+  const control = controlFormatProblem(format, schema);
   if (control) throw new ConfigError(file, `${field}.format.${control.field}`, control.reason);
   const controlSum = raw.controlFile?.fields.controlSum;
   if (controlSum) {
-    const recordSum = records?.trailerRecord?.fields?.controlSum ?? records?.headerRecord?.fields?.controlSum;
+    const recordSum = format.trailerRecord?.fields?.controlSum ?? format.headerRecord?.fields?.controlSum;
     if (!schema.columns.includes(controlSum.column)) {
       throw new ConfigError(file, `${field}.controlFile.fields.controlSum.column`, `"${controlSum.column}" is not a column of schema ${schema.id} v${schema.version}`);
     }
@@ -283,7 +281,7 @@ function buildFeed(partnerId: string, raw: RawFeed, index: number, file: string,
       throw new ConfigError(file, `${field}.controlFile.fields.controlSum.column`, `format sums "${recordSum.column}" already; one column is summed per file`);
     }
   }
-  if (raw.sequence && !records?.headerRecord?.fields?.sequence && !records?.trailerRecord?.fields?.sequence) {
+  if (raw.sequence && !format.headerRecord?.fields?.sequence && !format.trailerRecord?.fields?.sequence) {
     throw new ConfigError(file, `${field}.sequence`, 'needs a sequence number to check: set format.headerRecord.fields.sequence (or trailerRecord\'s)');
   }
   return {

@@ -56,9 +56,10 @@ export interface FixedWidthFormat {
   readonly columns: readonly FixedColumn[];
   /** Physical lines before the first record that are not records (a preamble); absent means 0. */
   readonly skipLeadingLines?: number;
-  /** Header and trailer control records are read in delimited files only, so far. */
-  readonly headerRecord?: undefined;
-  readonly trailerRecord?: undefined;
+  /** A control record before the first data record, recognised by `match` over the whole line. */
+  readonly headerRecord?: ControlRecordFormat;
+  /** A control record that must be the last line. */
+  readonly trailerRecord?: ControlRecordFormat;
 }
 
 export type FeedFormat = CsvFormat | FixedWidthFormat;

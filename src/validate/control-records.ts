@@ -99,7 +99,7 @@ export function literalPrefix(source: string): string {
  * control sum's column is a column of the schema and not a boolean, and at
  * most one column is summed. Returns the first problem.
  */
-export function controlFormatProblem(format: CsvFormat, schema: CompiledRecordSchema): ControlFormatProblem | undefined {
+export function controlFormatProblem(format: Pick<CsvFormat, 'headerRecord' | 'trailerRecord'>, schema: CompiledRecordSchema): ControlFormatProblem | undefined {
   let sumColumn: string | undefined;
   for (const what of ['headerRecord', 'trailerRecord'] as const) {
     const record = format[what];
@@ -184,6 +184,11 @@ export class ControlRecords {
     this.trailer = resume?.trailer;
     this.sum = resume?.sum ? DecimalSum.from(resume.sum) : new DecimalSum();
     this.unsummed = resume?.unsummed ?? 0;
+  }
+
+  /** True while the file's header record is due: the format has one and it has not been read. */
+  get awaitingHeaderRecord(): boolean {
+    return this.control.header !== undefined && this.header === undefined;
   }
 
   /**

@@ -5,7 +5,6 @@ import { textEncodingOf } from '../work-items/staged-rows';
 import { FileRejectedError, RejectionCode } from './errors';
 import { PauseSignal } from './record-parser';
 import type { RecordLoop } from './record-loop';
-import type { RawRecord } from './sinks';
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -44,12 +43,10 @@ export class FixedWidthParser extends Transform {
   private offset = 0;
   private pending: Buffer = EMPTY;
   private stopped: Error | undefined;
-  private readonly names: string[];
   private readonly encoding: 'utf8' | 'latin1';
   private readonly trim: (text: string) => string;
   /** Where the last column ends: a record without `recordLength` must reach it. */
   private readonly layoutEnd: number;
-  private readonly raw: { bytes: Buffer; start: number; end: number } = { bytes: EMPTY, start: 0, end: 0 };
 
   constructor(
     private readonly loop: RecordLoop,
@@ -57,7 +54,6 @@ export class FixedWidthParser extends Transform {
     private readonly maxRecordBytes: number,
   ) {
     super();
-    this.names = format.columns.map((column) => column.name);
     this.encoding = textEncodingOf(format.encoding);
     this.trim = TRIMS[format.trim];
     const last = format.columns[format.columns.length - 1]!;
@@ -105,7 +101,7 @@ export class FixedWidthParser extends Transform {
 
   /** Takes the line `data[start, end)`, its line break included. */
   private record(data: Buffer, start: number, end: number): void {
-    if (!this.loop.headerSeen) this.loop.take(this.names, 0, this.offset, this.offset, this.view(EMPTY));
+    // The record loop knows the fields' names from the layout from the start.
     if (this.loop.needsLayout) this.loop.sendLayout('\n');
     const line = this.nextLine++;
     const recordStart = this.offset;
@@ -123,9 +119,10 @@ export class FixedWidthParser extends Transform {
     const text = data.toString(this.encoding, contentStart, contentEnd);
     const fields = this.format.columns.map((column) => this.trim(text.slice(column.start, column.start + column.length)));
     const staged = Buffer.from(`${fields.map(csvField).join(',')}\n`, this.encoding);
-    if (!this.loop.take(fields, line, recordStart, this.offset, this.view(staged), this.lengthError(text.length))) {
-      this.stopped = new PauseSignal();
-    }
+    // The line itself is what header and trailer records are recognised by.
+    const lineBytes = { bytes: data, start, end };
+    const fixed = { recordError: this.lengthError(text.length), staged: { bytes: staged, start: 0, end: staged.length } };
+    if (!this.loop.take(fields, line, recordStart, this.offset, lineBytes, fixed)) this.stopped = new PauseSignal();
   }
 
   private lengthError(length: number): FieldError | undefined {
@@ -143,10 +140,4 @@ export class FixedWidthParser extends Transform {
     );
   }
 
-  private view(bytes: Buffer): RawRecord {
-    this.raw.bytes = bytes;
-    this.raw.start = 0;
-    this.raw.end = bytes.length;
-    return this.raw;
-  }
 }

@@ -10,6 +10,14 @@ import { checkHeader, shown } from './header-check';
 import type { KeyFingerprintSet } from './key-set';
 import type { ItemSink, RawRecord, RejectSink } from './sinks';
 
+/** What a fixed-width parser hands over with a record besides its fields and line. */
+export interface FixedWidthRecord {
+  /** The record's length is not the layout's: it is invalid, its fields unchecked. */
+  readonly recordError: FieldError | undefined;
+  /** The record as comma-separated text of its fields: what is staged for it. */
+  readonly staged: RawRecord;
+}
+
 /** Records between two `shouldPause` questions; also the least a segment validates, so a pass always progresses. */
 const PAUSE_CHECK_RECORDS = 4096;
 
@@ -37,6 +45,8 @@ export class RecordLoop {
   private layoutSent = false;
   /** Preamble, header and trailer records and the control totals, when the feed's format has them. */
   private readonly control: ControlRecords | undefined;
+  /** A format without a header row (fixed width) names its fields itself. */
+  private readonly implicitHeader: boolean;
 
   constructor(
     private readonly feed: FeedConfig,
@@ -57,10 +67,13 @@ export class RecordLoop {
     this.resumeOffset = resume?.offset ?? 0;
     this.resumeLine = resume?.nextLine ?? 1;
     this.control = controlRecordsFor(feed, resume?.control, external);
+    this.implicitHeader = feed.format.type === 'fixed';
     if (resume) {
       ({ records: this.records, valid: this.valid, invalid: this.invalid } = resume.counts);
       this.readHeader([...resume.header]);
       this.sendLayout(resume.recordDelimiter ?? '');
+    } else if (feed.format.type === 'fixed') {
+      this.readHeader(feed.format.columns.map((column) => column.name));
     }
   }
 
@@ -96,11 +109,13 @@ export class RecordLoop {
   /**
    * Takes one parsed record, starting on physical `line` at file offset
    * `start` and ending at `end`. Returns false, taking nothing, when the pass
-   * pauses here: the checkpoint then points at this record.
+   * pauses here: the checkpoint then points at this record. A fixed-width
+   * record comes with what its parser found (`fixed`): its length error, and
+   * the text it is staged as (its `raw` bytes are the line).
    */
-  take(record: string[], line: number, start: number, end: number, raw: RawRecord, recordError?: FieldError): boolean {
+  take(record: string[], line: number, start: number, end: number, raw: RawRecord, fixed?: FixedWidthRecord): boolean {
     if (--this.untilPauseCheck <= 0 && this.pausesAt(start, line)) return false;
-    this.accept(record, line, raw, recordError);
+    this.accept(record, line, raw, fixed);
     this.resumeOffset = end;
     return true;
   }
@@ -148,11 +163,13 @@ export class RecordLoop {
     return this.items.backlogged || this.rejects.backlogged;
   }
 
-  private accept(record: string[], line: number, raw: RawRecord, recordError: FieldError | undefined): void {
+  private accept(record: string[], line: number, raw: RawRecord, fixed: FixedWidthRecord | undefined): void {
     if (record.length === 1 && record[0]!.trim() === '') return;
-    if (this.control?.intercept(line, raw, this.headerSeen)) return;
+    // Without a header row, a header record is due until it has been read.
+    const pastHeaderRow = this.implicitHeader ? !this.control?.awaitingHeaderRecord : this.headerSeen;
+    if (this.control?.intercept(line, raw, pastHeaderRow)) return;
     if (!this.headerSeen) this.readHeader(record, line);
-    else this.check(record, line, raw, recordError);
+    else this.check(record, line, fixed?.staged ?? raw, fixed?.recordError);
   }
 
   async flush(): Promise<void> {
@@ -170,7 +187,11 @@ export class RecordLoop {
     this.keyPosition = this.feed.key === undefined ? -1 : header.indexOf(this.feed.key);
   }
 
-  /** `recordError`: what the parser found wrong with the record as a whole (a fixed-width record's length); its fields are not checked then. */
+  /**
+   * `raw`: the bytes the record is staged as. `recordError`: what the parser
+   * found wrong with the record as a whole (a fixed-width record's length);
+   * its fields are not checked then.
+   */
   private check(fields: string[], line: number, raw: RawRecord, recordError: FieldError | undefined): void {
     const recordNumber = ++this.records;
     // Control totals cover every data row as sent, valid or not.

@@ -95,6 +95,38 @@ describe('validateFile: fixed-width records', () => {
     expect(rejects.errors).toEqual([expect.objectContaining({ line: 4, code: RecordErrorCode.RECORD_LENGTH })]);
   });
 
+  describe('header and trailer records', () => {
+    const controlled = feedWith({
+      headerRecord: { match: '^HDR(?<date>\\d{8})(?<seq>\\d{6})$', fields: { fileDate: 'date', sequence: 'seq' } },
+      trailerRecord: { match: '^TRL(?<count>\\d{8}) *(?<sum>\\d+\\.\\d{2})$', fields: { recordCount: 'count', controlSum: { group: 'sum', column: 'amount' } } },
+    });
+    // Amounts n.25 for n = 1..3 sum to 6.75; control lines are shorter than the records' 80 characters.
+    const body = [remittance(1), remittance(2), remittance(3)];
+    const run = (lines: string[]) => validate(Buffer.from(`${lines.join('\r\n')}\r\n`, 'latin1'), { feed: controlled, chunkSize: 50 });
+
+    it('reads the header and trailer lines as control records, not data: totals match, the file completes', async () => {
+      const { outcome, items } = await run(['HDR20261106000042', ...body, `TRL00000003${' '.repeat(10)}6.75`]);
+      expect(outcome).toMatchObject({ status: 'COMPLETED', counts: { records: 3, valid: 3, invalid: 0 } });
+      expect(outcome.control).toEqual({ fileDate: '20261106', sequence: '000042', recordCount: '00000003', controlSum: '6.75' });
+      expect(items.records().map((item) => item.line)).toEqual([2, 3, 4]);
+    });
+
+    it.each([
+      ['a wrong count', ['HDR20261106000042', ...body, 'TRL00000004 6.75'], RejectionCode.CONTROL_COUNT_MISMATCH],
+      ['a wrong sum', ['HDR20261106000042', ...body, 'TRL00000003 6.76'], RejectionCode.CONTROL_SUM_MISMATCH],
+      ['no trailer', ['HDR20261106000042', ...body], RejectionCode.TRAILER_MISSING],
+      ['a record after the trailer', ['HDR20261106000042', ...body.slice(0, 2), 'TRL00000002 3.50', body[2]!], RejectionCode.TRAILER_MISSING],
+      ['no header record', [...body, 'TRL00000003 6.75'], RejectionCode.HEADER_RECORD_MISSING],
+    ])('rejects %s', async (_case, lines, code) => {
+      expect((await run(lines)).outcome).toMatchObject({ status: 'REJECTED', reason: { code } });
+    });
+
+    it('takes a file of control records only: no data, a count of zero', async () => {
+      const { outcome } = await run(['HDR20261106000043', 'TRL00000000 0.00']);
+      expect(outcome).toMatchObject({ status: 'COMPLETED', counts: { records: 0 } });
+    });
+  });
+
   it('reads gzip files like plain ones', async () => {
     const text = [remittance(1), remittance(2)].join('\n');
     const { outcome, items } = await validate(gzipSync(Buffer.from(text, 'latin1')), { feed: shipped });
