@@ -16,16 +16,11 @@
  * and left out of the send-side CPU figure.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { loadPartnerRegistry } from '../src/config/load-partners';
-import { validateFile } from '../src/validate/validate-file';
-import { CollectingRejectSink } from '../src/validate/collecting-reject-sink';
 import { sendStagedItems } from '../src/work-items/sender';
-import { DEFAULT_CHUNK_LIMITS } from '../src/work-items/staging-writer';
-import { memoryS3, MemoryStagingSink } from '../test/unit/work-items/staged-fixture';
-import { generateOrders } from './generate-orders';
+import { memoryS3 } from '../test/unit/work-items/staged-fixture';
+import { stagedOrders } from './staged-orders';
 import { log, machine, peakRssMB, table } from './report';
 
 const BATCH_ID = '5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e';
@@ -121,27 +116,9 @@ async function main(): Promise<void> {
   const perMessage = values['per-message']!.split(',').map(Number);
   const caps = values['max-message-bytes']!.split(',').map(Number);
 
-  const file = await generateOrders({ rows, invalidRate: 0 });
-  log(options, `${file.reused ? 'reusing' : 'generated'} ${file.path} (${rows.toLocaleString('en')} rows)`);
-  const feed = loadPartnerRegistry().partners.get('acme')!.feeds.find((candidate) => candidate.id === 'orders')!;
-  const staging = new MemoryStagingSink(feed, BATCH_ID, DEFAULT_CHUNK_LIMITS);
-  const staged = performance.now();
-  const outcome = await validateFile({
-    source: createReadStream(file.path, { highWaterMark: 256 * 1024 }),
-    feed,
-    batchId: BATCH_ID,
-    items: staging,
-    rejects: new CollectingRejectSink(100),
-  });
-  const { manifest, data } = staging.close();
-  log(
-    options,
-    `staged ${manifest.items.toLocaleString('en')} items (${(data.length / 2 ** 20).toFixed(1)} MiB, ${manifest.chunks.length} chunks) in ${(
-      (performance.now() - staged) /
-      1000
-    ).toFixed(1)} s`,
-  );
-  if (outcome.counts.valid !== rows) throw new Error(`expected ${rows} valid records, got ${outcome.counts.valid}`);
+  const { file, manifest, data, seconds } = await stagedOrders(rows, BATCH_ID);
+  log(options, `${file.reused ? 'reused' : 'generated'} ${file.path} (${rows.toLocaleString('en')} rows)`);
+  log(options, `staged ${manifest.items.toLocaleString('en')} items (${(data.length / 2 ** 20).toFixed(1)} MiB, ${manifest.chunks.length} chunks) in ${seconds.toFixed(1)} s`);
 
   const runs: Run[] = [];
   // One record per message does not depend on the cap: measured once.

@@ -16,7 +16,7 @@
  * item schemas. fauxqs runs in its own process: its CPU is reported apart,
  * and on this 2-core machine it competes with the sender for the cores.
  */
-import { createReadStream, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -27,14 +27,10 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { loadPartnerRegistry } from '../src/config/load-partners';
 import { clientSettings } from '../src/platform/aws-client-settings';
-import { validateFile } from '../src/validate/validate-file';
-import { CollectingRejectSink } from '../src/validate/collecting-reject-sink';
 import { sendStagedItems } from '../src/work-items/sender';
-import { DEFAULT_CHUNK_LIMITS } from '../src/work-items/staging-writer';
-import { itemIdsOf, memoryS3, MemoryStagingSink } from '../test/unit/work-items/staged-fixture';
-import { generateOrders } from './generate-orders';
+import { itemIdsOf, memoryS3 } from '../test/unit/work-items/staged-fixture';
+import { stagedOrders } from './staged-orders';
 import { startFauxqs, type LocalFauxqs } from './local-fauxqs';
 import { log, machine, table } from './report';
 import { meterSendMessageBatch } from './sqs-request-meter';
@@ -109,19 +105,8 @@ async function main(): Promise<void> {
   const perMessage = values['per-message']!.split(',').map(Number);
   const concurrencies = values.concurrency!.split(',').map(Number);
 
-  const file = await generateOrders({ rows, invalidRate: 0 });
-  log(options, `${file.reused ? 'reusing' : 'generated'} ${file.path} (${rows.toLocaleString('en')} rows)`);
-  const feed = loadPartnerRegistry().partners.get('acme')!.feeds.find((candidate) => candidate.id === 'orders')!;
-  const staging = new MemoryStagingSink(feed, BATCH_ID, DEFAULT_CHUNK_LIMITS);
-  const outcome = await validateFile({
-    source: createReadStream(file.path, { highWaterMark: 256 * 1024 }),
-    feed,
-    batchId: BATCH_ID,
-    items: staging,
-    rejects: new CollectingRejectSink(100),
-  });
-  if (outcome.counts.valid !== rows) throw new Error(`expected ${rows} valid records, got ${outcome.counts.valid}`);
-  const { manifest, data } = staging.close();
+  const { file, manifest, data } = await stagedOrders(rows, BATCH_ID);
+  log(options, `${file.reused ? 'reused' : 'generated'} ${file.path} (${rows.toLocaleString('en')} rows)`);
   log(options, `staged ${manifest.items.toLocaleString('en')} items in ${manifest.chunks.length} chunks`);
 
   let fauxqs: LocalFauxqs | undefined;
