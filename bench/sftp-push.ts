@@ -9,9 +9,8 @@
  * bench/README.md, section "SFTP push".
  */
 import { spawn } from 'node:child_process';
-import { randomFillSync } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { DeleteObjectCommand, HeadObjectCommand, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
@@ -25,6 +24,7 @@ import { handOffUpload } from '../src/sftp-push/handoff';
 import { sftpPushHandoffDeps } from '../src/sftp-push/runtime';
 import { createMetrics } from '../src/platform/telemetry';
 import { median, table } from './report';
+import { writeRandomFile } from './random-file';
 
 const MiB = 1024 * 1024;
 /** The endpoint's lib-storage settings (dev/sftp-push-endpoint.ts), used for the plain upload too. */
@@ -47,20 +47,6 @@ export interface PushBenchResult {
   /** Push (sftp put → object in S3) MiB/s over the plain S3 upload's. */
   readonly pushVsPlain: number;
   readonly runs: ReadonlyArray<Record<string, number>>;
-}
-
-async function generateFile(file: string, bytes: number): Promise<void> {
-  const handle = await open(file, 'wx', 0o644);
-  try {
-    const buffer = Buffer.allocUnsafe(MiB);
-    for (let written = 0; written < bytes; ) {
-      const length = Math.min(buffer.length, bytes - written);
-      randomFillSync(buffer, 0, length);
-      written += (await handle.write(buffer, 0, length)).bytesWritten;
-    }
-  } finally {
-    await handle.close();
-  }
 }
 
 /** Every version of `key`, removed: moto keeps objects in memory, and the bucket is versioned. */
@@ -92,7 +78,7 @@ export async function pushBench(options: PushBenchOptions): Promise<PushBenchRes
   let endpoint: PushEndpoint | undefined;
   try {
     const file = path.join(dir, `push-bench-${options.mb}MiB.bin`);
-    await generateFile(file, size);
+    await writeRandomFile(file, size);
     options.log(`push: generated ${file} (${options.mb} MiB of random bytes)`);
     const logger = new Logger({ serviceName: 'sftp-push-bench', logLevel: 'SILENT' });
     stack = await startLocalStack({ logger });

@@ -23,9 +23,8 @@
  * plain S3 upload of the same file, in the same run (in this process; a second moto_server and sshd).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { randomFillSync } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -45,6 +44,7 @@ import { pinnedHostVerifier } from '../src/sftp/host-key';
 import { remoteReadStream } from '../src/sftp/remote-read-stream';
 import { log, machine as host, median, peakRssMB, table } from './report';
 import { pushBench, pushReport } from './sftp-push';
+import { writeRandomFile } from './random-file';
 
 const ROOT = path.resolve(__dirname, '..');
 const TARGET_RATIO = 0.7;
@@ -373,23 +373,6 @@ function runChild(spec: ChildSpec): Promise<ChildResult> {
   });
 }
 
-/** Streams `bytes` of random (incompressible) data to `file`, 1 MiB at a time, and syncs it. */
-async function generateFile(file: string, bytes: number): Promise<void> {
-  const handle = await open(file, 'wx', 0o644);
-  try {
-    const buffer = Buffer.allocUnsafe(MiB);
-    for (let written = 0; written < bytes; ) {
-      const length = Math.min(buffer.length, bytes - written);
-      randomFillSync(buffer, 0, length);
-      const { bytesWritten } = await handle.write(buffer, 0, length);
-      written += bytesWritten;
-    }
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
 function packageVersion(name: string): string {
   try {
     return (JSON.parse(readFileSync(path.join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
@@ -547,7 +530,7 @@ async function parent(options: Options): Promise<{ result: Record<string, unknow
 
     const remotePath = path.join(sshd.rootDir, `sftp-bench-${options.mb}MiB.bin`);
     const generating = performance.now();
-    await generateFile(remotePath, size);
+    await writeRandomFile(remotePath, size);
     log(options, `generated ${remotePath}: ${options.mb} MiB of random bytes (${((performance.now() - generating) / 1000).toFixed(1)} s)`);
 
     const variants = variantsOf(options);
