@@ -5,61 +5,41 @@
  * decrypts and verifies sends its rows; every other one is REJECTED with its
  * code and sends nothing. The archive keeps the file as received: encrypted.
  */
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
-import { stringify } from 'yaml';
-import { loadPartnerRegistry, type PartnerRegistry } from '../../src/config/load-partners';
 import { encryptPacketsAsTheyStand, GpgPeer } from '../support/gpg';
 import { orderRow, ordersFile } from '../support/orders';
-import { batchIdOfKey, drainFileEvents, drainQueue, expectSingleEvent, PROJECT_ROOT, putInbound, useTestStack } from '../support/stack';
+import { batchIdOfKey, drainFileEvents, drainQueue, expectSingleEvent, putInbound, useTestStack } from '../support/stack';
+import { useInitechFeed } from '../support/test-partner';
 
 const stack = useTestStack();
 let gpg: GpgPeer;
-let root: string;
-let registry: PartnerRegistry;
 
 const SECRET = 'partner-ingest/initech/pgp';
 
 beforeAll(async () => {
   gpg = new GpgPeer();
-  root = mkdtempSync(path.join(tmpdir(), 'partner-ingest-pgp-config-'));
-  cpSync(path.join(PROJECT_ROOT, 'schemas'), path.join(root, 'schemas'), { recursive: true });
-  mkdirSync(path.join(root, 'partners'));
-  const partner = {
-    id: 'initech',
-    name: 'Initech (test)',
-    sources: { s3: {} },
-    feeds: [
-      {
-        id: 'orders',
-        files: ['orders_*.csv.pgp', 'orders_*.csv.asc'],
-        format: { type: 'csv', encoding: 'utf-8' },
-        schema: { id: 'orders', version: 1 },
-        key: 'order_id',
-        errorPolicy: { maxInvalidRatio: 0.1 },
-        encryption: { type: 'pgp', privateKeyRef: SECRET, signers: [gpg.publicKey('partner')] },
-        reports: { encryptTo: gpg.publicKey('partner') },
-      },
-    ],
-  };
-  writeFileSync(path.join(root, 'partners', 'initech.yml'), stringify(partner));
-  registry = loadPartnerRegistry({ root });
   await stack.clients.secrets.send(new CreateSecretCommand({ Name: SECRET, SecretString: JSON.stringify({ privateKey: gpg.privateKey('us') }) }));
 }, 60_000);
 
-afterAll(() => {
-  gpg?.dispose();
-  if (root) rmSync(root, { recursive: true, force: true });
-});
+afterAll(() => gpg?.dispose());
+
+const config = useInitechFeed(() => ({
+  id: 'orders',
+  files: ['orders_*.csv.pgp', 'orders_*.csv.asc'],
+  format: { type: 'csv', encoding: 'utf-8' },
+  schema: { id: 'orders', version: 1 },
+  key: 'order_id',
+  errorPolicy: { maxInvalidRatio: 0.1 },
+  encryption: { type: 'pgp', privateKeyRef: SECRET, signers: [gpg.publicKey('partner')] },
+  reports: { encryptTo: gpg.publicKey('partner') },
+}));
 
 /** Drops `file` into initech's inbound prefix and runs ingestFile (packaged with initech's config) over it. */
 async function ingest(name: string, file: Buffer) {
   const key = `inbound/initech/${name}`;
   await putInbound(stack, key, file);
-  await drainFileEvents(stack, stack.deps({ registry }), { configRoot: root });
+  await drainFileEvents(stack, stack.deps({ registry: config.registry }), { configRoot: config.root });
   const state = (await stack.ledger.get(await batchIdOfKey(stack, key)))!;
   const sent = await drainQueue(stack, stack.resources.workQueueUrl);
   return { state, sent };
@@ -110,8 +90,8 @@ test('a validation pass split over invocations builds the report in staging and 
   const key = 'inbound/initech/orders_segments.csv.pgp';
   await putInbound(stack, key, gpg.encrypt(ordersFile(0, rows)));
   // A stop margin longer than any invocation: each pauses at its first chance, after 4,096 records.
-  const pausing = stack.deps({ registry, settings: { ...stack.deps().settings, stopMarginMs: 10_000_000 } });
-  await drainFileEvents(stack, pausing, { configRoot: root });
+  const pausing = stack.deps({ registry: config.registry, settings: { ...stack.deps().settings, stopMarginMs: 10_000_000 } });
+  await drainFileEvents(stack, pausing, { configRoot: config.root });
   const state = (await stack.ledger.get(await batchIdOfKey(stack, key)))!;
   expect(state).toMatchObject({ status: 'REJECTED', reason: { code: 'TOO_MANY_INVALID_ROWS' }, counts: { records: 9000, invalid: 9000 } });
   await expectSingleEvent(stack, 'REJECTED');

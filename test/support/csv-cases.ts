@@ -5,7 +5,9 @@ import { Readable } from 'node:stream';
 import { loadPartnerRegistry } from '../../src/config/load-partners';
 import type { CsvFormat, FeedConfig } from '../../src/config/types';
 import type { ItemSink, RawRecord } from '../../src/validate/sinks';
-import { validateFile, type ValidationOutcome } from '../../src/validate/validate-file';
+import type { ValidationCheckpoint } from '../../src/validate/checkpoint';
+import { KeyFingerprintSet } from '../../src/validate/key-set';
+import { validateFile, validateSegment, type PausedValidation, type ValidationOutcome } from '../../src/validate/validate-file';
 import { workItemContext, WorkItemEnvelopes, type StagedRecord } from '../../src/work-items/envelopes';
 import { StagedRowDecoder, stagedRowFormat, stagedRowPrefix, textEncodingOf, type StagedRowFormat } from '../../src/work-items/staged-rows';
 import { CollectingRejectSink } from '../../src/validate/collecting-reject-sink';
@@ -184,6 +186,43 @@ export async function validate(input: Buffer | string | Readable, options: RunOp
 }
 
 /** A fresh folder under the OS temp dir, removed by the returned cleanup. */
+export interface Segmented {
+  final: ValidationOutcome;
+  checkpoints: ValidationCheckpoint[];
+  items: CollectingItemSink;
+  rejects: CollectingRejectSink;
+}
+
+/**
+ * Validates `bytes` against `feed` pausing at every chance, each segment a new
+ * invocation; each opens the file where the pass asks (`ranged`) or reads it
+ * from byte 0.
+ */
+export async function validateInSegments(bytes: Buffer, options: { feed: FeedConfig; ranged: boolean; chunkSize?: number }): Promise<Segmented> {
+  const { feed, ranged, chunkSize = 4096 } = options;
+  const items = new CollectingItemSink(feed);
+  const rejects = new CollectingRejectSink(100_000);
+  const keys = new KeyFingerprintSet();
+  const checkpoints: ValidationCheckpoint[] = [];
+  let resume: ValidationCheckpoint | undefined;
+  for (let segment = 1; segment < 1000; segment++) {
+    const outcome = await validateSegment({
+      source: ranged ? (from: number) => chunked(bytes.subarray(from), chunkSize) : chunked(bytes, chunkSize),
+      feed,
+      batchId: 'batch-1',
+      items,
+      rejects,
+      keys,
+      shouldPause: () => true,
+      ...(resume ? { resume } : {}),
+    });
+    if (outcome.status !== 'PAUSED') return { final: outcome, checkpoints, items, rejects };
+    resume = (outcome as PausedValidation).checkpoint;
+    checkpoints.push(resume);
+  }
+  throw new Error('the pass never finished');
+}
+
 export function tempDir(prefix = 'partner-ingest-test-'): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(path.join(tmpdir(), prefix));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };

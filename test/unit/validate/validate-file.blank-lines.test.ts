@@ -12,17 +12,11 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { Parser } from 'csv-parse';
 import { createGzip, gzipSync } from 'node:zlib';
-import { KeyFingerprintSet } from '../../../src/validate/key-set';
 import { RejectionCode } from '../../../src/validate/errors';
-import type { ValidationCheckpoint } from '../../../src/validate/checkpoint';
-import {
-  validateSegment,
-  type PausedValidation,
-  type ValidationOutcome,
-} from '../../../src/validate/validate-file';
+import type { ValidationOutcome } from '../../../src/validate/validate-file';
 import { RecordErrorCode } from '../../../src/records/error-codes';
 import { CollectingRejectSink } from '../../../src/validate/collecting-reject-sink';
-import { CollectingItemSink, HEADER, chunked, line, order, ordersFeedWith, validate } from '../../support/csv-cases';
+import { CollectingItemSink, HEADER, line, order, ordersFeedWith, validate, validateInSegments } from '../../support/csv-cases';
 
 const MiB = 1024 * 1024;
 const feed = ordersFeedWith({ errorPolicy: { maxInvalidRatio: 1 } });
@@ -268,37 +262,6 @@ describe('validateFile: files of blank lines', () => {
   }, 60_000);
 });
 
-interface Segmented {
-  final: ValidationOutcome;
-  checkpoints: ValidationCheckpoint[];
-  items: CollectingItemSink;
-  rejects: CollectingRejectSink;
-}
-
-/** Pauses at every chance; each segment opens the file where the pass asks (`ranged`) or reads it from byte 0. */
-async function inSegments(bytes: Buffer, ranged: boolean, chunkSize = 4096): Promise<Segmented> {
-  const items = new CollectingItemSink(feed);
-  const rejects = new CollectingRejectSink(100_000);
-  const keys = new KeyFingerprintSet();
-  const checkpoints: ValidationCheckpoint[] = [];
-  let resume: ValidationCheckpoint | undefined;
-  for (let segment = 1; segment < 1000; segment++) {
-    const outcome = await validateSegment({
-      source: ranged ? (from: number) => chunked(bytes.subarray(from), chunkSize) : chunked(bytes, chunkSize),
-      feed,
-      batchId: 'batch-1',
-      items,
-      rejects,
-      keys,
-      shouldPause: () => true,
-      ...(resume ? { resume } : {}),
-    });
-    if (outcome.status !== 'PAUSED') return { final: outcome, checkpoints, items, rejects };
-    resume = (outcome as PausedValidation).checkpoint;
-    checkpoints.push(resume);
-  }
-  throw new Error('the pass never finished');
-}
 
 describe('validateSegment: blank lines across paused segments', () => {
   it.each([
@@ -321,7 +284,7 @@ describe('validateSegment: blank lines across paused segments', () => {
     expectPass(whole, expected);
     for (const input of [expected.bytes, gzipSync(expected.bytes)]) {
       for (const ranged of [false, true]) {
-        const split = await inSegments(input, ranged);
+        const split = await validateInSegments(input, { feed, ranged });
         expect(split.checkpoints.length).toBeGreaterThan(3);
         expect(split.final).toEqual({ ...whole.outcome, file: expect.objectContaining({ bytes: input.length }) });
         expect(split.final.file.sha256).toBe(createHash('sha256').update(input).digest('hex'));

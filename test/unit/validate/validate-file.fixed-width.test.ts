@@ -2,13 +2,8 @@ import { gzipSync } from 'node:zlib';
 import type { FeedConfig, FixedWidthFormat } from '../../../src/config/types';
 import { RecordErrorCode } from '../../../src/records/error-codes';
 import { RejectionCode } from '../../../src/validate/errors';
-import { KeyFingerprintSet } from '../../../src/validate/key-set';
-import { validateSegment, type PausedValidation } from '../../../src/validate/validate-file';
-import type { ValidationCheckpoint } from '../../../src/validate/checkpoint';
-import { CollectingRejectSink } from '../../../src/validate/collecting-reject-sink';
-import { chunked, CollectingItemSink, validate } from '../../support/csv-cases';
 import { loadPartnerRegistry } from '../../../src/config/load-partners';
-import { REPO_ROOT } from '../../support/csv-cases';
+import { CollectingItemSink, REPO_ROOT, validate, validateInSegments } from '../../support/csv-cases';
 
 /** The shipped acme/remittances feed: 80-character Latin-1 records (partners/acme.yml). */
 const shipped = loadPartnerRegistry({ root: REPO_ROOT }).partners.get('acme')!.feeds.find((feed) => feed.id === 'remittances')!;
@@ -145,31 +140,11 @@ describe('validateFile: fixed-width records', () => {
     const bytes = Buffer.from(`${lines.join('\r\n')}\r\n`, 'latin1');
     const single = await validate(bytes, { feed: shipped });
 
-    const items = new CollectingItemSink(shipped);
-    const rejects = new CollectingRejectSink(1000);
-    const keys = new KeyFingerprintSet();
-    let resume: ValidationCheckpoint | undefined;
-    let segments = 0;
-    for (;;) {
-      segments++;
-      const outcome = await validateSegment({
-        source: (from: number) => chunked(bytes.subarray(from), 1000),
-        feed: shipped,
-        batchId: 'batch-1',
-        items,
-        rejects,
-        keys,
-        shouldPause: () => true,
-        ...(resume ? { resume } : {}),
-      });
-      if (outcome.status !== 'PAUSED') {
-        expect(outcome.counts).toEqual(single.outcome.counts);
-        break;
-      }
-      resume = (outcome as PausedValidation).checkpoint;
-    }
-    expect(segments).toBeGreaterThan(2);
-    expect(items.records()).toEqual(single.items.records());
-    expect(rejects.errors).toEqual(single.rejects.errors);
+    const split = await validateInSegments(bytes, { feed: shipped, ranged: true, chunkSize: 1000 });
+    expect(split.final.counts).toEqual(single.outcome.counts);
+    // Three or more segments: at least two pauses.
+    expect(split.checkpoints.length).toBeGreaterThan(1);
+    expect(split.items.records()).toEqual(single.items.records());
+    expect(split.rejects.errors).toEqual(single.rejects.errors);
   });
 });
