@@ -4,7 +4,7 @@ import { capText, joinCapped } from '../platform/text';
 import { COERCERS, coerceRecord, isColumnType, type Coercer, type ColumnType } from './coerce';
 import { RecordErrorCode, type FieldError } from './error-codes';
 import { RecordSchemaError } from './errors';
-import { compileFastCheck } from './fast-check';
+import { compileFastCheck, type FastRecordCheck } from './fast-check';
 
 /** A record schema ready for use: its columns, how to coerce each, and the compiled validator. */
 export interface CompiledRecordSchema {
@@ -16,11 +16,17 @@ export interface CompiledRecordSchema {
   readonly columnTypes: Readonly<Record<string, ColumnType>>;
   readonly coercers: readonly Coercer[];
   /**
-   * Whether a record is valid, from its CSV fields (`positions`: the file
-   * position of each schema column): exactly `validate(coerced record)` finding
-   * nothing, without building the record where the schema allows (fast-check.ts).
+   * The decision on a record from its CSV fields without building it
+   * (fast-check.ts), or undefined when the schema uses a keyword it does not model.
    */
-  accepts(fields: readonly string[], positions: readonly number[]): boolean;
+  readonly fastCheck: FastRecordCheck | undefined;
+  /**
+   * What is wrong with a record given as its CSV fields (`positions`: the file
+   * position of each schema column), empty when it is valid: the record is
+   * built and given to ajv only when the fast check refuses it, or when the
+   * schema has none.
+   */
+  errorsOf(fields: readonly string[], positions: readonly number[]): readonly FieldError[];
   /**
    * Validates a coerced record. `fields` and `positions` (the file position of
    * each schema column) give the original text for messages; only read on errors.
@@ -140,9 +146,12 @@ export function compileRecordSchema(
     throw new RecordSchemaError('', `is not a valid JSON Schema: ${(error as Error).message}`);
   }
   const coercers = columns.map((column) => COERCERS[columnTypes[column]!]);
-  const accepts =
-    compileFastCheck(ajv, document as Readonly<Record<string, unknown>>, columns, columnTypes) ??
-    ((fields: readonly string[], positions: readonly number[]) => validator(coerceRecord(fields, positions, columns, coercers)));
+  const fastCheck = compileFastCheck(ajv, document as Readonly<Record<string, unknown>>, columns, columnTypes);
+  const validate: CompiledRecordSchema['validate'] = (record, fields, positions) => {
+    if (validator(record)) return NO_ERRORS;
+    const rawValue = (column: string) => fields[positions[columns.indexOf(column)]!];
+    return (validator.errors ?? []).map((error) => toFieldError(error, rawValue));
+  };
   return {
     id,
     version,
@@ -150,11 +159,9 @@ export function compileRecordSchema(
     columns,
     columnTypes,
     coercers,
-    accepts,
-    validate(record, fields, positions) {
-      if (validator(record)) return NO_ERRORS;
-      const rawValue = (column: string) => fields[positions[columns.indexOf(column)]!];
-      return (validator.errors ?? []).map((error) => toFieldError(error, rawValue));
-    },
+    fastCheck,
+    errorsOf: (fields, positions) =>
+      fastCheck?.(fields, positions) ? NO_ERRORS : validate(coerceRecord(fields, positions, columns, coercers), fields, positions),
+    validate,
   };
 }

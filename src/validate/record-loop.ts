@@ -243,9 +243,8 @@ export class RecordLoop {
         { column: '', code: RecordErrorCode.COLUMN_COUNT, message: `has ${fields.length} fields; the header has ${this.width}` },
       ];
     }
-    const { schema } = this.feed;
-    // Most records are valid: only an invalid one is built and given to ajv for its errors.
-    const errors = schema.accepts(fields, this.positions) ? [] : [...schema.validate(this.coerced(fields), fields, this.positions)];
+    const found = this.feed.schema.errorsOf(fields, this.positions);
+    const errors = found.length ? [...found] : [];
     if (this.keyPosition >= 0) {
       const key = fields[this.keyPosition]!;
       if (key !== '' && !this.keys.add(key)) {
